@@ -1,0 +1,45 @@
+// Bundles every entry point with esbuild. `node scripts/build.mjs [--tests] [--watch]`.
+// onnxruntime-node, onnxruntime-common and sharp stay external: a second copy of onnxruntime-common
+// inside a bundle breaks backend lookup, and native binaries must stay next to their loaders.
+import * as esbuild from "esbuild";
+import { readdirSync, statSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const args = new Set(process.argv.slice(2));
+const external = ["vscode", "onnxruntime-node", "onnxruntime-common", "sharp", "mocha", "playwright-core"];
+const common = { bundle: true, sourcemap: true, logLevel: "warning", absWorkingDir: root };
+const node = { ...common, platform: "node", format: "cjs", target: "node20", external };
+
+const builds = [
+  { ...node, entryPoints: { extension: "src/extension/extension.ts" }, outdir: "dist" },
+  { ...node, entryPoints: { worker: "src/runtime/worker.ts" }, outdir: "dist" },
+  { ...node, entryPoints: { cli: "src/cli/main.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } },
+  { ...common, platform: "browser", format: "iife", target: "chrome120", entryPoints: { webview: "webview/main.ts" },
+    outdir: "dist", loader: { ".css": "text" } },
+];
+
+function walk(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.test\.ts$/.test(name) || /^index\.ts$/.test(name) && dir.includes("suite")) out.push(p);
+  }
+  return out;
+}
+
+if (args.has("--tests")) {
+  rmSync(join(root, "out"), { recursive: true, force: true });
+  const entries = walk(join(root, "test")).concat(walk(join(root, "scripts")).filter(() => false));
+  const entryPoints = Object.fromEntries(entries.map((p) => [relative(root, p).replace(/\.ts$/, ""), p]));
+  builds.push({ ...node, entryPoints, outdir: "out" });
+}
+
+const existing = builds.filter((b) => Object.values(b.entryPoints).every((p) => {
+  try { return statSync(join(root, p)).isFile(); } catch { return false; }
+}));
+if (args.has("--watch")) {
+  for (const b of existing) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(existing.map((b) => esbuild.build(b)));
+}

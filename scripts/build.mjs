@@ -3,7 +3,7 @@
 // inside a bundle breaks backend lookup, and native binaries must stay next to their loaders.
 import * as esbuild from "esbuild";
 import { readdirSync, statSync, rmSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = new Set(process.argv.slice(2));
@@ -23,20 +23,20 @@ function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.test\.ts$/.test(name) || /^index\.ts$/.test(name) && dir.includes("suite")) out.push(p);
+    else if (/\.test\.ts$/.test(name)) out.push(p);
   }
   return out;
 }
 
 if (args.has("--tests")) {
   rmSync(join(root, "out"), { recursive: true, force: true });
-  const entries = walk(join(root, "test")).concat(walk(join(root, "scripts")).filter(() => false));
+  const entries = walk(join(root, "test"));
   const entryPoints = Object.fromEntries(entries.map((p) => [relative(root, p).replace(/\.ts$/, ""), p]));
   builds.push({ ...node, entryPoints, outdir: "out" });
 }
 
 const existing = builds.filter((b) => Object.values(b.entryPoints).every((p) => {
-  try { return statSync(join(root, p)).isFile(); } catch { return false; }
+  try { return statSync(resolve(root, p)).isFile(); } catch { return false; }
 }));
 if (args.has("--watch")) {
   for (const b of existing) await (await esbuild.context(b)).watch();

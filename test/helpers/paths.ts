@@ -1,0 +1,11 @@
+import * as path from "node:path";
+
+/** The project root (tests are bundled into out/test/..., so walk up to package.json's folder). */
+export const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** The read-only shared folder with real models and data (never copied into the repo). */
+export const SHARED = path.resolve(ROOT, "..", "shared");
+export const MODELS = path.join(SHARED, "models");
+export const FACE_DETECTOR = path.join(MODELS, "face-detector-rfb-320", "version-RFB-320.onnx");
+export const FACE_IMAGES = path.join(SHARED, "data", "face-images");
+export const ONNX_BN_TESTS = path.join(MODELS, "onnx-backend-batchnorm");
+export const PADDLE_CLS = path.join(ROOT, "node_modules", "@gutenye", "ocr-models", "assets", "ch_ppocr_mobile_v2.0_cls_infer.onnx");

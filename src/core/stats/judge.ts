@@ -1,0 +1,256 @@
+import type {
+  ActivationJson,
+  ComparisonJson,
+  LayerSummaryJson,
+  RuleId,
+  SaturationJson,
+  Severity,
+  Thresholds,
+  WarningJson,
+} from "../report";
+import type { ChannelStats } from "./accumulator";
+
+/** Default thresholds of the rule list (README "Warnings" explains each). */
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  slopeFraction: 0.02,
+  meanShift: { warning: 1, error: 3 },
+  varianceRatio: { warning: 2, error: 10 },
+  saturation: { warning: 0.25, error: 0.75 },
+  rectifierOff: { warning: 0.95 },
+  deadGamma: 1e-6,
+  deadRunningVar: 1e-8,
+  minCount: 100,
+};
+
+/** Fills missing fields of partial user thresholds from the defaults. */
+export function withDefaults(partial?: Partial<Thresholds>): Thresholds {
+  const d = DEFAULT_THRESHOLDS;
+  return {
+    slopeFraction: partial?.slopeFraction ?? d.slopeFraction,
+    meanShift: { ...d.meanShift, ...partial?.meanShift },
+    varianceRatio: { ...d.varianceRatio, ...partial?.varianceRatio },
+    saturation: { ...d.saturation, ...partial?.saturation },
+    rectifierOff: { ...d.rectifierOff, ...partial?.rectifierOff },
+    deadGamma: partial?.deadGamma ?? d.deadGamma,
+    deadRunningVar: partial?.deadRunningVar ?? d.deadRunningVar,
+    minCount: partial?.minCount ?? d.minCount,
+  };
+}
+
+/** Formats a number for a message: 3 significant digits, no exponent for ordinary magnitudes. */
+export function fmt(x: number | null | undefined): string {
+  if (x === null || x === undefined || Number.isNaN(x)) return "n/a";
+  if (!Number.isFinite(x)) return x > 0 ? "∞" : "-∞";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e5 || a < 1e-3) return x.toExponential(2);
+  return Number(x.toPrecision(3)).toString();
+}
+
+function pct(x: number): string {
+  const p = x * 100;
+  return `${p >= 99.95 && p < 100 ? "99.9" : p < 0.05 && p > 0 ? "0.1" : p.toFixed(1).replace(/\.0$/, "")}%`;
+}
+
+// The low side of these functions is their normal "off" state, not saturation.
+const RECTIFIERS = new Set(["Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Softplus", "HardSwish", "Gelu", "Silu", "Mish", "ThresholdedRelu"]);
+
+/** Decides how a flat region is judged (see SaturationJson.kind). */
+export function saturationKind(activation: ActivationJson): SaturationJson["kind"] {
+  if (activation.op === "none" || activation.flatRegion.intervals.length === 0 && !activation.flatRegion.perChannel?.some((r) => r.length)) return "none";
+  const first = activation.op.split("→")[0];
+  if (RECTIFIERS.has(first)) return "rectifier";
+  // Clip(0, hi) is ReLU6-like: its lower side is "off"; Clip with a negative lower bound saturates.
+  if (first === "Clip") {
+    const lowEdge = activation.flatRegion.intervals.find((iv) => iv[0] === null)?.[1];
+    return lowEdge !== undefined && lowEdge !== null && lowEdge >= 0 ? "rectifier" : "saturating";
+  }
+  return "saturating";
+}
+
+/** Everything the judge needs about one observed layer. */
+export interface JudgeInput {
+  layer: string;
+  /** The nonlinearity's short name for messages ("ReLU", "Sigmoid"...). */
+  activation: ActivationJson;
+  /** Intervals per channel (the layer's shared list repeated, or PRelu's own). */
+  intervals: (c: number) => readonly [number | null, number | null][];
+  post: ChannelStats;
+  pre?: ChannelStats;
+  bn?: { gamma: Float64Array; beta: Float64Array; runningMean: Float64Array; runningVar: Float64Array; epsilon: number; trainingMode: boolean };
+}
+
+/** Result of judging one layer. */
+export interface Judgement {
+  saturation: SaturationJson;
+  compare: ComparisonJson | null;
+  summary: LayerSummaryJson;
+  warnings: WarningJson[];
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** Applies the rule list to one layer. */
+export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
+  const { post, pre, bn, layer } = input;
+  const C = post.channels;
+  const kind = saturationKind(input.activation);
+  const slots = post.intervalSlots;
+  const countByInterval: number[][] = [];
+  const fraction: (number | null)[] = [];
+  let flatTotal = 0;
+  let countTotal = 0;
+  for (let c = 0; c < C; c++) {
+    countByInterval.push(Array.from(post.flatByInterval.subarray(c * slots, c * slots + input.intervals(c).length)));
+    fraction.push(post.count[c] > 0 ? post.flatCount[c] / post.count[c] : null);
+    flatTotal += post.flatCount[c];
+    countTotal += post.count[c];
+  }
+  const saturation: SaturationJson = {
+    kind,
+    count: Array.from(post.flatCount),
+    countByInterval,
+    fraction,
+    layerFraction: countTotal > 0 && kind !== "none" ? flatTotal / countTotal : null,
+  };
+
+  const warnings: WarningJson[] = [];
+  const exceed: LayerSummaryJson["exceed"] = {};
+  const dead = new Map<number, string[]>();
+  const markDead = (c: number, why: string) => dead.set(c, [...(dead.get(c) ?? []), why]);
+
+  let compare: ComparisonJson | null = null;
+  if (bn && pre) {
+    compare = { z: [], varRatio: [], postMeanMinusBeta: [], postStdOverGamma: [] };
+    for (let c = 0; c < C; c++) {
+      const has = pre.count[c] > 0;
+      const mean = pre.mean[c];
+      const v = pre.variance(c) ?? NaN;
+      const z = (mean - bn.runningMean[c]) / Math.sqrt(bn.runningVar[c] + bn.epsilon);
+      const r = Math.max(v / bn.runningVar[c], bn.runningVar[c] / v);
+      compare.z.push(has ? finiteOrNull(z) : null);
+      compare.varRatio.push(has ? finiteOrNull(r) : null);
+      const postVar = post.variance(c);
+      compare.postMeanMinusBeta.push(post.count[c] > 0 ? post.mean[c] - bn.beta[c] : null);
+      compare.postStdOverGamma.push(postVar !== null && bn.gamma[c] !== 0 ? Math.sqrt(postVar) / Math.abs(bn.gamma[c]) : null);
+      if (Math.abs(bn.gamma[c]) <= t.deadGamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`);
+      if (bn.runningVar[c] <= t.deadRunningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`);
+    }
+  }
+  if (kind !== "none") {
+    for (let c = 0; c < C; c++) if (post.count[c] > 0 && post.flatCount[c] === post.count[c]) markDead(c, "never outside the flat region");
+  }
+
+  // Rules over channels: each yields one warning per layer naming the worst channel and how many cross.
+  const channelRule = (
+    rule: RuleId,
+    values: (number | null)[],
+    levels: { warning: number; error?: number },
+    message: (worst: number, value: number, nWarn: number, threshold: number) => string,
+    skip?: (c: number) => boolean,
+  ) => {
+    const hits: { c: number; v: number }[] = [];
+    let nErr = 0;
+    values.forEach((v, c) => {
+      if (v === null || skip?.(c) || !(v >= levels.warning)) return;
+      hits.push({ c, v });
+      if (levels.error !== undefined && v >= levels.error) nErr++;
+    });
+    exceed[rule] = { warning: hits.length, error: nErr };
+    if (hits.length === 0) return;
+    hits.sort((a, b) => b.v - a.v);
+    const severity: Severity = nErr > 0 ? "error" : "warning";
+    const threshold = nErr > 0 && levels.error !== undefined ? levels.error : levels.warning;
+    warnings.push({
+      rule, severity, layer, channel: hits[0].c, channels: hits.map((h) => h.c), value: hits[0].v, threshold,
+      message: message(hits[0].c, hits[0].v, hits.length, levels.warning),
+    });
+  };
+  const of = (n: number) => `${n} of ${C} channel${C === 1 ? "" : "s"}`;
+  const actName = input.activation.op;
+
+  if (compare && bn && pre) {
+    const absZ = compare.z.map((z) => (z === null ? null : Math.abs(z)));
+    channelRule("mean-shift", absZ, t.meanShift, (c, _v, n, th) =>
+      `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: z = ${fmt(compare!.z[c])}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
+      (c) => dead.has(c));
+    channelRule("variance-ratio", compare.varRatio, t.varianceRatio, (c, v, n, th) =>
+      `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ratio ${fmt(v)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
+      (c) => dead.has(c));
+  }
+  if (kind !== "none") {
+    const intervalFraction = (c: number, pick: (iv: readonly [number | null, number | null], j: number, all: number) => boolean): number | null => {
+      if (post.count[c] === 0) return null;
+      const ivs = input.intervals(c);
+      let s = 0;
+      ivs.forEach((iv, j) => { if (pick(iv, j, ivs.length)) s += countByInterval[c][j] ?? 0; });
+      return s / post.count[c];
+    };
+    const isOff = (iv: readonly [number | null, number | null]) => kind === "rectifier" && iv[0] === null;
+    const satValues = Array.from({ length: C }, (_, c) => intervalFraction(c, (iv) => !isOff(iv)));
+    const region = input.activation.flatRegion.description;
+    channelRule("saturation", satValues, t.saturation, (c, v, n, th) =>
+      `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
+      (c) => dead.has(c));
+    if (kind === "rectifier") {
+      const offValues = Array.from({ length: C }, (_, c) => intervalFraction(c, (iv) => isOff(iv)));
+      channelRule("rectifier-off", offValues, t.rectifierOff, (c, v, n, th) =>
+        `${actName} after this BN is almost always off in ${of(n)}: ${pct(th)} or more of post-BN values are in its flat low side (${region}); worst channel ${c}: ${pct(v)}. These channels pass little information; likely cause: beta pushed far negative or inputs that differ from training data.`,
+        (c) => dead.has(c));
+    }
+  }
+  if (dead.size > 0) {
+    const channels = [...dead.keys()].sort((a, b) => a - b);
+    const shown = channels.slice(0, 8).map((c) => `${c} (${dead.get(c)!.join(", ")})`).join("; ");
+    warnings.push({
+      rule: "dead-channel", severity: "warning", layer, channel: channels[0], channels,
+      message: `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${shown}${channels.length > 8 ? "; …" : ""}. A dead channel passes a constant (gamma ≈ 0), had no variance in training (running var ≈ 0), or never leaves the flat region of ${actName} on this data; it can be pruned or points to a training problem.`,
+    });
+  }
+  exceed["dead-channel"] = { warning: dead.size, error: 0 };
+
+  const nf = (s: ChannelStats | undefined) => (s ? s.nonFinite.nan + s.nonFinite.posInf + s.nonFinite.negInf : 0);
+  const nonFinite = nf(pre) + nf(post);
+  if (nonFinite > 0) {
+    const part = (label: string, s?: ChannelStats) =>
+      s && nf(s) > 0 ? `${label}: ${s.nonFinite.nan} NaN, ${s.nonFinite.posInf} +Inf, ${s.nonFinite.negInf} -Inf` : "";
+    warnings.push({
+      rule: "non-finite", severity: "error", layer, value: nonFinite,
+      message: `Non-finite values reached this layer (${[part("pre-BN", pre), part("post-BN", post)].filter(Boolean).join("; ")}); they are counted here and left out of the statistics. Likely cause: NaN or Inf in the input data, or an overflow upstream.`,
+    });
+  }
+  let minCount = Infinity;
+  for (let c = 0; c < C; c++) minCount = Math.min(minCount, post.count[c]);
+  if (Number.isFinite(minCount) && minCount < t.minCount) {
+    warnings.push({
+      rule: "low-count", severity: "info", layer, value: minCount, threshold: t.minCount,
+      message: `Statistics of this layer rest on only ${minCount} value${minCount === 1 ? "" : "s"} per channel (fewer than ${t.minCount}); feed more samples for reliable numbers.`,
+    });
+  }
+  if (bn?.trainingMode) {
+    warnings.push({
+      rule: "training-mode", severity: "warning", layer,
+      message: "This BatchNormalization node was exported with training_mode=1: at inference it normalises with each batch's own statistics, not the running ones, so results depend on the batch. Re-export the model in eval mode.",
+    });
+  }
+
+  const worst = (values: (number | null)[] | undefined, skip?: (c: number) => boolean) => {
+    let best: { channel: number; value: number } | null = null;
+    values?.forEach((v, c) => {
+      if (v === null || skip?.(c)) return;
+      if (!best || Math.abs(v) > Math.abs(best.value)) best = { channel: c, value: v };
+    });
+    return best;
+  };
+  const rank: Record<Severity, number> = { error: 3, warning: 2, info: 1 };
+  const severity = warnings.reduce<Severity | null>((s, w) => (!s || rank[w.severity] > rank[s] ? w.severity : s), null);
+  const summary: LayerSummaryJson = {
+    worstZ: worst(compare?.z, (c) => dead.has(c)),
+    worstVarRatio: worst(compare?.varRatio, (c) => dead.has(c)),
+    worstSaturation: kind === "none" ? null : worst(fraction),
+    deadChannels: [...dead.keys()].sort((a, b) => a - b),
+    exceed,
+    severity,
+  };
+  return { saturation, compare, summary, warnings };
+}

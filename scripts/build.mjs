@@ -19,20 +19,25 @@ const builds = [
     outdir: "dist", loader: { ".css": "text" } },
 ];
 
-function walk(dir, out = []) {
+function walk(dir, test = (name) => /\.test\.ts$/.test(name), out = []) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (/\.test\.ts$/.test(name)) out.push(p);
+    if (statSync(p).isDirectory()) walk(p, test, out);
+    else if (test(name, dir)) out.push(p);
   }
   return out;
 }
+const entryPointsOf = (entries) => Object.fromEntries(entries.map((p) => [relative(root, p).replace(/\.ts$/, ""), p]));
 
 if (args.has("--tests")) {
   rmSync(join(root, "out"), { recursive: true, force: true });
-  const entries = walk(join(root, "test"));
-  const entryPoints = Object.fromEntries(entries.map((p) => [relative(root, p).replace(/\.ts$/, ""), p]));
-  builds.push({ ...node, entryPoints, outdir: "out" });
+  const entries = walk(join(root, "test"), (name) => /\.test\.ts$/.test(name) && !/\.vscode\.test\.ts$/.test(name));
+  builds.push({ ...node, entryPoints: entryPointsOf(entries), outdir: "out" });
+  // Extension-host suites (test/extension/, test/harness/extension/): the index.ts that VS Code loads as
+  // extensionTestsPath, and the *.vscode.test.ts it runs, land in out/test/.../ beside each other.
+  const hostEntries = walk(join(root, "test"), (name, dir) =>
+    /\.vscode\.test\.ts$/.test(name) || (name === "index.ts" && /[\\/]extension$/.test(dir)));
+  if (hostEntries.length) builds.push({ ...node, entryPoints: entryPointsOf(hostEntries), outdir: "out" });
 }
 
 const existing = builds.filter((b) => Object.values(b.entryPoints).every((p) => {

@@ -39,9 +39,10 @@ export function isNpy(bytes: Uint8Array): boolean {
  * knows how much to read before calling parseNpyHeader.
  */
 export function npyHeaderLength(preamble: Uint8Array, what: string): number {
-  if (preamble.length < 10 || !isNpy(preamble)) {
+  if (!isNpy(preamble)) {
     throw new UserError("data", `${what} is not a .npy file (it does not start with the NumPy magic bytes); save it with numpy.save.`);
   }
+  if (preamble.length < 10) throw truncatedHeader(what);
   const major = preamble[6];
   const view = new DataView(preamble.buffer, preamble.byteOffset, preamble.byteLength);
   if (major === 1) return 10 + view.getUint16(8, true);

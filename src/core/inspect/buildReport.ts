@@ -1,0 +1,171 @@
+import { UserError } from "../errors";
+import {
+  REPORT_SCHEMA_VERSION,
+  type ActivationLayerReport,
+  type InputJson,
+  type LayerReport,
+  type PrecisionJson,
+  type Report,
+  type Severity,
+  type Thresholds,
+} from "../report";
+import { ChannelStats } from "../stats/accumulator";
+import { histogramScheme } from "../stats/histogram";
+import { bnLayerReport, modelStatement, probeReport, type Inspection } from "./inspection";
+
+/** Facts about the run that the inspection itself does not know. */
+export interface RunFacts {
+  generatorVersion: string;
+  onnxruntimeVersion: string;
+  modelPath: string;
+  modelName: string;
+  sizeBytes: number;
+  sha256: string;
+  inputs: InputJson[];
+  notes: string[];
+  data: Report["data"];
+  batchSize: number;
+  seed: number;
+  elapsedMs: number;
+  precision: PrecisionJson;
+  createdAt: string;
+}
+
+function summarise(layers: readonly { warnings: Report["warnings"]; channels: number }[], modelWarnings: Report["warnings"]): Report["summary"] {
+  const warnings: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  let channels = 0;
+  for (const l of layers) {
+    channels += l.channels;
+    for (const w of l.warnings) warnings[w.severity]++;
+  }
+  for (const w of modelWarnings) warnings[w.severity]++;
+  return { layers: layers.length, channels, warnings };
+}
+
+/** Assembles the full report of one inspection. */
+export function buildReport(inspection: Inspection, facts: RunFacts): Report {
+  const layers = inspection.layerReports();
+  const activations = inspection.activationReports();
+  const { statement, warnings } = modelStatement(layers, inspection.probes.length);
+  const m = inspection.model;
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generator: { name: "bn-lens", version: facts.generatorVersion, onnxruntime: facts.onnxruntimeVersion },
+    createdAt: facts.createdAt,
+    model: {
+      path: facts.modelPath,
+      name: facts.modelName,
+      sizeBytes: facts.sizeBytes,
+      sha256: facts.sha256,
+      producer: m.producer,
+      irVersion: m.irVersion,
+      opset: m.opset,
+      nodeCount: m.graph.node.length,
+      inputs: facts.inputs,
+      outputs: m.outputs,
+      bnCount: layers.length,
+      fusedAway: layers.length === 0,
+      statement,
+      notes: facts.notes,
+    },
+    data: facts.data,
+    samples: inspection.samples,
+    run: { batchSize: facts.batchSize, seed: facts.seed, elapsedMs: facts.elapsedMs, runs: 1, precision: facts.precision },
+    thresholds: inspection.thresholds,
+    histogram: histogramScheme(),
+    layers,
+    activations,
+    warnings,
+    summary: summarise(layers.length ? layers : activations, warnings),
+  };
+}
+
+/** Rejects JSON that is not a BN Lens report this version can read. */
+export function checkReport(value: unknown, what: string): Report {
+  const r = value as Partial<Report> | null;
+  if (!r || typeof r !== "object" || r.generator?.name !== "bn-lens" || !Array.isArray(r.layers)) {
+    throw new UserError("data", `${what} is not a BN Lens report (no generator "bn-lens" or no layers); pass files written by "bn-lens inspect --json".`);
+  }
+  if (r.schemaVersion !== REPORT_SCHEMA_VERSION) {
+    throw new UserError("data", `${what} has report schema version ${String(r.schemaVersion)}, and this BN Lens reads version ${REPORT_SCHEMA_VERSION}; re-run the inspection with this version.`);
+  }
+  return r as Report;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+}
+
+/**
+ * Merges reports of disjoint shards of the data into the report of one run over all of it: counts and
+ * histograms add, means and variances combine exactly (Chan's update, float64), minima and maxima
+ * combine, and the rule list runs again on the merged statistics. Thresholds come from the first report.
+ */
+export function mergeReports(reports: readonly Report[], names: readonly string[]): Report {
+  if (reports.length === 0) throw new UserError("usage", "merge needs at least one report.");
+  const [first] = reports;
+  reports.forEach((r, i) => {
+    const what = names[i] ?? `report ${i + 1}`;
+    if (r.model.sha256 !== first.model.sha256) {
+      throw new UserError("data", `${what} was made from a different model (${r.model.name}, sha256 ${r.model.sha256.slice(0, 12)}…) than ${names[0] ?? "the first report"} (${first.model.name}, ${first.model.sha256.slice(0, 12)}…); merge reports of the same model only.`);
+    }
+    if (r.histogram.bucketCount !== first.histogram.bucketCount || r.histogram.name !== first.histogram.name) {
+      throw new UserError("data", `${what} uses a different histogram scheme; re-run both inspections with the same BN Lens version.`);
+    }
+    if (r.thresholds.slopeFraction !== first.thresholds.slopeFraction) {
+      throw new UserError("data", `${what} measured saturation with slope fraction ${r.thresholds.slopeFraction}, ${names[0] ?? "the first report"} with ${first.thresholds.slopeFraction}; merge reports made with the same settings.`);
+    }
+    if (r.layers.length !== first.layers.length || r.activations.length !== first.activations.length) {
+      throw new UserError("data", `${what} has a different set of layers than the first report; merge reports of the same model only.`);
+    }
+  });
+  const thresholds: Thresholds = first.thresholds;
+  const layers: LayerReport[] = first.layers.map((l0, i) => {
+    const pre = ChannelStats.fromJson(l0.pre);
+    const post = ChannelStats.fromJson(l0.post, l0.saturation.countByInterval);
+    let rank = l0.rank;
+    for (const r of reports.slice(1)) {
+      const l = r.layers[i];
+      if (l.node !== l0.node || !sameNumbers(l.gamma, l0.gamma) || !sameNumbers(l.running.mean, l0.running.mean)) {
+        throw new UserError("data", `Layer ${i} differs between the reports (${l.node} vs ${l0.node}); merge reports of the same model only.`);
+      }
+      pre.merge(ChannelStats.fromJson(l.pre));
+      post.merge(ChannelStats.fromJson(l.post, l.saturation.countByInterval));
+      rank = rank || l.rank;
+    }
+    return bnLayerReport(
+      {
+        index: l0.index, name: l0.node, input: l0.input, output: l0.output, channels: l0.channels, epsilon: l0.epsilon,
+        gamma: Float64Array.from(l0.gamma), beta: Float64Array.from(l0.beta),
+        runningMean: Float64Array.from(l0.running.mean), runningVar: Float64Array.from(l0.running.var),
+        producer: l0.producer, trainingMode: l0.warnings.some((w) => w.rule === "training-mode"),
+      },
+      l0.activation, pre, post, rank, thresholds,
+    );
+  });
+  const activations: ActivationLayerReport[] = first.activations.map((a0, i) => {
+    const stats = ChannelStats.fromJson(a0.stats, a0.saturation.countByInterval);
+    for (const r of reports.slice(1)) stats.merge(ChannelStats.fromJson(r.activations[i].stats, r.activations[i].saturation.countByInterval));
+    return probeReport({ index: a0.index, name: a0.node, op: a0.op, output: a0.output }, a0.activation, stats, a0.channelAxis, thresholds);
+  });
+  const samples = reports.reduce((s, r) => s + r.samples, 0);
+  const descriptions = [...new Set(reports.map((r) => r.data.description))];
+  return {
+    ...first,
+    createdAt: new Date().toISOString(),
+    data: {
+      kind: [...new Set(reports.map((r) => r.data.kind))].join("+"),
+      description: descriptions.length === 1 ? descriptions[0] : `${reports.length} shards: ${descriptions.join("; ")}`,
+      sources: reports.flatMap((r) => r.data.sources),
+    },
+    samples,
+    run: {
+      ...first.run,
+      elapsedMs: reports.reduce((s, r) => s + r.run.elapsedMs, 0),
+      runs: reports.reduce((s, r) => s + r.run.runs, 0),
+    },
+    layers,
+    activations,
+    summary: summarise(layers.length ? layers : activations, first.warnings),
+  };
+}

@@ -1,0 +1,242 @@
+import { UserError } from "../errors";
+import { findActivationProbes, findBnLayers, type ActivationProbe, type BnLayer } from "../graph/bnLayers";
+import type { OnnxModel } from "../onnx/model";
+import type { ExternalReader } from "../onnx/tensorData";
+import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
+import { toFloat32, type HostTensor } from "../tensor";
+import { ChannelStats, type FlatIntervals } from "../stats/accumulator";
+import { judgeLayer } from "../stats/judge";
+
+/** The nonlinearity after a tensor, as the inspection needs it. */
+export interface ActivationInfo {
+  json: ActivationJson;
+}
+
+/** Finds what follows a tensor (src/core/graph/activation.ts in production; injectable for tests). */
+export type ActivationFinder = (model: OnnxModel, tensor: string, slopeFraction: number) => ActivationJson;
+
+/** Converts JSON intervals (null = infinite) into the accumulator's typed form. */
+export function toFlatIntervals(intervals: readonly IntervalJson[]): FlatIntervals {
+  return {
+    lo: Float64Array.from(intervals, (iv) => iv[0] ?? -Infinity),
+    hi: Float64Array.from(intervals, (iv) => iv[1] ?? Infinity),
+  };
+}
+
+/** The intervals of channel c: PRelu's own when given per channel, else the shared list. */
+export function channelIntervals(activation: ActivationJson): (c: number) => IntervalJson[] {
+  const per = activation.flatRegion.perChannel;
+  return (c) => (per ? per[c] ?? [] : activation.flatRegion.intervals);
+}
+
+function intervalSlots(activation: ActivationJson, channels: number): number {
+  const at = channelIntervals(activation);
+  let m = 0;
+  for (let c = 0; c < channels; c++) m = Math.max(m, at(c).length);
+  return m;
+}
+
+function flatList(activation: ActivationJson, channels: number): FlatIntervals[] {
+  if (!activation.flatRegion.perChannel) return [toFlatIntervals(activation.flatRegion.intervals)];
+  const at = channelIntervals(activation);
+  return Array.from({ length: channels }, (_, c) => toFlatIntervals(at(c)));
+}
+
+interface BnState {
+  layer: BnLayer;
+  activation: ActivationJson;
+  flat: FlatIntervals[];
+  pre: ChannelStats;
+  post: ChannelStats;
+  rank: number | undefined;
+}
+
+interface ProbeState {
+  probe: ActivationProbe;
+  activation: ActivationJson;
+  stats: ChannelStats | undefined;
+  flat: FlatIntervals[] | undefined;
+  axis: number | undefined;
+}
+
+/**
+ * One inspection's accumulated state. It knows which tensors to capture, folds each batch's captured
+ * tensors into float64 statistics, and turns them into report layers. Pure: the runtime feeds it.
+ */
+export class Inspection {
+  readonly layers: BnLayer[];
+  readonly probes: ActivationProbe[];
+  private readonly bn: BnState[];
+  private readonly probeStates: ProbeState[];
+  samples = 0;
+
+  constructor(
+    readonly model: OnnxModel,
+    readonly thresholds: Thresholds,
+    findActivation: ActivationFinder,
+    readExternal?: ExternalReader,
+  ) {
+    this.layers = findBnLayers(model, readExternal);
+    this.bn = this.layers.map((layer) => {
+      const activation = findActivation(model, layer.output, thresholds.slopeFraction);
+      const slots = intervalSlots(activation, layer.channels);
+      return {
+        layer,
+        activation,
+        flat: flatList(activation, layer.channels),
+        pre: new ChannelStats(layer.channels),
+        post: new ChannelStats(layer.channels, slots),
+        rank: layer.rank,
+      };
+    });
+    this.probes = this.layers.length === 0 ? findActivationProbes(model) : [];
+    this.probeStates = this.probes.map((probe) => ({
+      probe,
+      activation: findActivation(model, probe.output, thresholds.slopeFraction),
+      stats: undefined,
+      flat: undefined,
+      axis: undefined,
+    }));
+  }
+
+  /** Tensors the model must expose as outputs on every batch. */
+  captureNames(): string[] {
+    const names = new Set<string>();
+    for (const s of this.bn) {
+      names.add(s.layer.input);
+      names.add(s.layer.output);
+    }
+    for (const p of this.probes) names.add(p.output);
+    return [...names];
+  }
+
+  /**
+   * Folds one batch into the statistics. `get` returns a captured tensor (or a fed input) by name.
+   * The batch size is taken from the tensors themselves.
+   */
+  addBatch(get: (name: string) => HostTensor | undefined, batchSize: number): void {
+    for (const s of this.bn) {
+      const pre = need(get, s.layer.input);
+      const post = need(get, s.layer.output);
+      checkChannels(s.layer.name, pre, s.layer.channels);
+      s.rank = pre.dims.length;
+      s.pre.add(toFloat32(pre), pre.dims, 1);
+      s.post.add(toFloat32(post), post.dims, 1, s.flat);
+    }
+    for (const p of this.probeStates) {
+      const t = need(get, p.probe.output);
+      const axis = p.probe.channelAxis < 0 ? t.dims.length - 1 : Math.min(p.probe.channelAxis, t.dims.length - 1);
+      if (!p.stats) {
+        const channels = t.dims[axis] ?? 1;
+        p.axis = axis;
+        p.stats = new ChannelStats(channels, intervalSlots(p.activation, channels));
+        p.flat = flatList(p.activation, channels);
+      }
+      p.stats.add(toFloat32(t), t.dims, p.axis!, p.flat);
+    }
+    this.samples += batchSize;
+  }
+
+  /** Report entries for every BN layer, judged with the inspection's thresholds. */
+  layerReports(): LayerReport[] {
+    return this.bn.map((s) => bnLayerReport(s.layer, s.activation, s.pre, s.post, s.rank ?? 0, this.thresholds));
+  }
+
+  /** Report entries for Conv/Gemm/MatMul outputs when the model has no BN. */
+  activationReports(): ActivationLayerReport[] {
+    return this.probeStates.filter((p) => p.stats).map((p) =>
+      probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
+  }
+}
+
+function need(get: (name: string) => HostTensor | undefined, name: string): HostTensor {
+  const t = get(name);
+  if (!t) throw new Error(`tensor ${name} was not captured`);
+  if (t.dtype === "string") throw new UserError("model", `Tensor "${name}" holds strings; BN Lens can only measure numeric tensors.`);
+  return t;
+}
+
+function checkChannels(layer: string, t: HostTensor, channels: number): void {
+  if (t.dims.length < 2 || t.dims[1] !== channels) {
+    throw new UserError(
+      "model",
+      `BatchNormalization node "${layer}" has ${channels} channels but its input has shape [${t.dims.join(", ")}]; the model is inconsistent.`,
+    );
+  }
+}
+
+/** Builds (or rebuilds, for merge) one BN layer's report entry from its accumulators. */
+export function bnLayerReport(
+  layer: Pick<BnLayer, "index" | "name" | "input" | "output" | "channels" | "epsilon" | "gamma" | "beta" | "runningMean" | "runningVar" | "producer" | "trainingMode">,
+  activation: ActivationJson,
+  pre: ChannelStats,
+  post: ChannelStats,
+  rank: number,
+  thresholds: Thresholds,
+): LayerReport {
+  const judged = judgeLayer(
+    { layer: layer.name, activation, intervals: channelIntervals(activation), post, pre, bn: { ...layer } },
+    thresholds,
+  );
+  return {
+    index: layer.index,
+    node: layer.name,
+    input: layer.input,
+    output: layer.output,
+    channels: layer.channels,
+    rank,
+    epsilon: layer.epsilon,
+    producer: layer.producer,
+    activation,
+    gamma: Array.from(layer.gamma),
+    beta: Array.from(layer.beta),
+    running: { mean: Array.from(layer.runningMean), var: Array.from(layer.runningVar) },
+    pre: pre.toJson(),
+    post: post.toJson(),
+    saturation: judged.saturation,
+    compare: judged.compare!,
+    summary: judged.summary,
+    warnings: judged.warnings,
+  };
+}
+
+/** Builds one activation-probe report entry. */
+export function probeReport(
+  probe: Pick<ActivationProbe, "index" | "name" | "op" | "output">,
+  activation: ActivationJson,
+  stats: ChannelStats,
+  channelAxis: number,
+  thresholds: Thresholds,
+): ActivationLayerReport {
+  const judged = judgeLayer({ layer: probe.name, activation, intervals: channelIntervals(activation), post: stats }, thresholds);
+  return {
+    index: probe.index,
+    node: probe.name,
+    op: probe.op,
+    output: probe.output,
+    channels: stats.channels,
+    channelAxis,
+    activation,
+    stats: stats.toJson(),
+    saturation: judged.saturation,
+    warnings: judged.warnings,
+  };
+}
+
+/** The model-level sentence and findings. */
+export function modelStatement(layers: readonly { activation: ActivationJson }[], probes: number): { statement: string; warnings: WarningJson[] } {
+  if (layers.length === 0) {
+    const message =
+      `No BatchNormalization nodes: BN was probably folded into the preceding Conv/Gemm at export (PyTorch does this by default in eval mode), so there are no running statistics to check. ` +
+      `BN Lens shows per-layer activation statistics of the model's ${probes} Conv/Gemm/MatMul outputs instead.`;
+    return { statement: message, warnings: [{ rule: "bn-fused", severity: "info", message }] };
+  }
+  const byOp = new Map<string, number>();
+  for (const l of layers) byOp.set(l.activation.op, (byOp.get(l.activation.op) ?? 0) + 1);
+  const parts = [...byOp.entries()].sort((a, b) => b[1] - a[1]).map(([op, n]) =>
+    op === "none" ? `${n} not followed by a recognised nonlinearity` : `${n} followed by ${op}`);
+  return {
+    statement: `${layers.length} BatchNormalization layer${layers.length === 1 ? "" : "s"}: ${parts.join(", ")}.`,
+    warnings: [],
+  };
+}

@@ -1,0 +1,93 @@
+import * as ort from "onnxruntime-node";
+import { UserError } from "../core/errors";
+import type { DType, HostTensor, TypedArray } from "../core/tensor";
+
+/** Session settings a user can choose. */
+export interface SessionSettings {
+  executionProviders?: string[];
+  intraOpNumThreads?: number;
+}
+
+/** The onnxruntime-node version, for reports. */
+export const ORT_VERSION: string = ort.env.versions?.node ?? "unknown";
+
+function firstLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0].replace(/^\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /, "").trim();
+}
+
+/** Creates a session from model bytes; load failures become one sentence naming onnxruntime's reason. */
+export async function createSession(bytes: Uint8Array, modelDir: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    logSeverityLevel: 3,
+    graphOptimizationLevel: "all",
+    executionProviders: settings.executionProviders?.length ? settings.executionProviders : ["cpu"],
+    // External data of a model loaded from memory is found relative to this folder.
+    extra: { session: { model_external_initializers_file_folder_path: modelDir } },
+  };
+  if (settings.intraOpNumThreads !== undefined && settings.intraOpNumThreads > 0) options.intraOpNumThreads = settings.intraOpNumThreads;
+  try {
+    return await ort.InferenceSession.create(bytes, options);
+  } catch (e) {
+    const reason = firstLine(e);
+    const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
+      ? "it uses an operator or type this onnxruntime cannot run"
+      : /external|No such file|open file/i.test(reason)
+        ? "its external data files are missing or unreadable"
+        : /memory|bad_alloc/i.test(reason)
+          ? "it does not fit in memory"
+          : "the model is invalid";
+    throw new UserError("model", `onnxruntime cannot load this model (${hint}): ${reason}.`, String(e));
+  }
+}
+
+/** Wraps a host tensor for onnxruntime without copying. */
+export function toOrtTensor(t: HostTensor): ort.Tensor {
+  if (t.dtype === "bfloat16") throw new UserError("data", "bfloat16 inputs cannot be fed through onnxruntime-node.");
+  return new ort.Tensor(t.dtype, t.data as never, t.dims);
+}
+
+/** Views an onnxruntime output as a host tensor. */
+export function fromOrtTensor(t: ort.Tensor): HostTensor {
+  const dtype = t.type as DType;
+  let data = t.data as TypedArray | string[];
+  if (Array.isArray(data)) return { dtype: "string", dims: [...t.dims], data: new Uint8Array(0) };
+  // float16 may come back as a Float16Array where the platform has one; BN Lens reads raw bits.
+  if (dtype === "float16" && !(data instanceof Uint16Array)) data = new Uint16Array((data as TypedArray).buffer, (data as TypedArray).byteOffset, (data as TypedArray).length);
+  return { dtype, dims: [...t.dims], data };
+}
+
+/** Runs one batch; runtime failures become one sentence naming onnxruntime's reason. */
+export async function runBatch(
+  session: ort.InferenceSession,
+  feeds: Record<string, HostTensor>,
+  fetch: readonly string[],
+): Promise<Record<string, HostTensor>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
+  let out: ort.InferenceSession.ReturnType;
+  try {
+    out = await session.run(ortFeeds, fetch as string[]);
+  } catch (e) {
+    const reason = firstLine(e);
+    const memory = /bad_alloc|memory|Failed to allocate/i.test(reason);
+    throw new UserError(
+      memory ? "resource" : "model",
+      memory
+        ? `onnxruntime ran out of memory running this model (${reason}); try a smaller --batch.`
+        : `onnxruntime failed while running the model: ${reason}.`,
+      String(e),
+    );
+  }
+  const result: Record<string, HostTensor> = {};
+  for (const name of fetch) {
+    const v = out[name];
+    if (v && "dims" in v) result[name] = fromOrtTensor(v as ort.Tensor);
+  }
+  return result;
+}
+
+/** Frees a session's native memory. */
+export async function releaseSession(session: ort.InferenceSession | undefined): Promise<void> {
+  if (session) await session.release().catch(() => undefined);
+}

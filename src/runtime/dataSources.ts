@@ -11,7 +11,7 @@ import {
   type ImageGeometry, type ImageNormalization,
 } from "../core/inputs/image";
 import {
-  decodeNpyElements, fortranToC, isNpy, NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, truncatedData,
+  allocate, decodeNpyElements, fortranToC, isNpy, NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, truncatedData,
   type NpyHeader,
 } from "../core/inputs/npy";
 import { isZip, npzArrayNames, parseNpz } from "../core/inputs/npz";
@@ -173,8 +173,9 @@ async function readHead(p: string, n: number): Promise<Uint8Array> {
   }
 }
 
-async function readRange(fh: fs.FileHandle, p: string, position: number, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
+/** Reads exactly `length` bytes at `position`, into `into` when given (so typed arrays can be filled in place). */
+async function readRange(fh: fs.FileHandle, p: string, position: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+  const buf = into ?? new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await fsCall(() => fh.read(buf, done, length - done, position + done), p);
@@ -333,8 +334,14 @@ function openedNpy(fh: fs.FileHandle, p: string, h: NpyHeader, input: ModelInput
   };
   let feed: ResolvedInput | undefined;
 
-  const readC = async (start: number, n: number) =>
-    decodeNpyElements(h, await readRange(fh, p, h.dataOffset + start * sampleBytes, n * sampleBytes), n * perSample);
+  const readC = async (start: number, n: number) => {
+    const position = h.dataOffset + start * sampleBytes;
+    if (h.bigEndian) return decodeNpyElements(h, await readRange(fh, p, position, n * sampleBytes), n * perSample);
+    // Little-endian elements are read straight into the batch's typed array: one copy of the batch, no more.
+    const data = allocate(h.dtype, n * perSample);
+    await readRange(fh, p, position, n * sampleBytes, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return data;
+  };
 
   // In Fortran order the sample axis varies fastest: element m of every sample in the batch is one run of n
   // elements, and runs sit `available` elements apart. Gathered run after run they form a Fortran array [n, ...].

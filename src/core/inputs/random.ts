@@ -125,12 +125,19 @@ function fillValues(rng: SampleRng, spec: RandomSpec, out: Float64Array): void {
     for (let i = 0; i < n; i++) out[i] = spec.low + rng.nextDouble() * (spec.high - spec.low);
     return;
   }
-  // Box-Muller: two uniforms give two independent normals; 1 - u keeps the logarithm's argument in (0, 1].
+  // Marsaglia's polar method: a point uniform in the unit disc gives two independent normals with one log and
+  // one sqrt (no trigonometry). 32-bit uniforms suffice for values stored as float32.
+  const scale = 2 ** -31;
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - rng.nextDouble()));
-    const theta = 2 * Math.PI * rng.nextDouble();
-    out[i] = spec.mean + spec.std * r * Math.cos(theta);
-    if (i + 1 < n) out[i + 1] = spec.mean + spec.std * r * Math.sin(theta);
+    let u: number, v: number, q: number;
+    do {
+      u = (rng.nextUint32() + 0.5) * scale - 1;
+      v = (rng.nextUint32() + 0.5) * scale - 1;
+      q = u * u + v * v;
+    } while (q >= 1);
+    const m = spec.std * Math.sqrt((-2 * Math.log(q)) / q);
+    out[i] = spec.mean + u * m;
+    if (i + 1 < n) out[i + 1] = spec.mean + v * m;
   }
 }
 

@@ -2,6 +2,7 @@
 // and cleanup that leaves no process behind. Every process a run starts gets BN_LENS_HARNESS_ID in its
 // environment; cleanup kills the process groups it knows and then any straggler carrying that id.
 import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,16 +45,24 @@ export class Run {
     this.keep = keep;
     this.cleanups = [];
     this.groups = new Set();
-    this.cleaned = false;
+    this.cleaning = undefined;
+    this.signalExitCode = undefined;
     const onSignal = (signal, code) => {
+      if (this.signalExitCode !== undefined) return;
+      this.signalExitCode = code;
       process.stderr.write(`\n${name}: ${signal}, stopping\n`);
       this.cleanup().finally(() => process.exit(code));
     };
     this.handlers = { SIGINT: () => onSignal("SIGINT", 130), SIGTERM: () => onSignal("SIGTERM", 143), SIGHUP: () => onSignal("SIGHUP", 129) };
     for (const [sig, fn] of Object.entries(this.handlers)) process.on(sig, fn);
-    // Last resort when something calls process.exit without cleanup: synchronous kills only.
+    // When something calls process.exit without cleanup: synchronous kills only.
     this.onExit = () => this.killEverything();
     process.on("exit", this.onExit);
+    // Last resort, for deaths that skip "exit" (SIGKILL, a throw inside an uncaughtException handler):
+    // a small detached process that sweeps the run's processes once this one is gone.
+    this.reaper = spawn(process.execPath, ["-e", REAPER, String(process.pid), `BN_LENS_HARNESS_ID=${this.id}`],
+      { detached: true, stdio: "ignore" });
+    this.reaper.unref();
   }
 
   /** Environment for every child process: carries the run's id so a sweep can find stragglers. */
@@ -67,9 +76,18 @@ export class Run {
     if (groupPid) this.groups.add(groupPid);
   }
 
-  async cleanup() {
-    if (this.cleaned) return;
-    this.cleaned = true;
+  /** Stops everything the run started; every call returns the same promise. */
+  cleanup() {
+    this.cleaning ??= this.doCleanup();
+    return this.cleaning;
+  }
+
+  /** Exits with `code`, or with the signal's code when a signal ended the run. */
+  exit(code) {
+    process.exit(this.signalExitCode ?? code);
+  }
+
+  async doCleanup() {
     for (const fn of this.cleanups.reverse()) {
       try { await withTimeout(fn(), 15_000, "cleanup step"); } catch (err) { process.stderr.write(`cleanup: ${err.message}\n`); }
     }
@@ -83,17 +101,34 @@ export class Run {
   killEverything() {
     for (const pid of this.groups) { try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ } }
     for (const pid of processesWithEnv("BN_LENS_HARNESS_ID", this.id)) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+    try { this.reaper.kill("SIGKILL"); } catch { /* gone */ }
   }
 }
 
-/** Pids (other than ours) whose environment holds name=value. Linux /proc; root sees every process. */
+const REAPER = `
+const fs = require("fs");
+const [parent, needle] = process.argv.slice(1);
+setInterval(() => {
+  try { process.kill(Number(parent), 0); return; } catch {}
+  for (const e of fs.readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(e) || Number(e) === process.pid) continue;
+    try { if (fs.readFileSync("/proc/" + e + "/environ", "latin1").split("\\0").includes(needle)) process.kill(Number(e), "SIGKILL"); } catch {}
+  }
+  process.exit(0);
+}, 500);
+`;
+
+/** Live pids (other than ours; zombies skipped) whose environment holds name=value. Linux /proc. */
 export function processesWithEnv(name, value) {
   const needle = `${name}=${value}`;
   const pids = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(needle)) pids.push(Number(entry));
+      if (!readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(needle)) continue;
+      // "pid (comm) S ...": a zombie has exited already and only waits for its parent to reap it.
+      if (/\) Z /.test(readFileSync(`/proc/${entry}/stat`, "latin1"))) continue;
+      pids.push(Number(entry));
     } catch { /* exited or not ours to read */ }
   }
   return pids;

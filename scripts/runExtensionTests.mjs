@@ -3,10 +3,11 @@
 // extension under development and the compiled test index as extensionTestsPath. The index appends one
 // JSON line per test event to $BN_LENS_TEST_RESULTS; this script prints them as they come, and exits 0
 // only when every test passed. Build first: `npm run build:tests` (npm run test:extension does).
-import { existsSync, mkdirSync, openSync, readSync, closeSync, fstatSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureCodeServer, startCodeServer, ROOT, tail } from "./codeServer.mjs";
+import { HostResults, indent } from "./hostResults.mjs";
 import { Run, checkExtension, fail, launchBrowser, parseArgs, saveVsCodeLogs, seconds, workbenchUrl } from "./harness.mjs";
 
 const USAGE = `usage: node scripts/runExtensionTests.mjs [options]
@@ -35,10 +36,8 @@ const log = (line) => process.stdout.write(`${line}\n`);
 
 const install = await ensureCodeServer({ log });
 const run = new Run("extension-host", { resultsDir: opts["results-dir"], keep: opts.keep });
-const resultsFile = join(run.resultsDir, "results.jsonl");
-writeFileSync(resultsFile, "");
-const state = { passed: 0, failed: 0, pending: 0, failures: [], running: undefined, startedSuite: false, ended: false };
-let exitCode = 1;
+const results = new HostResults(join(run.resultsDir, "results.jsonl"), log);
+let runnerProblem = false;
 let server;
 let page;
 try {
@@ -47,7 +46,7 @@ try {
   server = await startCodeServer({
     install, stateDir: join(run.stateDir, "server"), folder, logFile: join(run.resultsDir, "code-server.log"),
     env: run.env({
-      BN_LENS_TEST_RESULTS: resultsFile,
+      BN_LENS_TEST_RESULTS: results.file,
       BN_LENS_TEST_TIMEOUT_MS: String(opts["test-timeout"] * 1000),
       ...(opts.grep ? { BN_LENS_TEST_GREP: opts.grep } : {}),
     }),
@@ -60,71 +59,35 @@ try {
   await page.goto(workbenchUrl(server, { folder, extensionPath, testsPath }), { waitUntil: "domcontentloaded", timeout: 60_000 });
   log(`workbench opened in headless Chromium; running ${basename(testsPath)}${opts.grep ? ` (grep ${opts.grep})` : ""}`);
 
-  const reader = lineReader(resultsFile);
-  let problem;
   const deadline = started + opts.timeout * 1000;
   const startDeadline = Date.now() + opts["start-timeout"] * 1000;
-  while (!state.ended && !problem) {
-    for (const line of reader()) handle(JSON.parse(line));
-    if (state.ended) break;
-    if (state.error) problem = `the test index failed: ${state.error.stack ?? state.error.message}`;
+  let problem;
+  while (!problem) {
+    results.poll();
+    if (results.ended) break;
+    if (results.error) problem = `the test index failed: ${results.error.stack ?? results.error.message}`;
     else if (server.exitCode() !== null) problem = `code-server exited (${server.exitCode()}) during the run`;
     else if (pageCrashed) problem = "the workbench page crashed";
-    else if (!state.startedSuite && Date.now() > startDeadline) {
-      problem = `the suite did not start within ${opts["start-timeout"]} s (did the extension host start and load ${testsPath}? see ${join(run.resultsDir, "code-server.log")} and browser-console.log)`;
+    else if (!results.started && Date.now() > startDeadline) {
+      problem = `the suite did not start within ${opts["start-timeout"]} s (did the extension host start and load ${testsPath}? see code-server.log and browser-console.log in ${run.resultsDir})`;
     } else if (Date.now() > deadline) {
-      problem = `timed out after ${opts.timeout} s${state.running ? `; still running: ${state.running}` : ""}`;
+      problem = `timed out after ${opts.timeout} s${results.running ? `; still running: ${results.running}` : ""}`;
     } else await sleep(200);
   }
   if (problem) {
-    state.harnessProblem = true;
-    state.failed++;
-    state.failures.push({ fullTitle: state.running ?? "(harness)", message: problem });
-    log(`  ✗ ${problem}`);
-  }
-  exitCode = state.failed === 0 && state.passed > 0 ? 0 : 1;
-  if (state.failed === 0 && state.passed === 0) {
-    state.failures.push({ fullTitle: "(harness)", message: "no test passed: nothing ran" });
+    runnerProblem = true;
+    results.problem(problem);
   }
 } catch (err) {
-  state.failures.push({ fullTitle: "(harness)", message: err.stack ?? String(err) });
-  state.harnessProblem = true;
-  state.failed++;
-  exitCode = 1;
+  runnerProblem = true;
+  results.problem(err.stack ?? String(err));
 } finally {
-  if (exitCode !== 0) await saveEvidence();
+  if (!results.ok) await saveEvidence();
   await run.cleanup();
 }
-
-if (state.failures.length) {
-  log("\nFailures:");
-  state.failures.forEach((f, i) => {
-    log(`  ${i + 1}) ${f.fullTitle}`);
-    log(indent(f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message), "     "));
-  });
-}
 log(`\nextension-host suite: ${seconds(Date.now() - started)}; results in ${run.resultsDir}`);
-log(`vscode: ${state.passed} passed, ${state.failed} failed, ${state.pending} skipped`);
-process.exit(exitCode);
-
-function handle(event) {
-  switch (event.type) {
-    case "start":
-      state.startedSuite = true;
-      log(`extension host: VS Code ${event.vscode}, Node ${event.node}, pid ${event.pid}; ${event.total} test(s) from ${event.files.join(", ") || "no files"}`);
-      break;
-    case "begin": state.running = event.fullTitle; break;
-    case "pass": state.passed++; state.running = undefined; log(`  ✓ ${event.fullTitle} (${event.durationMs ?? 0} ms)`); break;
-    case "pending": state.pending++; log(`  - ${event.fullTitle} (skipped)`); break;
-    case "fail":
-      state.failed++; state.running = undefined;
-      state.failures.push(event);
-      log(`  ✗ ${event.fullTitle}\n${indent(event.message, "      ")}`);
-      break;
-    case "error": state.error = event; break;
-    case "end": state.ended = true; break;
-  }
-}
+results.printSummary("vscode");
+run.exit(results.ok ? 0 : 1);
 
 async function saveEvidence() {
   try {
@@ -132,31 +95,6 @@ async function saveEvidence() {
   } catch { /* the page may be gone */ }
   if (server) {
     saveVsCodeLogs(run, server);
-    if (state.harnessProblem) log(`code-server log tail:\n${indent(tail(join(run.resultsDir, "code-server.log"), 15), "  | ")}`);
+    if (runnerProblem) log(`code-server log tail:\n${indent(tail(join(run.resultsDir, "code-server.log"), 15), "  | ")}`);
   }
-}
-
-function indent(text, prefix) {
-  return String(text).split("\n").map((l) => prefix + l).join("\n");
-}
-
-/** Returns a function that yields the complete lines appended to `file` since the last call. */
-function lineReader(file) {
-  let offset = 0;
-  let partial = "";
-  return () => {
-    const fd = openSync(file, "r");
-    try {
-      const size = fstatSync(fd).size;
-      if (size <= offset) return [];
-      const buf = Buffer.alloc(size - offset);
-      readSync(fd, buf, 0, buf.length, offset);
-      offset = size;
-      const lines = (partial + buf.toString("utf8")).split("\n");
-      partial = lines.pop();
-      return lines.filter(Boolean);
-    } finally {
-      closeSync(fd);
-    }
-  };
 }

@@ -1,0 +1,33 @@
+// BN Lens as a person uses it: open the model, run "BN Lens: Inspect Model" from the command palette,
+// wait for the panel, check its overview, keep screenshots in test-results/e2e/.
+import * as assert from "node:assert/strict";
+import { e2e } from "./context";
+import { answerFilePrompt, openFile, runCommand, waitFor, webviewFrame } from "./workbench";
+
+const BN_LAYERS = 35; // BatchNormalization nodes in version-RFB-320.onnx
+
+describe("BN Lens in the browser", function () {
+  this.timeout(240_000);
+
+  it(`inspects the face detector from the command palette and lists its ${BN_LAYERS} BN layers`, async () => {
+    const { page, modelPath, screenshot } = e2e();
+    assert.ok(modelPath, "the face detector is not in the workspace (../shared/models/face-detector-rfb-320 missing?)");
+    await openFile(page, "version-RFB-320.onnx");
+    await screenshot("inspect-01-model-open");
+    await runCommand(page, "BN Lens: Inspect Model");
+    // The command may ask which model to inspect; answer with the one in the workspace.
+    const overviewSelector = '[data-testid="overview"]';
+    const frame = await waitFor(async () => {
+      for (const f of page.frames()) if (f !== page.mainFrame() && (await f.locator(overviewSelector).count()) > 0) return f;
+      await answerFilePrompt(page, modelPath);
+      return undefined;
+    }, 180_000, "the BN Lens panel's overview");
+    const rows = frame.locator(`${overviewSelector} [data-testid="layer-row"]`);
+    const count = await waitFor(async () => { const n = await rows.count(); return n >= BN_LAYERS ? n : undefined; }, 120_000,
+      `${BN_LAYERS} layer rows in the overview`).catch(async (err) => { await screenshot("inspect-02-overview-incomplete"); throw err; });
+    assert.equal(count, BN_LAYERS);
+    await screenshot("inspect-02-overview");
+    // The same frame is what later checks (charts, warnings) will look into.
+    assert.ok(await webviewFrame(page, overviewSelector, 5_000));
+  });
+});

@@ -1,0 +1,76 @@
+// Drives the VS Code workbench the way a person does: keyboard, command palette, Quick Open, and the
+// webview panels (each a nested iframe: the outer one hosts VS Code's webview shell, the inner one the
+// extension's HTML).
+import type { Frame, Page } from "playwright-core";
+
+const QUICK_INPUT = ".quick-input-widget";
+
+/** Waits until `probe` returns something other than undefined/false; probes that throw count as not yet. */
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch { /* frames detach while webviews load */ }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function quickInput(page: Page, key: string, text: string, rowText: string): Promise<void> {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press(key);
+  const widget = page.locator(QUICK_INPUT);
+  await widget.waitFor({ state: "visible", timeout: 15_000 });
+  await page.keyboard.type(text, { delay: 10 });
+  const row = widget.locator(".monaco-list-row", { hasText: rowText }).first();
+  await row.waitFor({ state: "visible", timeout: 30_000 });
+  await page.keyboard.press("Enter");
+  await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => { /* a command may open its own input */ });
+}
+
+/** Runs a command from the command palette (F1) by typing its title, e.g. "BN Lens: Inspect Model". */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await quickInput(page, "F1", title, title);
+}
+
+/** Opens a workspace file through Quick Open (Ctrl+P) by typing its name. */
+export async function openFile(page: Page, fileName: string): Promise<void> {
+  await quickInput(page, "Control+P", fileName, fileName);
+}
+
+/**
+ * If a command asked for a file (VS Code's own open dialog in the browser is a quick input holding a
+ * path; a quick pick lists files), answers it with `filePath`. Returns whether it answered.
+ */
+export async function answerFilePrompt(page: Page, filePath: string): Promise<boolean> {
+  const widget = page.locator(QUICK_INPUT);
+  if (!(await widget.isVisible())) return false;
+  const name = filePath.split("/").pop() ?? filePath;
+  const row = widget.locator(".monaco-list-row", { hasText: name }).first();
+  if (await row.isVisible()) {
+    await row.click();
+  } else {
+    const input = widget.locator("input.input").first();
+    await input.fill(filePath);
+    await page.keyboard.press("Enter");
+  }
+  return true;
+}
+
+/** The webview frame (the extension's own document) that contains `selector`. */
+export async function webviewFrame(page: Page, selector: string, timeoutMs: number): Promise<Frame> {
+  return waitFor(async () => {
+    for (const frame of page.frames()) {
+      if (frame === page.mainFrame()) continue;
+      if ((await frame.locator(selector).count()) > 0) return frame;
+    }
+    return undefined;
+  }, timeoutMs, `a webview containing ${selector}`);
+}
+
+/** Text of the open editor tabs, e.g. to check that a panel titled "BN Lens" is open. */
+export async function tabTitles(page: Page): Promise<string[]> {
+  return page.locator(".tabs-container .tab .label-name").allInnerTexts();
+}

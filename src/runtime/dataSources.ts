@@ -657,12 +657,18 @@ function imageSource(
       let pipeline = sharp(file).resize(geometry.width, geometry.height, { fit: "fill" });
       pipeline = geometry.channels === 1 ? pipeline.grayscale() : pipeline.removeAlpha().toColourspace("srgb");
       const { data, info: out } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-      if (out.width !== geometry.width || out.height !== geometry.height) throw new Error(`sharp returned ${out.width}x${out.height}`);
+      // One byte per value: anything else (16-bit output) would be misread as 8-bit pixels.
+      if (out.width !== geometry.width || out.height !== geometry.height || data.length !== out.width * out.height * out.channels) {
+        throw new Error(`sharp returned ${data.length} bytes for ${out.width}x${out.height}x${out.channels} pixels`);
+      }
       return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), channels: out.channels };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code) throw fsError(e, file);
       const reason = String((e as Error).message ?? e).replace(/^Vips\w*:\s*/i, "").split("\n")[0].replace(/\.$/, "");
+      if (/pixel limit/i.test(reason)) {
+        throw new UserError("data", `Image "${shown}" has more pixels than sharp decodes (about 268 megapixels); shrink it or remove it from the folder.`, String(e));
+      }
       throw new UserError("data", `Image "${shown}" cannot be decoded (${reason}); the file is damaged or not an image, so fix or remove it.`, String(e));
     }
   };

@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { zipSync } from "fflate";
 import { TensorProtoSchema } from "onnx-buf";
@@ -380,6 +381,10 @@ describe("data sources (runtime)", function () {
       const grayRef = new Uint8Array(await sharp(path.join(FACE_IMAGES, "1.jpg")).resize(64, 48, { fit: "fill" }).grayscale().raw().toBuffer());
       const gray = (await readSamples({ path: path.join(FACE_IMAGES, "1.jpg") }, [input("x", "float32", ["N", 1, 48, 64])], 0, 1)).x;
       assert.deepEqual(nums(gray), Array.from(grayRef));
+      // A 16-bit PNG is reduced to 8 bits: 65535 becomes 255.
+      const png16 = await sharp(Buffer.alloc(10 * 10 * 3 * 2, 0xff), { raw: { width: 10, height: 10, channels: 3 } }).toColourspace("rgb16").png().toBuffer();
+      const deep = (await readSamples({ path: file("deep/16bit.png", png16) }, [input("x", "float32", ["N", 3, 4, 4])], 0, 1)).x;
+      assert.deepEqual(nums(deep), new Array(48).fill(255));
       const half = (await readSamples({ path: FACE_IMAGES }, [input("x", "float16", ["N", 3, 48, 64])], 2, 1)).x;
       assert.equal(half.dtype, "float16");
     });
@@ -405,6 +410,16 @@ describe("data sources (runtime)", function () {
       await rejectsUser(source.read(2, 1),
         'Image "bad/c.png" cannot be decoded (Input file contains unsupported image format); the file is damaged or not an image, so fix or remove it.');
       await source.close();
+
+      // A PNG header declaring 20000 x 20000 pixels (400 megapixels) with a token of data.
+      const ihdr = Buffer.alloc(13);
+      ihdr.writeUInt32BE(20000, 0);
+      ihdr.writeUInt32BE(20000, 4);
+      ihdr.set([8, 2], 8); // 8-bit RGB
+      const huge = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        pngChunk("IHDR", ihdr), pngChunk("IDAT", zlib.deflateSync(Buffer.alloc(100))), pngChunk("IEND", Buffer.alloc(0))]);
+      await rejectsUser(readSamples({ path: file("huge.png", huge) }, faceInputs, 0, 1, { batchSize: 1 }),
+        'Image "huge.png" has more pixels than sharp decodes (about 268 megapixels); shrink it or remove it from the folder.');
 
       fs.mkdirSync(path.join(tmp, "empty"));
       await rejectsUser(probeData({ path: path.join(tmp, "empty") }, faceInputs),
@@ -449,4 +464,19 @@ function halfBitsOfInteger(v: number): number {
   const e = Math.floor(Math.log2(v));
   const mantissa = (v / 2 ** e - 1) * 1024;
   return ((e + 15) << 10) | mantissa;
+}
+
+/** A PNG chunk: length, type, data and the CRC-32 of type and data (computed bit by bit from the polynomial). */
+function pngChunk(type: string, data: Buffer): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, "latin1");
+  data.copy(out, 8);
+  let crc = ~0;
+  for (const byte of out.subarray(4, 8 + data.length)) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  out.writeUInt32BE(~crc >>> 0, 8 + data.length);
+  return out;
 }

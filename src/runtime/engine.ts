@@ -146,7 +146,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
         fed: i.sampleDims,
       })),
       notes,
-      data: { kind: source.info.kind, description: `${source.info.description}; ${opened.description}`, sources: request.dataPath ? [request.dataPath] : [] },
+      data: { kind: source.info.kind, description: describeData(source.info.description, opened.description), sources: request.dataPath ? [request.dataPath] : [] },
       batchSize,
       seed,
       elapsedMs: elapsed(),
@@ -161,6 +161,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
     await releaseSession(session);
     await source.close();
   }
+}
+
+/** The data line of a report: what was read, then how samples were made when that adds anything. */
+function describeData(info: string, opened: string): string {
+  const norm = (s: string) => s.toLowerCase().replace(/^random /, "");
+  return !opened || norm(info).includes(norm(opened)) ? info : `${info}; ${opened}`;
 }
 
 export { formatDeclared };

@@ -232,3 +232,10 @@ export function histogramToJson(hist: Float64Array, channels: number): Histogram
   }
   return { first, total, perChannel };
 }
+
+/** Mean and population variance of all channels pooled together, from per-channel statistics. */
+export function pooled(stats: Pick<ChannelStatsJson, "count" | "mean" | "var">): { n: number; mean: number; variance: number } {
+  const s = new ChannelStats(1);
+  stats.count.forEach((n, c) => s.mergeMoments(0, n, stats.mean[c] ?? 0, (stats.var[c] ?? 0) * n));
+  return { n: s.count[0], mean: s.mean[0], variance: s.variance(0) ?? 0 };
+}

@@ -117,7 +117,12 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
   const warnings: WarningJson[] = [];
   const exceed: LayerSummaryJson["exceed"] = {};
   const dead = new Map<number, string[]>();
-  const markDead = (c: number, why: string) => dead.set(c, [...(dead.get(c) ?? []), why]);
+  // Channels whose stored parameters make z and r meaningless (gamma ≈ 0 or running var ≈ 0).
+  const paramDead = new Set<number>();
+  const markDead = (c: number, why: string, byParams = false) => {
+    dead.set(c, [...(dead.get(c) ?? []), why]);
+    if (byParams) paramDead.add(c);
+  };
 
   let compare: ComparisonJson | null = null;
   if (bn && pre) {
@@ -133,8 +138,8 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       const postVar = post.variance(c);
       compare.postMeanMinusBeta.push(post.count[c] > 0 ? post.mean[c] - bn.beta[c] : null);
       compare.postStdOverGamma.push(postVar !== null && bn.gamma[c] !== 0 ? Math.sqrt(postVar) / Math.abs(bn.gamma[c]) : null);
-      if (Math.abs(bn.gamma[c]) <= t.deadGamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`);
-      if (bn.runningVar[c] <= t.deadRunningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`);
+      if (Math.abs(bn.gamma[c]) <= t.deadGamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`, true);
+      if (bn.runningVar[c] <= t.deadRunningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`, true);
     }
   }
   if (kind !== "none") {
@@ -173,10 +178,10 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     const absZ = compare.z.map((z) => (z === null ? null : Math.abs(z)));
     channelRule("mean-shift", absZ, t.meanShift, (c, _v, n, th) =>
       `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: z = ${fmt(compare!.z[c])}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
-      (c) => dead.has(c));
+      (c) => paramDead.has(c));
     channelRule("variance-ratio", compare.varRatio, t.varianceRatio, (c, v, n, th) =>
       `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ratio ${fmt(v)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
-      (c) => dead.has(c));
+      (c) => paramDead.has(c));
   }
   if (kind !== "none") {
     const intervalFraction = (c: number, pick: (iv: readonly [number | null, number | null], j: number, all: number) => boolean): number | null => {
@@ -245,8 +250,8 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
   const rank: Record<Severity, number> = { error: 3, warning: 2, info: 1 };
   const severity = warnings.reduce<Severity | null>((s, w) => (!s || rank[w.severity] > rank[s] ? w.severity : s), null);
   const summary: LayerSummaryJson = {
-    worstZ: worst(compare?.z, (c) => dead.has(c)),
-    worstVarRatio: worst(compare?.varRatio, (c) => dead.has(c)),
+    worstZ: worst(compare?.z, (c) => paramDead.has(c)),
+    worstVarRatio: worst(compare?.varRatio, (c) => paramDead.has(c)),
     worstSaturation: kind === "none" ? null : worst(fraction),
     deadChannels: [...dead.keys()].sort((a, b) => a - b),
     exceed,

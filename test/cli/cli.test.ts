@@ -1,0 +1,151 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Report } from "../../src/core/report";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, ROOT } from "../helpers/paths";
+
+const CLI = path.join(ROOT, "dist", "cli.js");
+
+function bnLens(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A usage or input error: exit 2, exactly one line on stderr, starting "error:", no stack trace. */
+function assertCleanError(r: ReturnType<typeof bnLens>, pattern: RegExp) {
+  assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
+  const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+describe("bn-lens CLI", function () {
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-cli-"));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("inspects ONNX's BatchNorm2d test model and writes a versioned JSON report", () => {
+    const out = path.join(tmp, "bn2d.json");
+    const dir = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval");
+    const r = bnLens("inspect", path.join(dir, "model.onnx"), "--data", path.join(dir, "test_data_set_0"), "--json", out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /1 BatchNormalization layer/);
+    assert.match(r.stdout, /Report written to/);
+    const report = JSON.parse(fs.readFileSync(out, "utf8")) as Report;
+    assert.equal(report.schemaVersion, 1);
+    assert.equal(report.samples, 2);
+    const l = report.layers[0];
+    for (const key of ["node", "input", "output", "channels", "epsilon", "gamma", "beta", "running", "pre", "post", "saturation", "warnings"]) {
+      assert.ok(key in l, key);
+    }
+    assert.equal(l.channels, 3);
+    assert.equal(l.gamma.length, 3);
+    assert.equal(l.pre.histogram.perChannel.length, 3);
+    assert.equal(l.activation.op, "none");
+  });
+
+  it("exits 2 with one error line for bad usage and bad input", () => {
+    assertCleanError(bnLens("frobnicate"), /unknown command "frobnicate"/);
+    assertCleanError(bnLens("inspect"), /needs a model file/);
+    assertCleanError(bnLens("inspect", FACE_DETECTOR, "--batch", "0"), /--batch must be a whole number of at least 1/);
+    assertCleanError(bnLens("inspect", FACE_DETECTOR, "--bogus"), /Unknown option '--bogus'/);
+    assertCleanError(bnLens("inspect", path.join(tmp, "missing.onnx")), /does not exist/);
+    const junk = path.join(tmp, "junk.onnx");
+    fs.writeFileSync(junk, Buffer.from("this is not a model at all, just text\n"));
+    assertCleanError(bnLens("inspect", junk), /not (a readable|an) ONNX model/);
+    const empty = path.join(tmp, "empty.onnx");
+    fs.writeFileSync(empty, "");
+    assertCleanError(bnLens("inspect", empty), /empty/);
+    assertCleanError(bnLens("inspect", FACE_DETECTOR, "--data", FACE_IMAGES, "--input-shape", "input:Nx3x100x100"), /input/);
+    assertCleanError(bnLens("merge", "--json", path.join(tmp, "x.json")), /at least one report/);
+  });
+
+  it("merges reports of two disjoint shards into the report of one run over all the data", function () {
+    this.timeout(180_000);
+    const photos = fs.readdirSync(FACE_IMAGES).filter((f) => f.endsWith(".jpg")).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    assert.equal(photos.length, 16);
+    const shardA = path.join(tmp, "shardA");
+    const shardB = path.join(tmp, "shardB");
+    fs.mkdirSync(shardA);
+    fs.mkdirSync(shardB);
+    // Shards of 8 and 8 keep every batch identical to the full run's two batches of 8.
+    photos.forEach((f, i) => fs.symlinkSync(path.join(FACE_IMAGES, f), path.join(i < 8 ? shardA : shardB, f)));
+    const common = ["--mean", "127", "--std", "128", "--batch", "8"];
+    const run = (data: string, out: string) => {
+      const r = bnLens("inspect", FACE_DETECTOR, "--data", data, ...common, "--json", out);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(fs.readFileSync(out, "utf8")) as Report;
+    };
+    const full = run(FACE_IMAGES, path.join(tmp, "full.json"));
+    run(shardA, path.join(tmp, "a.json"));
+    run(shardB, path.join(tmp, "b.json"));
+    const m = bnLens("merge", path.join(tmp, "a.json"), path.join(tmp, "b.json"), "--json", path.join(tmp, "merged.json"));
+    assert.equal(m.code, 0, m.stderr);
+    const merged = JSON.parse(fs.readFileSync(path.join(tmp, "merged.json"), "utf8")) as Report;
+    assert.equal(merged.samples, 16);
+    assert.equal(merged.run.runs, 2);
+    assert.equal(merged.layers.length, full.layers.length);
+    const near = (a: number | null, b: number | null, what: string) => {
+      assert.ok(a !== null && b !== null, what);
+      assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+    };
+    merged.layers.forEach((l, i) => {
+      const f = full.layers[i];
+      for (const side of ["pre", "post"] as const) {
+        assert.deepEqual(l[side].count, f[side].count);
+        assert.deepEqual(l[side].min, f[side].min);
+        assert.deepEqual(l[side].max, f[side].max);
+        assert.deepEqual(l[side].histogram, f[side].histogram);
+        l[side].mean.forEach((v, c) => near(v, f[side].mean[c], `${l.node} ${side}.mean[${c}]`));
+        l[side].var.forEach((v, c) => near(v, f[side].var[c], `${l.node} ${side}.var[${c}]`));
+      }
+      assert.deepEqual(l.saturation.count, f.saturation.count);
+      assert.deepEqual(l.warnings.map((w) => [w.rule, w.severity, w.channels]), f.warnings.map((w) => [w.rule, w.severity, w.channels]));
+    });
+  });
+
+  it("refuses to merge reports of different models", () => {
+    const a = path.join(tmp, "bn1d.json");
+    const b = path.join(tmp, "bn3d.json");
+    for (const [name, out] of [["test_BatchNorm1d_3d_input_eval", a], ["test_BatchNorm3d_eval", b]]) {
+      const dir = path.join(ONNX_BN_TESTS, name);
+      assert.equal(bnLens("inspect", path.join(dir, "model.onnx"), "--data", path.join(dir, "test_data_set_0"), "--json", out).code, 0);
+    }
+    assertCleanError(bnLens("merge", a, b, "--json", path.join(tmp, "m.json")), /different model/);
+    const notReport = path.join(tmp, "not-report.json");
+    fs.writeFileSync(notReport, "{\"hello\": 1}");
+    assertCleanError(bnLens("merge", notReport, "--json", path.join(tmp, "m.json")), /not a BN Lens report/);
+  });
+
+  it("demo: the planted problems are found", () => {
+    const out = path.join(tmp, "demo.json");
+    const r = bnLens("demo", "--out", tmp, "--json", out);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(fs.readFileSync(out, "utf8")) as Report;
+    const [bn1, bn2, bn3, bn4] = report.layers;
+    const rules = (l: Report["layers"][number]) => l.warnings.map((w) => w.rule).sort();
+    // bn1: channel 5 has gamma = 0.
+    assert.deepEqual(bn1.summary.deadChannels, [5]);
+    assert.match(bn1.warnings.find((w) => w.rule === "dead-channel")!.message, /5 \(gamma 0/);
+    // bn2: gamma = 8 pushes post-BN values past the sigmoid's flat boundary |x| = 5.288.
+    assert.equal(bn2.activation.op, "Sigmoid");
+    assert.ok(bn2.saturation.layerFraction! > 0.25);
+    assert.ok(rules(bn2).includes("saturation"));
+    // bn3: running mean 2.5 std off in channels 0-3, running var 20x in channels 4-7.
+    const z = bn3.compare.z.map((v) => Math.abs(v!));
+    for (let c = 0; c < 4; c++) assert.ok(Math.abs(z[c] - 2.5) < 0.3, `bn3 z[${c}] = ${z[c]}`);
+    for (let c = 4; c < 8; c++) assert.ok(Math.abs(bn3.compare.varRatio[c]! - 20) < 3, `bn3 r[${c}] = ${bn3.compare.varRatio[c]}`);
+    assert.deepEqual(bn3.warnings.find((w) => w.rule === "mean-shift")!.channels!.sort(), [0, 1, 2, 3]);
+    assert.deepEqual(bn3.warnings.find((w) => w.rule === "variance-ratio")!.channels!.sort(), [4, 5, 6, 7]);
+    // bn4 is healthy and its hard-swish (written as Add/Clip/Mul/Div) is recognised.
+    assert.equal(bn4.activation.op, "HardSwish");
+    assert.deepEqual(rules(bn4), []);
+    assert.match(r.stdout, /bn3 \[variance-ratio\]/);
+  });
+});

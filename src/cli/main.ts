@@ -16,6 +16,7 @@ import { UserError, isUserError } from "../core/errors";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
 import { formatOverview, formatReport } from "../core/inspect/table";
 import type { Report } from "../core/report";
+import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
 import { writeDemoModel } from "./demo";
@@ -196,7 +197,7 @@ async function main(argv: string[]): Promise<number> {
       case "describe": await describeCommand(rest); break;
       case "demo": await demoCommand(rest); break;
       case "-h": case "--help": case "help": process.stdout.write(USAGE + "\n"); break;
-      case "--version": case "-v": process.stdout.write(`${require("../../package.json").version}\n`); break;
+      case "--version": case "-v": process.stdout.write(`${VERSION}\n`); break;
       case undefined: process.stderr.write(USAGE + "\n"); return EXIT_USAGE;
       default: throw usage(`unknown command "${command}"`);
     }

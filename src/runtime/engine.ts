@@ -15,7 +15,7 @@ import type { InspectRequest, Progress } from "../protocol/worker";
 import { prepareData, type DataSource } from "./dataSources";
 import { externalReader, readFileChunked } from "./modelFile";
 import { createSession, ORT_VERSION, releaseSession, runBatch } from "./session";
-import { VERSION } from "./version";
+import { VERSION } from "../core/version";
 
 /** How the engine talks back while it runs. */
 export interface EngineHooks {

@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import * as path from "node:path";
 import type * as ort from "onnxruntime-node";
 import { UserError } from "../core/errors";
@@ -8,9 +9,11 @@ import { modelOverview, type ModelOverview } from "../core/inspect/overview";
 import { formatDeclared, type ResolvedInput } from "../core/inputs/shapes";
 import { decodeModel, type Dim, type OnnxModel } from "../core/onnx/model";
 import { rewriteModel, upgradeNodesToOpset7, type ModelEdits } from "../core/onnx/rewrite";
+import { validateGraph } from "../core/onnx/validate";
 import type { Report } from "../core/report";
 import { withDefaults } from "../core/stats/judge";
-import type { HostTensor } from "../core/tensor";
+import { sizeOf, type HostTensor } from "../core/tensor";
+import { bytesPerElement } from "../core/onnx/dataType";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { prepareData, type DataSource } from "./dataSources";
 import { externalReader, readFileChunked } from "./modelFile";
@@ -82,6 +85,22 @@ function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonl
   return { edits, notes };
 }
 
+/** Refuses batches that cannot fit in memory (absurd declared dims) before anything is allocated. */
+function checkFeedSize(inputs: readonly ResolvedInput[], batch: number): void {
+  const limit = Math.min(4 * 2 ** 30, os.totalmem() / 4);
+  let total = 0;
+  for (const i of inputs) {
+    const bytes = batch * sizeOf(i.sampleDims) * bytesPerElement(i.dtype);
+    total += bytes;
+    if (!Number.isFinite(bytes) || total > limit) {
+      throw new UserError(
+        "resource",
+        `Input "${i.name}" would take ${(bytes / 2 ** 30).toFixed(1)} GiB per batch of ${batch} (${i.sampleDims.join("x")} ${i.dtype} per sample), more than BN Lens can hold in memory; lower --batch or give smaller dims with --input-shape.`,
+      );
+    }
+  }
+}
+
 /** Runs a whole inspection: load, check data, rewrite, run in batches, measure, judge. */
 export async function inspect(request: InspectRequest, hooks: EngineHooks): Promise<Report> {
   const started = performance.now();
@@ -93,6 +112,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
 
   const loaded = loadModel(request.modelPath);
   const { model } = loaded;
+  validateGraph(model);
   const readExternal = externalReader(loaded.dir);
   const thresholds = withDefaults(request.thresholds);
   const inspection = new Inspection(model, thresholds, activationFinder(readExternal), readExternal);
@@ -112,6 +132,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
     const total = source.info.sampleCount;
     if (total === 0) throw new UserError("data", "The data holds no samples; give a file or folder with at least one.");
     hooks.log(`Data: ${source.info.description}; ${opened.description}.`);
+    checkFeedSize(inputs, Math.min(batchSize, total));
     const capture = inspection.captureNames();
     const { edits, notes } = planEdits(model, capture, inputs, batchSize, total);
     notes.push(...opened.notes);

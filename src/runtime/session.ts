@@ -11,9 +11,17 @@ export interface SessionSettings {
 /** The onnxruntime-node version, for reports. */
 export const ORT_VERSION: string = ort.env.versions?.node ?? "unknown";
 
-function firstLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.split("\n")[0].replace(/^\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /, "").trim();
+/**
+ * onnxruntime's message without its decorations: the "[ONNXRuntimeError] : 1 : FAIL :" prefix and the
+ * "/onnxruntime_src/...h:46 void onnxruntime::...(...)" source location, shortened to its first sentence(s).
+ */
+export function cleanOrtMessage(e: unknown): string {
+  let text = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim();
+  text = text.replace(/^\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /, "");
+  const loc = /^\/?\S*onnxruntime_src\S*:\d+ .*?\) (?=[A-Z])/.exec(text);
+  if (loc) text = text.slice(loc[0].length);
+  text = text.replace(/\.$/, "");
+  return text.length > 300 ? `${text.slice(0, 297)}…` : text;
 }
 
 /** Creates a session from model bytes; load failures become one sentence naming onnxruntime's reason. */
@@ -29,7 +37,7 @@ export async function createSession(bytes: Uint8Array, modelDir: string, setting
   try {
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
-    const reason = firstLine(e);
+    const reason = cleanOrtMessage(e);
     const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
       ? "it uses an operator or type this onnxruntime cannot run"
       : /external|No such file|open file/i.test(reason)
@@ -69,7 +77,7 @@ export async function runBatch(
   try {
     out = await session.run(ortFeeds, fetch as string[]);
   } catch (e) {
-    const reason = firstLine(e);
+    const reason = cleanOrtMessage(e);
     const memory = /bad_alloc|memory|Failed to allocate/i.test(reason);
     throw new UserError(
       memory ? "resource" : "model",

@@ -99,6 +99,11 @@ async function install(log) {
   replaceLink(RIPGREP, join(rgDir, "rg"));
   replaceLink("node_modules", join(vscode, "node_modules.asar"));
   npm(join(vscode, "extensions"), ["install", "--omit=dev", "--ignore-scripts", ...quiet]);
+  // A rebuild that npm skipped (e.g. install scripts not allowed) shows up here, not as a broken terminal later.
+  for (const [cwd, mod] of [[dir, "argon2"], ...NATIVE_MODULES.map((m) => [vscode, m])]) {
+    const load = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(mod)})`], { cwd, encoding: "utf8", timeout: 30_000 });
+    if (load.status !== 0) throw new Error(`${mod} does not load after its rebuild:\n${load.stderr.slice(-2000)}`);
+  }
   const configHome = join(CACHE_DIR, "version-check-config"); // so --version writes no config into $HOME
   const check = spawnSync(process.execPath, [layout(INSTALL_DIR).entry, "--version"],
     { encoding: "utf8", timeout: 60_000, env: { ...process.env, XDG_CONFIG_HOME: configHome } });
@@ -106,8 +111,9 @@ async function install(log) {
   if (check.status !== 0 || !check.stdout.includes(CODE_SERVER_VERSION)) {
     throw new Error(`code-server --version failed after install:\n${check.stdout}${check.stderr}`);
   }
-  writeFileSync(MARKER, JSON.stringify({ ...wanted(), installedAt: new Date().toISOString(), codeServer: check.stdout.trim() }, null, 2));
-  log(`code-server ${CODE_SERVER_VERSION}: installed in ${((Date.now() - started) / 1000).toFixed(0)} s (${check.stdout.trim().split("\n")[0]})`);
+  const version = /^\d+\.\d+\.\d+ .*$/m.exec(check.stdout)?.[0] ?? check.stdout.trim();
+  writeFileSync(MARKER, JSON.stringify({ ...wanted(), installedAt: new Date().toISOString(), codeServer: version }, null, 2));
+  log(`code-server ${CODE_SERVER_VERSION}: installed in ${((Date.now() - started) / 1000).toFixed(0)} s (${version})`);
 }
 
 function replaceLink(target, path) {
@@ -152,7 +158,8 @@ export async function startCodeServer({ install, stateDir, folder, env = {}, log
   const userDataDir = join(stateDir, "user-data");
   const extensionsDir = join(stateDir, "extensions");
   const configHome = join(stateDir, "config");
-  for (const d of [userDataDir, extensionsDir, configHome]) mkdirSync(d, { recursive: true });
+  const tmp = join(stateDir, "tmp"); // VS Code's IPC sockets go to the temp folder and outlive a killed server
+  for (const d of [userDataDir, extensionsDir, configHome, tmp]) mkdirSync(d, { recursive: true });
   mkdirSync(join(userDataDir, "User"), { recursive: true });
   writeFileSync(join(userDataDir, "User", "settings.json"), JSON.stringify({
     "workbench.startupEditor": "none",
@@ -181,7 +188,7 @@ export async function startCodeServer({ install, stateDir, folder, env = {}, log
       cwd: stateDir,
       detached: true, // its own process group, so stop() reaches the extension host and watchers too
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, XDG_CONFIG_HOME: configHome, XDG_DATA_HOME: join(stateDir, "data"), ...env },
+      env: { ...process.env, XDG_CONFIG_HOME: configHome, XDG_DATA_HOME: join(stateDir, "data"), TMPDIR: tmp, ...env },
     });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });

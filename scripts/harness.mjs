@@ -39,6 +39,10 @@ export class Run {
     this.name = name;
     this.id = `${name}-${process.pid}-${randomBytes(4).toString("hex")}`;
     this.stateDir = mkdtempSync(join(tmpdir(), `bn-lens-${name}-`));
+    // Everything else this process and its children put in the temp folder (Playwright's browser profile
+    // and artifacts) then lives inside the state folder, which cleanup (or the reaper) deletes.
+    process.env.TMPDIR = join(this.stateDir, "tmp");
+    mkdirSync(process.env.TMPDIR);
     this.resultsDir = resolve(ROOT, resultsDir ?? join("test-results", name));
     rmSync(this.resultsDir, { recursive: true, force: true });
     mkdirSync(this.resultsDir, { recursive: true });
@@ -60,7 +64,7 @@ export class Run {
     process.on("exit", this.onExit);
     // Last resort, for deaths that skip "exit" (SIGKILL, a throw inside an uncaughtException handler):
     // a small detached process that sweeps the run's processes once this one is gone.
-    this.reaper = spawn(process.execPath, ["-e", REAPER, String(process.pid), `BN_LENS_HARNESS_ID=${this.id}`],
+    this.reaper = spawn(process.execPath, ["-e", REAPER, String(process.pid), `BN_LENS_HARNESS_ID=${this.id}`, keep ? "" : this.stateDir],
       { detached: true, stdio: "ignore" });
     this.reaper.unref();
   }
@@ -107,13 +111,14 @@ export class Run {
 
 const REAPER = `
 const fs = require("fs");
-const [parent, needle] = process.argv.slice(1);
+const [parent, needle, stateDir] = process.argv.slice(1);
 setInterval(() => {
   try { process.kill(Number(parent), 0); return; } catch {}
   for (const e of fs.readdirSync("/proc")) {
     if (!/^[0-9]+$/.test(e) || Number(e) === process.pid) continue;
     try { if (fs.readFileSync("/proc/" + e + "/environ", "latin1").split("\\0").includes(needle)) process.kill(Number(e), "SIGKILL"); } catch {}
   }
+  if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   process.exit(0);
 }, 500);
 `;
@@ -155,7 +160,8 @@ export async function launchBrowser(run) {
     handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // Run handles signals and closes it
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"],
-    env: { ...process.env, ...run.env() },
+    // Its crash database and dconf cache would otherwise land in $HOME.
+    env: { ...process.env, ...run.env(), XDG_CONFIG_HOME: join(run.stateDir, "chromium-config"), XDG_CACHE_HOME: join(run.stateDir, "chromium-cache") },
   });
   run.onCleanup(() => browser.close().catch(() => {}));
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });

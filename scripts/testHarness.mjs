@@ -1,10 +1,11 @@
 // Self-test of the code-server test harness (npm run test:harness), with test/fixtures/harness-extension
 // standing in for BN Lens: passing, failing and hanging extension-host tests, a SIGTERM mid-run, passing
 // and failing browser tests. Each scenario runs the real runner as a child and checks its exit code, its
-// report, its screenshots, its duration, and that no process it started outlives it.
+// report, its screenshots, its duration, and that no process or temporary file it made outlives it.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, ensureCodeServer } from "./codeServer.mjs";
 import { processesWithEnv, seconds } from "./harness.mjs";
@@ -48,7 +49,8 @@ let failed = 0;
 for (const s of scenarios) {
   const t0 = Date.now();
   const tag = randomBytes(6).toString("hex");
-  const { code, output } = await runChild(s, tag);
+  const tmp = mkdtempSync(join(tmpdir(), "bn-lens-harness-")); // the runner's TMPDIR: must end up empty
+  const { code, output } = await runChild(s, tag, tmp);
   const elapsed = (Date.now() - t0) / 1000;
   const problems = [];
   if (code !== s.code) problems.push(`exit code ${code}, expected ${s.code}`);
@@ -62,6 +64,9 @@ for (const s of scenarios) {
   if (s.maxSeconds && elapsed > s.maxSeconds) problems.push(`took ${elapsed.toFixed(0)} s, more than ${s.maxSeconds} s`);
   const leftovers = await survivors(tag);
   if (leftovers.length) problems.push(`processes left behind:\n      ${leftovers.join("\n      ")}`);
+  const files = readdirSync(tmp);
+  if (files.length) problems.push(`files left in its temp folder: ${files.join(", ")}`);
+  rmSync(tmp, { recursive: true, force: true });
   if (problems.length === 0) {
     passed++;
     console.log(`  ✓ ${s.name} (${elapsed.toFixed(1)} s)`);
@@ -75,9 +80,9 @@ console.log(`\nharness self-test: ${seconds(Date.now() - started)}`);
 console.log(`harness: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
 
-function runChild(s, tag) {
+function runChild(s, tag, tmp) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, s.args, { cwd: ROOT, env: { ...process.env, BN_LENS_HARNESS_TAG: tag }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, s.args, { cwd: ROOT, env: { ...process.env, BN_LENS_HARNESS_TAG: tag, TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     let signalled = false;
     const onData = (chunk) => {

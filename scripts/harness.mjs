@@ -192,7 +192,7 @@ export function checkExtension(extensionPath) {
   if (!existsSync(manifestPath)) fail(`no extension at ${extensionPath} (package.json missing)`);
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
   if (manifest.main && !existsSync(resolve(extensionPath, manifest.main)) && !existsSync(resolve(extensionPath, `${manifest.main}.js`))) {
-    fail(`${manifest.name}: its entry point ${manifest.main} is not built (npm run build)`);
+    fail(`${manifest.name}: its entry point ${manifest.main} is missing. npm run build bundles it (from src/extension/extension.ts for BN Lens; a missing source is skipped silently).`);
   }
   return manifest;
 }

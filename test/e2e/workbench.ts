@@ -18,15 +18,18 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ti
   }
 }
 
-async function quickInput(page: Page, key: string, text: string, rowText: string): Promise<void> {
+const exactly = (text: string): RegExp => new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
+
+async function quickInput(page: Page, key: string, text: string, label: string): Promise<void> {
   await page.keyboard.press("Escape");
   await page.keyboard.press(key);
   const widget = page.locator(QUICK_INPUT);
   await widget.waitFor({ state: "visible", timeout: 15_000 });
   await page.keyboard.type(text, { delay: 10 });
-  const row = widget.locator(".monaco-list-row", { hasText: rowText }).first();
+  // The row whose label is exactly `label`: "Inspect Model" must not pick "Inspect Model with Data...".
+  const row = widget.locator(".monaco-list-row", { has: page.locator(".label-name", { hasText: exactly(label) }) }).first();
   await row.waitFor({ state: "visible", timeout: 30_000 });
-  await page.keyboard.press("Enter");
+  await row.click();
   await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => { /* a command may open its own input */ });
 }
 

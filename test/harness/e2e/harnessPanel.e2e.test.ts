@@ -13,7 +13,8 @@ describe("harness fixture in the browser", function () {
     const frame = await webviewFrame(page, '[data-testid="overview"]', 30_000);
     assert.equal(await frame.locator('[data-testid="overview"] [data-testid="layer-row"]').count(), 3);
     assert.match(await frame.locator("h1").innerText(), /Harness panel ready/);
-    assert.ok((await tabTitles(page)).includes("Harness Panel"));
+    const tabs = await tabTitles(page);
+    assert.ok(tabs.includes("Harness Panel") && !tabs.includes("Decoy Panel"), `tabs: ${tabs.join(", ")}`);
     await screenshot("harness-panel");
   });
 

@@ -2,7 +2,7 @@
 // wait for the panel, check its overview, keep screenshots in test-results/e2e/.
 import * as assert from "node:assert/strict";
 import { e2e } from "./context";
-import { answerFilePrompt, openFile, runCommand, waitFor, webviewFrame } from "./workbench";
+import { answerFilePrompt, distinctRows, openFile, runCommand, waitFor, webviewFrame } from "./workbench";
 
 const BN_LAYERS = 35; // BatchNormalization nodes in version-RFB-320.onnx
 
@@ -22,9 +22,11 @@ describe("BN Lens in the browser", function () {
       await answerFilePrompt(page, modelPath);
       return undefined;
     }, 180_000, "the BN Lens panel's overview");
-    const rows = frame.locator(`${overviewSelector} [data-testid="layer-row"]`);
-    const count = await waitFor(async () => { const n = await rows.count(); return n >= BN_LAYERS ? n : undefined; }, 120_000,
-      `${BN_LAYERS} layer rows in the overview`).catch(async (err) => { await screenshot("inspect-02-overview-incomplete"); throw err; });
+    // The overview is a virtual list: count the rows by scrolling through it, as a reader would.
+    const rows = `${overviewSelector} [data-testid="layer-row"]`;
+    let count = 0;
+    await waitFor(async () => (count = await distinctRows(frame, rows)) >= BN_LAYERS, 120_000, `${BN_LAYERS} layer rows in the overview`)
+      .catch(async (err) => { await screenshot("inspect-02-overview-incomplete"); throw new Error(`${err.message} (saw ${count})`); });
     assert.equal(count, BN_LAYERS);
     await screenshot("inspect-02-overview");
     // The same frame is what later checks (charts, warnings) will look into.

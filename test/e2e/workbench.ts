@@ -73,6 +73,38 @@ export async function webviewFrame(page: Page, selector: string, timeoutMs: numb
   }, timeoutMs, `a webview containing ${selector}`);
 }
 
+/**
+ * How many distinct rows match `rowSelector` in `frame`, scrolling their list from top to bottom the way
+ * a reader would: a virtualised list only keeps the rows in view in the DOM. Rows are told apart by
+ * their data-i attribute (BN Lens's virtual list index) or else their text. Scrolls back to the top.
+ */
+export async function distinctRows(frame: Frame, rowSelector: string): Promise<number> {
+  return frame.evaluate(async (selector) => {
+    const seen = new Set<string>();
+    const collect = (): void => {
+      for (const el of Array.from(document.querySelectorAll<HTMLElement>(selector))) seen.add(el.dataset.i ?? el.textContent ?? "");
+    };
+    const first = document.querySelector(selector);
+    let box: Element | null = first?.parentElement ?? null;
+    while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
+    const scroller = box ?? document.scrollingElement ?? document.documentElement;
+    const settle = (): Promise<void> => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
+    scroller.scrollTop = 0;
+    await settle();
+    collect();
+    for (let guard = 0; guard < 1000 && scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 1; guard++) {
+      const before = scroller.scrollTop;
+      scroller.scrollTop = before + Math.max(20, scroller.clientHeight * 0.5);
+      await settle();
+      collect();
+      if (scroller.scrollTop === before) break;
+    }
+    scroller.scrollTop = 0;
+    await settle();
+    return seen.size;
+  }, rowSelector);
+}
+
 /** Text of the open editor tabs, e.g. to check that a panel titled "BN Lens" is open. */
 export async function tabTitles(page: Page): Promise<string[]> {
   return page.locator(".tabs-container .tab .label-name").allInnerTexts();

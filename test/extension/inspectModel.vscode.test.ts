@@ -25,8 +25,10 @@ describe("bnLens.inspectModel on the face detector", function () {
     const api = await activated();
     const state = await until(() => (api.panelState()?.received ? api.panelState() : undefined), 60_000, "the panel to acknowledge the report");
     assert.equal(state.layers, BN_LAYERS);
-    const webviews = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview);
-    assert.ok(webviews.length >= 1, "no webview tab is open");
+    // The panel is the .onnx custom editor (viewType bnLens.modelView), a webview inside a custom editor tab.
+    const webviews = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) =>
+      t.input instanceof vscode.TabInputWebview || (t.input instanceof vscode.TabInputCustom && t.input.viewType === "bnLens.modelView"));
+    assert.ok(webviews.length >= 1, "no BN Lens view is open");
   });
 
   it("keeps the report for the test API", async () => {

@@ -1,0 +1,674 @@
+/**
+ * What BN Lens does in VS Code: resolves which model a command means, asks for data, runs inspections
+ * in the inference process (never on this thread), and puts the results where VS Code users look: the
+ * model view, the Problems panel, the status bar, a progress notification and the "BN Lens" log.
+ */
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { countFindings, countsSentence, reportFindings, statusText } from "../core/inspect/findings";
+import { nodeText } from "../core/inspect/nodeText";
+import type { ModelOverview } from "../core/inspect/overview";
+import { reportOverview } from "../core/inspect/panelData";
+import { checkShapeText, shapeHint } from "../core/inputs/presets";
+import type { Report, Severity } from "../core/report";
+import type { GetLayerResult, HostToWebview, ReportOverview, WebviewToHost } from "../protocol/webview";
+import type { InspectRequest, Progress } from "../protocol/worker";
+import { WorkerError, type InspectorClient, type RunHandle } from "../runtime/client";
+import { askData, describeChoice, type DataChoice } from "./dataChoice";
+import { VIEW_TYPE, type ModelView, type ViewHost } from "./modelView";
+import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
+import { PromptSeam } from "./prompts";
+import { ReportStore } from "./reportStore";
+import { runSettings } from "./settings";
+
+/** What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed). */
+export interface InspectionResult {
+  report: Report;
+}
+
+/** How an inspect command chooses its data. */
+export type InspectHow = "random" | "withData" | "rerun";
+
+/** What the last panel that was sent a report acknowledged (for tests and the e2e check). */
+export interface PanelState {
+  received: boolean;
+  /** Overview rows sent (BN layers, or activation layers when BN was fused away). */
+  layers: number;
+  firstPaintMs?: number;
+  restored: boolean;
+  model: string;
+}
+
+/** What BN Lens remembers per model (workspaceState): the last run's data and the shapes it was told. */
+interface ModelMemory {
+  last?: DataChoice;
+  /** The last data chosen with "with Data..." (offered again as "last used"). */
+  data?: DataChoice;
+  inputShapes?: string[];
+}
+
+interface Running {
+  handle: RunHandle;
+  description: string;
+  progress?: Progress;
+  percent: number;
+  report?(increment: number, message: string): void;
+}
+
+/** One model: what the inference process described, its last report, its run and its open views. */
+class ModelState {
+  overview: ModelOverview | undefined;
+  describing: Promise<void> | undefined;
+  describeError: string | undefined;
+  describeMs: number | undefined;
+  report: Report | undefined;
+  overviewOfReport: ReportOverview | undefined;
+  restored = false;
+  restoring: Promise<void> | undefined;
+  run: Running | undefined;
+  readonly views = new Set<ModelView>();
+  /** Host → webview messages, newest last (tests read them through the API). */
+  readonly sent: HostToWebview[] = [];
+
+  constructor(readonly uri: vscode.Uri) {}
+
+  get name(): string {
+    return path.basename(this.uri.fsPath);
+  }
+}
+
+const MEMORY_KEY = (uri: vscode.Uri) => `bnLens.model:${uri.toString()}`;
+const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
+const USER_KINDS = new Set(["usage", "model", "data", "resource"]);
+
+/** Keeps a bounded copy of the log for tests, and writes the LogOutputChannel. */
+export class Log {
+  readonly lines: string[] = [];
+  constructor(readonly channel: vscode.LogOutputChannel) {}
+  private keep(level: string, line: string): void {
+    this.lines.push(`${level} ${line}`);
+    if (this.lines.length > 1000) this.lines.splice(0, this.lines.length - 1000);
+  }
+  info(line: string): void {
+    this.keep("info", line);
+    this.channel.info(line);
+  }
+  warn(line: string): void {
+    this.keep("warn", line);
+    this.channel.warn(line);
+  }
+  error(line: string): void {
+    this.keep("error", line);
+    this.channel.error(line);
+  }
+}
+
+export class Controller implements ViewHost, vscode.Disposable {
+  readonly seam = new PromptSeam();
+  /** Tests replace the trust check (the harness cannot open an untrusted folder). */
+  trustOverride: (() => boolean) | undefined;
+  private readonly models = new Map<string, ModelState>();
+  private readonly diagnostics = vscode.languages.createDiagnosticCollection("bnLens");
+  private readonly status = vscode.window.createStatusBarItem("bnLens.status", vscode.StatusBarAlignment.Left, 50);
+  private readonly store: ReportStore;
+  private readonly nodeDocs: NodeDocuments;
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastReportState: ModelState | undefined;
+  private lastPanel: ModelView | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly client: InspectorClient,
+    readonly log: Log,
+  ) {
+    this.store = new ReportStore(context, (line) => log.warn(line));
+    this.nodeDocs = new NodeDocuments((model, node) => this.nodeDocumentText(model, node));
+    this.status.name = "BN Lens";
+    this.disposables.push(
+      this.diagnostics,
+      this.status,
+      this.nodeDocs,
+      vscode.workspace.registerTextDocumentContentProvider(NODE_SCHEME, this.nodeDocs),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.trustGranted()),
+    );
+  }
+
+  dispose(): void {
+    for (const s of this.models.values()) s.run?.handle.cancel();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  // ---- models and views ----
+
+  private state(uri: vscode.Uri): ModelState {
+    let s = this.models.get(uri.toString());
+    if (!s) {
+      s = new ModelState(uri);
+      this.models.set(uri.toString(), s);
+    }
+    return s;
+  }
+
+  /** The model state of a URI, if BN Lens has seen it. */
+  find(uri: vscode.Uri): ModelState | undefined {
+    return this.models.get(uri.toString());
+  }
+
+  isTrusted(): boolean {
+    return this.trustOverride ? this.trustOverride() : vscode.workspace.isTrusted;
+  }
+
+  viewOpened(view: ModelView): void {
+    const s = this.state(view.uri);
+    s.views.add(view);
+    void this.describe(s);
+    void this.restore(s);
+  }
+
+  viewClosed(view: ModelView): void {
+    const s = this.find(view.uri);
+    if (!s) return;
+    s.views.delete(view);
+    if (this.lastPanel === view) this.lastPanel = undefined;
+    // The Problems panel follows open views: closing the model clears its findings.
+    if (s.views.size === 0 && !s.run) this.diagnostics.delete(s.uri);
+  }
+
+  viewRejected(view: ModelView, raw: unknown): void {
+    const type = typeof raw === "object" && raw !== null ? String((raw as { type?: unknown }).type) : typeof raw;
+    this.log.warn(`Ignored a malformed message from the view of ${view.uri.fsPath} (type ${type}).`);
+  }
+
+  viewMessage(view: ModelView, msg: WebviewToHost): void {
+    switch (msg.type) {
+      case "webviewReady":
+        view.ready = true;
+        this.sendState(view);
+        break;
+      case "runInspection":
+        void this.inspect(view.uri, msg.withData ? "withData" : "random");
+        break;
+      case "cancelRun":
+        this.cancel(view.uri);
+        break;
+      case "exportReport":
+        void this.exportReport(view.uri);
+        break;
+      case "revealNode":
+        void this.revealNode(view.uri, msg.node);
+        break;
+      case "getLayer":
+        view.post({ type: "replied", requestId: msg.requestId, ...this.getLayer(view.uri, msg.kind, msg.index) });
+        break;
+      case "overviewRendered":
+        view.received = true;
+        view.firstPaintMs = msg.firstPaintMs;
+        this.lastPanel = view;
+        this.log.info(`The view of ${path.basename(view.uri.fsPath)} drew ${msg.rows} rows (first paint ${msg.firstPaintMs.toFixed(0)} ms).`);
+        break;
+      case "layerOpened":
+        break;
+    }
+  }
+
+  private getLayer(uri: vscode.Uri, kind: "bn" | "activation", index: number): { result: GetLayerResult | null; error?: string } {
+    const report = this.find(uri)?.report;
+    if (!report) return { result: null, error: "There is no report for this model yet." };
+    if (kind === "bn") {
+      const layer = report.layers.find((l) => l.index === index);
+      return layer ? { result: { kind, layer } } : { result: null, error: `The report has no BN layer ${index}.` };
+    }
+    const layer = report.activations.find((l) => l.index === index);
+    return layer ? { result: { kind, layer } } : { result: null, error: `The report has no activation layer ${index}.` };
+  }
+
+  /** Posts to every view of a model and keeps a copy for tests. */
+  private post(s: ModelState, msg: HostToWebview): void {
+    s.sent.push(msg);
+    if (s.sent.length > 300) s.sent.splice(0, s.sent.length - 300);
+    for (const v of s.views) {
+      v.post(msg);
+      if (msg.type === "runFinished" && v.ready) this.lastPanel = v;
+    }
+  }
+
+  /** Everything a (re)loaded view needs: the model, then the run in progress or the last report. */
+  private sendState(view: ModelView): void {
+    const s = this.state(view.uri);
+    if (s.overview) view.post({ type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
+    else if (s.describeError) view.post({ type: "modelFailed", message: s.describeError });
+    if (s.run) {
+      view.post({ type: "runStarted", description: s.run.description });
+      if (s.run.progress) view.post({ type: "runProgressed", progress: s.run.progress });
+    } else if (s.report && s.overviewOfReport) {
+      view.post({ type: "runFinished", report: s.overviewOfReport, restored: s.restored });
+      this.lastPanel = view;
+    }
+    if (!this.isTrusted()) view.post({ type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+  }
+
+  /** Asks the inference process what the model stores (the host never decodes the model itself). */
+  private describe(s: ModelState): Promise<void> {
+    if (s.overview || s.describing) return s.describing ?? Promise.resolve();
+    if (s.uri.scheme !== "file") {
+      s.describeError = `BN Lens reads models from disk, and ${s.uri.toString()} is not a file on disk.`;
+      this.post(s, { type: "modelFailed", message: s.describeError });
+      return Promise.resolve();
+    }
+    const t0 = performance.now();
+    s.describing = this.client.describeModel(s.uri.fsPath).then(
+      (overview) => {
+        s.overview = overview;
+        s.describeError = undefined;
+        s.describeMs = performance.now() - t0;
+        this.log.info(`Opened ${s.uri.fsPath}: ${overview.model.statement} (described in ${s.describeMs.toFixed(0)} ms).`);
+        this.post(s, { type: "modelDescribed", overview, trusted: this.isTrusted() });
+      },
+      (e: unknown) => {
+        s.describeError = errorMessage(e);
+        this.log.error(`Could not read ${s.uri.fsPath}: ${s.describeError}${detailOf(e)}`);
+        this.post(s, { type: "modelFailed", message: s.describeError });
+      },
+    ).finally(() => {
+      s.describing = undefined;
+    });
+    return s.describing;
+  }
+
+  /** Brings back the report saved before a window reload. */
+  private restore(s: ModelState): Promise<void> {
+    if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
+    s.restoring = this.store.load(s.uri).then((report) => {
+      if (!report || s.report || s.run) return;
+      this.setReport(s, report, true);
+      this.log.info(`Restored the report of ${s.uri.fsPath} from ${report.createdAt}.`);
+    }).finally(() => {
+      s.restoring = undefined;
+    });
+    return s.restoring;
+  }
+
+  private setReport(s: ModelState, report: Report, restored: boolean): void {
+    s.report = report;
+    s.restored = restored;
+    s.overviewOfReport = reportOverview(report);
+    this.lastReportState = s;
+    this.setDiagnostics(s);
+    this.post(s, { type: "runFinished", report: s.overviewOfReport, restored });
+    this.updateStatus();
+    this.updateContext();
+    this.nodeDocs.refresh(vscode.workspace.textDocuments.filter((d) => d.uri.scheme === NODE_SCHEME && new URLSearchParams(d.uri.query).get("model") === s.uri.toString()).map((d) => d.uri));
+  }
+
+  private setDiagnostics(s: ModelState): void {
+    if (!s.report) return;
+    const start = new vscode.Range(0, 0, 0, 0);
+    this.diagnostics.set(s.uri, reportFindings(s.report).map((f) => {
+      const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
+      d.source = "BN Lens";
+      d.code = f.rule;
+      return d;
+    }));
+  }
+
+  private trustGranted(): void {
+    for (const s of this.models.values()) {
+      if (s.overview) this.post(s, { type: "modelDescribed", overview: s.overview, trusted: true });
+    }
+  }
+
+  // ---- commands ----
+
+  /** The model a command means: its argument, else the active BN Lens view, else (if allowed) a file picker. */
+  async resolveModel(arg: unknown, ask: boolean): Promise<vscode.Uri | undefined> {
+    if (arg instanceof vscode.Uri) return arg;
+    if (typeof arg === "string" && arg) return vscode.Uri.file(arg);
+    const active = activeModelView();
+    if (active) return active;
+    if (!ask) return this.lastReportState?.uri;
+    const picked = await this.seam.prompts.openDialog({
+      canSelectFiles: true, canSelectMany: false, filters: { "ONNX models": ["onnx"] }, openLabel: "Inspect", title: "BN Lens: model to inspect",
+    });
+    return picked?.[0];
+  }
+
+  private memory(uri: vscode.Uri): ModelMemory {
+    return this.context.workspaceState.get<ModelMemory>(MEMORY_KEY(uri)) ?? {};
+  }
+
+  private async remember(uri: vscode.Uri, change: Partial<ModelMemory>): Promise<void> {
+    await this.context.workspaceState.update(MEMORY_KEY(uri), { ...this.memory(uri), ...change });
+  }
+
+  /** Runs an inspection of a model; `how` picks the data. Resolves to the report, or undefined when nothing ran. */
+  async inspect(arg: unknown, how: InspectHow): Promise<InspectionResult | undefined> {
+    const uri = await this.resolveModel(arg, true);
+    if (!uri) return undefined;
+    const s = this.state(uri);
+    if (!this.isTrusted()) {
+      this.refuseUntrusted(s);
+      return undefined;
+    }
+    if (uri.scheme !== "file") {
+      this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
+      return undefined;
+    }
+    if (s.run) {
+      this.seam.notify("info", `BN Lens is already inspecting ${s.name}; wait for it or cancel it first.`, { Cancel: () => this.cancel(uri) });
+      return undefined;
+    }
+    await this.openView(uri);
+    const memory = this.memory(uri);
+    let choice: DataChoice;
+    if (how === "withData") {
+      const asked = await askData(this.seam.prompts, uri, memory.data ?? memory.last);
+      if (!asked) return undefined;
+      choice = { ...asked, inputShapes: memory.inputShapes };
+      if (asked.dataPath) await this.remember(uri, { data: asked });
+    } else if (how === "rerun") {
+      choice = { ...memory.last, inputShapes: memory.inputShapes };
+    } else {
+      choice = { inputShapes: memory.inputShapes };
+    }
+    await this.remember(uri, { last: { ...choice, inputShapes: undefined } });
+
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.execute(s, choice);
+      if ("report" in outcome) return { report: outcome.report };
+      const hint = outcome.error instanceof WorkerError && outcome.error.kind !== "bug" ? shapeHint(outcome.error.message) : undefined;
+      if (!hint || attempt > 3) {
+        this.showFailure(s, outcome.error);
+        return undefined;
+      }
+      // The engine needs numbers for symbolic dims: ask, pre-filled with its own suggestion, and retry.
+      const first = hint.suggestion.indexOf("<");
+      const answer = await this.seam.prompts.inputBox({
+        id: "inputShape",
+        title: `BN Lens: shape of input "${hint.input}"`,
+        prompt: outcome.error instanceof Error ? outcome.error.message.replace(/--input-shape /g, "") : undefined,
+        value: hint.suggestion,
+        ...(first >= 0 ? { valueSelection: [first, hint.suggestion.indexOf(">", first) + 1] as [number, number] } : {}),
+        ignoreFocusOut: true,
+        validateInput: (t) => checkShapeText(t.trim()),
+      });
+      if (!answer) {
+        this.showFailure(s, outcome.error);
+        return undefined;
+      }
+      const inputShapes = [...(choice.inputShapes ?? []).filter((x) => !x.startsWith(`${hint.input}:`)), answer.trim()];
+      choice = { ...choice, inputShapes };
+      await this.remember(uri, { inputShapes });
+      this.log.info(`Input shape for ${s.name}: ${answer.trim()} (remembered for this model).`);
+    }
+  }
+
+  /** Opens (or reveals) the model view of a model. */
+  async openView(uri: vscode.Uri): Promise<void> {
+    await vscode.commands.executeCommand("vscode.openWith", uri, VIEW_TYPE, { preview: false });
+  }
+
+  private refuseUntrusted(s: ModelState): void {
+    this.log.warn(`Refused to run ${s.uri.fsPath}: the workspace is not trusted.`);
+    this.post(s, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+    this.seam.notify("warning", UNTRUSTED, { "Manage Workspace Trust": () => void vscode.commands.executeCommand("workbench.trust.manage") });
+  }
+
+  /** Runs one inspection in the inference process with progress, log and cancel. */
+  private async execute(s: ModelState, choice: DataChoice): Promise<{ report: Report } | { error: unknown }> {
+    const settings = runSettings(s.uri);
+    const request: InspectRequest = {
+      modelPath: s.uri.fsPath,
+      ...settings,
+      ...(choice.dataPath ? { dataPath: choice.dataPath, random: undefined } : {}),
+      ...(choice.imageMean ? { imageMean: choice.imageMean, imageStd: choice.imageStd, bgr: choice.bgr } : {}),
+      ...(choice.inputShapes?.length ? { inputShapes: choice.inputShapes } : {}),
+    };
+    const description = `${describeChoice(choice, settings.samples, settings.random)}; batch ${settings.batchSize ?? 8}${choice.dataPath ? "" : `, seed ${settings.seed ?? 0}`}`;
+    const t0 = performance.now();
+    this.log.info(`Inspecting ${s.uri.fsPath}`);
+    this.log.info(`  data: ${description}${choice.preprocessing ? ` (${choice.preprocessing})` : ""}`);
+    this.log.info(`  options: ${JSON.stringify({ ...request, modelPath: undefined, dataPath: undefined })}`);
+    this.diagnostics.delete(s.uri);
+    const handle = this.client.inspect(request, {
+      progress: (p) => this.progressed(s, p),
+      log: (line) => this.log.info(`  ${line}`),
+    });
+    const run: Running = { handle, description, percent: 0 };
+    s.run = run;
+    this.post(s, { type: "runStarted", description });
+    this.updateStatus();
+    this.updateContext();
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `BN Lens: ${s.name}`, cancellable: true },
+      async (progress, token) => {
+        token.onCancellationRequested(() => {
+          this.log.info(`Cancel requested for ${s.name}.`);
+          handle.cancel();
+        });
+        run.report = (increment, message) => progress.report({ increment, message });
+        progress.report({ message: "starting" });
+        await handle.result.catch(() => undefined);
+      },
+    );
+    try {
+      const report = await handle.result;
+      s.run = undefined;
+      const counts = countFindings(reportFindings(report));
+      this.log.info(`Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
+        `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`);
+      this.setReport(s, report, false);
+      void this.store.save(s.uri, report);
+      return { report };
+    } catch (error) {
+      s.run = undefined;
+      this.log.info(`Stopped ${s.name} after ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
+      return { error };
+    } finally {
+      this.updateStatus();
+      this.updateContext();
+      if (![...this.models.values()].some((m) => m.run)) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private progressed(s: ModelState, p: Progress): void {
+    const run = s.run;
+    if (!run) return;
+    run.progress = p;
+    const percent = p.samplesTotal > 0 ? Math.min(100, (100 * p.samplesDone) / p.samplesTotal) : 0;
+    run.report?.(Math.max(0, percent - run.percent), p.message);
+    run.percent = Math.max(run.percent, percent);
+    this.post(s, { type: "runProgressed", progress: p });
+    this.updateStatus();
+  }
+
+  /** Says what went wrong: cancelled quietly, user errors in one sentence, bugs with a way to the log. */
+  private showFailure(s: ModelState, e: unknown): void {
+    const kind = e instanceof WorkerError ? e.kind : "bug";
+    const message = errorMessage(e);
+    if (kind === "cancelled") {
+      this.log.info(`Cancelled ${s.name}: ${message}`);
+      this.post(s, { type: "runCancelled" });
+      return;
+    }
+    this.log.error(`${s.name}: ${message}${detailOf(e)}`);
+    this.post(s, { type: "runFailed", kind, message });
+    if (USER_KINDS.has(kind)) {
+      this.seam.notify("error", message, { "Show Log": () => this.log.channel.show() });
+    } else {
+      const text = /^(BN Lens|The inference process)/.test(message) ? message : `BN Lens hit an internal error: ${message}`;
+      this.seam.notify("error", text, { "Show Log": () => this.log.channel.show() });
+    }
+  }
+
+  /** Cancels the run of a model (the argument or the active view), or every run when neither has one. */
+  cancel(arg?: unknown): boolean {
+    const uri = arg instanceof vscode.Uri ? arg : activeModelView();
+    const targets = uri && this.find(uri)?.run ? [this.find(uri)!] : [...this.models.values()].filter((m) => m.run);
+    if (targets.length === 0) {
+      this.seam.notify("info", "No BN Lens run is in progress.");
+      return false;
+    }
+    for (const t of targets) {
+      this.log.info(`Cancelling ${t.name}.`);
+      t.run!.handle.cancel();
+    }
+    return true;
+  }
+
+  /** Asks where to save a model's report and writes it there (BN Lens writes only where the user chose). */
+  async exportReport(arg?: unknown): Promise<vscode.Uri | undefined> {
+    const uri = await this.resolveModel(arg, false);
+    const s = uri && this.find(uri);
+    if (!s?.report) {
+      this.seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
+      return undefined;
+    }
+    const lastDir = this.context.globalState.get<string>("bnLens.exportDir");
+    const name = `${s.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
+    const target = await this.seam.prompts.saveDialog({
+      defaultUri: vscode.Uri.file(path.join(lastDir ?? os.homedir(), name)),
+      filters: { "BN Lens report (JSON)": ["json"] },
+      saveLabel: "Export Report",
+      title: `BN Lens: export the report of ${s.name}`,
+    });
+    if (!target) return undefined;
+    try {
+      await vscode.workspace.fs.writeFile(target, Buffer.from(JSON.stringify(s.report, null, 1)));
+    } catch (e) {
+      this.seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
+      return undefined;
+    }
+    await this.context.globalState.update("bnLens.exportDir", path.dirname(target.fsPath));
+    this.log.info(`Exported the report of ${s.name} to ${target.fsPath}.`);
+    this.seam.notify("info", `BN Lens wrote the report to ${target.fsPath}.`, { Open: () => void vscode.window.showTextDocument(target) });
+    return target;
+  }
+
+  /** Opens a read-only document about one node, beside the model view. */
+  async revealNode(model: vscode.Uri, node: string): Promise<vscode.TextDocument> {
+    const doc = await vscode.workspace.openTextDocument(nodeUri(model, node));
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+    return doc;
+  }
+
+  private nodeDocumentText(model: vscode.Uri, node: string): string {
+    const s = this.find(model);
+    return nodeText(node, s?.overview, s?.report)
+      ?? `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.overview ? "" : ", or the model has not been read yet"}.\n`;
+  }
+
+  // ---- status ----
+
+  private updateStatus(): void {
+    const running = [...this.models.values()].filter((m) => m.run);
+    if (running.length) {
+      const r = running[0];
+      this.status.text = `$(sync~spin) BN Lens: ${Math.round(r.run!.percent)}%`;
+      this.status.tooltip = `Inspecting ${r.name}: ${r.run!.progress?.message ?? "starting"}. Click to show it.`;
+      this.status.command = { title: "Show BN Lens", command: "vscode.openWith", arguments: [r.uri, VIEW_TYPE] };
+      this.status.show();
+      return;
+    }
+    const s = this.lastReportState;
+    if (!s?.report) {
+      this.status.hide();
+      return;
+    }
+    const counts = countFindings(reportFindings(s.report));
+    this.status.text = statusText(counts);
+    this.status.tooltip = `BN Lens${s.restored ? " (restored)" : ""}: ${s.name}, ${s.report.samples} samples (${s.report.data.description}); ` +
+      `${countsSentence(counts)}. Click to show the model view.`;
+    this.status.command = { title: "Show BN Lens", command: "vscode.openWith", arguments: [s.uri, VIEW_TYPE] };
+    this.status.show();
+  }
+
+  private updateContext(): void {
+    const all = [...this.models.values()];
+    void vscode.commands.executeCommand("setContext", "bnLens.running", all.some((m) => m.run));
+    void vscode.commands.executeCommand("setContext", "bnLens.hasReport", all.some((m) => m.report));
+    void vscode.commands.executeCommand("setContext", "bnLens.hasRun", all.some((m) => m.report || m.run) || !!activeModelView());
+  }
+
+  // ---- for the exported API ----
+
+  lastReport(): Report | undefined {
+    return this.lastReportState?.report;
+  }
+
+  panelState(): PanelState | undefined {
+    const v = this.lastPanel;
+    if (!v || v.sentRows === undefined) return undefined;
+    return { received: v.received, layers: v.sentRows, firstPaintMs: v.firstPaintMs, restored: v.sentRestored, model: v.uri.fsPath };
+  }
+
+  statusBar(): { text: string; tooltip: string; visible: boolean } {
+    return { text: this.status.text, tooltip: typeof this.status.tooltip === "string" ? this.status.tooltip : "", visible: !!this.lastReportState || [...this.models.values()].some((m) => m.run) };
+  }
+
+  progress(): Progress | undefined {
+    for (const m of this.models.values()) if (m.run) return m.run.progress;
+    return undefined;
+  }
+
+  whenIdle(): Promise<void> {
+    if (![...this.models.values()].some((m) => m.run)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  viewState(uri: vscode.Uri) {
+    const s = this.find(uri);
+    return {
+      views: s?.views.size ?? 0,
+      readyViews: s ? [...s.views].filter((v) => v.ready).length : 0,
+      describedLayers: s?.overview?.layers.length,
+      describeMs: s?.describeMs,
+      describeError: s?.describeError,
+      report: s?.report,
+      restored: s?.restored ?? false,
+      running: !!s?.run,
+      sent: s ? [...s.sent] : [],
+    };
+  }
+
+  /** Waits until a model view exists and its model was described (or failed to be). */
+  async described(uri: vscode.Uri): Promise<void> {
+    const s = this.state(uri);
+    await s.describing;
+    await s.restoring;
+  }
+
+  /** Forgets everything remembered about a model (tests start clean). */
+  async forget(uri: vscode.Uri): Promise<void> {
+    await this.context.workspaceState.update(MEMORY_KEY(uri), undefined);
+    await this.store.remove(uri);
+    const s = this.find(uri);
+    if (s && !s.run && s.views.size === 0) this.models.delete(uri.toString());
+    if (this.lastReportState === s) this.lastReportState = undefined;
+    this.diagnostics.delete(uri);
+    this.updateStatus();
+  }
+}
+
+const UNTRUSTED = "BN Lens does not run models in an untrusted workspace: running hands the model and your data to onnxruntime. It shows what the model stores; trust the workspace to run it.";
+
+/** The model of the active BN Lens view, if the active editor is one. */
+export function activeModelView(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputCustom && input.viewType === VIEW_TYPE ? input.uri : undefined;
+}
+
+function errorMessage(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function detailOf(e: unknown): string {
+  const detail = e instanceof WorkerError ? e.info.detail : e instanceof Error ? e.stack : undefined;
+  return detail ? `\n${detail}` : "";
+}

@@ -1,0 +1,68 @@
+/**
+ * The last report of each model, kept in the extension's own storage (context.storageUri, or
+ * globalStorageUri without a workspace): never in the workspace. A window reload restores the panel from it.
+ */
+import { createHash } from "node:crypto";
+import * as vscode from "vscode";
+import { checkReport } from "../core/inspect/buildReport";
+import type { Report } from "../core/report";
+
+const KEEP = 30; // reports kept; the oldest go first
+
+/** Reads and writes saved reports, one file per model. */
+export class ReportStore {
+  private readonly dir: vscode.Uri;
+
+  constructor(context: vscode.ExtensionContext, private readonly log: (line: string) => void) {
+    this.dir = vscode.Uri.joinPath(context.storageUri ?? context.globalStorageUri, "reports");
+  }
+
+  private file(model: vscode.Uri): vscode.Uri {
+    return vscode.Uri.joinPath(this.dir, `${createHash("sha1").update(model.toString()).digest("hex").slice(0, 16)}.json`);
+  }
+
+  /** Saves a model's report; failures are logged, never shown (the report is still in memory). */
+  async save(model: vscode.Uri, report: Report): Promise<void> {
+    try {
+      await vscode.workspace.fs.createDirectory(this.dir);
+      await vscode.workspace.fs.writeFile(this.file(model), Buffer.from(JSON.stringify({ model: model.toString(), report })));
+      await this.prune();
+    } catch (e) {
+      this.log(`Could not keep the report for ${model.fsPath}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The saved report of a model, if any and readable. */
+  async load(model: vscode.Uri): Promise<Report | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await vscode.workspace.fs.readFile(this.file(model));
+    } catch {
+      return undefined;
+    }
+    try {
+      const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown };
+      if (saved.model !== model.toString()) return undefined;
+      return checkReport(saved.report, "the saved report");
+    } catch (e) {
+      this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Forgets a model's saved report. */
+  async remove(model: vscode.Uri): Promise<void> {
+    await Promise.resolve(vscode.workspace.fs.delete(this.file(model))).catch(() => undefined);
+  }
+
+  private async prune(): Promise<void> {
+    const entries = (await vscode.workspace.fs.readDirectory(this.dir)).filter(([n]) => n.endsWith(".json"));
+    if (entries.length <= KEEP) return;
+    const dated = await Promise.all(entries.map(async ([n]) => {
+      const uri = vscode.Uri.joinPath(this.dir, n);
+      return { uri, mtime: (await vscode.workspace.fs.stat(uri)).mtime };
+    }));
+    dated.sort((a, b) => a.mtime - b.mtime);
+    for (const d of dated.slice(0, dated.length - KEEP)) await Promise.resolve(vscode.workspace.fs.delete(d.uri)).catch(() => undefined);
+  }
+}

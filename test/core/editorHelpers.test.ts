@@ -1,0 +1,94 @@
+// Pure helpers behind the VS Code side: findings for the Problems panel and status bar, the node
+// document text, image presets and the shape hint read back from a "symbolic dims" error.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { parseInputShape } from "../../src/core/inputs/shapes";
+import { IMAGE_PRESETS, checkShapeText, parseNumberList, shapeHint } from "../../src/core/inputs/presets";
+import { activationFinder } from "../../src/core/inspect/activationJson";
+import { countFindings, countsSentence, reportFindings, statusText } from "../../src/core/inspect/findings";
+import { nodeText } from "../../src/core/inspect/nodeText";
+import { modelOverview } from "../../src/core/inspect/overview";
+import { decodeModel } from "../../src/core/onnx/model";
+import type { Report, WarningJson } from "../../src/core/report";
+import { FACE_DETECTOR } from "../helpers/paths";
+
+function reportWith(model: WarningJson[], layer: WarningJson[]): Report {
+  return {
+    warnings: model,
+    layers: [{ warnings: layer }],
+    activations: [{ warnings: [{ rule: "saturation", severity: "info", layer: "Conv_3", message: "m3" }] }],
+  } as unknown as Report;
+}
+
+describe("findings for the Problems panel and the status bar", () => {
+  const r = reportWith(
+    [{ rule: "bn-fused", severity: "info", message: "No BN." }],
+    [
+      { rule: "mean-shift", severity: "error", layer: "BN_1", channel: 4, message: "Stale mean." },
+      { rule: "variance-ratio", severity: "warning", layer: "BN_1", message: "Layer-wide." },
+    ],
+  );
+
+  it("names the layer and the channel in each message, model-level findings as they are", () => {
+    assert.deepEqual(reportFindings(r).map((f) => f.text), ["No BN.", "BN_1, channel 4: Stale mean.", "BN_1: Layer-wide.", "Conv_3: m3"]);
+    assert.deepEqual(reportFindings(r).map((f) => f.rule), ["bn-fused", "mean-shift", "variance-ratio", "saturation"]);
+  });
+
+  it("counts by severity and writes the status bar text", () => {
+    const counts = countFindings(reportFindings(r));
+    assert.deepEqual(counts, { error: 1, warning: 1, info: 2 });
+    assert.equal(statusText(counts), "BN Lens: 1 ✗ 1 ⚠");
+    assert.equal(statusText({ error: 0, warning: 0, info: 3 }), "BN Lens: ✓");
+    assert.equal(countsSentence(counts), "1 error, 1 warning, 2 notes");
+  });
+});
+
+describe("image presets and input shapes typed in the editor", () => {
+  it("offers (p − 127) / 128, ImageNet in pixel units, [0, 1] and raw pixels", () => {
+    assert.deepEqual(IMAGE_PRESETS.map((p) => [p.id, p.mean, p.std]), [
+      ["centered128", [127], [128]],
+      ["imagenet", [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]],
+      ["unit", [0], [255]],
+      ["raw", [0], [1]],
+    ]);
+  });
+
+  it("parses number lists and refuses non-positive std", () => {
+    assert.deepEqual(parseNumberList("127, 127,127"), [127, 127, 127]);
+    assert.equal(parseNumberList("1, x"), undefined);
+    assert.equal(parseNumberList("0", true), undefined);
+  });
+
+  it("reads the suggested shape out of the engine's symbolic-dims message", () => {
+    const msg = 'Input "x" has symbolic dims p2o.DynamicDimension.1, p2o.DynamicDimension.2 (p2o.DynamicDimension.0 x 3 x p2o.DynamicDimension.1 x p2o.DynamicDimension.2) that neither the data nor --input-shape gives; give them with --input-shape x:Nx3x<d2>x<d3>, putting numbers for <d2>, <d3>.';
+    assert.deepEqual(shapeHint(msg), { input: "x", suggestion: "x:Nx3x<d2>x<d3>" });
+    assert.equal(shapeHint("The data holds no samples."), undefined);
+    assert.match(checkShapeText("x:Nx3x<d2>x<d3>") ?? "", /positive whole number/);
+    assert.equal(checkShapeText("x:Nx3x48x192"), undefined);
+    assert.equal(checkShapeText("input:0:?x3x4"), undefined);
+    // Whatever checkShapeText accepts, the engine's parser accepts too.
+    for (const ok of ["x:Nx3x48x192", "input:0:?x3x4", "a:-1x2"]) assert.doesNotThrow(() => parseInputShape(ok));
+  });
+});
+
+describe("node documents from the model overview", () => {
+  const bytes = fs.readFileSync(FACE_DETECTOR);
+  const overview = modelOverview(decodeModel(bytes), { path: FACE_DETECTOR, name: "version-RFB-320.onnx", sizeBytes: bytes.length }, activationFinder());
+  const bn = overview.layers[0];
+
+  it("shows a BN node's op, inputs, outputs, epsilon, neighbours and stored parameters", () => {
+    const text = nodeText(bn.node, overview, undefined)!;
+    assert.match(text, new RegExp(`^${bn.node}  \\(BatchNormalization\\)`));
+    assert.ok(text.includes(`X      ${bn.input}`) && text.includes(`Y      ${bn.output}`));
+    assert.ok(text.includes(`epsilon = ${bn.epsilon}`));
+    assert.ok(text.includes(`before: ${bn.producer!.node} (Conv)`));
+    assert.match(text, /after: {2}Relu \(/);
+    assert.equal(text.split("\n").filter((l) => /^\s+\d+\s{2}/.test(l)).length, bn.channels, "one row of stored parameters per channel");
+  });
+
+  it("shows the node that feeds a BN and the nonlinearity after it; nothing for unrelated nodes", () => {
+    assert.match(nodeText(bn.producer!.node, overview, undefined)!, /Feeds a BatchNormalization layer/);
+    assert.match(nodeText(bn.activation.nodes[0], overview, undefined)!, new RegExp(`Follows ${bn.node}`));
+    assert.equal(nodeText("no such node", overview, undefined), undefined);
+  });
+});

@@ -40,6 +40,12 @@ if (args.has("--tests")) {
   if (hostEntries.length) builds.push({ ...node, entryPoints: entryPointsOf(hostEntries), outdir: "out" });
 }
 
+if (args.has("--tools")) {
+  // Command-line tools that are not tests: the fuzzer and the benchmarks.
+  const tools = ["test/fuzz/fuzzMain.ts", "scripts/bench.ts"].filter((p) => { try { return statSync(resolve(root, p)).isFile(); } catch { return false; } });
+  builds.push({ ...node, entryPoints: entryPointsOf(tools.map((p) => resolve(root, p))), outdir: "out" });
+}
+
 const existing = builds.filter((b) => Object.values(b.entryPoints).every((p) => {
   try { return statSync(resolve(root, p)).isFile(); } catch { return false; }
 }));

@@ -16,3 +16,14 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError || (typeof e === "object" && e !== null && (e as { name?: unknown }).name === "UserError");
 }
+
+/**
+ * Makes a message safe to show on one line: names taken from a model or file may hold control characters
+ * or run to thousands of characters. Control characters are escaped; an overlong message keeps its start
+ * (what is wrong) and its end (what to do).
+ */
+export function oneLine(message: string, maxLength = 600): string {
+  let text = message.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  if (text.length > maxLength) text = `${text.slice(0, maxLength - 200)} … ${text.slice(-190)}`;
+  return text;
+}

@@ -23,9 +23,11 @@ export function sizeOf(dims: readonly number[]): number {
   return n;
 }
 
-/** "1x3x240x320" for messages. */
+/** "1x3x240x320" for messages; absurd ranks are shortened so a message stays one readable line. */
 export function formatShape(dims: readonly (number | string)[]): string {
-  return dims.length === 0 ? "scalar" : dims.join("x");
+  if (dims.length === 0) return "scalar";
+  if (dims.length > 8) return `${dims.slice(0, 4).join("x")}x… (rank ${dims.length})`;
+  return dims.join("x");
 }
 
 const F16_EXP = 0x7c00;

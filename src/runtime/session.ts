@@ -18,8 +18,9 @@ export const ORT_VERSION: string = ort.env.versions?.node ?? "unknown";
 export function cleanOrtMessage(e: unknown): string {
   let text = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim();
   text = text.replace(/^\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /, "");
-  const loc = /^\/?\S*onnxruntime_src\S*:\d+ .*?\) (?=[A-Z])/.exec(text);
-  if (loc) text = text.slice(loc[0].length);
+  // Source locations ("/onnxruntime_src/.../graph.cc:1234 onnxruntime::Graph::Graph(...) ") anywhere in the text.
+  text = text.replace(/\S*onnxruntime_src\S*:\d+ (?:[\w:~<>,&*\s]+?\((?:[^()]|\([^()]*\))*\)\s*(?:const\s*)?)?/g, "");
+  text = text.replace(/\b\w+\.(?:cc|h):\d+ /g, "").replace(/\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /g, "").trim();
   text = text.replace(/\.$/, "");
   return text.length > 300 ? `${text.slice(0, 297)}…` : text;
 }

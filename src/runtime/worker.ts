@@ -3,7 +3,7 @@
  * out-of-memory abort kills only this process, never the extension host or the CLI's main process).
  * It serves one inspection at a time, in order; model descriptions and cancels are served at once.
  */
-import { isUserError } from "../core/errors";
+import { isUserError, oneLine } from "../core/errors";
 import type { ErrorInfo, HostToWorker, WorkerToHost } from "../protocol/worker";
 import { describeModel, inspect } from "./engine";
 
@@ -12,7 +12,7 @@ function send(msg: WorkerToHost): void {
 }
 
 function errorInfo(e: unknown): ErrorInfo {
-  if (isUserError(e)) return { kind: e.kind, message: e.message, detail: e.detail };
+  if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail };
   const err = e instanceof Error ? e : new Error(String(e));
   return { kind: "bug", message: `BN Lens hit an internal error: ${err.message}`, detail: err.stack };
 }

@@ -11,7 +11,7 @@ import {
 } from "onnx-buf";
 import { UserError } from "../errors";
 import type { Dim, OnnxModel } from "./model";
-import { concat, lengthDelimited, scanFields } from "./wire";
+import { concat, lengthDelimited, scanFields, type WireField } from "./wire";
 
 const MODEL_OPSET_IMPORT = 8;
 const MODEL_GRAPH = 7;
@@ -70,15 +70,17 @@ function withoutShape(v: ValueInfoProto): ValueInfoProto {
  * byte, so rewriting a large model costs one copy and fields unknown to the schema survive.
  */
 export function rewriteModel(bytes: Uint8Array, model: OnnxModel, edits: ModelEdits): Uint8Array {
-  let top;
+  let top: WireField[];
+  let graphFields: WireField[];
+  let graphField: WireField | undefined;
   try {
     top = scanFields(bytes);
+    graphField = top.find((f) => f.field === MODEL_GRAPH && f.wireType === 2);
+    graphFields = graphField ? scanFields(bytes, graphField.payloadStart, graphField.end) : [];
   } catch (e) {
-    throw new UserError("model", "The model file is damaged: its protobuf structure is invalid.", String(e));
+    throw new UserError("model", "The model file is damaged: its protobuf structure is invalid (a field runs past its end).", String(e));
   }
-  const graphField = top.find((f) => f.field === MODEL_GRAPH && f.wireType === 2);
   if (!graphField) throw new UserError("model", "The model has no graph to run.");
-  const graphFields = scanFields(bytes, graphField.payloadStart, graphField.end);
 
   const inputsByName = new Map(model.graph.input.map((v) => [v.name, v]));
   const graphChunks: Uint8Array[] = [];

@@ -20,11 +20,30 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ti
 
 const exactly = (text: string): RegExp => new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
 
-async function quickInput(page: Page, key: string, text: string, label: string): Promise<void> {
-  await page.keyboard.press("Escape");
-  await page.keyboard.press(key);
+/** Opens the quick input with `key` (F1: commands, Control+P: files), from wherever the focus is. */
+async function openQuickInput(page: Page, key: string): Promise<void> {
   const widget = page.locator(QUICK_INPUT);
-  await widget.waitFor({ state: "visible", timeout: 15_000 });
+  for (let attempt = 1; ; attempt++) {
+    // Keys pressed while a webview (an iframe) has the focus may not reach the workbench's keybindings,
+    // e.g. while a custom editor is still loading: give the focus back to the workbench first.
+    await page.evaluate(() => {
+      const active = document.activeElement;
+      if (active instanceof HTMLIFrameElement) active.blur();
+    });
+    await page.keyboard.press("Escape");
+    await page.keyboard.press(key);
+    try {
+      await widget.waitFor({ state: "visible", timeout: 5_000 });
+      return;
+    } catch (err) {
+      if (attempt === 3) throw new Error(`${key} did not open the quick input after ${attempt} tries: ${String(err)}`);
+    }
+  }
+}
+
+async function quickInput(page: Page, key: string, text: string, label: string): Promise<void> {
+  await openQuickInput(page, key);
+  const widget = page.locator(QUICK_INPUT);
   await page.keyboard.type(text, { delay: 10 });
   // The row whose label is exactly `label`: "Inspect Model" must not pick "Inspect Model with Data...".
   const row = widget.locator(".monaco-list-row", { has: page.locator(".label-name", { hasText: exactly(label) }) }).first();

@@ -73,11 +73,18 @@ export class ChannelStats {
 
   /**
    * Adds a whole float32 tensor whose channel axis is `axis`. `flat`, when given, holds the flat
-   * intervals per channel (one entry shared by all channels, or one per channel).
+   * intervals per channel (one entry shared by all channels, or one per channel). With `affine`, the values
+   * added are a[c]·x + b[c] rounded to float32 (a BN layer's own map turns pre-BN into post-BN values).
    */
-  add(data: Float32Array, dims: readonly number[], axis: number, flat?: readonly FlatIntervals[]): void {
+  add(data: Float32Array, dims: readonly number[], axis: number, flat?: readonly FlatIntervals[], affine?: { a: Float64Array; b: Float64Array }): void {
     const { outer, channels, inner } = channelLayout(dims, axis);
     if (channels !== this.channels) throw new Error(`expected ${this.channels} channels, got ${channels}`);
+    if (affine && inner === 1 && channels > 1) {
+      // Channel-last layouts are small ([N, C]); transform a copy and take the plain path.
+      const y = new Float32Array(data.length);
+      for (let i = 0; i < data.length; i++) y[i] = affine.a[i % channels] * data[i] + affine.b[i % channels];
+      return this.add(y, dims, axis, flat);
+    }
     const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
     // Per-batch sums per channel around a shift, folded into the running moments at the end.
     const n = new Float64Array(channels);
@@ -85,6 +92,8 @@ export class ChannelStats {
     const s2 = new Float64Array(channels);
     const shift = new Float64Array(channels).fill(NaN);
     const flatOf = (c: number) => (flat ? flat[flat.length === 1 ? 0 : c] : undefined);
+    const row = affine ? new Float32Array(inner) : undefined;
+    const rowBits = row ? new Uint32Array(row.buffer) : undefined;
     if (inner === 1 && channels > 1) {
       // Channel is the last axis (e.g. [N, C] or MatMul outputs): walk rows.
       for (let o = 0; o < outer; o++) {
@@ -95,7 +104,11 @@ export class ChannelStats {
       for (let o = 0; o < outer; o++) {
         for (let c = 0; c < channels; c++) {
           const start = (o * channels + c) * inner;
-          this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, flatOf(c));
+          if (row && rowBits && affine) {
+            const ac = affine.a[c], bc = affine.b[c];
+            for (let i = 0; i < inner; i++) row[i] = ac * data[start + i] + bc;
+            this.addRun(c, row, rowBits, 0, inner, n, s1, s2, shift, flatOf(c));
+          } else this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, flatOf(c));
         }
       }
     }

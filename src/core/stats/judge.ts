@@ -196,7 +196,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     const region = input.activation.flatRegion.description;
     channelRule("saturation", satValues, t.saturation, (c, v, n, th) =>
       `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
-      (c) => dead.has(c));
+      (c) => paramDead.has(c));
     if (kind === "rectifier") {
       const offValues = Array.from({ length: C }, (_, c) => intervalFraction(c, (iv) => isOff(iv)));
       channelRule("rectifier-off", offValues, t.rectifierOff, (c, v, n, th) =>

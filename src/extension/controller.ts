@@ -204,7 +204,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         void this.revealNode(view.uri, msg.node);
         break;
       case "getLayer":
-        view.post({ type: "replied", requestId: msg.requestId, ...this.getLayer(view.uri, msg.kind, msg.index) });
+        this.postTo(view, { type: "replied", requestId: msg.requestId, ...this.getLayer(view.uri, msg.kind, msg.index) });
         break;
       case "overviewRendered":
         view.received = true;
@@ -228,10 +228,20 @@ export class Controller implements ViewHost, vscode.Disposable {
     return layer ? { result: { kind, layer } } : { result: null, error: `The report has no activation layer ${index}.` };
   }
 
-  /** Posts to every view of a model and keeps a copy for tests. */
-  private post(s: ModelState, msg: HostToWebview): void {
+  private record(s: ModelState, msg: HostToWebview): void {
     s.sent.push(msg);
     if (s.sent.length > 300) s.sent.splice(0, s.sent.length - 300);
+  }
+
+  /** Posts to one view (a reply) and keeps a copy for tests. */
+  private postTo(view: ModelView, msg: HostToWebview): void {
+    this.record(this.state(view.uri), msg);
+    view.post(msg);
+  }
+
+  /** Posts to every view of a model and keeps a copy for tests. */
+  private post(s: ModelState, msg: HostToWebview): void {
+    this.record(s, msg);
     for (const v of s.views) {
       v.post(msg);
       if (msg.type === "runFinished" && v.ready) this.lastPanel = v;
@@ -241,16 +251,16 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Everything a (re)loaded view needs: the model, then the run in progress or the last report. */
   private sendState(view: ModelView): void {
     const s = this.state(view.uri);
-    if (s.overview) view.post({ type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
-    else if (s.describeError) view.post({ type: "modelFailed", message: s.describeError });
+    if (s.overview) this.postTo(view, { type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
+    else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError });
     if (s.run) {
-      view.post({ type: "runStarted", description: s.run.description });
-      if (s.run.progress) view.post({ type: "runProgressed", progress: s.run.progress });
+      this.postTo(view, { type: "runStarted", description: s.run.description });
+      if (s.run.progress) this.postTo(view, { type: "runProgressed", progress: s.run.progress });
     } else if (s.report && s.overviewOfReport) {
-      view.post({ type: "runFinished", report: s.overviewOfReport, restored: s.restored });
+      this.postTo(view, { type: "runFinished", report: s.overviewOfReport, restored: s.restored });
       this.lastPanel = view;
     }
-    if (!this.isTrusted()) view.post({ type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+    if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
   }
 
   /** Asks the inference process what the model stores (the host never decodes the model itself). */
@@ -641,6 +651,16 @@ export class Controller implements ViewHost, vscode.Disposable {
     const s = this.state(uri);
     await s.describing;
     await s.restoring;
+  }
+
+  /** Drops a closed model's in-memory state, as a window reload does (tests check the restore path). */
+  evict(uri: vscode.Uri): boolean {
+    const s = this.find(uri);
+    if (!s || s.run || s.views.size > 0) return false;
+    this.models.delete(uri.toString());
+    if (this.lastReportState === s) this.lastReportState = undefined;
+    this.updateStatus();
+    return true;
   }
 
   /** Forgets everything remembered about a model (tests start clean). */

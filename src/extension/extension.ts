@@ -45,6 +45,8 @@ export interface BnLensApi {
     /** Waits until the model's description (and any saved report) has been read. */
     described(model: vscode.Uri): Promise<void>;
     forget(model: vscode.Uri): Promise<void>;
+    /** Drops a closed model's in-memory state, as a window reload does; false while it is open or running. */
+    evict(model: vscode.Uri): boolean;
   };
 }
 
@@ -108,6 +110,7 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
       toWebview: (model) => c.viewState(model).sent,
       described: (model) => c.described(model),
       forget: (model) => c.forget(model),
+      evict: (model) => c.evict(model),
     },
   };
 }

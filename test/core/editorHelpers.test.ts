@@ -63,6 +63,8 @@ describe("image presets and input shapes typed in the editor", () => {
     const msg = 'Input "x" has symbolic dims p2o.DynamicDimension.1, p2o.DynamicDimension.2 (p2o.DynamicDimension.0 x 3 x p2o.DynamicDimension.1 x p2o.DynamicDimension.2) that neither the data nor --input-shape gives; give them with --input-shape x:Nx3x<d2>x<d3>, putting numbers for <d2>, <d3>.';
     assert.deepEqual(shapeHint(msg), { input: "x", suggestion: "x:Nx3x<d2>x<d3>" });
     assert.equal(shapeHint("The data holds no samples."), undefined);
+    assert.deepEqual(shapeHint('Input "in:0" has unknown dims 2 (N x 3 x ?) that neither the data nor --input-shape gives; give them with --input-shape in:0:Nx3x<d2>, putting numbers for <d2>.'),
+      { input: "in:0", suggestion: "in:0:Nx3x<d2>" });
     assert.match(checkShapeText("x:Nx3x<d2>x<d3>") ?? "", /positive whole number/);
     assert.equal(checkShapeText("x:Nx3x48x192"), undefined);
     assert.equal(checkShapeText("input:0:?x3x4"), undefined);

@@ -2,6 +2,7 @@
 // The API is the contract between the extension and these tests (see README "Tests").
 import * as vscode from "vscode";
 import type { Report } from "../../src/core/report";
+import type { BnLensApi } from "../../src/extension/extension";
 
 export const EXTENSION_ID = "bn-lens.bn-lens";
 
@@ -10,11 +11,12 @@ export interface InspectionResult {
   report: Report;
 }
 
-/** The extension's exports, for tests: the last report it produced and what its panel acknowledged. */
-export interface BnLensApi {
-  lastReport(): Report | undefined;
-  panelState(): { received: boolean; layers: number } | undefined;
-}
+/**
+ * The extension's exports, for tests: the last report it produced and what its panel acknowledged
+ * (lastReport, panelState), plus the client, state readers and test hooks documented in
+ * src/extension/extension.ts.
+ */
+export type { BnLensApi } from "../../src/extension/extension";
 
 export function bnLens(): vscode.Extension<BnLensApi> {
   const ext = vscode.extensions.getExtension<BnLensApi>(EXTENSION_ID);

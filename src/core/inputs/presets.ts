@@ -35,7 +35,7 @@ export function parseNumberList(text: string, positive = false): number[] | unde
  */
 export function shapeHint(message: string): { input: string; suggestion: string } | undefined {
   if (!/(symbolic|unknown) dims|declares no shape/.test(message)) return undefined;
-  const m = /--input-shape\s+(\S+?):(\S+?)[,;.]?(?:\s|$)/.exec(message);
+  const m = /--input-shape\s+(\S+):([^\s:]+?)[,;.]?(?:\s|$)/.exec(message);
   if (!m) return undefined;
   return { input: m[1], suggestion: `${m[1]}:${m[2]}` };
 }

@@ -1,0 +1,135 @@
+// Inspect Model end to end on the face detector: report, Problems panel, status bar, log, export,
+// paged layer detail, re-run, and the report restored after a reload.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { countFindings, reportFindings, statusText } from "../../src/core/inspect/findings";
+import type { Report } from "../../src/core/report";
+import { FACE_DETECTOR } from "../helpers/paths";
+import { type InspectionResult, activated, until } from "./bnLens";
+import { answerPrompts, modelCopy, reset, run, setSettings } from "./fixtures";
+
+const SEVERITY = { error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, info: vscode.DiagnosticSeverity.Information };
+
+describe("Inspect Model: results where VS Code users look", function () {
+  this.timeout(120_000);
+  const uri = modelCopy(FACE_DETECTOR);
+  let report: Report;
+  let restoreSettings: () => Promise<void>;
+
+  before(async () => {
+    restoreSettings = await setSettings({ sampleLimit: 8 });
+    const result = await run<InspectionResult | undefined>("bnLens.inspectModel", uri);
+    assert.ok(result, "bnLens.inspectModel resolved to undefined");
+    report = result.report;
+  });
+  after(async () => {
+    await reset();
+    await restoreSettings();
+  });
+
+  it("runs random data by default and reports the 35 BN layers; the view acknowledges the overview", async () => {
+    const api = await activated();
+    assert.equal(report.layers.length, 35);
+    assert.equal(report.samples, 8);
+    assert.equal(report.data.kind, "random");
+    const state = await until(() => (api.panelState()?.received && api.panelState()?.model === uri.fsPath ? api.panelState() : undefined), 30_000, "the view to acknowledge");
+    assert.equal(state.layers, 35);
+    assert.equal(state.restored, false);
+  });
+
+  it("puts one diagnostic per finding on the .onnx file, naming layer and channel", () => {
+    const diags = vscode.languages.getDiagnostics(uri);
+    const findings = reportFindings(report);
+    assert.ok(findings.length > 0, "the face detector on random data has findings");
+    assert.equal(diags.length, findings.length);
+    for (const [i, d] of diags.entries()) {
+      const f = findings[i];
+      assert.equal(d.source, "BN Lens");
+      assert.equal(d.code, f.rule);
+      assert.equal(d.severity, SEVERITY[f.severity]);
+      if (f.layer) assert.ok(d.message.startsWith(f.layer), `"${d.message}" does not name layer ${f.layer}`);
+      if (f.channel !== undefined) assert.ok(d.message.includes(`channel ${f.channel}`), `"${d.message}" does not name channel ${f.channel}`);
+    }
+  });
+
+  it("summarises the run in the status bar", async () => {
+    const api = await activated();
+    const bar = api.statusBar();
+    assert.equal(bar.visible, true);
+    assert.equal(bar.text, statusText(countFindings(reportFindings(report))));
+    assert.match(bar.text, /^BN Lens: (\d+ ✗ ?)?(\d+ ⚠)?(✓)?$/);
+    assert.match(bar.tooltip, /version-RFB-320\.onnx, 8 samples/);
+  });
+
+  it("logs what was run and how long it took", async () => {
+    const lines = (await activated()).logLines();
+    assert.ok(lines.some((l) => l.includes(`Inspecting ${uri.fsPath}`)));
+    assert.ok(lines.some((l) => /data: random normal data, 8 samples; batch 8, seed 0/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => /options: .*"batchSize":8/.test(l)));
+    assert.ok(lines.some((l) => /Finished version-RFB-320\.onnx in \d+\.\d s .*35 layers, 8 samples/.test(l)));
+  });
+
+  it("answers getLayer with the full per-channel layer from the last report", async () => {
+    const api = await activated();
+    api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 41, kind: "bn", index: 3 });
+    const reply = api.testHooks.toWebview(uri).reverse().find((m) => m.type === "replied" && m.requestId === 41);
+    assert.ok(reply?.type === "replied" && reply.result?.kind === "bn");
+    assert.equal(reply.result.layer.node, report.layers[3].node);
+    assert.equal(reply.result.layer.pre.mean.length, report.layers[3].channels);
+    const runFinished = api.testHooks.toWebview(uri).find((m) => m.type === "runFinished");
+    assert.ok(runFinished?.type === "runFinished");
+    assert.ok(!("pre" in runFinished.report.rows[0] && "perChannel" in (runFinished.report.rows[0].pre ?? {})), "the overview carries no per-channel arrays");
+  });
+
+  it("Export Report (JSON) writes the report where the save dialog says, suggesting a place outside the workspace", async () => {
+    const api = await activated();
+    const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-export-")), "chosen.json");
+    let suggested: vscode.Uri | undefined;
+    answerPrompts(api, { saveDialog: (o) => { suggested = o.defaultUri; return vscode.Uri.file(target); } });
+    const written = await run<vscode.Uri | undefined>("bnLens.exportReport", uri);
+    assert.equal(written?.fsPath, target);
+    const saved = JSON.parse(fs.readFileSync(target, "utf8")) as Report;
+    assert.equal(saved.layers.length, 35);
+    assert.equal(saved.model.sha256, report.model.sha256);
+    assert.ok(suggested, "no default location was suggested");
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      assert.ok(!suggested.fsPath.startsWith(folder.uri.fsPath), `the suggestion ${suggested.fsPath} is inside the workspace`);
+    }
+    assert.match(path.basename(suggested.fsPath), /^version-RFB-320\.bn-lens\.json$/);
+  });
+
+  it("the view's exportReport message goes through the same save dialog; cancelling it writes nothing", async () => {
+    const api = await activated();
+    const { asked } = answerPrompts(api, { saveDialog: () => undefined });
+    api.testHooks.fromWebview(uri, { type: "exportReport" });
+    await until(() => (asked.includes("saveDialog") ? true : undefined), 10_000, "the save dialog");
+  });
+
+  it("Re-run runs again with the same choices, replacing the diagnostics", async () => {
+    const api = await activated();
+    answerPrompts(api, {}); // Re-run must not ask anything
+    const again = await run<InspectionResult | undefined>("bnLens.rerun", uri);
+    assert.ok(again);
+    assert.equal(again.report.samples, 8);
+    assert.notEqual(again.report.createdAt, report.createdAt);
+    assert.equal(vscode.languages.getDiagnostics(uri).length, reportFindings(again.report).length);
+    assert.equal(api.lastReport()?.createdAt, again.report.createdAt);
+  });
+
+  it("closing the view clears its diagnostics; reopening restores the saved report, marked restored", async () => {
+    const api = await activated();
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    await until(() => (vscode.languages.getDiagnostics(uri).length === 0 ? true : undefined), 10_000, "the diagnostics to clear");
+    assert.equal(api.testHooks.evict(uri), true, "the closed model's state could not be dropped");
+    await vscode.commands.executeCommand("vscode.openWith", uri, "bnLens.modelView");
+    await api.testHooks.described(uri);
+    const state = api.viewState(uri);
+    assert.equal(state.restored, true);
+    assert.equal(state.report?.layers.length, 35);
+    await until(() => (api.panelState()?.restored && api.panelState()?.received ? true : undefined), 30_000, "the restored report to be drawn");
+    assert.ok(vscode.languages.getDiagnostics(uri).length > 0, "a restored report shows its findings again");
+  });
+});

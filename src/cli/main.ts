@@ -231,6 +231,12 @@ function reportError(e: unknown): number {
   return EXIT_BUG;
 }
 
+// A reader that stops early (`bn-lens inspect … | head`) closes the pipe: stop quietly, as Unix tools do.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? EXIT_OK);
+  throw e;
+});
+
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

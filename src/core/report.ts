@@ -152,6 +152,12 @@ export interface LayerReport {
   compare: ComparisonJson;
   summary: LayerSummaryJson;
   warnings: WarningJson[];
+  /**
+   * Set when the statistics of this layer come from a systematic spatial sample (fast mode): every
+   * strides[k]-th position along spatial axis k, `fraction` of all positions. Minimum and maximum are still
+   * over every value. Null when every value was measured.
+   */
+  sampling: { strides: number[]; fraction: number } | null;
 }
 
 /** When BN was fused away: statistics of a Conv/Gemm/MatMul output. */

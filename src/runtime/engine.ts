@@ -10,7 +10,8 @@ import { formatDeclared, type ResolvedInput } from "../core/inputs/shapes";
 import { decodeModel, type Dim, type OnnxModel } from "../core/onnx/model";
 import { rewriteModel, upgradeNodesToOpset7, type ModelEdits } from "../core/onnx/rewrite";
 import { validateGraph } from "../core/onnx/validate";
-import type { Report } from "../core/report";
+import type { PrecisionJson, Report } from "../core/report";
+import { planFastCapture, type FastPlan } from "../core/inspect/fastPlan";
 import { withDefaults } from "../core/stats/judge";
 import { sizeOf, type HostTensor } from "../core/tensor";
 import { bytesPerElement } from "../core/onnx/dataType";
@@ -30,7 +31,14 @@ export interface EngineHooks {
   captured?(tensors: Readonly<Record<string, HostTensor>>): void;
 }
 
+/** Extra engine wiring for benchmarks: a data source prepared elsewhere (e.g. decoded images held in memory). */
+export interface EngineOptions {
+  openData?: typeof prepareData;
+}
+
 export const DEFAULT_BATCH_SIZE = 8;
+/** Statistics mode when the request names none (README "Exact and fast statistics"). */
+export const DEFAULT_MODE: "exact" | "fast" = "exact";
 const DYNAMIC_BATCH = "bnlens_batch";
 
 function checkBatchSize(batch: number | undefined): number {
@@ -85,6 +93,39 @@ function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonl
   return { edits, notes };
 }
 
+/** Every tensor name of the model, so added nodes never reuse one. */
+function tensorNames(model: OnnxModel): Set<string> {
+  const names = new Set<string>([...model.initializers.keys(), ...model.graph.input.map((v) => v.name)]);
+  for (const n of model.graph.node) for (const o of n.output) names.add(o);
+  return names;
+}
+
+/** How the report's numbers were obtained, in words and as the fraction of values measured. */
+function precisionOf(inspection: Inspection, exactBatches: number, batches: number): PrecisionJson {
+  const layers = inspection.layerReports();
+  const sampled = layers.filter((l) => l.sampling);
+  if (sampled.length === 0) {
+    return { mode: "exact", description: "Every value before and after each BN layer, accumulated in float64.", histogramSampling: 1 };
+  }
+  let seen = 0, all = 0;
+  for (const l of layers) {
+    const n = l.pre.count.reduce((a, b) => a + b, 0);
+    seen += n;
+    all += l.sampling ? n / l.sampling.fraction : n;
+  }
+  const fraction = seen / all;
+  const strides = [...new Set(sampled.map((l) => l.sampling!.strides.join("x")))].join(", ");
+  return {
+    mode: "fast",
+    description:
+      `Fast mode: ${sampled.length} of ${layers.length} BN layers measured on a systematic spatial sample (strides ${strides}; ` +
+      `${(fraction * 100).toFixed(1)}% of all values); mean, variance, histograms and saturation come from the sample, ` +
+      `minimum and maximum from every value; post-BN values follow from pre-BN ones through each layer's affine map. ` +
+      `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, and any with NaN or infinity). Use --mode exact for every value.`,
+    histogramSampling: fraction,
+  };
+}
+
 /** Refuses batches that cannot fit in memory (absurd declared dims) before anything is allocated. */
 function checkFeedSize(inputs: readonly ResolvedInput[], batch: number): void {
   const limit = Math.min(4 * 2 ** 30, os.totalmem() / 4);
@@ -102,10 +143,11 @@ function checkFeedSize(inputs: readonly ResolvedInput[], batch: number): void {
 }
 
 /** Runs a whole inspection: load, check data, rewrite, run in batches, measure, judge. */
-export async function inspect(request: InspectRequest, hooks: EngineHooks): Promise<Report> {
+export async function inspect(request: InspectRequest, hooks: EngineHooks, options: EngineOptions = {}): Promise<Report> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const batchSize = checkBatchSize(request.batchSize);
+  const mode = request.mode ?? DEFAULT_MODE;
   const seed = request.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UserError("usage", `--seed must be a whole number of at least 0, not ${request.seed}.`);
   hooks.progress({ phase: "loading", samplesDone: 0, samplesTotal: 0, elapsedMs: 0, message: "Reading the model" });
@@ -122,7 +164,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
   const image = request.imageMean || request.imageStd || request.bgr
     ? { mean: request.imageMean ?? [0], std: request.imageStd ?? [1], order: request.bgr ? ("bgr" as const) : ("rgb" as const) }
     : undefined;
-  const { source, inputs, opened } = await prepareData(
+  const { source, inputs, opened } = await (options.openData ?? prepareData)(
     { path: request.dataPath, samples: request.samples, seed, random: request.random === "uniform" ? { kind: "uniform", low: 0, high: 1 } : { kind: "normal", mean: 0, std: 1 }, image },
     model.inputs,
     { batchSize, inputShapes: request.inputShapes },
@@ -137,22 +179,47 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
     const { edits, notes } = planEdits(model, capture, inputs, batchSize, total);
     notes.push(...opened.notes);
     for (const n of notes) hooks.log(n);
-    const bytes = rewriteModel(loaded.bytes, model, edits);
-    session = await createSession(bytes, loaded.dir, request);
+    const exactBytes = () => rewriteModel(loaded.bytes, model, edits);
+    session = await createSession(exactBytes(), loaded.dir, request);
     const fetch = capture.filter((n) => !model.inputs.some((i) => i.name === n));
+    const get = (outputs: Record<string, HostTensor>, feeds: Record<string, HostTensor>) => (name: string) => outputs[name] ?? feeds[name];
+    let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
+    let exactBatches = 0;
 
     for (let start = 0; start < total; start += batchSize) {
       if (hooks.cancelled()) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
       const count = Math.min(batchSize, total - start);
       const feeds = await source.read(start, count);
-      const outputs = await runBatch(session, feeds, fetch);
-      inspection.addBatch((name) => outputs[name] ?? (feeds as Record<string, HostTensor | undefined>)[name], count);
-      hooks.captured?.({ ...feeds, ...outputs });
+      let measured = false;
+      if (fast) {
+        const outputs = await runBatch(fast.session, feeds, fast.plan.outputs);
+        measured = inspection.addFastBatch(fast.plan, get(outputs, feeds), count);
+        if (!measured) hooks.log(`Samples ${start}–${start + count - 1} hold NaN or infinite values; measuring that batch exactly.`);
+      }
+      if (!measured) {
+        session ??= await createSession(exactBytes(), loaded.dir, request);
+        const outputs = await runBatch(session, feeds, fetch);
+        inspection.addBatch(get(outputs, feeds), count);
+        hooks.captured?.({ ...feeds, ...outputs });
+        exactBatches++;
+        // Fast mode: the first batch, measured exactly, tells every BN input's dims; plan the sampled capture.
+        if (mode === "fast" && !fast && start + count < total && inspection.layers.length) {
+          const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model));
+          if (plan.nodes.length) {
+            const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
+            fast = { session: await createSession(bytes, loaded.dir, request), plan };
+            // The exact session is only needed again for a batch with non-finite values.
+            await releaseSession(session);
+            session = undefined;
+          }
+        }
+      }
       hooks.progress({
         phase: "running", samplesDone: start + count, samplesTotal: total, elapsedMs: elapsed(),
         message: `${start + count} of ${total} samples`,
       });
     }
+    await releaseSession(fast?.session);
     hooks.progress({ phase: "finishing", samplesDone: total, samplesTotal: total, elapsedMs: elapsed(), message: "Judging the statistics" });
     return buildReport(inspection, {
       generatorVersion: VERSION,
@@ -171,11 +238,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks): Prom
       batchSize,
       seed,
       elapsedMs: elapsed(),
-      precision: {
-        mode: "exact",
-        description: "Every captured value, accumulated in float64 (histograms on fixed log buckets, all values).",
-        histogramSampling: 1,
-      },
+      precision: precisionOf(inspection, exactBatches, Math.ceil(total / batchSize)),
       createdAt: new Date().toISOString(),
     });
   } finally {

@@ -141,6 +141,8 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
         producer: l0.producer, trainingMode: l0.warnings.some((w) => w.rule === "training-mode"),
       },
       l0.activation, pre, post, rank, thresholds,
+      // Shards measured the same way share the sampling; a mix of sampled and exact shards is still sampled.
+      reports.map((r) => r.layers[i].sampling).find((s) => s) ?? null,
     );
   });
   const activations: ActivationLayerReport[] = first.activations.map((a0, i) => {

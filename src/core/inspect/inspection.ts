@@ -6,6 +6,7 @@ import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, 
 import { toFloat32, type HostTensor } from "../tensor";
 import { ChannelStats, type FlatIntervals } from "../stats/accumulator";
 import { judgeLayer } from "../stats/judge";
+import type { FastPlan } from "./fastPlan";
 
 /** The nonlinearity after a tensor, as the inspection needs it. */
 export interface ActivationInfo {
@@ -49,6 +50,11 @@ interface BnState {
   pre: ChannelStats;
   post: ChannelStats;
   rank: number | undefined;
+  lastDims?: number[];
+  /** post = a·pre + b, per channel (what BatchNormalization computes at inference). */
+  affine: { a: Float64Array; b: Float64Array };
+  /** Set when statistics come from a spatial sample (fast mode). */
+  sampling?: { strides: number[]; fraction: number };
 }
 
 interface ProbeState {
@@ -87,6 +93,7 @@ export class Inspection {
         pre: new ChannelStats(layer.channels),
         post: new ChannelStats(layer.channels, slots),
         rank: layer.rank,
+        affine: bnAffine(layer),
       };
     });
     this.probes = this.layers.length === 0 ? findActivationProbes(model) : [];
@@ -120,6 +127,7 @@ export class Inspection {
       const post = need(get, s.layer.output);
       checkChannels(s.layer.name, pre, s.layer.channels);
       s.rank = pre.dims.length;
+      s.lastDims = pre.dims;
       s.pre.add(toFloat32(pre), pre.dims, 1);
       s.post.add(toFloat32(post), post.dims, 1, s.flat);
     }
@@ -137,9 +145,57 @@ export class Inspection {
     this.samples += batchSize;
   }
 
+  /** The dims each BN input had in the last batch (plans the fast capture). */
+  inputDims(): number[][] {
+    return this.bn.map((s) => s.lastDims ?? []);
+  }
+
+  /**
+   * Folds one batch of a fast run (see fastPlan.ts): sampled pre-BN values, post-BN values derived with
+   * the layer's affine map, exact per-channel extremes. Returns false, adding nothing, when the batch holds
+   * non-finite values: the caller then measures that batch exactly, so they are counted.
+   */
+  addFastBatch(plan: FastPlan, get: (name: string) => HostTensor | undefined, batchSize: number): boolean {
+    const finite = (name: string | undefined) => {
+      if (!name) return true;
+      const d = toFloat32(need(get, name));
+      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
+      return true;
+    };
+    for (const p of plan.layers) if (!finite(p.mean) || !finite(p.max) || !finite(p.negMin)) return false;
+    for (const p of plan.layers) {
+      const s = this.bn[p.layer];
+      const x = need(get, p.sample);
+      checkChannels(s.layer.name, x, s.layer.channels);
+      const data = toFloat32(x);
+      s.pre.add(data, x.dims, 1);
+      s.post.add(data, x.dims, 1, s.flat, s.affine);
+      s.sampling = { strides: p.strides, fraction: p.fraction };
+      if (p.max && p.negMin) {
+        const max = toFloat32(need(get, p.max));
+        const negMin = toFloat32(need(get, p.negMin));
+        const C = s.layer.channels;
+        for (let i = 0; i < max.length; i++) {
+          const c = i % C;
+          const hi = max[i], lo = -negMin[i];
+          if (lo < s.pre.min[c]) s.pre.min[c] = lo;
+          if (hi > s.pre.max[c]) s.pre.max[c] = hi;
+          // The affine map is monotone per channel: its extremes come from x's extremes.
+          const a = s.affine.a[c], b = s.affine.b[c];
+          const yLo = Math.fround(a * (a >= 0 ? lo : hi) + b);
+          const yHi = Math.fround(a * (a >= 0 ? hi : lo) + b);
+          if (yLo < s.post.min[c]) s.post.min[c] = yLo;
+          if (yHi > s.post.max[c]) s.post.max[c] = yHi;
+        }
+      }
+    }
+    this.samples += batchSize;
+    return true;
+  }
+
   /** Report entries for every BN layer, judged with the inspection's thresholds. */
   layerReports(): LayerReport[] {
-    return this.bn.map((s) => bnLayerReport(s.layer, s.activation, s.pre, s.post, s.rank ?? 0, this.thresholds));
+    return this.bn.map((s) => bnLayerReport(s.layer, s.activation, s.pre, s.post, s.rank ?? 0, this.thresholds, s.sampling ?? null));
   }
 
   /** Report entries for Conv/Gemm/MatMul outputs when the model has no BN. */
@@ -147,6 +203,18 @@ export class Inspection {
     return this.probeStates.filter((p) => p.stats).map((p) =>
       probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
   }
+}
+
+/** BatchNormalization at inference as y = a·x + b per channel. */
+export function bnAffine(layer: Pick<BnLayer, "gamma" | "beta" | "runningMean" | "runningVar" | "epsilon">): { a: Float64Array; b: Float64Array } {
+  const C = layer.gamma.length;
+  const a = new Float64Array(C);
+  const b = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    a[c] = layer.gamma[c] / Math.sqrt(layer.runningVar[c] + layer.epsilon);
+    b[c] = layer.beta[c] - a[c] * layer.runningMean[c];
+  }
+  return { a, b };
 }
 
 function need(get: (name: string) => HostTensor | undefined, name: string): HostTensor {
@@ -173,6 +241,7 @@ export function bnLayerReport(
   post: ChannelStats,
   rank: number,
   thresholds: Thresholds,
+  sampling: LayerReport["sampling"] = null,
 ): LayerReport {
   const judged = judgeLayer(
     { layer: layer.name, activation, intervals: channelIntervals(activation), post, pre, bn: { ...layer } },
@@ -197,6 +266,7 @@ export function bnLayerReport(
     compare: judged.compare!,
     summary: judged.summary,
     warnings: judged.warnings,
+    sampling,
   };
 }
 

@@ -24,7 +24,7 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
   lines.push(`Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${report.run.precision.mode}.`);
   for (const n of m.notes) lines.push(`Note: ${n}`);
   lines.push("");
-  const nameWidth = Math.max(12, Math.min(32, ...report.layers.map((l) => l.node.length), ...report.activations.map((a) => a.node.length)));
+  const nameWidth = Math.max(12, Math.min(32, Math.max(0, ...report.layers.map((l) => l.node.length), ...report.activations.map((a) => a.node.length))));
   if (report.layers.length) {
     lines.push(`${pad("#", 4, true)}  ${pad("BN layer", nameWidth)}  ${pad("ch", 5, true)}  ${pad("then", 10)}  ${pad("max |z|", 12, true)}  ${pad("max var ratio", 14, true)}  ${pad("in flat", 7, true)}  ${pad("dead", 4, true)}  !`);
     for (const l of report.layers) {
@@ -88,7 +88,7 @@ export function formatOverview(o: ModelOverview): string {
     "",
   ];
   if (o.layers.length) {
-    const w = Math.max(12, Math.min(32, ...o.layers.map((l) => l.node.length)));
+    const w = Math.max(12, Math.min(32, Math.max(...o.layers.map((l) => l.node.length))));
     lines.push(`${pad("#", 4, true)}  ${pad("BN layer", w)}  ${pad("ch", 5, true)}  ${pad("after", 8)}  ${pad("then", 10)}  ${pad("gamma", 19)}  ${pad("beta", 19)}  ${pad("running mean", 19)}  ${pad("running var", 19)}  eps`);
     for (const l of o.layers) {
       lines.push([

@@ -5,6 +5,7 @@
 import Mocha from "mocha";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ensureCodeServer, startCodeServer, ROOT, tail } from "./codeServer.mjs";
 import { FACE_DETECTOR, Run, checkExtension, fail, launchBrowser, parseArgs, saveVsCodeLogs, seconds, workbenchUrl } from "./harness.mjs";
 
@@ -58,6 +59,9 @@ try {
   // Ready when the workbench shows the workspace in the explorer (the remote connection is up).
   await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
   await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ state: "visible", timeout: 60_000 });
+  // ... and the remote extension host runs (the palette lists the extension's commands from then on).
+  const hostDeadline = Date.now() + 60_000;
+  while (!/Launched Extension Host Process/.test(tail(join(run.resultsDir, "code-server.log"), 200)) && Date.now() < hostDeadline) await sleep(250);
   log(`workbench ready in ${seconds(Date.now() - started)}; running ${specs.map((s) => basename(s)).join(", ")}${opts.grep ? ` (grep ${opts.grep})` : ""}`);
 
   globalThis.__bnLensE2E = {

@@ -41,13 +41,23 @@ async function openQuickInput(page: Page, key: string): Promise<void> {
   }
 }
 
-async function quickInput(page: Page, key: string, text: string, label: string): Promise<void> {
-  await openQuickInput(page, key);
+async function quickInput(page: Page, key: string, text: string, label: string, timeoutMs = 60_000): Promise<void> {
   const widget = page.locator(QUICK_INPUT);
-  await page.keyboard.type(text, { delay: 10 });
   // The row whose label is exactly `label`: "Inspect Model" must not pick "Inspect Model with Data...".
   const row = widget.locator(".monaco-list-row", { has: page.locator(".label-name", { hasText: exactly(label) }) }).first();
-  await row.waitFor({ state: "visible", timeout: 30_000 });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await openQuickInput(page, key);
+    await page.keyboard.type(text, { delay: 10 });
+    try {
+      await row.waitFor({ state: "visible", timeout: 10_000 });
+      break;
+    } catch (err) {
+      // The palette lists what was known when it opened: an extension host still starting (or files
+      // still being indexed) shows up on a later try.
+      if (Date.now() > deadline) throw new Error(`no "${label}" in the quick input after ${timeoutMs / 1000} s: ${String(err)}`);
+    }
+  }
   await row.click();
   await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => { /* a command may open its own input */ });
 }

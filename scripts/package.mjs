@@ -19,7 +19,7 @@ const out = `${pkg.name}-${pkg.version}-${target}.vsix`;
 
 function fail(message) {
   process.stderr.write(`package: ${message}\n`);
-  process.exit(1);
+  process.exit(1); // the "exit" handler removes borrowed binaries
 }
 
 // onnxruntime-node 1.30 ships binaries for these; sharp has a package per platform (@img/sharp-<os>-<arch>).
@@ -28,17 +28,34 @@ if (!os || !arch || !existsSync(join(ROOT, ortBin))) {
   fail(`onnxruntime-node has no binaries for "${target}" (${ortBin} is missing); targets it ships: linux-x64, linux-arm64, darwin-arm64, win32-x64, win32-arm64.`);
 }
 const sharpPackages = [`@img/sharp-${os}-${arch}`, ...(os === "win32" ? [] : [`@img/sharp-libvips-${os}-${arch}`])];
-const missing = sharpPackages.filter((p) => !existsSync(join(ROOT, "node_modules", p)));
-if (missing.length) {
-  fail(`${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not installed; install sharp's binaries for ${target} first: ` +
-    `npm install --no-save --os=${os} --cpu=${arch} sharp@${pkg.dependencies.sharp.replace(/^\^/, "")}`);
+// npm installs sharp's binaries for this machine only. Another target's come from the registry with
+// `npm pack` (the versions sharp pins), are unpacked into node_modules for vsce, and removed afterwards.
+const borrowed = [];
+const sharpOptional = JSON.parse(readFileSync(join(ROOT, "node_modules", "sharp", "package.json"), "utf8")).optionalDependencies ?? {};
+for (const p of sharpPackages.filter((p) => !existsSync(join(ROOT, "node_modules", p)))) {
+  const version = sharpOptional[p];
+  if (!version) fail(`sharp ${pkg.dependencies.sharp} has no ${p} for ${target}`);
+  const cache = join(ROOT, ".cache", "sharp-binaries");
+  mkdirSync(cache, { recursive: true });
+  const packed = spawnSync("npm", ["pack", `${p}@${version}`, "--pack-destination", cache, "--silent"], { cwd: cache, encoding: "utf8" });
+  if (packed.status !== 0) fail(`npm pack ${p}@${version} failed:\n${packed.stderr}`);
+  const dest = join(ROOT, "node_modules", p);
+  mkdirSync(dest, { recursive: true });
+  borrowed.push(dest);
+  const untar = spawnSync("tar", ["-xzf", join(cache, packed.stdout.trim().split("\n").pop()), "-C", dest, "--strip-components=1"]);
+  if (untar.status !== 0) fail(`could not unpack ${p}@${version}`);
+  process.stdout.write(`borrowed ${p}@${version} for this package (removed afterwards)\n`);
 }
+process.on("exit", () => { for (const d of borrowed) rmSync(d, { recursive: true, force: true }); });
 
 // The platform lines of .vscodeignore, for this target.
 const ignore = readFileSync(join(ROOT, ".vscodeignore"), "utf8");
 const block = /(# Platform: [^\n]*\n)[\s\S]*?(# \(BN Lens platform end\))/;
 if (!block.test(ignore)) fail(".vscodeignore lost its platform block (# Platform: ... # (BN Lens platform end))");
-const lines = [`!${ortBin}/**`, ...sharpPackages.map((p) => `!node_modules/${p}/**`)].join("\n");
+// vsce lets a "!" line win over every ignore line, so the kept files are named, not carved out.
+// macOS: the binding loads @rpath/libonnxruntime.1.dylib; the fully versioned copy is the same 44 MB again.
+const ortKeep = os === "darwin" ? ["onnxruntime_binding.node", "libonnxruntime.1.dylib"] : ["**"];
+const lines = [...ortKeep.map((f) => `!${ortBin}/${f}`), ...sharpPackages.map((p) => `!node_modules/${p}/**`)].join("\n");
 const ignoreFile = join(ROOT, ".cache", `vscodeignore-${target}`);
 mkdirSync(join(ROOT, ".cache"), { recursive: true });
 writeFileSync(ignoreFile, ignore.replace(block, `# Platform: ${target} (BN Lens platform ${target} begin)\n${lines}\n$2`));

@@ -602,7 +602,6 @@ export class Controller implements ViewHost, vscode.Disposable {
     const all = [...this.models.values()];
     void vscode.commands.executeCommand("setContext", "bnLens.running", all.some((m) => m.run));
     void vscode.commands.executeCommand("setContext", "bnLens.hasReport", all.some((m) => m.report));
-    void vscode.commands.executeCommand("setContext", "bnLens.hasRun", all.some((m) => m.report || m.run) || !!activeModelView());
   }
 
   // ---- for the exported API ----

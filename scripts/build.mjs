@@ -30,7 +30,7 @@ function walk(dir, test = (name) => /\.test\.ts$/.test(name), out = []) {
 const entryPointsOf = (entries) => Object.fromEntries(entries.map((p) => [relative(root, p).replace(/\.ts$/, ""), p]));
 
 if (args.has("--tests")) {
-  rmSync(join(root, "out"), { recursive: true, force: true });
+  rmSync(join(root, "out", "test"), { recursive: true, force: true });
   const entries = walk(join(root, "test"), (name) => /\.test\.ts$/.test(name) && !/\.vscode\.test\.ts$/.test(name));
   builds.push({ ...node, entryPoints: entryPointsOf(entries), outdir: "out" });
   // Extension-host suites (test/extension/, test/harness/extension/): the index.ts that VS Code loads as
@@ -43,7 +43,7 @@ if (args.has("--tests")) {
 if (args.has("--tools")) {
   // Command-line tools that are not tests: the fuzzer and the benchmarks.
   const tools = ["test/fuzz/fuzzMain.ts", "scripts/bench.ts"].filter((p) => { try { return statSync(resolve(root, p)).isFile(); } catch { return false; } });
-  builds.push({ ...node, entryPoints: entryPointsOf(tools.map((p) => resolve(root, p))), outdir: "out" });
+  builds.push({ ...node, entryPoints: Object.fromEntries(tools.map((p) => [p.replace(/^.*\//, "").replace(/\.ts$/, ""), resolve(root, p)])), outdir: "out/tools" });
 }
 
 const existing = builds.filter((b) => Object.values(b.entryPoints).every((p) => {

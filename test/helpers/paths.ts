@@ -1,7 +1,14 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** The project root (tests are bundled into out/test/..., so walk up to package.json's folder). */
-export const ROOT = path.resolve(__dirname, "..", "..", "..");
+/** The project root: bundles live at different depths under out/, so walk up to BN Lens's package.json. */
+export const ROOT = ((): string => {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "bn-lens") return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no bn-lens package.json above ${__dirname}`);
+  }
+})();
 /** The read-only shared folder with real models and data (never copied into the repo). */
 export const SHARED = path.resolve(ROOT, "..", "shared");
 export const MODELS = path.join(SHARED, "models");

@@ -13,7 +13,7 @@ const USAGE = `usage: node scripts/runE2E.mjs [options]
   --extension <dir>     extension to load (default: the repository root, i.e. BN Lens)
   --spec <path>         compiled test file, or folder searched for *.e2e.test.js (default: out/test/e2e)
   --grep <regexp>       run only tests whose full title matches
-  --timeout <s>         fail the whole run after this many seconds (default 600)
+  --timeout <s>         fail the run after this many seconds, a first code-server install not counted (default 600)
   --test-timeout <s>    mocha's default per-test timeout (default 120)
   --results-dir <dir>   screenshots and logs (default test-results/e2e)
   --keep                keep the temporary server state and workspace

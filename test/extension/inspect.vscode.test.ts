@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { countFindings, reportFindings, statusText } from "../../src/core/inspect/findings";
 import type { Report } from "../../src/core/report";
@@ -18,12 +19,26 @@ describe("Inspect Model: results where VS Code users look", function () {
   const uri = modelCopy(FACE_DETECTOR);
   let report: Report;
   let restoreSettings: () => Promise<void>;
+  let maxStallMs = 0;
 
   before(async () => {
     restoreSettings = await setSettings({ sampleLimit: 8 });
+    // The extension host's event loop while BN Lens inspects (the view opens, the worker runs, the report
+    // comes back, is summarised, saved and drawn).
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     const result = await run<InspectionResult | undefined>("bnLens.inspectModel", uri);
+    delay.disable();
+    maxStallMs = delay.max / 1e6;
     assert.ok(result, "bnLens.inspectModel resolved to undefined");
     report = result.report;
+  });
+
+  it("keeps the extension host responsive while it runs", () => {
+    console.log(`    (longest event-loop stall during the run: ${maxStallMs.toFixed(0)} ms)`);
+    const results = process.env.BN_LENS_TEST_RESULTS;
+    if (results) fs.writeFileSync(path.join(path.dirname(results), "stall.json"), JSON.stringify({ maxStallMs }));
+    assert.ok(maxStallMs < 300, `the extension host stalled for ${maxStallMs.toFixed(0)} ms`);
   });
   after(async () => {
     await reset();

@@ -77,11 +77,12 @@ export class InspectorClient {
       if (this.child === child) this.child = undefined;
       if (this.pending.size === 0) return;
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      const oom = /heap out of memory|Allocation failed|bad_alloc/i.test(stderr);
+      // The kernel's OOM killer sends SIGKILL; BN Lens's own restarts detach the child before killing it.
+      const oom = /heap out of memory|Allocation failed|bad_alloc/i.test(stderr) || signal === "SIGKILL";
       const info: ErrorInfo = {
         kind: oom ? "resource" : "bug",
         message: oom
-          ? "The inference process ran out of memory and stopped; try a smaller batch or fewer samples. BN Lens starts a fresh process for the next run."
+          ? `The inference process ran out of memory and was stopped (${how}); try a smaller batch or fewer samples. BN Lens starts a fresh process for the next run.`
           : `The inference process stopped unexpectedly (${how}); BN Lens starts a fresh process for the next run.`,
         detail: stderr.trim() || undefined,
       };

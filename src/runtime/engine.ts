@@ -17,7 +17,7 @@ import { sizeOf, type HostTensor } from "../core/tensor";
 import { bytesPerElement } from "../core/onnx/dataType";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { prepareData, type DataSource } from "./dataSources";
-import { externalReader, readFileChunked } from "./modelFile";
+import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
 import { createSession, ORT_VERSION, releaseSession, runBatch } from "./session";
 import { VERSION } from "../core/version";
 
@@ -155,6 +155,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const loaded = loadModel(request.modelPath);
   const { model } = loaded;
   validateGraph(model);
+  checkExternalData(model, loaded.dir);
   const readExternal = externalReader(loaded.dir);
   const thresholds = withDefaults(request.thresholds);
   const inspection = new Inspection(model, thresholds, activationFinder(readExternal), readExternal);

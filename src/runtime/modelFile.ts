@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { UserError } from "../core/errors";
-import type { ExternalReader, ExternalRef } from "../core/onnx/tensorData";
+import type { OnnxModel } from "../core/onnx/model";
+import { externalRef, type ExternalReader, type ExternalRef } from "../core/onnx/tensorData";
 
 const CHUNK_BYTES = 64 * 1024 * 1024;
 
@@ -55,6 +56,20 @@ export function readFileChunked(file: string, what = "The file"): LoadedFile {
   }
 }
 
+/** The real path of an external data file, which must exist inside the model's folder (symlinks followed). */
+function resolveExternal(root: string, location: string, tensorName: string): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.join(root, location));
+  } catch {
+    throw new UserError("model", `Tensor "${tensorName}" keeps its data in "${location}", which is missing next to the model; copy the model's external data files into ${root}.`);
+  }
+  if (real !== root && !real.startsWith(root + path.sep)) {
+    throw new UserError("model", `Tensor "${tensorName}" points to external data "${location}" that resolves outside the model's folder; BN Lens only reads external data files inside the model's folder.`);
+  }
+  return real;
+}
+
 /**
  * Reads external tensor data next to a model. Locations are already checked to be relative and free of
  * "..", and the resolved real path (symlinks followed) must still lie inside the model's folder.
@@ -62,16 +77,7 @@ export function readFileChunked(file: string, what = "The file"): LoadedFile {
 export function externalReader(modelDir: string): ExternalReader {
   const root = fs.realpathSync(modelDir);
   return (ref: ExternalRef, tensorName: string) => {
-    const file = path.join(root, ref.location);
-    let real: string;
-    try {
-      real = fs.realpathSync(file);
-    } catch {
-      throw new UserError("model", `Tensor "${tensorName}" keeps its data in "${ref.location}", which is missing next to the model; copy the model's external data files into ${root}.`);
-    }
-    if (real !== root && !real.startsWith(root + path.sep)) {
-      throw new UserError("model", `Tensor "${tensorName}" points to external data "${ref.location}" that resolves outside the model's folder; BN Lens only reads external data files inside the model's folder.`);
-    }
+    const real = resolveExternal(root, ref.location, tensorName);
     const fd = fs.openSync(real, "r");
     try {
       const size = fs.fstatSync(fd).size;
@@ -91,4 +97,26 @@ export function externalReader(modelDir: string): ExternalReader {
       fs.closeSync(fd);
     }
   };
+}
+
+/**
+ * Checks every external initializer before onnxruntime opens the files: the location stays inside the
+ * model's folder (symlinks included), the file exists, and it holds the bytes the tensor points at.
+ */
+export function checkExternalData(model: OnnxModel, modelDir: string): void {
+  const root = fs.realpathSync(modelDir);
+  const sizes = new Map<string, number>();
+  for (const t of model.graph.initializer) {
+    const ref = externalRef(t);
+    if (!ref) continue;
+    let size = sizes.get(ref.location);
+    if (size === undefined) {
+      size = fs.statSync(resolveExternal(root, ref.location, t.name)).size;
+      sizes.set(ref.location, size);
+    }
+    const end = ref.offset + (ref.length ?? 0);
+    if (end > size || ref.offset > size) {
+      throw new UserError("model", `Tensor "${t.name}" needs bytes ${ref.offset}–${end} of "${ref.location}", but that file has only ${size} bytes (truncated or from another export).`);
+    }
+  }
 }

@@ -39,6 +39,14 @@ export async function createSession(bytes: Uint8Array, modelDir: string, setting
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
     const reason = cleanOrtMessage(e);
+    const noOp = /In Node, \("([^"]*)", (\w+),.*No Op registered for (\w+) with domain_version of (\d+)/.exec(reason);
+    if (noOp) {
+      throw new UserError("model", `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ORT_VERSION} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`, String(e));
+    }
+    const noKernel = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(reason);
+    if (noKernel) {
+      throw new UserError("model", `onnxruntime ${ORT_VERSION} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`, String(e));
+    }
     const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
       ? "it uses an operator or type this onnxruntime cannot run"
       : /external|No such file|open file/i.test(reason)

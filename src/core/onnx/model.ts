@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import {
   ModelProtoSchema,
+  TensorProtoSchema,
   type AttributeProto,
   type GraphProto,
   type ModelProto,
@@ -59,6 +60,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
   try {
     proto = fromBinary(ModelProtoSchema, bytes, { readUnknownFields: false });
   } catch (e) {
+    if (looksLikeTensor(bytes)) throw notAModelButATensor();
     throw new UserError(
       "model",
       "The file is not a readable ONNX model: its bytes are not a valid protobuf message (truncated or not an .onnx file).",
@@ -67,12 +69,29 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
   }
   const graph = proto.graph;
   if (!graph || (graph.node.length === 0 && graph.output.length === 0) || proto.irVersion === 0n) {
+    if (looksLikeTensor(bytes)) throw notAModelButATensor();
     throw new UserError(
       "model",
       "The file decodes as protobuf but is not an ONNX model (it has no ir_version or no graph); choose the model's .onnx file, not a tensor or another protobuf.",
     );
   }
   return indexModel(proto);
+}
+
+function notAModelButATensor(): UserError {
+  return new UserError("model", "The file is an ONNX tensor (a TensorProto, like test_data_set_0/input_0.pb), not a model; choose the model's .onnx file and pass tensors with --data.");
+}
+
+/** True when the bytes decode as a TensorProto with a known data type and data for its shape. */
+function looksLikeTensor(bytes: Uint8Array): boolean {
+  try {
+    const t = fromBinary(TensorProtoSchema, bytes, { readUnknownFields: false });
+    const n = t.dims.reduce((a, d) => a * Number(d), 1);
+    const has = t.rawData.length + t.floatData.length + t.int32Data.length + t.int64Data.length + t.doubleData.length + t.uint64Data.length;
+    return t.dataType > 0 && t.dataType <= 23 && t.dims.every((d) => d >= 0n) && (n === 0 || has > 0);
+  } catch {
+    return false;
+  }
 }
 
 /** Builds the lookups for an already decoded ModelProto. */

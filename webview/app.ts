@@ -1,0 +1,325 @@
+// The panel's states and views: model described (not run), running, finished (overview and detail),
+// failed, cancelled, model unreadable. Host messages drive it; UI state persists through the Host wrapper.
+import type { HostToWebview, LayerRow, ReportOverview } from "../src/protocol/webview";
+import type { ModelOverview } from "../src/core/inspect/overview";
+import type { Progress } from "../src/protocol/worker";
+import { DetailView } from "./detail";
+import { h, replace } from "./dom";
+import { count, duration, plural } from "./format";
+import { ModelView } from "./modelView";
+import { OverviewView } from "./overview";
+import { RequestClient } from "./request";
+import { rowKey } from "./rows";
+import type { Host } from "./vscodeApi";
+
+type Phase = "waiting" | "described" | "running" | "finished" | "failed" | "cancelled" | "modelFailed";
+
+/** What to do after a failed run, by the kind of failure. */
+const ADVICE: Record<string, string> = {
+  data: "Check the data you picked (an image folder, .npy/.npz files or an ONNX test data set that matches the model's input), or run on random data to check the model itself.",
+  model: "The model could not be run as it is: check that it loads in onnxruntime, or re-export it.",
+  resource: "The run needed more memory or time than was available: try fewer samples or a smaller batch.",
+  usage: "Check the settings of this run (input shapes, batch size, preprocessing).",
+  cancelled: "The run was stopped before it finished.",
+  bug: "This is a bug in BN Lens, not a problem with your model. Please report it with the message above.",
+};
+
+const PHASE_WORDS: Record<Progress["phase"], string> = { loading: "Loading the model", running: "Running", finishing: "Computing statistics" };
+
+export class App {
+  private phase: Phase = "waiting";
+  private model: ModelOverview | null = null;
+  private trusted = true;
+  private report: ReportOverview | null = null;
+  private runDescription = "";
+  private progress: Progress | null = null;
+  private failure: { message: string; kind: string } | null = null;
+  private modelError = "";
+  private readonly requests: RequestClient;
+  private readonly overview: OverviewView;
+  private detail: DetailView | null = null;
+  private modelView: ModelView | null = null;
+  private readonly top = h("header", { class: "topbar" });
+  private readonly status = h("div", { class: "status", role: "status", "aria-live": "polite" });
+  /** Holds the current view other than the overview. */
+  private readonly other = h("div", { class: "view" });
+  private readonly main = h("main", { class: "main" });
+  private readonly shell = h("div", { class: "app" }, this.top, this.status, this.main);
+  private bar: HTMLElement | null = null;
+  private progressText: HTMLElement | null = null;
+
+  constructor(root: HTMLElement, private readonly host: Host) {
+    this.requests = new RequestClient((m) => host.post(m));
+    this.overview = new OverviewView({ host, open: (r) => this.openLayer(r) });
+    // The overview stays in the DOM (hidden until a report arrives), so its components are rendered once,
+    // at startup, not on the first report's paint.
+    this.overview.element.hidden = true;
+    replace(this.main, this.overview.element, this.other);
+    replace(root, this.shell);
+    this.render();
+    document.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || !this.detail) return;
+      // Escape inside a drop-down closes the drop-down, not the detail view.
+      if (e.composedPath().some((n) => n instanceof HTMLElement && n.tagName === "VSCODE-SINGLE-SELECT")) return;
+      e.preventDefault();
+      this.closeDetail();
+    });
+  }
+
+  /** Handles one message from the host. */
+  receive(m: HostToWebview): void {
+    switch (m.type) {
+      case "modelDescribed":
+        this.model = m.overview;
+        this.trusted = m.trusted;
+        // A report of another model no longer applies; a run, its failure or cancellation stays on screen.
+        if (this.report && this.report.model.path !== m.overview.model.path) this.report = null;
+        if (this.phase === "waiting" || this.phase === "modelFailed" || (this.phase === "finished" && !this.report)) this.phase = "described";
+        this.render();
+        return;
+      case "runStarted":
+        this.phase = "running";
+        this.runDescription = m.description;
+        this.progress = null;
+        this.failure = null;
+        this.closeDetail(false);
+        this.render();
+        return;
+      case "runProgressed":
+        if (this.phase !== "running") { this.phase = "running"; this.render(); }
+        this.progress = m.progress;
+        this.renderProgress();
+        return;
+      case "runFinished":
+        this.finished(m.report, m.restored, performance.now());
+        return;
+      case "runFailed":
+        this.phase = "failed";
+        this.failure = { message: m.message, kind: m.kind };
+        this.render();
+        return;
+      case "runCancelled":
+        this.phase = "cancelled";
+        this.render();
+        return;
+      case "modelFailed":
+        this.phase = "modelFailed";
+        this.modelError = m.message;
+        this.model = null;
+        this.report = null;
+        this.closeDetail(false);
+        this.render();
+        return;
+      case "replied":
+        this.requests.handleReply(m);
+        return;
+    }
+  }
+
+  /** A report arrived: draw the overview, report the first-paint time, then restore the detail view if asked. */
+  private finished(report: ReportOverview, restored: boolean, t0: number): void {
+    this.requests.cancelAll("A new report replaced the one this layer belonged to.");
+    this.closeDetail(false);
+    this.report = report;
+    this.phase = "finished";
+    const ui = this.host.ui;
+    const restoreDetail = restored && ui.view === "detail" && ui.selected
+      ? report.rows.find((r) => r.kind === ui.selected!.kind && r.index === ui.selected!.index) ?? null
+      : null;
+    if (!restoreDetail) this.host.update({ view: "overview" });
+    this.render();
+    requestAnimationFrame(() => {
+      // The frame after this callback is painted; a message-channel task runs right after it.
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => {
+        this.host.post({ type: "overviewRendered", rows: report.rows.length, firstPaintMs: Math.round((performance.now() - t0) * 10) / 10 });
+        if (restoreDetail && this.report === report) this.openLayer(restoreDetail);
+      };
+      ch.port2.postMessage(null);
+    });
+  }
+
+  /** Redraws every chart (theme change). */
+  redraw(): void {
+    this.overview.redraw();
+    this.detail?.redraw();
+    this.modelView?.redraw();
+  }
+
+  private run(withData: boolean): void {
+    this.host.update({ lastWithData: withData });
+    this.host.post({ type: "runInspection", withData });
+  }
+
+  private render(): void {
+    this.renderTop();
+    this.renderStatus();
+    this.renderMain();
+  }
+
+  private renderTop(): void {
+    const r = this.report;
+    const name = r?.model.name ?? this.model?.model.name ?? (this.phase === "modelFailed" ? "Model not readable" : "BN Lens");
+    let sub = "";
+    if (this.phase === "finished" && r) {
+      const samples = r.data.description.includes(String(r.samples)) ? "" : ` · ${plural(r.samples, "sample")}`;
+      sub = `${r.data.description}${samples} · ${duration(r.run.elapsedMs)}${r.run.runs > 1 ? ` · ${r.run.runs} runs merged` : ""}`;
+    } else if (this.phase === "described") sub = "Not run yet: showing what the model stores";
+    const canRun = this.trusted && this.phase !== "running" && this.phase !== "modelFailed" && (this.model !== null || r !== null);
+    const runTitle = this.trusted ? "" : "This workspace is untrusted: BN Lens does not run models here.";
+    const actions = h("div", { class: "actions" },
+      h("vscode-button", {
+        "data-testid": "run-random", disabled: !canRun, title: runTitle || "Feed seeded random inputs shaped like the model's inputs (checks the model itself; statistics will not match real data).",
+        on: { click: () => this.run(false) },
+      }, r ? "Run again on random data" : "Run on random data"),
+      h("vscode-button", {
+        "data-testid": "run-data", secondary: true, disabled: !canRun, title: runTitle || "Pick images, .npy/.npz files or an ONNX test data set to feed the model.",
+        on: { click: () => this.run(true) },
+      }, "Run on data…"),
+      r && this.phase === "finished" ? h("vscode-button", { "data-testid": "export", secondary: true, title: "Save this report as JSON", on: { click: () => this.host.post({ type: "exportReport" }) } }, "Export report…") : null);
+    replace(this.top,
+      h("div", { class: "title" }, h("h1", null, h("span", { class: "brand" }, "BN Lens"), " ", name), sub ? h("p", { class: "subtitle muted", "data-testid": "subtitle" }, sub) : null),
+      this.phase === "modelFailed" ? null : actions);
+  }
+
+  private renderStatus(): void {
+    this.bar = null;
+    this.progressText = null;
+    const parts: HTMLElement[] = [];
+    if (!this.trusted && this.phase !== "modelFailed") {
+      parts.push(h("div", { class: "notice sev-warning", "data-testid": "untrusted" },
+        h("strong", null, "This workspace is untrusted. "),
+        "BN Lens shows what the model file stores but does not run it, because running executes the model with onnxruntime. " +
+        "Trust the workspace (Manage Workspace Trust) to measure it on data."));
+    }
+    switch (this.phase) {
+      case "waiting":
+        parts.push(h("p", { class: "muted", "data-testid": "waiting" }, "Opening the model…"));
+        break;
+      case "running": {
+        this.bar = h("vscode-progress-bar", { "aria-label": "Inspection progress" });
+        this.progressText = h("p", { class: "progress-text", "data-testid": "progress-text" });
+        parts.push(h("div", { class: "card running", "data-testid": "running" },
+          h("div", { class: "card-head" }, h("h3", null, "Running the model"),
+            h("vscode-button", { secondary: true, "data-testid": "cancel", on: { click: () => this.host.post({ type: "cancelRun" }) } }, "Cancel")),
+          this.runDescription ? h("p", null, this.runDescription) : null,
+          this.bar, this.progressText));
+        this.renderProgress();
+        break;
+      }
+      case "failed": {
+        const f = this.failure!;
+        const withData = this.host.ui.lastWithData;
+        parts.push(h("div", { class: "error-box", role: "alert", "data-testid": "error" },
+          h("h3", null, "The run failed"),
+          h("p", { class: "message", "data-testid": "error-message" }, f.message),
+          h("p", { class: "advice" }, ADVICE[f.kind] ?? ADVICE.bug),
+          h("div", { class: "actions" },
+            h("vscode-button", { "data-testid": "retry", disabled: !this.trusted, on: { click: () => this.run(withData) } }, withData ? "Retry on data…" : "Retry on random data"),
+            withData ? h("vscode-button", { secondary: true, disabled: !this.trusted, on: { click: () => this.run(false) } }, "Run on random data instead") : null)));
+        break;
+      }
+      case "cancelled":
+        parts.push(h("div", { class: "notice", "data-testid": "cancelled" },
+          h("strong", null, "Run cancelled. "),
+          this.report ? "Showing the previous results. " : "Nothing was measured; below is what the model stores. ",
+          "Start a new run with the buttons above."));
+        break;
+      case "modelFailed":
+        parts.push(h("div", { class: "error-box", role: "alert", "data-testid": "error" },
+          h("h3", null, "BN Lens could not read this model"),
+          h("p", { class: "message", "data-testid": "error-message" }, this.modelError),
+          h("p", { class: "advice" }, "Check that the file is a complete ONNX model (an interrupted download or a Git LFS pointer is not), and that any external data files sit next to it; then reopen it.")));
+        break;
+      default:
+        break;
+    }
+    replace(this.status, ...parts);
+  }
+
+  private renderProgress(): void {
+    const p = this.progress;
+    if (!this.bar || !this.progressText) return;
+    const bar = this.bar as HTMLElement & { value?: number; max: number; indeterminate: boolean };
+    if (p && p.samplesTotal > 0 && p.phase === "running") {
+      bar.max = p.samplesTotal;
+      bar.value = p.samplesDone;
+      bar.indeterminate = false;
+    } else {
+      bar.indeterminate = true;
+    }
+    const words = p ? PHASE_WORDS[p.phase] ?? p.phase : "Starting";
+    const counts = p && p.samplesTotal > 0 ? `: ${count(p.samplesDone)} of ${plural(p.samplesTotal, "sample")}` : "";
+    const time = p ? ` · ${duration(p.elapsedMs)}` : "";
+    replace(this.progressText, `${words}${counts}${time}`, p?.message ? h("span", { class: "muted" }, ` — ${p.message}`) : null);
+  }
+
+  /** The overview scrolls inside its virtual list; every other view scrolls the page. */
+  private setMain(el: HTMLElement | null): void {
+    const overview = el === this.overview.element;
+    this.shell.classList.toggle("page-scroll", !overview);
+    this.overview.element.hidden = !overview;
+    if (overview || !el) replace(this.other);
+    else if (this.other.firstChild !== el || this.other.childNodes.length !== 1) replace(this.other, el);
+  }
+
+  private renderMain(): void {
+    const showReport = this.report && (this.phase === "finished" || this.phase === "cancelled" || this.phase === "failed");
+    this.modelView?.dispose();
+    this.modelView = null;
+    if (showReport) {
+      if (this.detail) this.setMain(this.detail.element);
+      else {
+        this.setMain(this.overview.element);
+        this.overview.show(this.report!, true);
+      }
+      return;
+    }
+    if (this.model && this.phase !== "modelFailed") {
+      this.modelView = new ModelView(this.model);
+      this.setMain(this.modelView.element);
+      return;
+    }
+    this.setMain(null);
+  }
+
+  private openLayer(row: LayerRow): void {
+    const report = this.report;
+    if (!report) return;
+    this.detail?.dispose();
+    this.host.update({ view: "detail", selected: { kind: row.kind, index: row.index } });
+    this.host.post({ type: "layerOpened", kind: row.kind, index: row.index });
+    const shown = this.overview.shownRows;
+    const at = shown.findIndex((r) => rowKey(r) === rowKey(row));
+    const detail = new DetailView({
+      host: this.host,
+      report,
+      row,
+      position: at >= 0 ? { index: at, of: shown.length } : { index: 0, of: 1 },
+      back: () => this.closeDetail(),
+      step: (delta) => {
+        const next = shown[at + delta];
+        if (next) this.openLayer(next);
+      },
+      load: (r) => this.requests.request("getLayer", { kind: r.kind, index: r.index }),
+    });
+    this.detail = detail;
+    this.setMain(detail.element);
+    window.scrollTo(0, 0);
+    this.main.scrollTop = 0;
+    detail.focusTitle();
+    void detail.load();
+  }
+
+  private closeDetail(show = true): void {
+    if (!this.detail) return;
+    this.detail.dispose();
+    this.detail = null;
+    this.host.update({ view: "overview" });
+    if (show && this.report) {
+      this.setMain(this.overview.element);
+      this.overview.show(this.report, true);
+      this.overview.focus();
+    }
+  }
+}

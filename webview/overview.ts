@@ -1,0 +1,386 @@
+// The overview: one row per layer with its small pre/post-BN histograms and the figures that answer
+// "are my BN statistics stale? which channels are dead? is this sigmoid stuck?". Sortable, filterable,
+// virtualised (only the rows in view exist), keyboard-driven.
+import type { LayerRow, ReportOverview } from "../src/protocol/webview";
+import type { Severity } from "../src/core/report";
+import { h, replace, setAttr, setText } from "./dom";
+import { count, num, percent, plural, ratio, sigma } from "./format";
+import { FILTER_LABELS, SORT_LABELS, badges, defaultDir, flatWord, rowKey, rowSeverity, visibleRows, type SeverityFilter, type SortKey } from "./rows";
+import { drawSpark, rowSparks, sparkTitle } from "./sparkline";
+import { palette, setupCanvas } from "./theme";
+import { VirtualList } from "./virtualList";
+import type { Host } from "./vscodeApi";
+
+const ROW_HEIGHT = 40;
+const SPARK_W = 64;
+const SPARK_H = 26;
+const SPARK_GAP = 14;
+/** Rows rendered beyond the view: small reports (up to ~40 layers) are rendered whole. */
+const OVERSCAN = 30;
+
+/** Column explanations, shown as header tooltips and in the "How to read this table" section. */
+const COLUMN_HELP = {
+  index: "Position of the layer in the graph (execution order). Click to sort by graph order.",
+  layer: "The BatchNormalization node's name, and the operation that feeds it.",
+  channels: "Number of channels this BN normalises.",
+  then: "The nonlinearity that follows the BN (what its output feeds). 'none' means no recognised nonlinearity follows.",
+  hist:
+    "Small histograms of the values entering BN (blue) and leaving it (orange), all channels pooled. " +
+    "The shaded part of the orange chart is where the following nonlinearity is flat; the thin line marks zero.",
+  z:
+    "Worst channel's mean shift: how far the mean of the data you ran lies from the running mean BN stored in training, " +
+    "in stored standard deviations (σ). Around 0σ the statistics fit; beyond 1σ they look stale.",
+  varRatio:
+    "Worst channel's variance mismatch: observed variance vs the stored running variance, the larger over the smaller (×). " +
+    "1× fits; from 2× the stored statistics look stale.",
+  flat:
+    "Share of the values after BN that land where the next nonlinearity is flat. For ReLU-like functions that is their normal 'off' side " +
+    "(about half is healthy); for sigmoid, tanh or clip it is saturation, where gradients vanish.",
+  dead: "Channels that output a constant: gamma ≈ 0, stored variance ≈ 0, or never outside the flat region on this data.",
+  findings: "What BN Lens flags for this layer, worst first. Hover a badge for the full finding; open the layer for details.",
+} as const;
+
+const SEVERITY_WORD: Record<Severity, string> = { error: "Error", warning: "Warning", info: "Info" };
+const SEVERITY_GLYPH: Record<Severity, string> = { error: "✖", warning: "▲", info: "ℹ" };
+
+/** Whether a figure crosses the warning or error threshold (for colouring). */
+function level(v: number | null | undefined, t: { warning: number; error?: number }): "" | "warn" | "err" {
+  if (v === null || v === undefined) return "";
+  if (t.error !== undefined && v >= t.error) return "err";
+  return v >= t.warning ? "warn" : "";
+}
+
+/** A severity badge element. */
+export function severityBadge(severity: Severity, label: string, title?: string): HTMLElement {
+  return h("span", { class: `badge sev-${severity}`, title: title ?? null }, h("span", { class: "glyph", "aria-hidden": "true" }, SEVERITY_GLYPH[severity]), label);
+}
+
+/** Plain-words summary of a row for screen readers. */
+function rowLabel(r: LayerRow): string {
+  const parts = [`${r.node}, ${plural(r.channels, "channel")}`, r.activation.op === "none" ? "no nonlinearity after" : `then ${r.activation.op}`];
+  const s = r.summary;
+  if (s?.worstZ) parts.push(`worst mean shift ${sigma(s.worstZ.value)} in channel ${s.worstZ.channel}`);
+  if (s?.worstVarRatio) parts.push(`worst variance ratio ${ratio(s.worstVarRatio.value)} in channel ${s.worstVarRatio.channel}`);
+  if (r.saturation.layerFraction !== null && r.saturation.kind !== "none") parts.push(`${percent(r.saturation.layerFraction)} ${flatWord(r.saturation.kind)}`);
+  if (s) parts.push(plural(s.deadChannels.length, "dead channel"));
+  const sev = rowSeverity(r);
+  parts.push(sev ? `${SEVERITY_WORD[sev]}: ${badges(r.warnings).map((b) => b.label).join(", ")}` : "no findings");
+  return parts.join("; ");
+}
+
+interface Cells {
+  index: HTMLElement;
+  name: HTMLElement;
+  sub: HTMLElement;
+  channels: HTMLElement;
+  then: HTMLElement;
+  canvas: HTMLCanvasElement;
+  z: HTMLElement;
+  zc: HTMLElement;
+  vr: HTMLElement;
+  vrc: HTMLElement;
+  flat: HTMLElement;
+  dead: HTMLElement;
+  findings: HTMLElement;
+}
+
+const cellsOf = new WeakMap<HTMLElement, Cells>();
+
+export interface OverviewDeps {
+  host: Host;
+  /** Opens a layer's detail view. */
+  open(row: LayerRow): void;
+}
+
+export class OverviewView {
+  readonly element: HTMLElement;
+  private report: ReportOverview | null = null;
+  private rows: LayerRow[] = [];
+  private readonly list: VirtualList<LayerRow>;
+  private readonly summary = h("div", { class: "summary", "data-testid": "summary" });
+  private readonly notices = h("div", { class: "notices" });
+  private readonly shownCount = h("span", { class: "shown-count", "aria-live": "polite", "data-testid": "shown-count" });
+  private readonly search = h("vscode-textfield", { placeholder: "Filter by layer name", "aria-label": "Filter layers by name", "data-testid": "search", type: "search" });
+  private readonly severity = h("vscode-single-select", { "aria-label": "Show layers by severity", "data-testid": "severity-filter" });
+  private readonly sortSelect = h("vscode-single-select", { "aria-label": "Sort layers by", "data-testid": "sort" });
+  private readonly headerButtons = new Map<SortKey, HTMLElement>();
+  private readonly empty = h("div", { class: "empty", "data-testid": "empty", hidden: true });
+  private scrollSave = 0;
+
+  constructor(private readonly deps: OverviewDeps) {
+    for (const [value, label] of Object.entries(FILTER_LABELS)) this.severity.append(h("vscode-option", { value }, label));
+    for (const [value, label] of Object.entries(SORT_LABELS)) this.sortSelect.append(h("vscode-option", { value }, `Sort by ${label}`));
+    const ui = deps.host.ui;
+    this.search.value = ui.search;
+    this.severity.value = ui.filter;
+    this.sortSelect.value = ui.sort;
+    this.search.addEventListener("input", () => this.update({ search: this.search.value }));
+    this.search.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && this.search.value) { e.stopPropagation(); this.search.value = ""; this.update({ search: "" }); }
+      if (e.key === "ArrowDown") { e.preventDefault(); this.list.focus(); }
+    });
+    this.severity.addEventListener("change", () => this.update({ filter: this.severity.value as SeverityFilter }));
+    this.sortSelect.addEventListener("change", () => {
+      const sort = this.sortSelect.value as SortKey;
+      this.update({ sort, dir: defaultDir(sort) });
+    });
+
+    this.list = new VirtualList<LayerRow>({
+      rowHeight: ROW_HEIGHT,
+      overscan: OVERSCAN,
+      label: "BatchNormalization layers",
+      header: this.header(),
+      createRow: () => this.createRow(),
+      renderRow: (el, r) => this.renderRow(el, r),
+      onActivate: (r) => deps.open(r),
+      onActiveChange: (r) => deps.host.update({ selected: { kind: r.kind, index: r.index } }),
+      onScroll: (top) => this.saveScroll(top),
+      onRendered: (rows) => { for (const { el, item } of rows) this.drawRow(el, item); },
+    });
+    this.list.element.setAttribute("data-testid", "layer-list");
+
+    const legend = h("p", { class: "legend overview-legend" },
+      h("span", null, h("i", { class: "sw sw-pre" }), "values entering BN"),
+      h("span", null, h("i", { class: "sw sw-post" }), "values leaving BN"),
+      h("span", null, h("i", { class: "sw sw-flat" }), "where the next nonlinearity is flat"),
+      h("span", { class: "muted" }, "σ: stored standard deviations · ×: ratio · %: share of values"));
+    const help = h("details", { class: "help" },
+      h("summary", null, "How to read this table"),
+      h("dl", null,
+        ...([
+          ["Before → after BN", COLUMN_HELP.hist],
+          ["Worst |z| (σ)", COLUMN_HELP.z],
+          ["Variance ratio (×)", COLUMN_HELP.varRatio],
+          ["Flat share (%)", COLUMN_HELP.flat],
+          ["Dead", COLUMN_HELP.dead],
+          ["Findings", COLUMN_HELP.findings],
+        ] as const).flatMap(([t, d]) => [h("dt", null, t), h("dd", null, d)]),
+        h("dt", null, "Keys"),
+        h("dd", null, "↑/↓ move between layers, Enter opens one, Escape comes back. Click a column title to sort by it."),
+      ));
+
+    this.element = h("section", { class: "overview", "data-testid": "overview", "aria-label": "Overview of every BN layer" },
+      this.summary,
+      this.notices,
+      h("div", { class: "toolbar" }, this.search, this.severity, this.sortSelect, this.shownCount),
+      h("div", { class: "help-row" }, help, legend),
+      this.list.element,
+      this.empty,
+    );
+  }
+
+  private header(): HTMLElement {
+    const sortable = (key: SortKey, label: string, help: string, cls: string) => {
+      const b = h("button", { class: `colhead sort ${cls}`, type: "button", title: help, "data-sort": key, on: { click: () => this.toggleSort(key) } }, label, h("span", { class: "arrow", "aria-hidden": "true" }));
+      this.headerButtons.set(key, b);
+      return h("div", { role: "columnheader", class: `hcell ${cls}` }, b);
+    };
+    const plain = (label: string, help: string, cls: string) => h("div", { role: "columnheader", class: `hcell ${cls}`, title: help }, h("span", { class: "colhead" }, label));
+    return h("div", { class: "vlist-header grid-row", role: "row", "aria-rowindex": 1 },
+      sortable("order", "#", COLUMN_HELP.index, "c-index"),
+      plain("Layer", COLUMN_HELP.layer, "c-layer"),
+      plain("Ch", COLUMN_HELP.channels, "c-ch num"),
+      plain("Then", COLUMN_HELP.then, "c-then"),
+      plain("Before → after BN", COLUMN_HELP.hist, "c-hist"),
+      sortable("z", "Worst |z|", COLUMN_HELP.z, "c-z num"),
+      sortable("varRatio", "Var ratio", COLUMN_HELP.varRatio, "c-vr num"),
+      sortable("saturation", "Flat share", COLUMN_HELP.flat, "c-flat num"),
+      plain("Dead", COLUMN_HELP.dead, "c-dead num"),
+      sortable("severity", "Findings", COLUMN_HELP.findings, "c-find"),
+    );
+  }
+
+  private createRow(): HTMLElement {
+    const c: Cells = {
+      index: h("div", { class: "cell c-index", role: "gridcell" }),
+      name: h("span", { class: "name" }),
+      sub: h("span", { class: "sub" }),
+      channels: h("div", { class: "cell c-ch num", role: "gridcell" }),
+      then: h("div", { class: "cell c-then", role: "gridcell" }),
+      canvas: h("canvas", { class: "spark", "aria-hidden": "true" }),
+      z: h("span", { class: "fig" }),
+      zc: h("span", { class: "ch" }),
+      vr: h("span", { class: "fig" }),
+      vrc: h("span", { class: "ch" }),
+      flat: h("div", { class: "cell c-flat num", role: "gridcell" }),
+      dead: h("div", { class: "cell c-dead num", role: "gridcell" }),
+      findings: h("div", { class: "cell c-find", role: "gridcell" }),
+    };
+    const el = h("div", { class: "grid-row layer-row", "data-testid": "layer-row" },
+      c.index,
+      h("div", { class: "cell c-layer", role: "gridcell" }, c.name, c.sub),
+      c.channels,
+      c.then,
+      h("div", { class: "cell c-hist", role: "gridcell" }, c.canvas),
+      h("div", { class: "cell c-z num", role: "gridcell" }, c.z, c.zc),
+      h("div", { class: "cell c-vr num", role: "gridcell" }, c.vr, c.vrc),
+      c.flat,
+      c.dead,
+      c.findings,
+    );
+    cellsOf.set(el, c);
+    return el;
+  }
+
+  private renderRow(el: HTMLElement, r: LayerRow): void {
+    const c = cellsOf.get(el)!;
+    const t = this.report!.thresholds;
+    const s = r.summary;
+    const sev = rowSeverity(r);
+    el.className = `grid-row layer-row vrow${sev ? ` sev-${sev}` : ""}`;
+    el.dataset.key = rowKey(r);
+    el.dataset.node = r.node;
+    setAttr(el, "aria-label", rowLabel(r));
+    setText(c.index, String(r.index));
+    setText(c.name, r.node);
+    setAttr(c.name, "title", r.node);
+    setText(c.sub, r.kind === "bn" ? `${r.op} → BN` : `${r.op} output (BN fused)`);
+    setText(c.channels, count(r.channels));
+    setText(c.then, r.activation.op);
+    setAttr(c.then, "title", r.activation.op === "none" ? "No recognised nonlinearity follows this layer." : `${r.activation.description}; flat where ${r.activation.flatRegion.description}`);
+    setAttr(c.canvas.parentElement!, "title", sparkTitle(r));
+
+    setText(c.z, s?.worstZ ? sigma(Math.abs(s.worstZ.value), false) : "–");
+    setText(c.zc, s?.worstZ ? `ch ${s.worstZ.channel}` : "");
+    c.z.className = `fig ${level(s?.worstZ ? Math.abs(s.worstZ.value) : null, t.meanShift)}`;
+    setAttr(c.z.parentElement!, "title", s?.worstZ
+      ? `Channel ${s.worstZ.channel}: the observed mean is ${sigma(Math.abs(s.worstZ.value), false)} ${s.worstZ.value < 0 ? "below" : "above"} the stored running mean (stale from ${num(t.meanShift.warning)}σ).`
+      : r.kind === "activation" ? "BN was fused away: there is no stored mean to compare." : "No data.");
+
+    setText(c.vr, s?.worstVarRatio ? ratio(s.worstVarRatio.value) : "–");
+    setText(c.vrc, s?.worstVarRatio ? `ch ${s.worstVarRatio.channel}` : "");
+    c.vr.className = `fig ${level(s?.worstVarRatio?.value, t.varianceRatio)}`;
+    setAttr(c.vr.parentElement!, "title", s?.worstVarRatio
+      ? `Channel ${s.worstVarRatio.channel}: observed and stored variance differ by ${ratio(s.worstVarRatio.value)} (stale from ${num(t.varianceRatio.warning)}×).`
+      : r.kind === "activation" ? "BN was fused away: there is no stored variance to compare." : "No data.");
+
+    const f = r.saturation.layerFraction;
+    const kind = r.saturation.kind;
+    replace(c.flat,
+      h("span", { class: `fig ${kind === "saturating" ? level(f, t.saturation) : ""}` }, kind === "none" ? "–" : percent(f)),
+      kind === "none" ? null : h("span", { class: "ch" }, flatWord(kind)));
+    setAttr(c.flat, "title", kind === "none"
+      ? "No nonlinearity with a flat region follows, so nothing can saturate."
+      : kind === "rectifier"
+        ? `${percent(f)} of post-BN values are on ${r.activation.op}'s off side (${r.activation.flatRegion.description}). About half is normal for a rectifier.`
+        : `${percent(f)} of post-BN values are where ${r.activation.op} is saturated (${r.activation.flatRegion.description}); from ${percent(t.saturation.warning)} it is flagged.`);
+
+    const dead = s ? s.deadChannels.length : null;
+    replace(c.dead, dead === null ? "–" : h("span", { class: `fig ${dead > 0 ? "warn" : "zero"}` }, String(dead)));
+    setAttr(c.dead, "title", dead === null ? "Not judged for fused layers." : dead === 0 ? "No dead channels." : `Dead channels: ${s!.deadChannels.join(", ")}`);
+
+    const bs = badges(r.warnings);
+    // Two badges fit the column; the rest are counted (their messages in the tooltip).
+    const shown = bs.slice(0, 2).map((b) => severityBadge(b.severity, b.label, b.message));
+    replace(c.findings, ...(bs.length ? shown : [h("span", { class: "ok" }, "✓ ok")]),
+      bs.length > 2 ? h("span", { class: "more", title: bs.slice(2).map((b) => b.message).join("\n\n") }, `+${bs.length - 2} more`) : null);
+  }
+
+  /** Draws a row's sparklines on its canvas. */
+  private drawRow(el: HTMLElement, r: LayerRow): void {
+    const c = cellsOf.get(el)!;
+    const p = palette();
+    const w = SPARK_W * 2 + SPARK_GAP;
+    const ctx = setupCanvas(c.canvas, w, SPARK_H);
+    const s = rowSparks(r);
+    drawSpark(ctx, s.pre, 0, 0, SPARK_W, SPARK_H, p.pre, p);
+    ctx.fillStyle = p.muted;
+    ctx.font = `11px ${p.fontFamily}`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText("→", SPARK_W + SPARK_GAP / 2, SPARK_H / 2);
+    drawSpark(ctx, s.post, SPARK_W + SPARK_GAP, 0, SPARK_W, SPARK_H, p.post, p);
+  }
+
+  /** Shows a report; restores the row focus and scroll position when asked. */
+  show(report: ReportOverview, restore: boolean): void {
+    this.report = report;
+    this.renderSummary();
+    this.apply(restore);
+  }
+
+  /** Redraws every chart in view (theme change). */
+  redraw(): void {
+    if (this.report) this.list.refresh();
+  }
+
+  /** Focuses the table (the active row). */
+  focus(): void {
+    this.list.focus();
+  }
+
+  private renderSummary(): void {
+    const r = this.report!;
+    const w = r.summary.warnings;
+    const bnRows = r.rows.filter((x) => x.kind === "bn").length;
+    const what = bnRows > 0 || r.rows.length === 0 ? plural(bnRows, "BN layer") : `${plural(r.rows.length, "layer")} (BN fused away)`;
+    replace(this.summary,
+      h("span", { class: "lead" }, `${what}, ${plural(r.summary.channels, "channel")}`),
+      h("span", { class: "counts" },
+        w.error ? severityBadge("error", plural(w.error, "error")) : null,
+        w.warning ? severityBadge("warning", plural(w.warning, "warning")) : null,
+        w.info ? severityBadge("info", `${count(w.info)} info`) : null,
+        !w.error && !w.warning && !w.info ? h("span", { class: "ok" }, "✓ nothing flagged") : null));
+    replace(this.notices, ...r.warnings.map((wn) => h("p", { class: `notice sev-${wn.severity}` }, severityBadge(wn.severity, SEVERITY_WORD[wn.severity]), " ", wn.message)));
+  }
+
+  private toggleSort(key: SortKey): void {
+    const ui = this.deps.host.ui;
+    const dir = ui.sort === key ? (ui.dir === "asc" ? "desc" : "asc") : defaultDir(key);
+    this.sortSelect.value = key;
+    this.update({ sort: key, dir });
+  }
+
+  private update(change: Parameters<Host["update"]>[0]): void {
+    this.deps.host.update(change);
+    this.apply(false, true);
+  }
+
+  /** Sorts, filters and renders the rows; keeps the selected layer active when it is still listed. */
+  private apply(restore: boolean, resetScroll = false): void {
+    const r = this.report;
+    if (!r) return;
+    const ui = this.deps.host.ui;
+    this.rows = visibleRows(r.rows, { sort: ui.sort, dir: ui.dir, filter: ui.filter, search: ui.search });
+    for (const [key, b] of this.headerButtons) {
+      const on = key === ui.sort;
+      b.classList.toggle("sorted", on);
+      setText(b.querySelector(".arrow")!, on ? (ui.dir === "asc" ? " ▲" : " ▼") : "");
+      setAttr(b.parentElement!, "aria-sort", on ? (ui.dir === "asc" ? "ascending" : "descending") : null);
+    }
+    const sel = ui.selected;
+    const active = sel ? this.rows.findIndex((x) => x.kind === sel.kind && x.index === sel.index) : -1;
+    this.list.element.hidden = r.rows.length === 0;
+    this.list.setItems(this.rows, Math.max(0, active), restore ? ui.scrollTop : resetScroll ? 0 : undefined);
+    setText(this.shownCount, this.rows.length === r.rows.length ? `${plural(r.rows.length, "layer")}` : `${count(this.rows.length)} of ${plural(r.rows.length, "layer")} shown`);
+    this.list.element.dataset.rows = String(this.rows.length);
+    this.empty.hidden = this.rows.length > 0;
+    if (r.rows.length === 0) {
+      replace(this.empty,
+        h("h2", null, "No layers to show"),
+        h("p", null, r.model.statement),
+        h("p", { class: "muted" }, "BN Lens looks for BatchNormalization nodes, or, when BN was fused into the convolutions, for Conv/Gemm/MatMul outputs. This model has neither, so there is nothing to measure."));
+    } else if (this.rows.length === 0) {
+      replace(this.empty,
+        h("p", null, `No layer matches ${ui.search ? `“${ui.search}” and ` : ""}the filter “${FILTER_LABELS[ui.filter]}”.`),
+        h("vscode-button", { secondary: true, on: { click: () => this.clearFilters() } }, "Show all layers"));
+    }
+  }
+
+  private clearFilters(): void {
+    this.search.value = "";
+    this.severity.value = "all";
+    this.update({ search: "", filter: "all" });
+    this.list.focus();
+  }
+
+  /** The rows as shown (sorted and filtered), for previous/next navigation in the detail view. */
+  get shownRows(): readonly LayerRow[] {
+    return this.rows;
+  }
+
+  private saveScroll(top: number): void {
+    clearTimeout(this.scrollSave);
+    this.scrollSave = window.setTimeout(() => this.deps.host.update({ scrollTop: top }), 150);
+  }
+}

@@ -63,12 +63,17 @@ try {
   const deadline = runStarted + opts.timeout * 1000;
   const startDeadline = Date.now() + opts["start-timeout"] * 1000;
   let problem;
+  let hostExit;
   while (!problem) {
     results.poll();
     if (results.ended) break;
     if (results.error) problem = `the test index failed: ${results.error.stack ?? results.error.message}`;
     else if (server.exitCode() !== null) problem = `code-server exited (${server.exitCode()}) during the run`;
-    else if (pageCrashed) problem = "the workbench page crashed";
+    else if ((hostExit = extensionHostExit())) {
+      await sleep(500); // its last lines may still be on their way
+      results.poll();
+      if (!results.ended) problem = `the extension host exited (${hostExit}) before the suite finished${results.started ? "" : `: did it load ${testsPath}?`}`;
+    } else if (pageCrashed) problem = "the workbench page crashed";
     else if (!results.started && Date.now() > startDeadline) {
       problem = `the suite did not start within ${opts["start-timeout"]} s (did the extension host start and load ${testsPath}? see code-server.log and browser-console.log in ${run.resultsDir})`;
     } else if (Date.now() > deadline) {
@@ -89,6 +94,12 @@ try {
 log(`\nextension-host suite: ${seconds(Date.now() - started)}; results in ${run.resultsDir}`);
 results.printSummary("vscode");
 run.exit(results.ok ? 0 : 1);
+
+/** "code 1, signal null" once code-server has logged that the extension host process ended. */
+function extensionHostExit() {
+  const m = /Extension Host Process exited with code: (\S+), signal: (\S+?)\.?$/m.exec(tail(join(run.resultsDir, "code-server.log"), 100));
+  return m ? `code ${m[1].replace(/,$/, "")}, signal ${m[2]}` : undefined;
+}
 
 async function saveEvidence() {
   try {

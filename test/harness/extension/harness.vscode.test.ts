@@ -1,5 +1,5 @@
 // Runs inside the extension host against test/fixtures/harness-extension. scripts/testHarness.mjs picks
-// tests by the first word of their title (BN_LENS_TEST_GREP): "passes", "fails", "hangs".
+// tests by the first word of their title (BN_LENS_TEST_GREP): "passes", "fails", "crashes", "hangs".
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 
@@ -44,6 +44,10 @@ describe("harness fixture", () => {
 
   it("fails: on purpose, so the runner must report this message and exit non-zero", () => {
     assert.equal(1 + 1, 3, "deliberate failure from the harness self-test");
+  });
+
+  it("crashes: on purpose, so the runner must see the extension host die before its timeout", () => {
+    process.kill(process.pid, "SIGKILL");
   });
 
   it("hangs: on purpose, so the runner's timeout must end the run", async function () {

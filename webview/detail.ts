@@ -23,13 +23,17 @@ export interface DetailDeps {
   load(row: LayerRow): Promise<GetLayerResult>;
 }
 
-const LINEAR_CAPTION =
-  "Linear axis: both histograms are re-binned onto the same equal-width bins over the range that holds 99.8% of their values, " +
-  "so their positions and widths compare directly (BN Lens stores quarter-octave log buckets; each bucket's count is spread evenly " +
-  "over its range, as TensorBoard does). Height: share of all values per bin.";
-const SYMLOG_CAPTION =
-  "Symmetric-log axis: linear near zero, logarithmic beyond, so a wide pre-BN distribution and a narrow post-BN one both stay visible. " +
-  "Each bar is one stored quarter-octave bucket, drawn as it is; the values closest to zero share the middle bar. Height: share of all values per quarter octave.";
+/** The caption that says how the histogram is drawn, for one series (BN fused away) or the pre/post pair. */
+function histCaption(axis: "linear" | "symlog", pair: boolean): string {
+  if (axis === "linear") {
+    return (pair
+      ? "Linear axis: both histograms are re-binned onto the same equal-width bins over the range that holds 99.8% of their values, so their positions and widths compare directly. "
+      : "Linear axis: the histogram is re-binned onto equal-width bins over the range that holds 99.8% of its values. ") +
+      "(BN Lens stores quarter-octave log buckets; each bucket's count is spread evenly over its range, as TensorBoard does.) Height: share of all values per bin.";
+  }
+  return `Symmetric-log axis: linear near zero, logarithmic beyond, so ${pair ? "a wide pre-BN distribution and a narrow post-BN one both stay visible" : "values of very different sizes stay visible"}. ` +
+    "Each bar is one stored quarter-octave bucket, drawn as it is; the values closest to zero share the middle bar. Height: share of all values per quarter octave.";
+}
 
 /** Channels worth listing first: every channel any finding names, and dead channels. */
 function flaggedChannels(ws: readonly WarningJson[], dead: readonly number[]): number[] {
@@ -127,7 +131,7 @@ export class DetailView {
     const ui = this.d.host.ui;
     const flat = row.activation.flatRegion.intervals;
     this.hist = new HistogramChart(series, flat, ui.axis);
-    const caption = h("p", { class: "caption", "data-testid": "hist-caption" }, ui.axis === "linear" ? LINEAR_CAPTION : SYMLOG_CAPTION);
+    const caption = h("p", { class: "caption", "data-testid": "hist-caption" }, histCaption(ui.axis, series.length > 1));
     const axis = h("vscode-single-select", { "aria-label": "Histogram axis", "data-testid": "axis" },
       h("vscode-option", { value: "linear" }, "Linear axis"),
       h("vscode-option", { value: "symlog" }, "Symmetric-log axis"));
@@ -135,13 +139,13 @@ export class DetailView {
     axis.addEventListener("change", () => {
       const a = axis.value === "symlog" ? "symlog" : "linear";
       this.d.host.update({ axis: a });
-      caption.textContent = a === "linear" ? LINEAR_CAPTION : SYMLOG_CAPTION;
+      caption.textContent = histCaption(a, series.length > 1);
       this.hist?.setAxis(a);
     });
     const legend = h("div", { class: "legend" },
       ...series.map((s) => h("span", null, h("i", { class: `sw sw-${s.color}` }), s.label)),
       row.activation.op !== "none" && flat.length
-        ? h("span", null, h("i", { class: "sw sw-flat" }), `${row.activation.op} is flat here (${row.activation.flatRegion.description}) — applies to values after BN`)
+        ? h("span", null, h("i", { class: "sw sw-flat" }), `${row.activation.op} is flat here (${row.activation.flatRegion.description})${series.length > 1 ? " — applies to values after BN" : ""}`)
         : h("span", { class: "muted" }, row.activation.op === "none" ? "No nonlinearity follows, so nothing can saturate." : `${row.activation.op} has no flat region.`));
     return h("section", { class: "card" },
       h("div", { class: "card-head" }, h("h3", null, row.kind === "bn" ? "Values before and after BN" : "Output values"), axis),

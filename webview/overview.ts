@@ -5,7 +5,7 @@ import type { LayerRow, ReportOverview } from "../src/protocol/webview";
 import type { Severity } from "../src/core/report";
 import { h, replace, setAttr, setText } from "./dom";
 import { count, num, percent, plural, ratio, sigma } from "./format";
-import { FILTER_LABELS, SORT_LABELS, badges, defaultDir, flatWord, rowKey, rowSeverity, visibleRows, type SeverityFilter, type SortKey } from "./rows";
+import { FILTER_LABELS, SORT_LABELS, answers, badges, defaultDir, flatWord, rowKey, rowSeverity, visibleRows, type SeverityFilter, type SortKey } from "./rows";
 import { drawSpark, rowSparks, sparkTitle } from "./sparkline";
 import { palette, setupCanvas } from "./theme";
 import { VirtualList } from "./virtualList";
@@ -99,6 +99,9 @@ export class OverviewView {
   private readonly list: VirtualList<LayerRow>;
   private readonly summary = h("div", { class: "summary", "data-testid": "summary" });
   private readonly notices = h("div", { class: "notices" });
+  private readonly answers = h("ul", { class: "answers", "data-testid": "answers" });
+  private readonly toolbar = h("div", { class: "toolbar" });
+  private readonly helpRow = h("div", { class: "help-row" });
   private readonly shownCount = h("span", { class: "shown-count", "aria-live": "polite", "data-testid": "shown-count" });
   private readonly search = h("vscode-textfield", { placeholder: "Filter by layer name", "aria-label": "Filter layers by name", "data-testid": "search", type: "search" });
   private readonly severity = h("vscode-single-select", { "aria-label": "Show layers by severity", "data-testid": "severity-filter" });
@@ -159,11 +162,14 @@ export class OverviewView {
         h("dd", null, "↑/↓ move between layers, Enter opens one, Escape comes back. Click a column title to sort by it."),
       ));
 
+    this.toolbar.append(this.search, this.severity, this.sortSelect, this.shownCount);
+    this.helpRow.append(help, legend);
     this.element = h("section", { class: "overview", "data-testid": "overview", "aria-label": "Overview of every BN layer" },
       this.summary,
+      this.answers,
       this.notices,
-      h("div", { class: "toolbar" }, this.search, this.severity, this.sortSelect, this.shownCount),
-      h("div", { class: "help-row" }, help, legend),
+      this.toolbar,
+      this.helpRow,
       this.list.element,
       this.empty,
     );
@@ -321,7 +327,41 @@ export class OverviewView {
         w.warning ? severityBadge("warning", plural(w.warning, "warning")) : null,
         w.info ? severityBadge("info", `${count(w.info)} info`) : null,
         !w.error && !w.warning && !w.info ? h("span", { class: "ok" }, "✓ nothing flagged") : null));
+    this.renderAnswers();
     replace(this.notices, ...r.warnings.map((wn) => h("p", { class: `notice sev-${wn.severity}` }, severityBadge(wn.severity, SEVERITY_WORD[wn.severity]), " ", wn.message)));
+  }
+
+  /** One line per question: stale statistics? dead channels? a stuck nonlinearity? Layer names open the layer. */
+  private renderAnswers(): void {
+    const r = this.report!;
+    const a = answers(r.rows);
+    const link = (row: LayerRow) => h("button", {
+      class: "link", type: "button", title: `Open ${row.node}`, on: { click: () => this.deps.open(row) },
+    }, row.node);
+    const names = (items: { row: LayerRow; extra?: string }[]) => {
+      const out: (HTMLElement | string)[] = [];
+      items.slice(0, 4).forEach((it, i) => { if (i) out.push(", "); out.push(link(it.row)); if (it.extra) out.push(it.extra); });
+      if (items.length > 4) out.push(` and ${items.length - 4} more`);
+      return out;
+    };
+    const total = r.rows.length;
+    const item = (q: string, bad: boolean, ...answer: (HTMLElement | string)[]) =>
+      h("li", { class: bad ? "bad" : "good" }, h("span", { class: "q" }, q), " ", h("span", { class: bad ? "warn" : "ok" }, bad ? "▲" : "✓"), " ", ...answer);
+    const deadTotal = a.dead.reduce((s, d) => s + d.channels, 0);
+    const sat = (row: LayerRow) => ` (${row.activation.op}, ${percent(row.saturation.layerFraction)})`;
+    replace(this.answers, ...(total === 0 ? [] : [
+      a.hasStored
+        ? item("Stale BN statistics for this data?", a.stale.length > 0,
+          ...(a.stale.length ? [`Yes, in ${a.stale.length} of ${plural(total, "layer")}: `, ...names(a.stale.map((row) => ({ row })))] : ["No: the stored running means and variances fit this data in every layer."]))
+        : item("Stale BN statistics?", false, "Nothing to check: BN was fused away, so no running statistics are stored."),
+      item("Dead channels?", deadTotal > 0,
+        ...(deadTotal ? [`${plural(deadTotal, "channel")} in ${plural(a.dead.length, "layer")}: `, ...names(a.dead.map((d) => ({ row: d.row, extra: ` (${d.channels})` })))] : ["None."])),
+      item("Saturated or stuck nonlinearity?", a.saturated.length + a.mostlyOff.length > 0,
+        ...(a.saturated.length ? ["Saturated after ", ...names(a.saturated.map((row) => ({ row, extra: sat(row) })))] : []),
+        ...(a.saturated.length && a.mostlyOff.length ? ["; "] : []),
+        ...(a.mostlyOff.length ? [`${a.saturated.length ? "c" : "C"}hannels almost always off after `, ...names(a.mostlyOff.map((row) => ({ row })))] : []),
+        ...(a.saturated.length + a.mostlyOff.length ? [] : ["No."])),
+    ]));
   }
 
   private toggleSort(key: SortKey): void {
@@ -350,7 +390,8 @@ export class OverviewView {
     }
     const sel = ui.selected;
     const active = sel ? this.rows.findIndex((x) => x.kind === sel.kind && x.index === sel.index) : -1;
-    this.list.element.hidden = r.rows.length === 0;
+    // A report without layers shows only its statement: no table, no tools.
+    for (const el of [this.list.element, this.toolbar, this.helpRow, this.notices]) el.hidden = r.rows.length === 0;
     this.list.setItems(this.rows, Math.max(0, active), restore ? ui.scrollTop : resetScroll ? 0 : undefined);
     setText(this.shownCount, this.rows.length === r.rows.length ? `${plural(r.rows.length, "layer")}` : `${count(this.rows.length)} of ${plural(r.rows.length, "layer")} shown`);
     this.list.element.dataset.rows = String(this.rows.length);
@@ -359,7 +400,7 @@ export class OverviewView {
       replace(this.empty,
         h("h2", null, "No layers to show"),
         h("p", null, r.model.statement),
-        h("p", { class: "muted" }, "BN Lens looks for BatchNormalization nodes, or, when BN was fused into the convolutions, for Conv/Gemm/MatMul outputs. This model has neither, so there is nothing to measure."));
+        h("p", { class: "muted" }, "BN Lens measures BatchNormalization layers, or, when BN was fused into the convolutions, the outputs of Conv/Gemm/MatMul nodes. This report has neither, so there is nothing to show."));
     } else if (this.rows.length === 0) {
       replace(this.empty,
         h("p", null, `No layer matches ${ui.search ? `“${ui.search}” and ` : ""}the filter “${FILTER_LABELS[ui.filter]}”.`),

@@ -174,3 +174,26 @@ export function badges(ws: readonly WarningJson[]): { rule: RuleId; label: strin
 export function flatWord(kind: LayerRow["saturation"]["kind"]): string {
   return kind === "rectifier" ? "off" : kind === "saturating" ? "saturated" : "";
 }
+
+/** The layers that answer the three questions the panel is for, in graph order. */
+export interface Answers {
+  /** False when no row has stored statistics (BN fused away). */
+  hasStored: boolean;
+  stale: LayerRow[];
+  dead: { row: LayerRow; channels: number }[];
+  saturated: LayerRow[];
+  mostlyOff: LayerRow[];
+}
+
+/** Which layers have stale statistics, dead channels, a saturated or mostly-off nonlinearity. */
+export function answers(rows: readonly LayerRow[]): Answers {
+  const ordered = sortRows(rows, "order", "asc");
+  const has = (r: LayerRow, ...rules: RuleId[]) => r.warnings.some((w) => rules.includes(w.rule));
+  return {
+    hasStored: ordered.some((r) => r.kind === "bn"),
+    stale: ordered.filter((r) => has(r, "mean-shift", "variance-ratio")),
+    dead: ordered.filter((r) => (r.summary?.deadChannels.length ?? 0) > 0).map((row) => ({ row, channels: row.summary!.deadChannels.length })),
+    saturated: ordered.filter((r) => has(r, "saturation")),
+    mostlyOff: ordered.filter((r) => has(r, "rectifier-off")),
+  };
+}

@@ -271,6 +271,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.match(bn2, /Sigmoid/);
     assert.match(await rowText(page, "bn4"), /✓ ok/);
     assert.match(await page.getByTestId("summary").innerText(), /4 BN layers, 32 channels\s*✖\s*1 error\s*▲\s*5 warnings/);
+    const answers = await page.getByTestId("answers").innerText();
+    assert.match(answers, /Stale BN statistics for this data\? ▲ Yes, in 1 of 4 layers: bn3/);
+    assert.match(answers, /Dead channels\? ▲ 4 channels in 2 layers: bn1 \(1\), bn3 \(3\)/);
+    assert.match(answers, /Saturated or stuck nonlinearity\? ▲ Saturated after bn2 \(Sigmoid, 46\.8%\); channels almost always off after bn3/);
     // Sparklines are drawn (non-blank canvases).
     const inked = await page.locator(`${ROWS} canvas`).evaluateAll((cs) => cs.map((c) => {
       const cv = c as HTMLCanvasElement;
@@ -281,6 +285,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     }));
     assert.ok(inked.every((n) => n > 100), `ink per sparkline canvas: ${inked}`);
     await panel.screenshot("10-demo-overview");
+    // A layer named in the answers opens it.
+    await page.getByTestId("answers").getByRole("button", { name: "bn2" }).click();
+    await page.getByTestId("channel-table").waitFor();
+    assert.equal(await page.locator("#detail-title").innerText(), "bn2");
   });
 
   it("sorts by every key, both ways, and filters by severity and name", async () => {

@@ -5,7 +5,7 @@ import type { LayerRow } from "../../src/protocol/webview";
 import type { WarningJson } from "../../src/core/report";
 import { BUCKETS_PER_OCTAVE, ZERO_BUCKET, bucketOf, bucketRange } from "../../src/core/stats/histogram";
 import { channelList, count, duration, num, percent, ratio, shape, sigma } from "../../webview/format";
-import { badges, rowMatches, rowSeverity, sortRows, visibleRows } from "../../webview/rows";
+import { answers, badges, rowMatches, rowSeverity, sortRows, visibleRows } from "../../webview/rows";
 import { escapeHtml, panelCsp, panelHtml } from "../../src/core/webviewShell";
 import { clipIntervals, linearShares, niceTicks, quantileRange, symlog, symlogBars, symlogThreshold, unionRange } from "../../webview/histogramView";
 
@@ -82,6 +82,18 @@ describe("overview rows: severity, sorting, filtering, badges", () => {
     assert.deepEqual(f("all", "CON"), ["conv"]);
     assert.deepEqual(f("all", "relu"), ["a", "b", "c", "conv"]);
     assert.deepEqual(names(visibleRows(rows, { sort: "z", dir: "desc", filter: "warning", search: "" })), ["b", "c"]);
+  });
+
+  it("answers the three questions: stale statistics, dead channels, saturated or mostly-off nonlinearity", () => {
+    const withDead = rows.map((r) => r.node === "a" ? { ...r, summary: { ...r.summary!, deadChannels: [3, 5] }, warnings: [warn("rectifier-off", "warning")] } : r);
+    const sat = [...withDead, row({ node: "s", index: 3, warnings: [warn("saturation", "error")] })];
+    const a = answers(sat);
+    assert.equal(a.hasStored, true);
+    assert.deepEqual(names(a.stale), ["b", "c"]);
+    assert.deepEqual(a.dead.map((d) => [d.row.node, d.channels]), [["a", 2]]);
+    assert.deepEqual(names(a.saturated), ["s"]);
+    assert.deepEqual(names(a.mostlyOff), ["a"]);
+    assert.equal(answers(rows.filter((r) => r.kind === "activation")).hasStored, false);
   });
 
   it("gives one badge per rule, worst first", () => {

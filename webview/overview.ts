@@ -276,10 +276,17 @@ export class OverviewView {
     setAttr(c.dead, "title", dead === null ? "Not judged for fused layers." : dead === 0 ? "No dead channels." : `Dead channels: ${s!.deadChannels.join(", ")}`);
 
     const bs = badges(r.warnings);
-    // Two badges fit the column; the rest are counted (their messages in the tooltip).
-    const shown = bs.slice(0, 2).map((b) => severityBadge(b.severity, b.label, b.message));
-    replace(c.findings, ...(bs.length ? shown : [h("span", { class: "ok" }, "✓ ok")]),
-      bs.length > 2 ? h("span", { class: "more", title: bs.slice(2).map((b) => b.message).join("\n\n") }, `+${bs.length - 2} more`) : null);
+    // Two badges where the column is wide, one where it is narrow (a CSS container query picks); the rest
+    // are counted, their messages in the tooltip.
+    const shown = bs.slice(0, 2).map((b, i) => {
+      const el = severityBadge(b.severity, b.label, b.message);
+      if (i === 1) el.classList.add("second");
+      return el;
+    });
+    const more = (from: number, cls: string) => bs.length > from
+      ? h("span", { class: `more ${cls}`, title: bs.slice(from).map((b) => b.message).join("\n\n") }, `+${bs.length - from} more`)
+      : null;
+    replace(c.findings, ...(bs.length ? shown : [h("span", { class: "ok" }, "✓ ok")]), more(2, "wide"), more(1, "narrow"));
   }
 
   /** Draws a row's sparklines on its canvas. */

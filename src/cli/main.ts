@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
@@ -72,6 +73,10 @@ function writeJson(file: string, value: unknown): void {
 }
 
 async function runInspect(request: InspectRequest, jsonOut: string | undefined): Promise<Report> {
+  // BN_LENS_DEBUG_HOST=1 reports, on stderr, how long this (host) process's event loop was ever blocked
+  // during the run and whether onnxruntime was loaded here: the tests use it to check the host stays free.
+  const loop = process.env.BN_LENS_DEBUG_HOST ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
+  loop?.enable();
   const client = new InspectorClient(workerPath());
   const tty = process.stderr.isTTY;
   const run = client.inspect(request, {
@@ -92,6 +97,11 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
   } finally {
     process.removeListener("SIGINT", onSigint);
     client.dispose();
+    if (loop) {
+      loop.disable();
+      const ort = Object.keys(require.cache).some((k) => k.includes("onnxruntime"));
+      process.stderr.write(`debug: host event loop max delay ${(loop.max / 1e6).toFixed(1)} ms; onnxruntime loaded in host: ${ort}\n`);
+    }
   }
 }
 

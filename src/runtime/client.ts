@@ -49,6 +49,8 @@ interface Pending {
   resolve(value: unknown): void;
   reject(e: Error): void;
   events?: InspectEvents;
+  /** The process the request went to: only its exit fails the request. */
+  child?: ChildProcess;
 }
 
 /** Starts, talks to, and restarts the inference process. */
@@ -75,7 +77,7 @@ export class InspectorClient {
     child.on("message", (msg: WorkerToHost) => this.onMessage(msg));
     child.on("exit", (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (this.pending.size === 0) return;
+      if (![...this.pending.values()].some((p) => p.child === child)) return;
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       // The kernel's OOM killer sends SIGKILL; BN Lens's own restarts detach the child before killing it.
       const oom = /heap out of memory|Allocation failed|bad_alloc/i.test(stderr) || signal === "SIGKILL";
@@ -88,6 +90,7 @@ export class InspectorClient {
       };
       this.options.onLog?.(`Inference process ended (${how}).${stderr ? ` Last output: ${stderr.trim()}` : ""}`);
       for (const [id, p] of this.pending) {
+        if (p.child !== child) continue;
         this.pending.delete(id);
         p.reject(new WorkerError(info));
       }
@@ -110,8 +113,10 @@ export class InspectorClient {
     }
   }
 
-  private post(msg: HostToWorker): void {
-    this.ensureChild().send(msg);
+  private post(msg: HostToWorker): ChildProcess {
+    const child = this.ensureChild();
+    child.send(msg);
+    return child;
   }
 
   private request<T>(build: (id: number) => HostToWorker, events?: InspectEvents): { id: number; promise: Promise<T> } {
@@ -120,7 +125,9 @@ export class InspectorClient {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, events });
     });
     try {
-      this.post(build(id));
+      const child = this.post(build(id));
+      const p = this.pending.get(id);
+      if (p) p.child = child;
     } catch (e) {
       this.pending.get(id)?.reject(e instanceof Error ? e : new Error(String(e)));
       this.pending.delete(id);

@@ -182,7 +182,9 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     for (const n of notes) hooks.log(n);
     const exactBytes = () => rewriteModel(loaded.bytes, model, edits);
     session = await createSession(exactBytes(), loaded.dir, request);
-    const fetch = capture.filter((n) => !model.inputs.some((i) => i.name === n));
+    // With nothing to measure (no BN, no Conv/Gemm/MatMul) the model still runs: data and model get checked.
+    const captured = capture.filter((n) => !model.inputs.some((i) => i.name === n));
+    const fetch = captured.length ? captured : model.outputs;
     const get = (outputs: Record<string, HostTensor>, feeds: Record<string, HostTensor>) => (name: string) => outputs[name] ?? feeds[name];
     let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
     let exactBatches = 0;

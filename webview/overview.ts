@@ -55,6 +55,12 @@ export function severityBadge(severity: Severity, label: string, title?: string)
   return h("span", { class: `badge sev-${severity}`, title: title ?? null }, h("span", { class: "glyph", "aria-hidden": "true" }, SEVERITY_GLYPH[severity]), label);
 }
 
+/** Splits a node name before its last separator ("BatchNormalization" + "_28", "stage3/block1" + "/bn"). */
+function splitName(name: string): [string, string] {
+  const cut = Math.max(name.lastIndexOf("/"), name.lastIndexOf("_"), name.lastIndexOf("."), name.lastIndexOf(":"));
+  return cut > 0 && name.length - cut <= 16 ? [name.slice(0, cut), name.slice(cut)] : [name, ""];
+}
+
 /** Plain-words summary of a row for screen readers. */
 function rowLabel(r: LayerRow): string {
   const parts = [`${r.node}, ${plural(r.channels, "channel")}`, r.activation.op === "none" ? "no nonlinearity after" : `then ${r.activation.op}`];
@@ -71,10 +77,12 @@ function rowLabel(r: LayerRow): string {
 interface Cells {
   index: HTMLElement;
   name: HTMLElement;
+  nameHead: HTMLElement;
+  nameTail: HTMLElement;
   sub: HTMLElement;
   channels: HTMLElement;
   then: HTMLElement;
-  canvas: HTMLCanvasElement;
+  hist: HTMLElement;
   z: HTMLElement;
   zc: HTMLElement;
   vr: HTMLElement;
@@ -108,6 +116,10 @@ export class OverviewView {
   private readonly sortSelect = h("vscode-single-select", { "aria-label": "Sort layers by", "data-testid": "sort" });
   private readonly headerButtons = new Map<SortKey, HTMLElement>();
   private readonly empty = h("div", { class: "empty", "data-testid": "empty", hidden: true });
+  private readonly sparkCanvas = h("canvas", { "aria-hidden": "true", "data-testid": "sparklines" });
+  private readonly sparkLayer = h("div", { class: "spark-layer" }, this.sparkCanvas);
+  private headerHist!: HTMLElement;
+  private sparkGeometryStale = true;
   private scrollSave = 0;
 
   constructor(private readonly deps: OverviewDeps) {
@@ -138,9 +150,11 @@ export class OverviewView {
       onActivate: (r) => deps.open(r),
       onActiveChange: (r) => deps.host.update({ selected: { kind: r.kind, index: r.index } }),
       onScroll: (top) => this.saveScroll(top),
-      onRendered: (rows) => { for (const { el, item } of rows) this.drawRow(el, item); },
+      overlay: this.sparkLayer,
+      onView: (view, rows) => this.drawSparks(view, rows),
     });
     this.list.element.setAttribute("data-testid", "layer-list");
+    new ResizeObserver(() => { this.sparkGeometryStale = true; }).observe(this.headerHist.parentElement!);
 
     const legend = h("p", { class: "legend overview-legend" },
       h("span", null, h("i", { class: "sw sw-pre" }), "values entering BN"),
@@ -187,7 +201,7 @@ export class OverviewView {
       plain("Layer", COLUMN_HELP.layer, "c-layer"),
       plain("Ch", COLUMN_HELP.channels, "c-ch num"),
       plain("Then", COLUMN_HELP.then, "c-then"),
-      plain("Before → after BN", COLUMN_HELP.hist, "c-hist"),
+      (this.headerHist = plain("Before → after BN", COLUMN_HELP.hist, "c-hist")),
       sortable("z", "Worst |z|", COLUMN_HELP.z, "c-z num"),
       sortable("varRatio", "Var ratio", COLUMN_HELP.varRatio, "c-vr num"),
       sortable("saturation", "Flat share", COLUMN_HELP.flat, "c-flat num"),
@@ -200,10 +214,12 @@ export class OverviewView {
     const c: Cells = {
       index: h("div", { class: "cell c-index", role: "gridcell" }),
       name: h("span", { class: "name" }),
+      nameHead: h("span", { class: "head" }),
+      nameTail: h("span", { class: "tail" }),
       sub: h("span", { class: "sub" }),
       channels: h("div", { class: "cell c-ch num", role: "gridcell" }),
       then: h("div", { class: "cell c-then", role: "gridcell" }),
-      canvas: h("canvas", { class: "spark", "aria-hidden": "true" }),
+      hist: h("div", { class: "cell c-hist", role: "gridcell" }),
       z: h("span", { class: "fig" }),
       zc: h("span", { class: "ch" }),
       vr: h("span", { class: "fig" }),
@@ -217,13 +233,14 @@ export class OverviewView {
       h("div", { class: "cell c-layer", role: "gridcell" }, c.name, c.sub),
       c.channels,
       c.then,
-      h("div", { class: "cell c-hist", role: "gridcell" }, c.canvas),
+      c.hist,
       h("div", { class: "cell c-z num", role: "gridcell" }, c.z, c.zc),
       h("div", { class: "cell c-vr num", role: "gridcell" }, c.vr, c.vrc),
       c.flat,
       c.dead,
       c.findings,
     );
+    c.name.append(c.nameHead, c.nameTail);
     cellsOf.set(el, c);
     return el;
   }
@@ -238,13 +255,16 @@ export class OverviewView {
     el.dataset.node = r.node;
     setAttr(el, "aria-label", rowLabel(r));
     setText(c.index, String(r.index));
-    setText(c.name, r.node);
+    // Long names lose their middle, not their end: "BatchNormaliz…_28" still tells the rows apart.
+    const [head, tail] = splitName(r.node);
+    setText(c.nameHead, head);
+    setText(c.nameTail, tail);
     setAttr(c.name, "title", r.node);
     setText(c.sub, r.kind === "bn" ? `${r.op} → BN` : `${r.op} output (BN fused)`);
     setText(c.channels, count(r.channels));
     setText(c.then, r.activation.op);
     setAttr(c.then, "title", r.activation.op === "none" ? "No recognised nonlinearity follows this layer." : `${r.activation.description}; flat where ${r.activation.flatRegion.description}`);
-    setAttr(c.canvas.parentElement!, "title", sparkTitle(r));
+    setAttr(c.hist, "title", sparkTitle(r));
 
     setText(c.z, s?.worstZ ? sigma(Math.abs(s.worstZ.value), false) : "–");
     setText(c.zc, s?.worstZ ? `ch ${s.worstZ.channel}` : "");
@@ -289,20 +309,33 @@ export class OverviewView {
     replace(c.findings, ...(bs.length ? shown : [h("span", { class: "ok" }, "✓ ok")]), more(2, "wide"), more(1, "narrow"));
   }
 
-  /** Draws a row's sparklines on its canvas. */
-  private drawRow(el: HTMLElement, r: LayerRow): void {
-    const c = cellsOf.get(el)!;
+  /**
+   * Draws the sparklines of the rows in view on the one canvas that overlays the histogram column
+   * (a canvas per row costs the compositor a layer each; one canvas redrawn per frame is cheaper).
+   */
+  private drawSparks(view: { first: number; last: number; scrollTop: number; height: number }, rows: readonly LayerRow[]): void {
     const p = palette();
     const w = SPARK_W * 2 + SPARK_GAP;
-    const ctx = setupCanvas(c.canvas, w, SPARK_H);
-    const s = rowSparks(r);
-    drawSpark(ctx, s.pre, 0, 0, SPARK_W, SPARK_H, p.pre, p);
-    ctx.fillStyle = p.muted;
+    if (this.sparkGeometryStale) {
+      // Read layout only when the columns may have moved (resize, new report), not on every scroll frame.
+      this.sparkGeometryStale = false;
+      this.sparkLayer.style.top = `${this.headerHist.parentElement!.offsetHeight}px`;
+      this.sparkCanvas.style.left = `${this.headerHist.offsetLeft}px`;
+    }
+    const ctx = setupCanvas(this.sparkCanvas, w, view.height);
     ctx.font = `11px ${p.fontFamily}`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    ctx.fillText("→", SPARK_W + SPARK_GAP / 2, SPARK_H / 2);
-    drawSpark(ctx, s.post, SPARK_W + SPARK_GAP, 0, SPARK_W, SPARK_H, p.post, p);
+    const y0 = (ROW_HEIGHT - SPARK_H) / 2;
+    for (let i = view.first; i < view.last; i++) {
+      const y = i * ROW_HEIGHT - view.scrollTop + y0;
+      const s = rowSparks(rows[i]);
+      drawSpark(ctx, s.pre, 0, y, SPARK_W, SPARK_H, p.pre, p);
+      ctx.fillStyle = p.muted;
+      ctx.fillText("→", SPARK_W + SPARK_GAP / 2, y + SPARK_H / 2);
+      drawSpark(ctx, s.post, SPARK_W + SPARK_GAP, y, SPARK_W, SPARK_H, p.post, p);
+    }
+    this.sparkCanvas.dataset.rows = `${view.first}-${view.last}`;
   }
 
   /** Shows a report; restores the row focus and scroll position when asked. */
@@ -395,6 +428,7 @@ export class OverviewView {
       setText(b.querySelector(".arrow")!, on ? (ui.dir === "asc" ? " ▲" : " ▼") : "");
       setAttr(b.parentElement!, "aria-sort", on ? (ui.dir === "asc" ? "ascending" : "descending") : null);
     }
+    this.sparkGeometryStale = true;
     const sel = ui.selected;
     const active = sel ? this.rows.findIndex((x) => x.kind === sel.kind && x.index === sel.index) : -1;
     // A report without layers shows only its statement: no table, no tools.

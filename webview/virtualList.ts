@@ -22,8 +22,13 @@ export interface VirtualListOptions<T> {
   /** The active row changed (keyboard or click). */
   onActiveChange?(item: T, index: number): void;
   onScroll?(scrollTop: number): void;
-  /** Called after each render with the rows now in the DOM (for drawing their charts). */
-  onRendered?(rows: { el: HTMLElement; item: T; index: number }[]): void;
+  /** An element placed right after the header inside the scroller (a sticky drawing layer). */
+  overlay?: HTMLElement;
+  /**
+   * Called after every render (scroll frame, resize, new items) with the items in the rows [first, last)
+   * that intersect the view and the scroll offset, for drawing what they show on one shared canvas.
+   */
+  onView?(view: { first: number; last: number; scrollTop: number; height: number }, items: readonly T[]): void;
 }
 
 export class VirtualList<T> {
@@ -40,7 +45,7 @@ export class VirtualList<T> {
 
   constructor(private readonly o: VirtualListOptions<T>) {
     this.body = h("div", { class: "vlist-body", role: "presentation" });
-    this.element = h("div", { class: "vlist", role: "grid", "aria-label": o.label, tabindex: -1 }, o.header, this.body);
+    this.element = h("div", { class: "vlist", role: "grid", "aria-label": o.label, tabindex: -1 }, o.header, o.overlay, this.body);
     this.element.addEventListener("scroll", () => {
       this.schedule();
       o.onScroll?.(this.element.scrollTop);
@@ -132,7 +137,8 @@ export class VirtualList<T> {
   /** Renders the rows in view now. */
   render(): void {
     const rh = this.o.rowHeight;
-    const view = Math.max(this.element.clientHeight, rh * 10);
+    const height = this.element.clientHeight - this.headerHeight();
+    const view = Math.max(height, rh * 10);
     const st = this.element.scrollTop;
     const start = Math.max(0, Math.floor(st / rh) - this.overscan);
     const end = Math.min(this.items.length, Math.ceil((st + view) / rh) + this.overscan);
@@ -142,7 +148,6 @@ export class VirtualList<T> {
         this.shown.delete(i);
       }
     }
-    const fresh: { el: HTMLElement; item: T; index: number }[] = [];
     for (let i = start; i < end; i++) {
       let el = this.shown.get(i);
       if (!el) {
@@ -155,7 +160,6 @@ export class VirtualList<T> {
         this.o.renderRow(el, this.items[i], i);
         this.insertInOrder(el, i);
         this.shown.set(i, el);
-        fresh.push({ el, item: this.items[i], index: i });
       }
       const isActive = i === this.active;
       el.tabIndex = isActive ? 0 : -1;
@@ -164,7 +168,12 @@ export class VirtualList<T> {
     }
     // When the active row is out of view, the list itself is the tab stop.
     this.element.tabIndex = this.shown.has(this.active) || this.items.length === 0 ? -1 : 0;
-    if (fresh.length) this.o.onRendered?.(fresh);
+    this.o.onView?.({
+      first: Math.min(this.items.length, Math.floor(st / rh)),
+      last: Math.min(this.items.length, Math.ceil((st + Math.max(0, height)) / rh)),
+      scrollTop: st,
+      height: Math.max(0, height),
+    }, this.items);
   }
 
   /** Keeps DOM order equal to visual order, so screen readers and Tab read rows top to bottom. */

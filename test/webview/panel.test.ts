@@ -275,16 +275,24 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.match(answers, /Stale BN statistics for this data\? ▲ Yes, in 1 of 4 layers: bn3/);
     assert.match(answers, /Dead channels\? ▲ 4 channels in 2 layers: bn1 \(1\), bn3 \(3\)/);
     assert.match(answers, /Saturated or stuck nonlinearity\? ▲ Saturated after bn2 \(Sigmoid, 46\.8%\); channels almost always off after bn3/);
-    // Sparklines are drawn (non-blank canvases).
-    const inked = await page.locator(`${ROWS} canvas`).evaluateAll((cs) => cs.map((c) => {
+    // Each row's sparklines are drawn on the shared canvas, level with the row.
+    const inked = await page.getByTestId("sparklines").evaluate((c, sel) => {
       const cv = c as HTMLCanvasElement;
-      const d = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height).data;
-      let n = 0;
-      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-      return n;
-    }));
-    assert.ok(inked.every((n) => n > 100), `ink per sparkline canvas: ${inked}`);
+      const top = cv.getBoundingClientRect().top;
+      const scale = cv.width / cv.getBoundingClientRect().width;
+      return Array.from(document.querySelectorAll<HTMLElement>(sel)).map((row) => {
+        const r = row.getBoundingClientRect();
+        const d = cv.getContext("2d")!.getImageData(0, Math.round((r.top - top) * scale), cv.width, Math.round(r.height * scale)).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+        return n;
+      });
+    }, ROWS);
+    assert.equal(inked.length, 4);
+    assert.ok(inked.every((n) => n > 100), `ink per row band: ${inked}`);
     await panel.screenshot("10-demo-overview");
+    await page.getByTestId("export").click();
+    await panel.waitForPosted("exportReport");
     // A layer named in the answers opens it.
     await page.getByTestId("answers").getByRole("button", { name: "bn2" }).click();
     await page.getByTestId("channel-table").waitFor();
@@ -458,7 +466,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
   it("follows the theme: light and high contrast redraw the charts", async () => {
     const { page } = panel;
     await finish(demo);
-    const pixels = () => page.locator(`${ROWS}[data-node="bn1"] canvas`).evaluate((c) => (c as HTMLCanvasElement).toDataURL());
+    const pixels = () => page.getByTestId("sparklines").evaluate((c) => (c as HTMLCanvasElement).toDataURL());
     const dark = await pixels();
     await panel.setTheme("light");
     await page.waitForTimeout(100);

@@ -25,7 +25,7 @@ import { writeDemoModel } from "./demo";
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
-                  [--random normal|uniform] [--mode exact|fast] [--threads N] [--json OUT]
+                  [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
   bn-lens merge REPORT.json... --json OUT
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
@@ -127,7 +127,7 @@ async function inspectCommand(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw usage(positionals.length ? `inspect takes one model, got ${positionals.length}` : "inspect needs a model file");
   if (values.random !== undefined && values.random !== "normal" && values.random !== "uniform") throw usage(`--random is normal or uniform, not "${values.random}"`);
   if (values.random !== undefined && values.data !== undefined) throw usage("--random and --data exclude each other");
-  if (values.mode !== undefined && values.mode !== "exact" && values.mode !== "fast") throw usage(`--mode is exact or fast, not "${values.mode}"`);
+  if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode)) throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
   const request: InspectRequest = {
     modelPath: path.resolve(positionals[0]),
     dataPath: values.data !== undefined ? path.resolve(values.data) : undefined,

@@ -24,8 +24,13 @@ export interface InspectRequest {
   imageStd?: number[];
   bgr?: boolean;
   thresholds?: Partial<Thresholds>;
-  /** "exact": float64 over every value; "fast": in-graph reductions, sampled histograms. */
-  mode?: "exact" | "fast";
+  /**
+   * "exact": every value, float64; "fast": a systematic spatial sample (exact extremes); "auto" (default):
+   * exact unless measuring every value would take longer than AUTO_EXACT_LIMIT_S, then fast.
+   */
+  mode?: "exact" | "fast" | "auto";
+  /** Auto mode's limit in seconds (default AUTO_EXACT_LIMIT_S in src/runtime/engine.ts). */
+  autoExactLimitS?: number;
   executionProviders?: string[];
   intraOpNumThreads?: number;
 }

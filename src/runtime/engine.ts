@@ -38,7 +38,9 @@ export interface EngineOptions {
 
 export const DEFAULT_BATCH_SIZE = 8;
 /** Statistics mode when the request names none (README "Exact and fast statistics"). */
-export const DEFAULT_MODE: "exact" | "fast" = "exact";
+export const DEFAULT_MODE: "exact" | "fast" | "auto" = "auto";
+/** In auto mode, runs whose exact measurement is projected to take longer than this switch to fast. */
+export const AUTO_EXACT_LIMIT_S = 10;
 const DYNAMIC_BATCH = "bnlens_batch";
 
 function checkBatchSize(batch: number | undefined): number {
@@ -101,17 +103,17 @@ function tensorNames(model: OnnxModel): Set<string> {
 }
 
 /** How the report's numbers were obtained, in words and as the fraction of values measured. */
-function precisionOf(inspection: Inspection, exactBatches: number, batches: number): PrecisionJson {
+function precisionOf(inspection: Inspection, exactBatches: number, batches: number, autoNote?: string): PrecisionJson {
   const layers = inspection.layerReports();
   const sampled = layers.filter((l) => l.sampling);
   if (sampled.length === 0) {
     return { mode: "exact", description: "Every value before and after each BN layer, accumulated in float64.", histogramSampling: 1 };
   }
+  // Values in the histograms against values the moments cover.
   let seen = 0, all = 0;
   for (const l of layers) {
-    const n = l.pre.count.reduce((a, b) => a + b, 0);
-    seen += n;
-    all += l.sampling ? n / l.sampling.fraction : n;
+    seen += l.pre.histogram.total.reduce((a, b) => a + b, 0);
+    all += l.pre.count.reduce((a, b) => a + b, 0);
   }
   const fraction = seen / all;
   const strides = [...new Set(sampled.map((l) => l.sampling!.strides.join("x")))].join(", ");
@@ -119,9 +121,11 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
     mode: "fast",
     description:
       `Fast mode: ${sampled.length} of ${layers.length} BN layers measured on a systematic spatial sample (strides ${strides}; ` +
-      `${(fraction * 100).toFixed(1)}% of all values); mean, variance, histograms and saturation come from the sample, ` +
-      `minimum and maximum from every value; post-BN values follow from pre-BN ones through each layer's affine map. ` +
-      `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, and any with NaN or infinity). Use --mode exact for every value.`,
+      `${(fraction * 100).toFixed(1)}% of all values); histograms and saturation come from the sample; mean, variance, ` +
+      `minimum and maximum from every value (per-sample sums in float32 by onnxruntime, float64 across samples); ` +
+      `post-BN values follow from pre-BN ones through each layer's affine map. ` +
+      `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, and any with NaN or infinity).` +
+      (autoNote ? ` ${autoNote}` : " Use --mode exact to measure every value."),
     histogramSampling: fraction,
   };
 }
@@ -188,10 +192,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     const get = (outputs: Record<string, HostTensor>, feeds: Record<string, HostTensor>) => (name: string) => outputs[name] ?? feeds[name];
     let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
     let exactBatches = 0;
+    let autoNote: string | undefined;
 
     for (let start = 0; start < total; start += batchSize) {
       if (hooks.cancelled()) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
       const count = Math.min(batchSize, total - start);
+      const batchStarted = performance.now();
       const feeds = await source.read(start, count);
       let measured = false;
       if (fast) {
@@ -206,7 +212,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         hooks.captured?.({ ...feeds, ...outputs });
         exactBatches++;
         // Fast mode: the first batch, measured exactly, tells every BN input's dims; plan the sampled capture.
-        if (mode === "fast" && !fast && start + count < total && inspection.layers.length) {
+        // Auto mode does the same when measuring every value would take too long at this batch's pace.
+        const remaining = Math.ceil((total - start - count) / batchSize);
+        const projectedS = ((performance.now() - batchStarted) / 1000) * remaining;
+        const goFast = mode === "fast" || (mode === "auto" && exactBatches === 1 && projectedS > (request.autoExactLimitS ?? AUTO_EXACT_LIMIT_S));
+        if (goFast && mode === "auto") autoNote = `Auto mode: measuring every value would take about ${Math.round(projectedS)} s more, so BN Lens switched to fast mode after the first batch; use --mode exact to measure every value.`;
+        if (goFast && !fast && remaining > 0 && inspection.layers.length) {
           const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model));
           if (plan.nodes.length) {
             const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
@@ -241,7 +252,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       batchSize,
       seed,
       elapsedMs: elapsed(),
-      precision: precisionOf(inspection, exactBatches, Math.ceil(total / batchSize)),
+      precision: precisionOf(inspection, exactBatches, Math.ceil(total / batchSize), autoNote),
       createdAt: new Date().toISOString(),
     });
   } finally {

@@ -5,8 +5,10 @@ import type { BnLayer } from "../graph/bnLayers";
 /**
  * The fast capture: instead of every pre-BN value, onnxruntime hands back a systematic spatial sample
  * (every s-th position along each spatial axis, taken by a MaxPool with a 1-wide kernel, which copies
- * values exactly) plus the exact per-sample, per-channel maximum and minimum (GlobalMaxPool of x and of
- * -x). Post-BN values follow from the sampled pre-BN values through the layer's own affine map.
+ * values exactly) plus, per sample and channel, reductions over every value: maximum and minimum
+ * (GlobalMaxPool of x and of -x), mean (GlobalAveragePool) and root sum of squares (GlobalLpPool).
+ * Histograms and saturation come from the sample; moments and extremes from every value. Post-BN values
+ * follow from pre-BN ones through the layer's own affine map.
  * Layers without spatial axes, or with small ones, are captured whole.
  */
 export interface FastLayerPlan {
@@ -26,6 +28,8 @@ export interface FastLayerPlan {
    * wherever they occur, so a non-finite mean tells that the batch must be measured exactly.
    */
   mean?: string;
+  /** Per-sample, per-channel sqrt(sum of x^2) (GlobalLpPool, p = 2): with the mean it gives each map's variance. */
+  l2?: string;
 }
 
 /** The nodes and outputs to add for a fast run, and what to read back per layer. */
@@ -73,17 +77,19 @@ export function planFastCapture(layers: readonly BnLayer[], dims: readonly (read
     const neg = fresh(`bnlens_neg_${i}`);
     const negMin = fresh(`bnlens_negmax_${i}`);
     const mean = fresh(`bnlens_mean_${i}`);
+    const l2 = fresh(`bnlens_l2_${i}`);
     nodes.push(
       create(NodeProtoSchema, { opType: "MaxPool", name: sample, input: [layer.input], output: [sample], attribute: [ints("kernel_shape", kernel), ints("strides", strides)] }),
       create(NodeProtoSchema, { opType: "GlobalMaxPool", name: max, input: [layer.input], output: [max] }),
       create(NodeProtoSchema, { opType: "Neg", name: neg, input: [layer.input], output: [neg] }),
       create(NodeProtoSchema, { opType: "GlobalMaxPool", name: negMin, input: [neg], output: [negMin] }),
       create(NodeProtoSchema, { opType: "GlobalAveragePool", name: mean, input: [layer.input], output: [mean] }),
+      create(NodeProtoSchema, { opType: "GlobalLpPool", name: l2, input: [layer.input], output: [l2] }),
     );
-    outputs.push(sample, max, negMin, mean);
+    outputs.push(sample, max, negMin, mean, l2);
     let kept = 1;
     spatial.forEach((n, k) => (kept *= Math.floor((n - 1) / strides[k]) + 1));
-    plans.push({ layer: i, sample, strides, fraction: kept / spatial.reduce((a, b) => a * b, 1), max, negMin, mean });
+    plans.push({ layer: i, sample, strides, fraction: kept / spatial.reduce((a, b) => a * b, 1), max, negMin, mean, l2 });
   });
   return { nodes, outputs, layers: plans };
 }

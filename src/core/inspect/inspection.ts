@@ -162,14 +162,22 @@ export class Inspection {
       for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
       return true;
     };
-    for (const p of plan.layers) if (!finite(p.mean) || !finite(p.max) || !finite(p.negMin)) return false;
+    for (const p of plan.layers) if (!finite(p.mean) || !finite(p.max) || !finite(p.negMin) || !finite(p.l2)) return false;
     for (const p of plan.layers) {
       const s = this.bn[p.layer];
       const x = need(get, p.sample);
       checkChannels(s.layer.name, x, s.layer.channels);
       const data = toFloat32(x);
-      s.pre.add(data, x.dims, 1);
-      s.post.add(data, x.dims, 1, s.flat, s.affine);
+      if (p.mean) {
+        const means = toFloat32(need(get, p.mean));
+        const mapSize = Math.round(x.dims.slice(2).reduce((a, b) => a * b, 1) / p.fraction);
+        const l2 = p.l2 ? toFloat32(need(get, p.l2)) : undefined;
+        s.pre.addSampled(data, x.dims, means, mapSize, undefined, undefined, l2);
+        s.post.addSampled(data, x.dims, means, mapSize, s.flat, s.affine, l2);
+      } else {
+        s.pre.add(data, x.dims, 1);
+        s.post.add(data, x.dims, 1, s.flat, s.affine);
+      }
       s.sampling = { strides: p.strides, fraction: p.fraction };
       if (p.max && p.negMin) {
         const max = toFloat32(need(get, p.max));

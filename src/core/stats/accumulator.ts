@@ -119,6 +119,58 @@ export class ChannelStats {
     }
   }
 
+  /**
+   * Adds a spatial sample of a tensor [N, C, ...] (fast mode). Histograms, flat-region counts and extremes
+   * take the sampled values; moments take each sample-and-channel map's mean (`means`, [N, C]) and, when
+   * given, root sum of squares (`l2`), both computed over all `mapSize` positions by onnxruntime in float32.
+   * The map's variance is E[x²] − mean²; where that would cancel badly (variance under 1e-3 of E[x²]) or
+   * without `l2`, it is estimated from the sample instead. With `affine`, values and moments are mapped first.
+   */
+  addSampled(
+    data: Float32Array, dims: readonly number[], means: Float32Array, mapSize: number,
+    flat?: readonly FlatIntervals[], affine?: { a: Float64Array; b: Float64Array }, l2?: Float32Array,
+  ): void {
+    const { outer, channels, inner } = channelLayout(dims, 1);
+    if (channels !== this.channels) throw new Error(`expected ${this.channels} channels, got ${channels}`);
+    const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+    const n = new Float64Array(channels);
+    const s1 = new Float64Array(channels);
+    const s2 = new Float64Array(channels);
+    const shift = new Float64Array(channels);
+    const row = affine ? new Float32Array(inner) : undefined;
+    const rowBits = row ? new Uint32Array(row.buffer) : undefined;
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < channels; c++) {
+        const start = (o * channels + c) * inner;
+        n[c] = 0; s1[c] = 0; s2[c] = 0; shift[c] = NaN;
+        const f = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+        if (row && rowBits && affine) {
+          const ac = affine.a[c], bc = affine.b[c];
+          for (let i = 0; i < inner; i++) row[i] = ac * data[start + i] + bc;
+          this.addRun(c, row, rowBits, 0, inner, n, s1, s2, shift, f);
+        } else this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, f);
+        if (n[c] === 0) continue;
+        const m = s1[c] / n[c];
+        const mu = means[o * channels + c];
+        let withinVar = Math.max(0, s2[c] - s1[c] * m) / n[c];
+        if (l2) {
+          const ex2 = (l2[o * channels + c] * l2[o * channels + c]) / mapSize;
+          const v = ex2 - mu * mu;
+          if (v >= 1e-3 * ex2) withinVar = affine ? affine.a[c] * affine.a[c] * v : v;
+        }
+        const mean = affine ? affine.a[c] * mu + affine.b[c] : mu;
+        this.mergeMoments(c, mapSize, mean, withinVar * mapSize);
+      }
+    }
+  }
+
+  /** Values that entered the histogram of channel c (the moment count, unless the layer was sampled). */
+  histogramCount(c: number): number {
+    let t = 0;
+    for (let b = 0; b < BUCKET_COUNT; b++) t += this.hist[c * BUCKET_COUNT + b];
+    return t;
+  }
+
   private addRun(
     c: number, data: Float32Array, bits: Uint32Array, start: number, end: number,
     n: Float64Array, s1: Float64Array, s2: Float64Array, shift: Float64Array, flat: FlatIntervals | undefined,

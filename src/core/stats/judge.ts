@@ -100,11 +100,13 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
   const fraction: (number | null)[] = [];
   let flatTotal = 0;
   let countTotal = 0;
+  // Shares are of the values that were tested against the flat region: all of them, or the sample in fast mode.
+  const tested = Array.from({ length: C }, (_, c) => post.histogramCount(c));
   for (let c = 0; c < C; c++) {
     countByInterval.push(Array.from(post.flatByInterval.subarray(c * slots, c * slots + input.intervals(c).length)));
-    fraction.push(post.count[c] > 0 ? post.flatCount[c] / post.count[c] : null);
+    fraction.push(tested[c] > 0 ? post.flatCount[c] / tested[c] : null);
     flatTotal += post.flatCount[c];
-    countTotal += post.count[c];
+    countTotal += tested[c];
   }
   const saturation: SaturationJson = {
     kind,
@@ -143,7 +145,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     }
   }
   if (kind !== "none") {
-    for (let c = 0; c < C; c++) if (post.count[c] > 0 && post.flatCount[c] === post.count[c]) markDead(c, "never outside the flat region");
+    for (let c = 0; c < C; c++) if (tested[c] > 0 && post.flatCount[c] === tested[c]) markDead(c, "never outside the flat region");
   }
 
   // Rules over channels: each yields one warning per layer naming the worst channel and how many cross.
@@ -185,11 +187,11 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
   }
   if (kind !== "none") {
     const intervalFraction = (c: number, pick: (iv: readonly [number | null, number | null], j: number, all: number) => boolean): number | null => {
-      if (post.count[c] === 0) return null;
+      if (tested[c] === 0) return null;
       const ivs = input.intervals(c);
       let s = 0;
       ivs.forEach((iv, j) => { if (pick(iv, j, ivs.length)) s += countByInterval[c][j] ?? 0; });
-      return s / post.count[c];
+      return s / tested[c];
     };
     const isOff = (iv: readonly [number | null, number | null]) => kind === "rectifier" && iv[0] === null;
     const satValues = Array.from({ length: C }, (_, c) => intervalFraction(c, (iv) => !isOff(iv)));

@@ -76,6 +76,7 @@ export class ModelView {
 
   constructor(m: ModelOverview) {
     const mm = m.model;
+    const scratch = document.createElement("canvas");
     // Draw each row's mini charts only when it scrolls into view.
     const pending = new Map<Element, () => void>();
     this.io = new IntersectionObserver((entries) => {
@@ -89,9 +90,16 @@ export class ModelView {
     const rows = m.layers.map((l) => {
       const dead = storedDead(l);
       const deadSet = new Set(dead);
-      const g = h("canvas", { class: "mini", "aria-hidden": "true" });
-      const v = h("canvas", { class: "mini", "aria-hidden": "true" });
-      const draw = () => { drawGamma(g, l, deadSet); drawVar(v, l); };
+      // Drawn once on a scratch canvas and shown as images: hundreds of <img> cost the compositor
+      // nothing, hundreds of canvases a layer each.
+      const g = h("img", { class: "mini", alt: "", width: MINI_W, height: MINI_H });
+      const v = h("img", { class: "mini", alt: "", width: MINI_W, height: MINI_H });
+      const draw = () => {
+        drawGamma(scratch, l, deadSet);
+        g.src = scratch.toDataURL();
+        drawVar(scratch, l);
+        v.src = scratch.toDataURL();
+      };
       this.draws.push(draw);
       const tr = h("tr", { "data-testid": "stored-layer-row", "data-node": l.node },
         h("td", { class: "num" }, String(l.index)),

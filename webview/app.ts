@@ -86,7 +86,8 @@ export class App {
         this.render();
         return;
       case "runProgressed":
-        if (this.phase !== "running") { this.phase = "running"; this.render(); }
+        // Progress that arrives after the run ended (cancelled, failed) is stale.
+        if (this.phase !== "running") return;
         this.progress = m.progress;
         this.renderProgress();
         return;
@@ -118,14 +119,14 @@ export class App {
 
   /** A report arrived: draw the overview, report the first-paint time, then restore the detail view if asked. */
   private finished(report: ReportOverview, restored: boolean, t0: number): void {
-    this.requests.cancelAll("A new report replaced the one this layer belonged to.");
-    this.closeDetail(false);
-    this.report = report;
-    this.phase = "finished";
     const ui = this.host.ui;
     const restoreDetail = restored && ui.view === "detail" && ui.selected
       ? report.rows.find((r) => r.kind === ui.selected!.kind && r.index === ui.selected!.index) ?? null
       : null;
+    this.requests.cancelAll("A new report replaced the one this layer belonged to.");
+    this.closeDetail(false);
+    this.report = report;
+    this.phase = "finished";
     if (!restoreDetail) this.host.update({ view: "overview" });
     this.render();
     requestAnimationFrame(() => {

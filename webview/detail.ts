@@ -8,7 +8,7 @@ import { h, replace } from "./dom";
 import { ChannelCharts, HistogramChart, type ChannelChartSpec, type HistogramSeries } from "./detailCharts";
 import { count, num, percent, plural, ratio, sigma } from "./format";
 import { layerHistogram as layerHist } from "../src/core/inspect/panelData";
-import { RULES, flatWord } from "./rows";
+import { RULES, flatWord, level } from "./rows";
 import { severityBadge } from "./overview";
 import type { Host } from "./vscodeApi";
 
@@ -230,17 +230,16 @@ export class DetailView {
         const z = l.compare.z[c];
         const vr = l.compare.varRatio[c];
         const f = l.saturation.fraction[c];
-        const cls = (v: number | null, th: { warning: number; error?: number }) => v === null ? "" : th.error !== undefined && v >= th.error ? "err" : v >= th.warning ? "warn" : "";
-        const flatCls = l.saturation.kind === "saturating" ? cls(f, t.saturation) : l.saturation.kind === "rectifier" ? cls(f, t.rectifierOff) : "";
+        const flatCls = l.saturation.kind === "saturating" ? level(f, t.saturation) : l.saturation.kind === "rectifier" ? level(f, t.rectifierOff) : "";
         const sdv = l.pre.var[c];
         return h("tr", { "data-channel": c, class: dead.has(c) ? "dead" : null, on: { click: () => this.channels?.setCursor(c) } },
           h("th", { scope: "row" }, String(c)),
           h("td", { class: "num" }, num(l.running.mean[c])),
           h("td", { class: "num" }, `${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`),
-          h("td", { class: `num ${cls(z === null ? null : Math.abs(z), t.meanShift)}` }, sigma(z)),
+          h("td", { class: `num ${level(z === null ? null : Math.abs(z), t.meanShift)}` }, sigma(z)),
           h("td", { class: "num" }, num(l.running.var[c])),
           h("td", { class: "num" }, num(sdv)),
-          h("td", { class: `num ${cls(vr, t.varianceRatio)}` }, ratio(vr)),
+          h("td", { class: `num ${level(vr, t.varianceRatio)}` }, ratio(vr)),
           h("td", { class: "num" }, num(l.gamma[c])),
           h("td", { class: "num" }, num(l.beta[c])),
           h("td", { class: `num ${flatCls}` }, l.saturation.kind === "none" ? "–" : percent(f)),

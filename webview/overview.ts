@@ -5,7 +5,7 @@ import type { LayerRow, ReportOverview } from "../src/protocol/webview";
 import type { Severity } from "../src/core/report";
 import { h, replace, setAttr, setText } from "./dom";
 import { count, num, percent, plural, ratio, sigma } from "./format";
-import { FILTER_LABELS, SORT_LABELS, answers, badges, defaultDir, flatWord, rowKey, rowSeverity, visibleRows, type SeverityFilter, type SortKey } from "./rows";
+import { FILTER_LABELS, SORT_LABELS, answers, badges, defaultDir, flatWord, level, rowKey, rowSeverity, visibleRows, type SeverityFilter, type SortKey } from "./rows";
 import { drawSpark, rowSparks, sparkTitle } from "./sparkline";
 import { palette, setupCanvas } from "./theme";
 import { VirtualList } from "./virtualList";
@@ -42,13 +42,6 @@ const COLUMN_HELP = {
 
 const SEVERITY_WORD: Record<Severity, string> = { error: "Error", warning: "Warning", info: "Info" };
 const SEVERITY_GLYPH: Record<Severity, string> = { error: "✖", warning: "▲", info: "ℹ" };
-
-/** Whether a figure crosses the warning or error threshold (for colouring). */
-function level(v: number | null | undefined, t: { warning: number; error?: number }): "" | "warn" | "err" {
-  if (v === null || v === undefined) return "";
-  if (t.error !== undefined && v >= t.error) return "err";
-  return v >= t.warning ? "warn" : "";
-}
 
 /** A severity badge element. */
 export function severityBadge(severity: Severity, label: string, title?: string): HTMLElement {

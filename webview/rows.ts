@@ -170,6 +170,13 @@ export function badges(ws: readonly WarningJson[]): { rule: RuleId; label: strin
     .map((w) => ({ rule: w.rule, label: RULES[w.rule]?.badge ?? w.rule, severity: w.severity, message: w.message }));
 }
 
+/** Whether a figure crosses a rule's warning or error threshold: the CSS class that colours it. */
+export function level(v: number | null | undefined, t: { warning: number; error?: number }): "" | "warn" | "err" {
+  if (v === null || v === undefined) return "";
+  if (t.error !== undefined && v >= t.error) return "err";
+  return v >= t.warning ? "warn" : "";
+}
+
 /** How the flat-share column reads for a row: "off" for rectifiers, "saturated" otherwise. */
 export function flatWord(kind: LayerRow["saturation"]["kind"]): string {
   return kind === "rectifier" ? "off" : kind === "saturating" ? "saturated" : "";

@@ -221,6 +221,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await panel.send({ type: "runCancelled" });
     await page.getByTestId("cancelled").waitFor();
     assert.match(await page.getByTestId("cancelled").innerText(), /Run cancelled/);
+    // A progress event that arrives after the cancellation does not bring the progress bar back.
+    await panel.send({ type: "runProgressed", progress: { phase: "running", samplesDone: 12, samplesTotal: 16, elapsedMs: 1500, message: "" } });
+    await page.waitForTimeout(50);
+    assert.equal(await page.getByTestId("running").count(), 0);
     assert.equal(await page.getByTestId("run-random").getAttribute("disabled"), null);
     await panel.screenshot("05-cancelled");
   });

@@ -272,7 +272,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       return Promise.resolve();
     }
     const t0 = performance.now();
-    s.describing = this.client.describeModel(s.uri.fsPath).then(
+    s.describing = this.client.describeModel(s.uri.fsPath, { slopeFraction: runSettings(s.uri).thresholds?.slopeFraction }).then(
       (overview) => {
         s.overview = overview;
         s.describeError = undefined;

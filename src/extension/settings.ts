@@ -38,8 +38,7 @@ export function runSettings(scope?: vscode.Uri): RunSettings {
     seed: positiveInt(c.get("seed"), 0),
     random: c.get("randomDistribution") === "uniform" ? "uniform" : "normal",
     thresholds: thresholdSettings(c),
-    // "fast" is passed through as chosen; an engine without it computes exactly and says so in the report.
-    mode: mode === "fast" ? "fast" : "exact",
+    mode: mode === "fast" || mode === "exact" ? mode : "auto",
     executionProviders: Array.isArray(providers) && providers.every((p) => typeof p === "string") && providers.length ? providers as string[] : undefined,
     intraOpNumThreads: threads,
   };

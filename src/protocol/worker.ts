@@ -54,7 +54,7 @@ export interface ErrorInfo {
 /** Host → worker. */
 export type HostToWorker =
   | { type: "inspect"; id: number; request: InspectRequest }
-  | { type: "describeModel"; id: number; modelPath: string }
+  | { type: "describeModel"; id: number; modelPath: string; slopeFraction?: number }
   | { type: "cancel"; id: number };
 
 /** Worker → host. */

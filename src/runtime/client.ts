@@ -163,8 +163,8 @@ export class InspectorClient {
   }
 
   /** Reads a model's stored BN parameters without running it. */
-  describeModel(modelPath: string): Promise<ModelOverview> {
-    return this.request<ModelOverview>((id) => ({ type: "describeModel", id, modelPath })).promise;
+  describeModel(modelPath: string, options: { slopeFraction?: number } = {}): Promise<ModelOverview> {
+    return this.request<ModelOverview>((id) => ({ type: "describeModel", id, modelPath, slopeFraction: options.slopeFraction })).promise;
   }
 
   /** The worker's process id, when one is running. */

@@ -18,7 +18,7 @@ import { bytesPerElement } from "../core/onnx/dataType";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { prepareData, type DataSource } from "./dataSources";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
-import { createSession, ORT_VERSION, releaseSession, runBatch } from "./session";
+import { createSession, ortVersion, releaseSession, runBatch } from "./session";
 import { VERSION } from "../core/version";
 
 /** How the engine talks back while it runs. */
@@ -64,10 +64,10 @@ function loadModel(modelPath: string): LoadedModel {
 }
 
 /** Reads a model and what it stores, without running it. */
-export function describeModel(modelPath: string): ModelOverview {
+export function describeModel(modelPath: string, slopeFraction?: number): ModelOverview {
   const { model, sizeBytes, dir } = loadModel(modelPath);
   const readExternal = externalReader(dir);
-  return modelOverview(model, { path: modelPath, name: path.basename(modelPath), sizeBytes }, activationFinder(readExternal), readExternal);
+  return modelOverview(model, { path: modelPath, name: path.basename(modelPath), sizeBytes }, activationFinder(readExternal), readExternal, withDefaults({ slopeFraction }).slopeFraction);
 }
 
 /**
@@ -237,7 +237,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     hooks.progress({ phase: "finishing", samplesDone: total, samplesTotal: total, elapsedMs: elapsed(), message: "Judging the statistics" });
     return buildReport(inspection, {
       generatorVersion: VERSION,
-      onnxruntimeVersion: ORT_VERSION,
+      onnxruntimeVersion: ortVersion(),
       modelPath: request.modelPath,
       modelName: path.basename(request.modelPath),
       sizeBytes: loaded.sizeBytes,

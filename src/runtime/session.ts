@@ -1,4 +1,4 @@
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { UserError } from "../core/errors";
 import type { DType, HostTensor, TypedArray } from "../core/tensor";
 
@@ -8,8 +8,28 @@ export interface SessionSettings {
   intraOpNumThreads?: number;
 }
 
-/** The onnxruntime-node version, for reports. */
-export const ORT_VERSION: string = ort.env.versions?.node ?? "unknown";
+// onnxruntime-node is loaded on first use, not when the worker starts: describing a model (opening it
+// in the editor) never needs it, and loading its native library takes a few hundred milliseconds.
+let runtime: typeof ort | undefined;
+
+async function loadRuntime(): Promise<typeof ort> {
+  if (!runtime) {
+    const m = await import("onnxruntime-node");
+    // Node gives a CommonJS package's exports as `default` (and usually as named exports too).
+    runtime = (m as { default?: typeof ort }).default ?? m;
+  }
+  return runtime;
+}
+
+function loaded(): typeof ort {
+  if (!runtime) throw new Error("onnxruntime-node is used before a session was created");
+  return runtime;
+}
+
+/** The onnxruntime-node version, for reports (known once a session was created). */
+export function ortVersion(): string {
+  return runtime?.env.versions?.node ?? "unknown";
+}
 
 /**
  * onnxruntime's message without its decorations: the "[ONNXRuntimeError] : 1 : FAIL :" prefix and the
@@ -27,6 +47,7 @@ export function cleanOrtMessage(e: unknown): string {
 
 /** Creates a session from model bytes; load failures become one sentence naming onnxruntime's reason. */
 export async function createSession(bytes: Uint8Array, modelDir: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+  const ort = await loadRuntime();
   const options: ort.InferenceSession.SessionOptions = {
     logSeverityLevel: 3,
     graphOptimizationLevel: "all",
@@ -41,11 +62,11 @@ export async function createSession(bytes: Uint8Array, modelDir: string, setting
     const reason = cleanOrtMessage(e);
     const noOp = /In Node, \("([^"]*)", (\w+),.*No Op registered for (\w+) with domain_version of (\d+)/.exec(reason);
     if (noOp) {
-      throw new UserError("model", `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ORT_VERSION} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`, String(e));
+      throw new UserError("model", `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ortVersion()} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`, String(e));
     }
     const noKernel = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(reason);
     if (noKernel) {
-      throw new UserError("model", `onnxruntime ${ORT_VERSION} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`, String(e));
+      throw new UserError("model", `onnxruntime ${ortVersion()} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`, String(e));
     }
     const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
       ? "it uses an operator or type this onnxruntime cannot run"
@@ -61,7 +82,7 @@ export async function createSession(bytes: Uint8Array, modelDir: string, setting
 /** Wraps a host tensor for onnxruntime without copying. */
 export function toOrtTensor(t: HostTensor): ort.Tensor {
   if (t.dtype === "bfloat16") throw new UserError("data", "bfloat16 inputs cannot be fed through onnxruntime-node.");
-  return new ort.Tensor(t.dtype, t.data as never, t.dims);
+  return new (loaded().Tensor)(t.dtype, t.data as never, t.dims);
 }
 
 /** Views an onnxruntime output as a host tensor. */

@@ -45,7 +45,7 @@ process.on("message", (msg: HostToWorker) => {
       break;
     case "describeModel":
       try {
-        send({ type: "described", id: msg.id, overview: describeModel(msg.modelPath) });
+        send({ type: "described", id: msg.id, overview: describeModel(msg.modelPath, msg.slopeFraction) });
       } catch (e) {
         send({ type: "failed", id: msg.id, error: errorInfo(e) });
       }

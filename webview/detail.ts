@@ -255,12 +255,12 @@ export class DetailView {
       fill(all);
     });
     fill(all);
-    const th = (label: string, title: string) => h("th", { scope: "col", title }, label);
+    const th = (label: string, title: string, num = true) => h("th", { scope: "col", title, class: num ? "num" : null }, label);
     return h("section", { class: "card" },
       h("div", { class: "card-head" }, h("h3", null, flagged.length ? `Flagged channels (${flagged.length} of ${l.channels})` : "Channels"), toggle),
       h("div", { class: "table-wrap" }, h("table", { class: "channels", "data-testid": "channel-table" },
         h("thead", null, h("tr", null,
-          th("Ch", "Channel"),
+          th("Ch", "Channel", false),
           th("Running mean", "The mean BN stored in training (it subtracts this)."),
           th("Data mean ± std", "The mean and standard deviation of the values entering BN on your data."),
           th("z", "(data mean − running mean) / stored std, in σ. Beyond 1σ the stored mean looks stale."),
@@ -270,7 +270,7 @@ export class DetailView {
           th("γ", "Gamma: the learned scale applied after normalising. γ ≈ 0 makes the channel constant."),
           th("β", "Beta: the learned shift applied after normalising."),
           th("Flat", "Share of this channel's values after BN where the next nonlinearity is flat."),
-          th("", "Dead channels output a constant."))),
+          th("", "Dead channels output a constant.", false))),
         tbody)));
   }
 

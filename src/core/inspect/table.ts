@@ -54,6 +54,12 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
       ].join("  "));
     }
   }
+  if (report.layers.length) {
+    lines.push("");
+    lines.push("max |z|: largest shift of the observed pre-BN mean from the running mean, in running std (channel);");
+    lines.push("max var ratio: largest factor between observed and running variance; in flat: share of post-BN values");
+    lines.push("where the following nonlinearity is flat; dead: dead channels; !: E error, W warning, i info.");
+  }
   const all = [...report.warnings, ...report.layers.flatMap((l) => l.warnings), ...report.activations.flatMap((a) => a.warnings)];
   const s = report.summary.warnings;
   lines.push("");

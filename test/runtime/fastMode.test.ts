@@ -69,10 +69,12 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
       worstTv = Math.max(worstTv, tvDistance(l.post.histogram, e.post.histogram));
       l.saturation.fraction.forEach((f, c) => (worstSat = Math.max(worstSat, Math.abs((f ?? 0) - (e.saturation.fraction[c] ?? 0)))));
     });
-    console.log(`      worst |Δz| ${worstZ.toFixed(3)}, worst variance factor ${Math.exp(worstLogR).toFixed(3)}, worst histogram TV ${worstTv.toFixed(3)}, worst Δsaturation ${worstSat.toFixed(3)}`);
-    assert.ok(worstZ < 0.25, `|Δz| ${worstZ}`);
-    assert.ok(Math.exp(worstLogR) < 1.5, `variance factor ${Math.exp(worstLogR)}`);
-    assert.ok(worstTv < 0.1, `histogram TV ${worstTv}`);
+    console.log(`      worst |Δz| ${worstZ.toExponential(2)}, worst variance factor ${Math.exp(worstLogR).toFixed(5)}, worst histogram TV ${worstTv.toFixed(3)}, worst Δsaturation ${worstSat.toFixed(3)}`);
+    // Moments cover every value (float32 per-sample sums), so they match closely; histograms and
+    // saturation are sampled.
+    assert.ok(worstZ < 0.01, `|Δz| ${worstZ}`);
+    assert.ok(Math.exp(worstLogR) < 1.01, `variance factor ${Math.exp(worstLogR)}`);
+    assert.ok(worstTv < 0.05, `histogram TV ${worstTv}`);
     assert.ok(worstSat < 0.08, `saturation ${worstSat}`);
   });
 

@@ -74,16 +74,21 @@ export function describeModel(modelPath: string, slopeFraction?: number): ModelO
  * Model edits for a run: expose captured tensors, upgrade opset < 7, and free a fixed batch dim when
  * the run feeds other batch sizes. Returns the notes the report carries about them.
  */
-function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonly ResolvedInput[], batchSize: number, total: number): { edits: ModelEdits; notes: string[] } {
+function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonly ResolvedInput[], batches: readonly number[]): { edits: ModelEdits; notes: string[] } {
+  const batchSize = Math.max(...batches);
   const notes: string[] = [];
   const edits: ModelEdits = { addOutputs: capture.filter((n) => !model.inputs.some((i) => i.name === n)) };
+  const weightInputs = model.graph.input.filter((v) => model.initializers.has(v.name)).length;
+  if (weightInputs) {
+    edits.dropInitializerInputs = true;
+    notes.push(`The model lists ${weightInputs} weights among its graph inputs (an old exporter habit); BN Lens runs them as constants, which lets onnxruntime optimize the graph.`);
+  }
   if (model.opset < 7) {
     edits.replaceNodes = upgradeNodesToOpset7(model);
     edits.defaultOpset = 7;
     notes.push(`The model uses ONNX opset ${model.opset}; BN Lens ran it as opset 7 (dropping the BatchNormalization attributes is_test/consumed_inputs that opset 7 removed).`);
   }
-  // The batch sizes this run feeds: full batches and a last, shorter one.
-  const fed = new Set(total <= batchSize ? [total] : [batchSize, total % batchSize || batchSize]);
+  const fed = new Set(batches);
   const needsFree = inputs.filter((i) => i.fixedBatch !== undefined && [...fed].some((n) => n !== i.fixedBatch));
   if (needsFree.length) {
     const dims = new Map<string, Dim[]>();
@@ -93,6 +98,15 @@ function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonl
     notes.push(`The model fixes its batch dim (${needsFree.map((i) => `${i.name}: ${i.declared}`).join("; ")}); BN Lens made it dynamic to run batches of ${batchSize}.`);
   }
   return { edits, notes };
+}
+
+/** The batches of a run: [start, start + count) ranges of samples, an optional one-sample probe first. */
+export function batchPlan(total: number, batchSize: number, probeOne: boolean): { start: number; count: number }[] {
+  const out: { start: number; count: number }[] = [];
+  let start = 0;
+  if (probeOne && total > 0) out.push({ start: start++, count: 1 });
+  for (; start < total; start += batchSize) out.push({ start, count: Math.min(batchSize, total - start) });
+  return out;
 }
 
 /** Every tensor name of the model, so added nodes never reuse one. */
@@ -121,10 +135,10 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
     mode: "fast",
     description:
       `Fast mode: ${sampled.length} of ${layers.length} BN layers measured on a systematic spatial sample (strides ${strides}; ` +
-      `${(fraction * 100).toFixed(1)}% of all values); histograms and saturation come from the sample; mean, variance, ` +
-      `minimum and maximum from every value (per-sample sums in float32 by onnxruntime, float64 across samples); ` +
+      `${(fraction * 100).toFixed(1)}% of all values); histograms, saturation, minimum and maximum come from the sample; ` +
+      `mean and variance from every value (per-sample sums in float32 by onnxruntime, float64 across samples); ` +
       `post-BN values follow from pre-BN ones through each layer's affine map. ` +
-      `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, and any with NaN or infinity).` +
+      `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, which gives the feature maps' sizes, and any with NaN or infinity).` +
       (autoNote ? ` ${autoNote}` : " Use --mode exact to measure every value."),
     histogramSampling: fraction,
   };
@@ -175,29 +189,41 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     { batchSize, inputShapes: request.inputShapes },
   );
   let session: ort.InferenceSession | undefined;
+  let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
   try {
     const total = source.info.sampleCount;
     if (total === 0) throw new UserError("data", "The data holds no samples; give a file or folder with at least one.");
     hooks.log(`Data: ${source.info.description}; ${opened.description}.`);
     checkFeedSize(inputs, Math.min(batchSize, total));
     const capture = inspection.captureNames();
-    const { edits, notes } = planEdits(model, capture, inputs, batchSize, total);
+    // Fast mode measures a first, exact batch only to learn the feature maps' sizes: one sample is enough,
+    // unless a fixed batch dim would then have to be freed just for it.
+    const probeOne = mode === "fast" && total > 1 && inspection.layers.length > 0 && inputs.every((i) => i.fixedBatch === undefined || i.fixedBatch === 1);
+    const batches = batchPlan(total, batchSize, probeOne);
+    const { edits, notes } = planEdits(model, capture, inputs, [...new Set(batches.map((b) => b.count))]);
     notes.push(...opened.notes);
     for (const n of notes) hooks.log(n);
     const exactBytes = () => rewriteModel(loaded.bytes, model, edits);
-    session = await createSession(exactBytes(), loaded.dir, request);
     // With nothing to measure (no BN, no Conv/Gemm/MatMul) the model still runs: data and model get checked.
     const captured = capture.filter((n) => !model.inputs.some((i) => i.name === n));
     const fetch = captured.length ? captured : model.outputs;
     const get = (outputs: Record<string, HostTensor>, feeds: Record<string, HostTensor>) => (name: string) => outputs[name] ?? feeds[name];
-    let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
     let exactBatches = 0;
     let autoNote: string | undefined;
+    const startFast = async () => {
+      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model));
+      const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
+      fast = { session: await createSession(bytes, loaded.dir, request), plan };
+      // The exact session is only needed again for a batch with non-finite values.
+      await releaseSession(session);
+      session = undefined;
+    };
+    // Every mode measures the first batch exactly: it gives each BN input's dims (which choose the
+    // sampling strides) and, in auto mode, the pace of an exact run.
+    session = await createSession(exactBytes(), loaded.dir, request);
 
-    for (let start = 0; start < total; start += batchSize) {
+    for (const { start, count } of batches) {
       if (hooks.cancelled()) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
-      const count = Math.min(batchSize, total - start);
-      const batchStarted = performance.now();
       const feeds = await source.read(start, count);
       let measured = false;
       if (fast) {
@@ -207,25 +233,33 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       }
       if (!measured) {
         session ??= await createSession(exactBytes(), loaded.dir, request);
+        const ranAt = performance.now();
         const outputs = await runBatch(session, feeds, fetch);
-        inspection.addBatch(get(outputs, feeds), count);
         hooks.captured?.({ ...feeds, ...outputs });
         exactBatches++;
-        // Fast mode: the first batch, measured exactly, tells every BN input's dims; plan the sampled capture.
-        // Auto mode does the same when measuring every value would take too long at this batch's pace.
-        const remaining = Math.ceil((total - start - count) / batchSize);
-        const projectedS = ((performance.now() - batchStarted) / 1000) * remaining;
-        const goFast = mode === "fast" || (mode === "auto" && exactBatches === 1 && projectedS > (request.autoExactLimitS ?? AUTO_EXACT_LIMIT_S));
-        if (goFast && mode === "auto") autoNote = `Auto mode: measuring every value would take about ${Math.round(projectedS)} s more, so BN Lens switched to fast mode after the first batch; use --mode exact to measure every value.`;
-        if (goFast && !fast && remaining > 0 && inspection.layers.length) {
-          const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model));
-          if (plan.nodes.length) {
-            const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
-            fast = { session: await createSession(bytes, loaded.dir, request), plan };
-            // The exact session is only needed again for a batch with non-finite values.
-            await releaseSession(session);
-            session = undefined;
+        // The first batch decides: fast mode switches to the sampled capture now (its feature maps' sizes
+        // choose the strides); auto mode does when measuring every value would take too long at this pace
+        // (onnxruntime's time plus about 6 ns per captured value for the float64 statistics).
+        let switchNow = false;
+        if (exactBatches === 1 && !fast && inspection.layers.length && start + count < total) {
+          const remaining = Math.ceil((total - start - count) / batchSize);
+          let values = 0;
+          for (const t of Object.values(outputs)) values += t.data.length;
+          const perBatchS = ((performance.now() - ranAt) / 1000 + values * 6e-9) * (batchSize / count);
+          const projectedS = perBatchS * remaining;
+          const tooSlow = mode === "auto" && projectedS > (request.autoExactLimitS ?? AUTO_EXACT_LIMIT_S);
+          switchNow = mode === "fast" || tooSlow;
+          if (tooSlow) {
+            autoNote = `Auto mode: measuring every value would take about ${Math.round(projectedS)} s more, so BN Lens switched to fast mode; use --mode exact to measure every value.`;
+            hooks.log(autoNote);
           }
+        }
+        if (switchNow) {
+          inspection.noteDims(get(outputs, feeds));
+          await startFast();
+          inspection.addFastFromWhole(fast!.plan, get(outputs, feeds), count);
+        } else {
+          inspection.addBatch(get(outputs, feeds), count);
         }
       }
       hooks.progress({
@@ -233,7 +267,6 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         message: `${start + count} of ${total} samples`,
       });
     }
-    await releaseSession(fast?.session);
     hooks.progress({ phase: "finishing", samplesDone: total, samplesTotal: total, elapsedMs: elapsed(), message: "Judging the statistics" });
     return buildReport(inspection, {
       generatorVersion: VERSION,
@@ -252,11 +285,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       batchSize,
       seed,
       elapsedMs: elapsed(),
-      precision: precisionOf(inspection, exactBatches, Math.ceil(total / batchSize), autoNote),
+      precision: precisionOf(inspection, exactBatches, batches.length, autoNote),
       createdAt: new Date().toISOString(),
     });
   } finally {
     await releaseSession(session);
+    await releaseSession(fast?.session);
     await source.close();
   }
 }

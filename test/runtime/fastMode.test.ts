@@ -38,29 +38,30 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
     assert.equal(fast.run.precision.mode, "fast");
     assert.ok(fast.run.precision.histogramSampling > 0.05 && fast.run.precision.histogramSampling < 0.5);
     assert.match(fast.run.precision.description, /systematic spatial sample/);
-    assert.match(fast.run.precision.description, /histograms and saturation come from the sample/);
+    assert.match(fast.run.precision.description, /histograms, saturation, minimum and maximum come from the sample; mean and variance from every value/);
     const first = fast.layers[0];
-    // 120x160 feature map, every 4th row and column: 30 x 40 of 19,200 positions.
-    assert.deepEqual(first.sampling, { strides: [4, 4], fraction: 1200 / 19200 });
-    // Moments cover every value; the histogram holds the first (exact) batch of 4 photos whole and
-    // the 3 sampled batches' 1,200 positions per photo.
+    // 120x160 feature map, every 5th row and column: 24 x 32 of 19,200 positions.
+    assert.deepEqual(first.sampling, { strides: [5, 5], fraction: 768 / 19200 });
+    // Moments cover every value; histograms the sampled positions of every photo (the first photo, measured
+    // whole to learn the feature maps' sizes, is folded through the same positions).
     assert.equal(first.pre.count[0], 16 * 19200);
-    assert.equal(first.pre.histogram.perChannel[0].reduce((a, b) => a + b, 0), 4 * 19200 + 12 * 1200);
+    assert.equal(first.pre.histogram.perChannel[0].reduce((a, b) => a + b, 0), 16 * 768);
     assert.ok(exact.layers.every((l) => l.sampling === null));
   });
 
-  it("keeps minimum and maximum exact", () => {
+  it("takes minimum and maximum from the sample: never outside the exact range", () => {
+    // The two runs execute differently optimized graphs, so values agree to float32 rounding, not bit for bit.
+    const slack = (v: number) => 1e-5 * Math.max(1, Math.abs(v));
     fast.layers.forEach((l, i) => {
-      assert.deepEqual(l.pre.min, exact.layers[i].pre.min, l.node);
-      assert.deepEqual(l.pre.max, exact.layers[i].pre.max, l.node);
-      l.post.max.forEach((v, c) => {
-        const e = exact.layers[i].post.max[c]!;
-        assert.ok(Math.abs(v! - e) <= 1e-5 * Math.max(1, Math.abs(e)), `${l.node} post.max[${c}] ${v} vs ${e}`);
+      const e = exact.layers[i];
+      l.pre.min.forEach((v, c) => {
+        assert.ok(v! >= e.pre.min[c]! - slack(e.pre.min[c]!), `${l.node} channel ${c}: min ${v} < ${e.pre.min[c]}`);
+        assert.ok(l.pre.max[c]! <= e.pre.max[c]! + slack(e.pre.max[c]!), `${l.node} channel ${c}: max ${l.pre.max[c]} > ${e.pre.max[c]}`);
       });
     });
   });
 
-  it("keeps sampled means, z, variance ratios, histograms and saturation close to the exact ones", () => {
+  it("keeps means, z and variance ratios (every value) equal and histograms and saturation (sampled) close to the exact ones", () => {
     let worstZ = 0, worstLogR = 0, worstTv = 0, worstSat = 0;
     fast.layers.forEach((l, i) => {
       const e = exact.layers[i];
@@ -75,7 +76,9 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
     assert.ok(worstZ < 0.01, `|Δz| ${worstZ}`);
     assert.ok(Math.exp(worstLogR) < 1.01, `variance factor ${Math.exp(worstLogR)}`);
     assert.ok(worstTv < 0.05, `histogram TV ${worstTv}`);
-    assert.ok(worstSat < 0.08, `saturation ${worstSat}`);
+    // The sample is a fixed grid: with 16 photos whose faces sit in similar places, the worst of the
+    // model's ~2,000 channels is off by about 0.1 (README "Exact, fast and auto statistics").
+    assert.ok(worstSat < 0.12, `saturation ${worstSat}`);
   });
 
   it("auto mode stays exact when measuring every value is quick, and switches when it is not", async () => {

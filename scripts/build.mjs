@@ -2,7 +2,7 @@
 // onnxruntime-node, onnxruntime-common and sharp stay external: a second copy of onnxruntime-common
 // inside a bundle breaks backend lookup, and native binaries must stay next to their loaders.
 import * as esbuild from "esbuild";
-import { readdirSync, statSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, statSync, rmSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -53,4 +53,6 @@ if (args.has("--watch")) {
   for (const b of existing) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(existing.map((b) => esbuild.build(b)));
+  // dist/cli.js is package.json's `bin`: make it runnable as ./dist/cli.js too.
+  try { chmodSync(join(root, "dist", "cli.js"), 0o755); } catch { /* not built in this run */ }
 }

@@ -141,3 +141,40 @@ describe("engine on the PaddleOCR text-direction classifier (npm @gutenye/ocr-mo
     for (const l of report.layers) for (const v of [...l.pre.mean, ...l.pre.var]) assert.ok(v !== null && Number.isFinite(v));
   });
 });
+
+describe("engine on a model whose weights live in an external data file", () => {
+  it("gives the same report as the model with inline weights (BN parameters read from the file too)", async () => {
+    const { create, fromBinary, toBinary } = await import("@bufbuild/protobuf");
+    const { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } = await import("onnx-buf");
+    const { buildDemoModel } = await import("../../src/core/demo/demoModel");
+    const os = await import("node:os");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-ext-"));
+    try {
+      const inline = path.join(dir, "inline.onnx");
+      fs.writeFileSync(inline, buildDemoModel());
+      const m = fromBinary(ModelProtoSchema, buildDemoModel());
+      const chunks: Buffer[] = [];
+      let offset = 0;
+      for (const t of m.graph!.initializer) {
+        const bytes = Buffer.from(t.rawData);
+        chunks.push(bytes);
+        t.rawData = new Uint8Array(0);
+        t.dataLocation = TensorProto_DataLocation.EXTERNAL;
+        t.externalData = [["location", "weights.bin"], ["offset", String(offset)], ["length", String(bytes.length)]]
+          .map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
+        offset += bytes.length;
+      }
+      fs.mkdirSync(path.join(dir, "ext"));
+      fs.writeFileSync(path.join(dir, "ext", "weights.bin"), Buffer.concat(chunks));
+      const external = path.join(dir, "ext", "model.onnx");
+      fs.writeFileSync(external, toBinary(ModelProtoSchema, m));
+      const a = await inspect({ modelPath: inline, samples: 16, seed: 4 }, hooks());
+      const b = await inspect({ modelPath: external, samples: 16, seed: 4 }, hooks());
+      assert.deepEqual(b.layers.map((l) => l.gamma), a.layers.map((l) => l.gamma));
+      assert.deepEqual(b.layers.map((l) => l.running), a.layers.map((l) => l.running));
+      assert.deepEqual(b.layers.map((l) => [l.pre.mean, l.post.histogram]), a.layers.map((l) => [l.pre.mean, l.post.histogram]));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -485,3 +485,16 @@ describe("following activation: real models", () => {
     assert.deepEqual(Object.fromEntries(counts), { Relu: 27, "none (Conv)": 3, "none (Concat)": 3, "none (Add)": 2 });
   });
 });
+
+describe("damaged nonlinearity parameters", () => {
+  it("a Clip with a NaN bound is not treated as a nonlinearity (found by the fuzzer)", () => {
+    const g = new GraphBuilder(13);
+    const y = g.batchNorm("x", "y");
+    g.init("lo", [NaN]);
+    g.init("hi", [6]);
+    g.node("Clip", [y, "lo", "hi"], "out");
+    const f = findFollowingActivation(g.model(["out"]), y);
+    assert.equal(f.op, "none");
+    assert.match(f.description + f.note, /unusable parameters \(bounds must not be NaN\)|Clip/);
+  });
+});

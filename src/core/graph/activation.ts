@@ -14,6 +14,7 @@ import { attr, attrFloat, isOnnxOp, type OnnxModel } from "../onnx/model";
 import type { ExternalReader } from "../onnx/tensorData";
 import { toFloat64, type HostTensor } from "../tensor";
 import {
+  activationProblem,
   chainOpName,
   describeActivation,
   evaluateChain,
@@ -188,6 +189,13 @@ function attrString(node: NodeProto, name: string): string | undefined {
 
 /** The catalogued function one node computes of its first input, or a reason it is not one. */
 function activationOfNode(ctx: Context, node: NodeProto): Activation | string {
+  const a = readActivation(ctx, node);
+  // A damaged model can carry NaN bounds or slopes: such a node is not treated as a known nonlinearity.
+  const problem = typeof a === "string" ? undefined : activationProblem(a);
+  return problem ? `${node.opType} has unusable parameters (${problem})` : a;
+}
+
+function readActivation(ctx: Context, node: NodeProto): Activation | string {
   if (!isOnnxOp(node) || !CATALOGUE_OPS.has(node.opType)) return `${node.opType} is not a catalogued nonlinearity`;
   switch (node.opType) {
     case "Relu": case "Sigmoid": case "Tanh": case "HardSwish": case "Softplus": case "Softsign": case "Mish":

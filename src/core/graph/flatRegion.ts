@@ -328,22 +328,23 @@ function slopeOf(slope: number | readonly number[], channel: number): number {
   return s;
 }
 
-function checkActivation(a: Activation): void {
-  const bad = (what: string) => {
-    throw new RangeError(`${a.op}: ${what}`);
-  };
-  const finite = (v: number, name: string) => {
-    if (!Number.isFinite(v)) bad(`${name} must be a finite number, got ${v}`);
-  };
+/** Why an activation's parameters are unusable (NaN or infinite where a number is needed), or undefined. */
+export function activationProblem(a: Activation): string | undefined {
+  const finite = (v: number, name: string) => (Number.isFinite(v) ? undefined : `${name} must be a finite number, got ${v}`);
   switch (a.op) {
-    case "LeakyRelu": case "Elu": finite(a.alpha, "alpha"); break;
-    case "PRelu": for (const s of typeof a.slope === "number" ? [a.slope] : a.slope) finite(s, "slope"); break;
-    case "Clip": if (Number.isNaN(a.min) || Number.isNaN(a.max)) bad("bounds must not be NaN"); break;
-    case "HardSigmoid": finite(a.alpha, "alpha"); finite(a.beta, "beta"); break;
-    case "Selu": finite(a.alpha, "alpha"); finite(a.gamma, "gamma"); break;
-    case "Celu": finite(a.alpha, "alpha"); if (!(a.alpha > 0)) bad(`alpha must be > 0, got ${a.alpha}`); break;
-    default: break;
+    case "LeakyRelu": case "Elu": return finite(a.alpha, "alpha");
+    case "PRelu": for (const s of typeof a.slope === "number" ? [a.slope] : a.slope) { const p = finite(s, "slope"); if (p) return p; } return undefined;
+    case "Clip": return Number.isNaN(a.min) || Number.isNaN(a.max) ? "bounds must not be NaN" : undefined;
+    case "HardSigmoid": return finite(a.alpha, "alpha") ?? finite(a.beta, "beta");
+    case "Selu": return finite(a.alpha, "alpha") ?? finite(a.gamma, "gamma");
+    case "Celu": return finite(a.alpha, "alpha") ?? (a.alpha > 0 ? undefined : `alpha must be > 0, got ${a.alpha}`);
+    default: return undefined;
   }
+}
+
+function checkActivation(a: Activation): void {
+  const problem = activationProblem(a);
+  if (problem) throw new RangeError(`${a.op}: ${problem}`);
 }
 
 /** The number of channels a chain distinguishes: PRelu's per-channel slope count, else 1. */

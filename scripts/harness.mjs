@@ -11,6 +11,7 @@ import { ROOT } from "./codeServer.mjs";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const FACE_DETECTOR = resolve(ROOT, "..", "shared", "models", "face-detector-rfb-320", "version-RFB-320.onnx");
+export const FACE_IMAGES = resolve(ROOT, "..", "shared", "data", "face-images");
 
 /** Parses `--name value` and `--flag` arguments against a table of defaults (strings, numbers, booleans). */
 export function parseArgs(argv, defaults, usage) {

@@ -3,11 +3,11 @@
 // with mocha in this process. Tests get the Playwright page through test/e2e/context.ts and save
 // screenshots under test-results/e2e/. Build first: `npm run build:tests` (npm run test:e2e does).
 import Mocha from "mocha";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureCodeServer, startCodeServer, ROOT, tail } from "./codeServer.mjs";
-import { FACE_DETECTOR, Run, checkExtension, fail, launchBrowser, parseArgs, saveVsCodeLogs, seconds, workbenchUrl } from "./harness.mjs";
+import { FACE_DETECTOR, FACE_IMAGES, Run, checkExtension, fail, launchBrowser, parseArgs, saveVsCodeLogs, seconds, workbenchUrl } from "./harness.mjs";
 
 const USAGE = `usage: node scripts/runE2E.mjs [options]
   --extension <dir>     extension to load (default: the repository root, i.e. BN Lens)
@@ -50,6 +50,15 @@ try {
     modelPath = join(workspaceDir, basename(FACE_DETECTOR));
     copyFileSync(FACE_DETECTOR, modelPath);
   }
+  // The face detector's photos, and its authors' preprocessing as a workspace setting (so running on the
+  // photos asks only for the folder).
+  const photosDir = join(workspaceDir, "photos");
+  if (existsSync(FACE_IMAGES)) {
+    mkdirSync(photosDir, { recursive: true });
+    for (const f of readdirSync(FACE_IMAGES)) if (f.endsWith(".jpg")) copyFileSync(join(FACE_IMAGES, f), join(photosDir, f));
+    mkdirSync(join(workspaceDir, ".vscode"), { recursive: true });
+    writeFileSync(join(workspaceDir, ".vscode", "settings.json"), JSON.stringify({ "bnLens.image.preprocessing": "centered128" }, null, 1));
+  }
   server = await startCodeServer({ install, stateDir: join(run.stateDir, "server"), folder: workspaceDir,
     logFile: join(run.resultsDir, "code-server.log"), env: run.env() });
   run.onCleanup(() => server.stop(), server.pid);
@@ -65,7 +74,7 @@ try {
   log(`workbench ready in ${seconds(Date.now() - started)}; running ${specs.map((s) => basename(s)).join(", ")}${opts.grep ? ` (grep ${opts.grep})` : ""}`);
 
   globalThis.__bnLensE2E = {
-    page, origin: server.origin, workspaceDir, modelPath, extensionPath, resultsDir: run.resultsDir,
+    page, origin: server.origin, workspaceDir, modelPath, photosDir: existsSync(photosDir) ? photosDir : undefined, extensionPath, resultsDir: run.resultsDir,
     screenshot: async (name) => {
       const path = join(run.resultsDir, `${name.replace(/[^\w.-]+/g, "-")}.png`);
       await page.screenshot({ path, fullPage: true, timeout: 15_000 });

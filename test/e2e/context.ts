@@ -12,6 +12,8 @@ export interface E2EContext {
   workspaceDir: string;
   /** A copy of the face detector inside the workspace, when ../shared has it. */
   modelPath: string | undefined;
+  /** A copy of the face detector's 16 photos inside the workspace (with bnLens.image.preprocessing set). */
+  photosDir: string | undefined;
   /** The extension loaded as under development. */
   extensionPath: string;
   /** test-results/<run>/: screenshots and logs go here. */

@@ -2,7 +2,7 @@
 // wait for the panel, check its overview, keep screenshots in test-results/e2e/.
 import * as assert from "node:assert/strict";
 import { e2e } from "./context";
-import { answerFilePrompt, distinctRows, openFile, runCommand, waitFor, webviewFrame } from "./workbench";
+import { answerFilePrompt, chooseFolder, distinctRows, openFile, quickPick, runCommand, waitFor, webviewFrame } from "./workbench";
 
 const BN_LAYERS = 35; // BatchNormalization nodes in version-RFB-320.onnx
 
@@ -31,5 +31,31 @@ describe("BN Lens in the browser", function () {
     await screenshot("inspect-02-overview");
     // The same frame is what later checks (charts, warnings) will look into.
     assert.ok(await webviewFrame(page, overviewSelector, 5_000));
+  });
+
+  it("runs the face detector on its photos, then opens one layer's detail", async () => {
+    const { page, photosDir, screenshot } = e2e();
+    assert.ok(photosDir, "the face photos are not in the workspace (../shared/data/face-images missing?)");
+    await openFile(page, "version-RFB-320.onnx");
+    await runCommand(page, "BN Lens: Inspect Model with Data...");
+    // Which data: a folder; then the folder itself in VS Code's own (browser) file dialog.
+    await quickPick(page, "A folder");
+    await chooseFolder(page, photosDir);
+    const header = '[data-testid="overview"]';
+    const frame = await waitFor(async () => {
+      for (const f of page.frames()) {
+        if (f === page.mainFrame()) continue;
+        const text = await f.locator("body").innerText().catch(() => "");
+        if (/16 images/.test(text) && (await f.locator(header).count()) > 0) return f;
+      }
+      return undefined;
+    }, 180_000, "the overview of the run on the 16 photos");
+    await screenshot("inspect-03-photos-overview");
+    await frame.locator('[data-testid="layer-row"]').first().click();
+    await frame.locator('[data-testid="layer-detail"]').waitFor({ state: "visible", timeout: 30_000 });
+    const detail = await frame.locator('[data-testid="layer-detail"]').innerText();
+    assert.match(detail, /BatchNormalization_1/);
+    assert.match(detail, /Values before and after BN/);
+    await screenshot("inspect-04-layer-detail");
   });
 });

@@ -67,6 +67,33 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await quickInput(page, "F1", title, title);
 }
 
+/** Picks the row of an open quick pick whose label contains `label` (typing it to filter first). */
+export async function quickPick(page: Page, label: string): Promise<void> {
+  const widget = page.locator(QUICK_INPUT);
+  await widget.waitFor({ state: "visible", timeout: 30_000 });
+  await widget.locator("input.input").first().fill(label);
+  const row = widget.locator(".monaco-list-row", { hasText: label }).first();
+  await row.waitFor({ state: "visible", timeout: 15_000 });
+  await row.click();
+}
+
+/**
+ * Answers VS Code's own (browser) open dialog, a quick input holding a path, with a folder: types the
+ * folder's path and presses the dialog's accept button (the command's openLabel, or "OK").
+ */
+export async function chooseFolder(page: Page, folder: string): Promise<void> {
+  const widget = page.locator(QUICK_INPUT);
+  await widget.waitFor({ state: "visible", timeout: 30_000 });
+  const input = widget.locator("input.input").first();
+  await input.fill(folder.endsWith("/") ? folder : `${folder}/`);
+  // The dialog lists the folder's entries once it has read it.
+  await page.waitForTimeout(1000);
+  const accept = widget.locator(".quick-input-action a, .monaco-button", { hasText: /Use This Data|OK/ }).first();
+  if (await accept.isVisible().catch(() => false)) await accept.click();
+  else await page.keyboard.press("Enter");
+  await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => undefined);
+}
+
 /** Opens a workspace file through Quick Open (Ctrl+P) by typing its name. */
 export async function openFile(page: Page, fileName: string): Promise<void> {
   await quickInput(page, "Control+P", fileName, fileName);

@@ -85,13 +85,25 @@ export async function chooseFolder(page: Page, folder: string): Promise<void> {
   const widget = page.locator(QUICK_INPUT);
   await widget.waitFor({ state: "visible", timeout: 30_000 });
   const input = widget.locator("input.input").first();
-  await input.fill(folder.endsWith("/") ? folder : `${folder}/`);
-  // The dialog lists the folder's entries once it has read it.
-  await page.waitForTimeout(1000);
-  const accept = widget.locator(".quick-input-action a, .monaco-button", { hasText: /Use This Data|OK/ }).first();
-  if (await accept.isVisible().catch(() => false)) await accept.click();
-  else await page.keyboard.press("Enter");
-  await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => undefined);
+  // The dialog fills in its starting folder a moment after it opens; typing before that gets the path
+  // appended to it. Wait for its own value, then replace it, until it holds exactly our path.
+  const wanted = folder.endsWith("/") ? folder : `${folder}/`;
+  await waitFor(async () => ((await input.inputValue()).length > 0 ? true : undefined), 15_000, "the file dialog's starting folder");
+  await waitFor(async () => {
+    await input.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(wanted);
+    await page.waitForTimeout(500);
+    return (await input.inputValue()) === wanted ? true : undefined;
+  }, 20_000, `the file dialog to hold ${wanted}`);
+  // Accept with the dialog's button; the dialog may still be checking the path, so try again until it closes.
+  await waitFor(async () => {
+    const button = widget.getByRole("button", { name: /Use This Data|OK/ }).first();
+    if (await button.isVisible().catch(() => false)) await button.click().catch(() => undefined);
+    else await page.keyboard.press("Enter");
+    await page.waitForTimeout(1500);
+    return (await widget.isVisible()) ? undefined : true;
+  }, 30_000, "the file dialog to accept the folder");
 }
 
 /** Opens a workspace file through Quick Open (Ctrl+P) by typing its name. */

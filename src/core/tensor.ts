@@ -16,6 +16,23 @@ export interface HostTensor {
   data: TypedArray;
 }
 
+/** Allocates the typed array for `n` elements of a dtype (float16 as raw bits, bool as bytes). */
+export function allocate(dtype: DType, n: number): TypedArray {
+  switch (dtype) {
+    case "float32": return new Float32Array(n);
+    case "float64": return new Float64Array(n);
+    case "float16": case "bfloat16": case "uint16": return new Uint16Array(n);
+    case "int8": return new Int8Array(n);
+    case "uint8": case "bool": return new Uint8Array(n);
+    case "int16": return new Int16Array(n);
+    case "int32": return new Int32Array(n);
+    case "uint32": return new Uint32Array(n);
+    case "int64": return new BigInt64Array(n);
+    case "uint64": return new BigUint64Array(n);
+    case "string": throw new Error("no typed array for strings");
+  }
+}
+
 /** Number of elements of a shape; 1 for a scalar. */
 export function sizeOf(dims: readonly number[]): number {
   let n = 1;

@@ -11,7 +11,7 @@ import {
   type ImageGeometry, type ImageNormalization,
 } from "../core/inputs/image";
 import {
-  allocate, decodeNpyElements, fortranToC, isNpy, NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, truncatedData,
+  decodeNpyElements, fortranToC, isNpy, NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, truncatedData,
   type NpyHeader,
 } from "../core/inputs/npy";
 import { isZip, npzArrayNames, parseNpz } from "../core/inputs/npz";
@@ -21,7 +21,7 @@ import {
 import { resolveInputs, type DataSampleInfo, type ResolvedInput } from "../core/inputs/shapes";
 import type { ModelInput } from "../core/onnx/model";
 import { decodeTensorProto } from "../core/onnx/tensorData";
-import { formatShape, sizeOf, type HostTensor, type TypedArray } from "../core/tensor";
+import { allocate, formatShape, sizeOf, type HostTensor, type TypedArray } from "../core/tensor";
 
 /** What to read: a file or folder, or seeded random data when no path is given. */
 export interface DataOptions {

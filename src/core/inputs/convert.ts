@@ -1,6 +1,5 @@
 import { UserError } from "../errors";
-import { bfloat16ToFloat, halfToFloat, type DType, type HostTensor, type TypedArray } from "../tensor";
-import { allocate } from "./npy";
+import { allocate, bfloat16ToFloat, halfToFloat, type DType, type HostTensor, type TypedArray } from "../tensor";
 
 /** Dtypes whose values are floating point. */
 export function isFloat(dtype: DType): boolean {

@@ -1,5 +1,5 @@
 import { UserError } from "../errors";
-import { formatShape, sizeOf, type DType, type HostTensor, type TypedArray } from "../tensor";
+import { allocate, formatShape, sizeOf, type DType, type HostTensor, type TypedArray } from "../tensor";
 
 /** The parsed header of a .npy file: enough to read any range of samples by byte offset. */
 export interface NpyHeader {
@@ -102,23 +102,6 @@ export function parseNpyHeader(bytes: Uint8Array, what = "The .npy file"): NpyHe
   const dataBytes = count * itemSize;
   if (!Number.isSafeInteger(dataBytes)) throw bad(`shape (${shapeMatch[1]}) is too large`);
   return { dtype, descr, shape, fortranOrder: fortranMatch[1] === "True", dataOffset, itemSize, bigEndian, dataBytes };
-}
-
-/** Allocates the typed array for `n` elements of a dtype (float16 as raw bits, bool as bytes). */
-export function allocate(dtype: DType, n: number): TypedArray {
-  switch (dtype) {
-    case "float32": return new Float32Array(n);
-    case "float64": return new Float64Array(n);
-    case "float16": case "bfloat16": case "uint16": return new Uint16Array(n);
-    case "int8": return new Int8Array(n);
-    case "uint8": case "bool": return new Uint8Array(n);
-    case "int16": return new Int16Array(n);
-    case "int32": return new Int32Array(n);
-    case "uint32": return new Uint32Array(n);
-    case "int64": return new BigInt64Array(n);
-    case "uint64": return new BigUint64Array(n);
-    case "string": throw new Error("no typed array for strings");
-  }
 }
 
 /**

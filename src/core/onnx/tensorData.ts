@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { TensorProtoSchema, TensorProto_DataLocation, type TensorProto } from "onnx-buf";
 import { UserError } from "../errors";
-import { sizeOf, type DType, type HostTensor, type TypedArray } from "../tensor";
+import { allocate, sizeOf, type DType, type HostTensor, type TypedArray } from "../tensor";
 import { bytesPerElement, dtypeFromOnnx, onnxTypeName } from "./dataType";
 
 /** Where an external tensor's bytes live, relative to the model's folder. */
@@ -55,22 +55,9 @@ export function tensorDims(t: TensorProto): number[] {
 
 function viewOf(dtype: DType, bytes: Uint8Array, n: number): TypedArray {
   // Copy into an aligned buffer: raw_data subarrays of the model file can start at any byte.
-  const copy = new Uint8Array(n * bytesPerElement(dtype));
-  copy.set(bytes.subarray(0, copy.length));
-  const b = copy.buffer;
-  switch (dtype) {
-    case "float32": return new Float32Array(b);
-    case "float64": return new Float64Array(b);
-    case "float16": case "bfloat16": case "uint16": return new Uint16Array(b);
-    case "int16": return new Int16Array(b);
-    case "int8": return new Int8Array(b);
-    case "uint8": case "bool": return new Uint8Array(b);
-    case "int32": return new Int32Array(b);
-    case "uint32": return new Uint32Array(b);
-    case "int64": return new BigInt64Array(b);
-    case "uint64": return new BigUint64Array(b);
-    case "string": throw new Error("unreachable");
-  }
+  const out = allocate(dtype, n);
+  new Uint8Array(out.buffer).set(bytes.subarray(0, n * bytesPerElement(dtype)));
+  return out;
 }
 
 function fromTypedFields(t: TensorProto, dtype: DType, n: number): TypedArray {

@@ -12,9 +12,21 @@ const domGlobals = ["window", "document", "navigator", "HTMLElement", "requestAn
 const noDom = domGlobals.map((name) => ({ name, message: "DOM code belongs in webview/." }));
 const ort = { name: "onnxruntime-node", message: "Only src/runtime may import onnxruntime-node." };
 const vscode = { name: "vscode", message: "Only src/extension may import 'vscode'." };
-const nodeBuiltins = ["fs", "node:fs", "fs/promises", "node:fs/promises", "worker_threads", "node:worker_threads",
-  "child_process", "node:child_process", "sharp", "path", "node:path", "os", "node:os"]
-  .map((name) => ({ name, message: "src/core is pure: no I/O, no Node built-ins. Pass bytes and arrays in." }));
+const nodeBuiltins = [
+  "fs",
+  "node:fs",
+  "fs/promises",
+  "node:fs/promises",
+  "worker_threads",
+  "node:worker_threads",
+  "child_process",
+  "node:child_process",
+  "sharp",
+  "path",
+  "node:path",
+  "os",
+  "node:os",
+].map((name) => ({ name, message: "src/core is pure: no I/O, no Node built-ins. Pass bytes and arrays in." }));
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", "out/**", ".cache/**", ".scratch/**", "test-results/**", "**/*.d.ts"] },
@@ -26,47 +38,102 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "import/no-restricted-paths": ["error", {
-        zones: [
-          { target: "./src/core", from: ["./src/protocol", "./src/runtime", "./src/extension", "./src/cli", "./webview"],
-            message: "core imports nothing of ours but itself." },
-          { target: "./src/protocol", from: ["./src/runtime", "./src/extension", "./src/cli", "./webview"],
-            message: "protocol holds message types only; it may import core types." },
-          { target: "./src/runtime", from: ["./src/extension", "./src/cli", "./webview"],
-            message: "runtime imports core and protocol only." },
-          { target: "./src/extension", from: ["./src/cli", "./webview"],
-            message: "extension imports core, protocol and runtime's host-side client only." },
-          { target: "./src/extension", from: "./src/runtime", except: ["./client.ts"],
-            message: "extension may use src/runtime/client.ts only: the rest of runtime runs in the worker." },
-          { target: "./src/cli", from: ["./src/extension", "./webview"], message: "cli imports core and runtime only." },
-          { target: "./src/cli", from: "./src/runtime", except: ["./client.ts"],
-            message: "cli may use src/runtime/client.ts only: the rest of runtime runs in the worker." },
-          { target: "./webview", from: ["./src/runtime", "./src/extension", "./src/cli"],
-            message: "webview imports protocol and pure core only." },
-        ],
-      }],
+      "import/no-restricted-paths": [
+        "error",
+        {
+          zones: [
+            {
+              target: "./src/core",
+              from: ["./src/protocol", "./src/runtime", "./src/extension", "./src/cli", "./webview"],
+              message: "core imports nothing of ours but itself.",
+            },
+            {
+              target: "./src/protocol",
+              from: ["./src/runtime", "./src/extension", "./src/cli", "./webview"],
+              message: "protocol holds message types only; it may import core types.",
+            },
+            {
+              target: "./src/runtime",
+              from: ["./src/extension", "./src/cli", "./webview"],
+              message: "runtime imports core and protocol only.",
+            },
+            {
+              target: "./src/extension",
+              from: ["./src/cli", "./webview"],
+              message: "extension imports core, protocol and runtime's host-side client only.",
+            },
+            {
+              target: "./src/extension",
+              from: "./src/runtime",
+              except: ["./client.ts"],
+              message: "extension may use src/runtime/client.ts only: the rest of runtime runs in the worker.",
+            },
+            { target: "./src/cli", from: ["./src/extension", "./webview"], message: "cli imports core and runtime only." },
+            {
+              target: "./src/cli",
+              from: "./src/runtime",
+              except: ["./client.ts"],
+              message: "cli may use src/runtime/client.ts only: the rest of runtime runs in the worker.",
+            },
+            {
+              target: "./webview",
+              from: ["./src/runtime", "./src/extension", "./src/cli"],
+              message: "webview imports protocol and pure core only.",
+            },
+          ],
+        },
+      ],
     },
   },
-  { files: ["src/core/**/*.ts"], rules: {
-    "no-restricted-imports": ["error", { paths: [ort, vscode, ...nodeBuiltins] }],
-    "no-restricted-globals": ["error", ...noDom, { name: "process", message: "src/core is pure." }],
-  } },
-  { files: ["src/protocol/**/*.ts"], rules: {
-    "no-restricted-imports": ["error", { paths: [ort, vscode] }],
-    "no-restricted-globals": ["error", ...noDom],
-  } },
-  { files: ["src/runtime/**/*.ts", "src/cli/**/*.ts"], rules: {
-    "no-restricted-imports": ["error", { paths: [vscode] }],
-    "no-restricted-globals": ["error", ...noDom],
-  } },
-  { files: ["src/runtime/client.ts"], rules: {
-    "no-restricted-imports": ["error", { paths: [vscode, { name: "onnxruntime-node", message: "client.ts runs on the caller's thread: it must never load onnxruntime-node." }] }],
-  } },
-  { files: ["src/extension/**/*.ts"], rules: {
-    "no-restricted-imports": ["error", { paths: [ort] }],
-    "no-restricted-globals": ["error", ...noDom],
-  } },
-  { files: ["webview/**/*.ts"], rules: {
-    "no-restricted-imports": ["error", { paths: [ort, vscode], patterns: [{ group: ["node:*", "fs", "path"], message: "The webview runs in a browser." }] }],
-  } },
+  {
+    files: ["src/core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [ort, vscode, ...nodeBuiltins] }],
+      "no-restricted-globals": ["error", ...noDom, { name: "process", message: "src/core is pure." }],
+    },
+  },
+  {
+    files: ["src/protocol/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [ort, vscode] }],
+      "no-restricted-globals": ["error", ...noDom],
+    },
+  },
+  {
+    files: ["src/runtime/**/*.ts", "src/cli/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [vscode] }],
+      "no-restricted-globals": ["error", ...noDom],
+    },
+  },
+  {
+    files: ["src/runtime/client.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            vscode,
+            { name: "onnxruntime-node", message: "client.ts runs on the caller's thread: it must never load onnxruntime-node." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/extension/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [ort] }],
+      "no-restricted-globals": ["error", ...noDom],
+    },
+  },
+  {
+    files: ["webview/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [ort, vscode], patterns: [{ group: ["node:*", "fs", "path"], message: "The webview runs in a browser." }] },
+      ],
+    },
+  },
 );

@@ -36,7 +36,10 @@ async function decodePhotos(): Promise<{ sample: Float32Array[]; dims: number[] 
   const all = (await source.read(0, 16)).input;
   await source.close();
   const per = all.data.length / 16;
-  return { sample: Array.from({ length: 16 }, (_, i) => (all.data as Float32Array).slice(i * per, (i + 1) * per)), dims: all.dims.slice(1) };
+  return {
+    sample: Array.from({ length: 16 }, (_, i) => (all.data as Float32Array).slice(i * per, (i + 1) * per)),
+    dims: all.dims.slice(1),
+  };
 }
 
 /** A data source that repeats decoded photos to `total` samples, so decoding is not timed. */
@@ -67,11 +70,20 @@ function openMemory(photos: { sample: Float32Array[]; dims: number[] }, total: n
  * `asBnLensRunsIt` also turns the weights the old exporter listed as graph inputs into constants, as BN Lens
  * does: onnxruntime can then fuse and pre-pack them, which makes plain inference itself about 3x faster.
  */
-async function plainRun(photos: { sample: Float32Array[]; dims: number[] }, total: number, batch: number, asBnLensRunsIt = false): Promise<number> {
+async function plainRun(
+  photos: { sample: Float32Array[]; dims: number[] },
+  total: number,
+  batch: number,
+  asBnLensRunsIt = false,
+): Promise<number> {
   const started = performance.now();
   const bytes = fs.readFileSync(MODEL);
   const model = decodeModel(bytes);
-  const edited = rewriteModel(bytes, model, { inputDims: new Map([["input", ["N", ...photos.dims]]]), dropShapeHints: true, dropInitializerInputs: asBnLensRunsIt });
+  const edited = rewriteModel(bytes, model, {
+    inputDims: new Map([["input", ["N", ...photos.dims]]]),
+    dropShapeHints: true,
+    dropInitializerInputs: asBnLensRunsIt,
+  });
   let session: ort.InferenceSession | undefined;
   try {
     session = await createSession(edited, path.dirname(MODEL), {});
@@ -86,7 +98,12 @@ async function plainRun(photos: { sample: Float32Array[]; dims: number[] }, tota
   return performance.now() - started;
 }
 
-async function inspectRun(photos: { sample: Float32Array[]; dims: number[] }, total: number, batch: number, mode: "exact" | "fast"): Promise<number> {
+async function inspectRun(
+  photos: { sample: Float32Array[]; dims: number[] },
+  total: number,
+  batch: number,
+  mode: "exact" | "fast",
+): Promise<number> {
   const started = performance.now();
   await inspect({ modelPath: MODEL, batchSize: batch, mode }, quiet, { openData: openMemory(photos, total) });
   return performance.now() - started;
@@ -108,8 +125,13 @@ async function overhead(photos: { sample: Float32Array[]; dims: number[] }, batc
     insp.push(await inspectRun(photos, total, batch, mode));
   }
   return {
-    batch, mode, plainMs: median(plain), optimizedMs: median(optimized), inspectMs: median(insp),
-    ratio: median(insp) / median(plain), ratioVsOptimized: median(insp) / median(optimized),
+    batch,
+    mode,
+    plainMs: median(plain),
+    optimizedMs: median(optimized),
+    inspectMs: median(insp),
+    ratio: median(insp) / median(plain),
+    ratioVsOptimized: median(insp) / median(optimized),
   };
 }
 
@@ -117,22 +139,31 @@ async function overhead(photos: { sample: Float32Array[]; dims: number[] }, batc
 async function memoryChild(n: number, mode: "exact" | "fast"): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-bench-photos-"));
   try {
-    const photos = fs.readdirSync(PHOTOS).filter((f) => f.endsWith(".jpg")).sort();
-    for (let i = 0; i < n; i++) fs.symlinkSync(path.join(PHOTOS, photos[i % photos.length]), path.join(dir, `${String(i).padStart(5, "0")}.jpg`));
+    const photos = fs
+      .readdirSync(PHOTOS)
+      .filter((f) => f.endsWith(".jpg"))
+      .sort();
+    for (let i = 0; i < n; i++)
+      fs.symlinkSync(path.join(PHOTOS, photos[i % photos.length]), path.join(dir, `${String(i).padStart(5, "0")}.jpg`));
     const started = performance.now();
     const report = await inspect({ modelPath: MODEL, dataPath: dir, imageMean: [127], imageStd: [128], batchSize: 8, mode }, quiet);
     // VmHWM, not getrusage's maxRSS: the latter survives exec and so includes this benchmark's own
     // parent process, whose pages the child shared between fork and exec.
     const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
     const peakKb = hwm ? Number(hwm[1]) : process.resourceUsage().maxRSS;
-    process.stdout.write(JSON.stringify({ samples: report.samples, peakRssMb: peakKb / 1024, elapsedMs: performance.now() - started }) + "\n");
+    process.stdout.write(
+      JSON.stringify({ samples: report.samples, peakRssMb: peakKb / 1024, elapsedMs: performance.now() - started }) + "\n",
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function runMemoryChild(n: number, mode: "exact" | "fast"): { samples: number; peakRssMb: number; elapsedMs: number } {
-  const r = spawnSync(process.execPath, [__filename, "--memory-child", String(n), "--mode", mode], { encoding: "utf8", timeout: 1_800_000 });
+  const r = spawnSync(process.execPath, [__filename, "--memory-child", String(n), "--mode", mode], {
+    encoding: "utf8",
+    timeout: 1_800_000,
+  });
   if (r.status !== 0) throw new Error(`memory run of ${n} samples failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
@@ -141,7 +172,11 @@ function panelFirstPaint(): number | null {
   const script = path.join(ROOT, "scripts", "benchPanel.mjs");
   if (!fs.existsSync(script)) return null;
   const r = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 300_000, cwd: ROOT });
-  const line = r.stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+  const line = r.stdout
+    .trim()
+    .split("\n")
+    .reverse()
+    .find((l) => l.startsWith("{"));
   if (!line) {
     console.log(`  panel benchmark failed: ${r.stderr.slice(-500)}`);
     return null;
@@ -159,9 +194,15 @@ function extensionTimings(): { activationMs: number; openToDescribedMs: number; 
   fs.rmSync(timings, { force: true });
   const build = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs"), "--tests"], { cwd: ROOT, encoding: "utf8" });
   if (build.status !== 0) return null;
-  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "runExtensionTests.mjs"), "--grep", "is the default editor of .onnx files"], {
-    cwd: ROOT, encoding: "utf8", timeout: 600_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, "scripts", "runExtensionTests.mjs"), "--grep", "is the default editor of .onnx files"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 600_000,
+    },
+  );
   if (r.status !== 0 || !fs.existsSync(timings)) {
     console.log(`  extension timings unavailable (${(r.stderr || r.stdout).trim().split("\n").pop()})`);
     return null;
@@ -170,19 +211,27 @@ function extensionTimings(): { activationMs: number; openToDescribedMs: number; 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { "memory-child": { type: "string" }, mode: { type: "string" }, repeats: { type: "string" }, quick: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { "memory-child": { type: "string" }, mode: { type: "string" }, repeats: { type: "string" }, quick: { type: "boolean" } },
+  });
   if (values["memory-child"]) return memoryChild(Number(values["memory-child"]), (values.mode as "exact" | "fast") ?? "exact");
   const repeats = Number(values.repeats ?? 3);
-  console.log(`BN Lens benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-  console.log(`Model: face detector RFB-320 (35 BN layers), 16 photos repeated to 256 samples. Default mode ${DEFAULT_MODE}: exact unless measuring every value would take over ${AUTO_EXACT_LIMIT_S} s, then fast.\n`);
+  console.log(
+    `BN Lens benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  );
+  console.log(
+    `Model: face detector RFB-320 (35 BN layers), 16 photos repeated to 256 samples. Default mode ${DEFAULT_MODE}: exact unless measuring every value would take over ${AUTO_EXACT_LIMIT_S} s, then fast.\n`,
+  );
   const photos = await decodePhotos();
   const results: Awaited<ReturnType<typeof overhead>>[] = [];
   for (const mode of ["fast", "exact"] as const) {
     for (const batch of values.quick ? [8] : [1, 8, 32]) {
       const r = await overhead(photos, batch, mode, repeats);
       results.push(r);
-      console.log(`overhead  mode ${mode.padEnd(5)} batch ${String(batch).padStart(2)}: inspection ${r.inspectMs.toFixed(0).padStart(6)} ms / plain ${r.plainMs.toFixed(0).padStart(5)} ms = ${r.ratio.toFixed(2)}x` +
-        `  (plain with weights as constants ${r.optimizedMs.toFixed(0)} ms: ${r.ratioVsOptimized.toFixed(2)}x)`);
+      console.log(
+        `overhead  mode ${mode.padEnd(5)} batch ${String(batch).padStart(2)}: inspection ${r.inspectMs.toFixed(0).padStart(6)} ms / plain ${r.plainMs.toFixed(0).padStart(5)} ms = ${r.ratio.toFixed(2)}x` +
+          `  (plain with weights as constants ${r.optimizedMs.toFixed(0)} ms: ${r.ratioVsOptimized.toFixed(2)}x)`,
+      );
     }
   }
   // Exact mode holds the most per batch (every captured value), so it is the stricter memory test.
@@ -190,14 +239,20 @@ async function main(): Promise<void> {
     const small = runMemoryChild(256, mode);
     const large = runMemoryChild(values.quick ? 1024 : 4096, mode);
     const ratio = large.peakRssMb / small.peakRssMb;
-    console.log(`memory    mode ${mode.padEnd(5)} ${small.samples} samples: peak ${small.peakRssMb.toFixed(0)} MB (${(small.elapsedMs / 1000).toFixed(1)} s); ${large.samples} samples: peak ${large.peakRssMb.toFixed(0)} MB (${(large.elapsedMs / 1000).toFixed(1)} s); ratio ${ratio.toFixed(3)}`);
+    console.log(
+      `memory    mode ${mode.padEnd(5)} ${small.samples} samples: peak ${small.peakRssMb.toFixed(0)} MB (${(small.elapsedMs / 1000).toFixed(1)} s); ${large.samples} samples: peak ${large.peakRssMb.toFixed(0)} MB (${(large.elapsedMs / 1000).toFixed(1)} s); ratio ${ratio.toFixed(3)}`,
+    );
     return { mode, small, large, ratio };
   });
   const panelFirstPaintMs = panelFirstPaint();
-  console.log(`panel     first paint of the overview, 300 BN layers: ${panelFirstPaintMs === null ? "n/a" : `${panelFirstPaintMs.toFixed(1)} ms`}`);
+  console.log(
+    `panel     first paint of the overview, 300 BN layers: ${panelFirstPaintMs === null ? "n/a" : `${panelFirstPaintMs.toFixed(1)} ms`}`,
+  );
   const ext = values.quick ? null : extensionTimings();
   if (ext) {
-    console.log(`extension activation ${ext.activationMs.toFixed(1)} ms; open the face detector's model view until its layers are shown ${ext.openToDescribedMs.toFixed(0)} ms (describe in the inference process ${ext.describeMs.toFixed(0)} ms)`);
+    console.log(
+      `extension activation ${ext.activationMs.toFixed(1)} ms; open the face detector's model view until its layers are shown ${ext.openToDescribedMs.toFixed(0)} ms (describe in the inference process ${ext.describeMs.toFixed(0)} ms)`,
+    );
   }
   const at8 = (mode: string) => results.find((r) => r.batch === 8 && r.mode === mode)!.ratio;
   const summary = {
@@ -209,7 +264,12 @@ async function main(): Promise<void> {
     overhead: Object.fromEntries(results.map((r) => [`${r.mode}_batch${r.batch}`, Number(r.ratio.toFixed(3))])),
     memoryRatio: Number(memory[0].ratio.toFixed(3)),
     fastMemoryRatio: Number(memory[1].ratio.toFixed(3)),
-    peakRssMb: Object.fromEntries(memory.flatMap((m) => [[`${m.mode}_${m.small.samples}`, Math.round(m.small.peakRssMb)], [`${m.mode}_${m.large.samples}`, Math.round(m.large.peakRssMb)]])),
+    peakRssMb: Object.fromEntries(
+      memory.flatMap((m) => [
+        [`${m.mode}_${m.small.samples}`, Math.round(m.small.peakRssMb)],
+        [`${m.mode}_${m.large.samples}`, Math.round(m.large.peakRssMb)],
+      ]),
+    ),
     panelFirstPaintMs,
     activationMs: ext ? Number(ext.activationMs.toFixed(1)) : null,
     openModelViewMs: ext ? Math.round(ext.openToDescribedMs) : null,

@@ -10,7 +10,14 @@ execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "i
 const outdir = join(root, "out", "bench");
 mkdirSync(outdir, { recursive: true });
 await esbuild.build({
-  entryPoints: [join(root, "scripts", "benchPanel.ts")], bundle: true, platform: "node", format: "cjs", target: "node20",
-  outfile: join(outdir, "benchPanel.cjs"), external: ["playwright-core"], logLevel: "warning", absWorkingDir: root,
+  entryPoints: [join(root, "scripts", "benchPanel.ts")],
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  outfile: join(outdir, "benchPanel.cjs"),
+  external: ["playwright-core"],
+  logLevel: "warning",
+  absWorkingDir: root,
 });
 execFileSync(process.execPath, [join(outdir, "benchPanel.cjs"), ...process.argv.slice(2)], { stdio: "inherit" });

@@ -8,23 +8,30 @@ import { syntheticReport } from "../test/webview/synthetic";
 
 /** Scrolls the whole list, 600 px per frame, and returns the frame intervals' 95th percentile and maximum. */
 async function scrollFrames(panel: Panel): Promise<{ frames: number; p95FrameMs: number; maxFrameMs: number }> {
-  return panel.page.getByTestId("layer-list").evaluate((list) => new Promise((resolve) => {
-    const gaps: number[] = [];
-    let last = performance.now();
-    const step = () => {
-      const now = performance.now();
-      gaps.push(now - last);
-      last = now;
-      if (list.scrollTop + list.clientHeight >= list.scrollHeight - 1) {
-        gaps.sort((a, b) => a - b);
-        resolve({ frames: gaps.length, p95FrameMs: Math.round(gaps[Math.floor(gaps.length * 0.95)] * 10) / 10, maxFrameMs: Math.round(gaps[gaps.length - 1] * 10) / 10 });
-        return;
-      }
-      list.scrollTop += 600;
-      requestAnimationFrame(step);
-    };
-    requestAnimationFrame(step);
-  }));
+  return panel.page.getByTestId("layer-list").evaluate(
+    (list) =>
+      new Promise((resolve) => {
+        const gaps: number[] = [];
+        let last = performance.now();
+        const step = () => {
+          const now = performance.now();
+          gaps.push(now - last);
+          last = now;
+          if (list.scrollTop + list.clientHeight >= list.scrollHeight - 1) {
+            gaps.sort((a, b) => a - b);
+            resolve({
+              frames: gaps.length,
+              p95FrameMs: Math.round(gaps[Math.floor(gaps.length * 0.95)] * 10) / 10,
+              maxFrameMs: Math.round(gaps[gaps.length - 1] * 10) / 10,
+            });
+            return;
+          }
+          list.scrollTop += 600;
+          requestAnimationFrame(step);
+        };
+        requestAnimationFrame(step);
+      }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -56,17 +63,19 @@ async function main(): Promise<void> {
     await close();
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(JSON.stringify({
-    panelFirstPaintMs: median(cold),
-    layers,
-    runs,
-    coldMs: cold,
-    warmMedianMs: median(warm),
-    rowsInDom,
-    scrollP95FrameMs: scroll.p95FrameMs,
-    scrollMaxFrameMs: scroll.maxFrameMs,
-    payloadBytes: JSON.stringify(report).length,
-  }));
+  console.log(
+    JSON.stringify({
+      panelFirstPaintMs: median(cold),
+      layers,
+      runs,
+      coldMs: cold,
+      warmMedianMs: median(warm),
+      rowsInDom,
+      scrollP95FrameMs: scroll.p95FrameMs,
+      scrollMaxFrameMs: scroll.maxFrameMs,
+      payloadBytes: JSON.stringify(report).length,
+    }),
+  );
 }
 
 main().catch((e: unknown) => {

@@ -15,8 +15,15 @@ const builds = [
   { ...node, entryPoints: { extension: "src/extension/extension.ts" }, outdir: "dist" },
   { ...node, entryPoints: { worker: "src/runtime/worker.ts" }, outdir: "dist" },
   { ...node, entryPoints: { cli: "src/cli/main.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } },
-  { ...common, platform: "browser", format: "iife", target: "chrome120", entryPoints: { webview: "webview/main.ts" },
-    outdir: "dist", loader: { ".css": "text" } },
+  {
+    ...common,
+    platform: "browser",
+    format: "iife",
+    target: "chrome120",
+    entryPoints: { webview: "webview/main.ts" },
+    outdir: "dist",
+    loader: { ".css": "text" },
+  },
 ];
 
 function walk(dir, test = (name) => /\.test\.ts$/.test(name), out = []) {
@@ -35,24 +42,46 @@ if (args.has("--tests")) {
   builds.push({ ...node, entryPoints: entryPointsOf(entries), outdir: "out" });
   // Extension-host suites (test/extension/, test/harness/extension/): the index.ts that VS Code loads as
   // extensionTestsPath, and the *.vscode.test.ts it runs, land in out/test/.../ beside each other.
-  const hostEntries = walk(join(root, "test"), (name, dir) =>
-    /\.vscode\.test\.ts$/.test(name) || (name === "index.ts" && /[\\/]extension$/.test(dir)));
+  const hostEntries = walk(
+    join(root, "test"),
+    (name, dir) => /\.vscode\.test\.ts$/.test(name) || (name === "index.ts" && /[\\/]extension$/.test(dir)),
+  );
   if (hostEntries.length) builds.push({ ...node, entryPoints: entryPointsOf(hostEntries), outdir: "out" });
 }
 
 if (args.has("--tools")) {
   // Command-line tools that are not tests: the fuzzer and the benchmarks.
-  const tools = ["test/fuzz/fuzzMain.ts", "scripts/bench.ts"].filter((p) => { try { return statSync(resolve(root, p)).isFile(); } catch { return false; } });
-  builds.push({ ...node, entryPoints: Object.fromEntries(tools.map((p) => [p.replace(/^.*\//, "").replace(/\.ts$/, ""), resolve(root, p)])), outdir: "out/tools" });
+  const tools = ["test/fuzz/fuzzMain.ts", "scripts/bench.ts"].filter((p) => {
+    try {
+      return statSync(resolve(root, p)).isFile();
+    } catch {
+      return false;
+    }
+  });
+  builds.push({
+    ...node,
+    entryPoints: Object.fromEntries(tools.map((p) => [p.replace(/^.*\//, "").replace(/\.ts$/, ""), resolve(root, p)])),
+    outdir: "out/tools",
+  });
 }
 
-const existing = builds.filter((b) => Object.values(b.entryPoints).every((p) => {
-  try { return statSync(resolve(root, p)).isFile(); } catch { return false; }
-}));
+const existing = builds.filter((b) =>
+  Object.values(b.entryPoints).every((p) => {
+    try {
+      return statSync(resolve(root, p)).isFile();
+    } catch {
+      return false;
+    }
+  }),
+);
 if (args.has("--watch")) {
   for (const b of existing) await (await esbuild.context(b)).watch();
 } else {
   await Promise.all(existing.map((b) => esbuild.build(b)));
   // dist/cli.js is package.json's `bin`: make it runnable as ./dist/cli.js too.
-  try { chmodSync(join(root, "dist", "cli.js"), 0o755); } catch { /* not built in this run */ }
+  try {
+    chmodSync(join(root, "dist", "cli.js"), 0o755);
+  } catch {
+    /* not built in this run */
+  }
 }

@@ -63,18 +63,34 @@ async function withLock(log, fn) {
     } catch (err) {
       if (err.code !== "EEXIST") throw err;
       let owner = NaN;
-      try { owner = Number(readFileSync(join(LOCK, "pid"), "utf8")); } catch { /* being written */ }
-      if (Number.isInteger(owner) && !alive(owner)) { rmSync(LOCK, { recursive: true, force: true }); continue; }
+      try {
+        owner = Number(readFileSync(join(LOCK, "pid"), "utf8"));
+      } catch {
+        /* being written */
+      }
+      if (Number.isInteger(owner) && !alive(owner)) {
+        rmSync(LOCK, { recursive: true, force: true });
+        continue;
+      }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK} (held by pid ${owner})`);
       log(`code-server: waiting for another install (pid ${owner})`);
       await sleep(2000);
     }
   }
-  try { await fn(); } finally { rmSync(LOCK, { recursive: true, force: true }); }
+  try {
+    await fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
 }
 
 function alive(pid) {
-  try { process.kill(pid, 0); return true; } catch (err) { return err.code === "EPERM"; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === "EPERM";
+  }
 }
 
 async function install(log) {
@@ -105,8 +121,11 @@ async function install(log) {
     if (load.status !== 0) throw new Error(`${mod} does not load after its rebuild:\n${load.stderr.slice(-2000)}`);
   }
   const configHome = join(CACHE_DIR, "version-check-config"); // so --version writes no config into $HOME
-  const check = spawnSync(process.execPath, [layout(INSTALL_DIR).entry, "--version"],
-    { encoding: "utf8", timeout: 60_000, env: { ...process.env, XDG_CONFIG_HOME: configHome } });
+  const check = spawnSync(process.execPath, [layout(INSTALL_DIR).entry, "--version"], {
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, XDG_CONFIG_HOME: configHome },
+  });
   rmSync(configHome, { recursive: true, force: true });
   if (check.status !== 0 || !check.stdout.includes(CODE_SERVER_VERSION)) {
     throw new Error(`code-server --version failed after install:\n${check.stdout}${check.stderr}`);
@@ -117,7 +136,12 @@ async function install(log) {
 }
 
 function replaceLink(target, path) {
-  try { lstatSync(path); rmSync(path, { recursive: true, force: true }); } catch { /* absent */ }
+  try {
+    lstatSync(path);
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    /* absent */
+  }
   symlinkSync(target, path);
 }
 
@@ -125,8 +149,11 @@ function run(log, logFile, cwd, cmd, args, extraEnv) {
   const started = Date.now();
   const label = `${cmd} ${args.filter((a) => !a.startsWith("--no-") && !a.startsWith("--loglevel")).join(" ")}`;
   // `npm run` exports the project's package and lifecycle variables; a nested npm must not see them.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
-    !/^npm_(package|lifecycle)_|^npm_config_(local_prefix|call|onnxruntime_node_install)$|^INIT_CWD$/i.test(k)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^npm_(package|lifecycle)_|^npm_config_(local_prefix|call|onnxruntime_node_install)$|^INIT_CWD$/i.test(k),
+    ),
+  );
   const res = spawnSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const out = `$ (cd ${cwd} && ${cmd} ${args.join(" ")})\n${res.stdout ?? ""}${res.stderr ?? ""}\n`;
   writeFileSync(logFile, out, { flag: "a" });
@@ -161,27 +188,47 @@ export async function startCodeServer({ install, stateDir, folder, env = {}, log
   const tmp = join(stateDir, "tmp"); // VS Code's IPC sockets go to the temp folder and outlive a killed server
   for (const d of [userDataDir, extensionsDir, configHome, tmp]) mkdirSync(d, { recursive: true });
   mkdirSync(join(userDataDir, "User"), { recursive: true });
-  writeFileSync(join(userDataDir, "User", "settings.json"), JSON.stringify({
-    "workbench.startupEditor": "none",
-    "workbench.tips.enabled": false,
-    "workbench.enableExperiments": false,
-    "telemetry.telemetryLevel": "off",
-    "update.mode": "none",
-    "extensions.autoCheckUpdates": false,
-    "extensions.autoUpdate": false,
-    "extensions.ignoreRecommendations": true,
-    "security.workspace.trust.enabled": false,
-    "remote.autoForwardPorts": false,
-    "git.enabled": false,
-    ...settings,
-  }, null, 2));
+  writeFileSync(
+    join(userDataDir, "User", "settings.json"),
+    JSON.stringify(
+      {
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "workbench.enableExperiments": false,
+        "telemetry.telemetryLevel": "off",
+        "update.mode": "none",
+        "extensions.autoCheckUpdates": false,
+        "extensions.autoUpdate": false,
+        "extensions.ignoreRecommendations": true,
+        "security.workspace.trust.enabled": false,
+        "remote.autoForwardPorts": false,
+        "git.enabled": false,
+        ...settings,
+      },
+      null,
+      2,
+    ),
+  );
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
-    const args = [install.entry, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`,
-      "--user-data-dir", userDataDir, "--extensions-dir", extensionsDir,
-      "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
-      "--disable-getting-started-override", "--disable-proxy", "--ignore-last-opened"];
+    const args = [
+      install.entry,
+      "--auth",
+      "none",
+      "--bind-addr",
+      `127.0.0.1:${port}`,
+      "--user-data-dir",
+      userDataDir,
+      "--extensions-dir",
+      extensionsDir,
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--disable-getting-started-override",
+      "--disable-proxy",
+      "--ignore-last-opened",
+    ];
     if (folder) args.push(folder);
     const out = createWriteStream(logFile, { flags: "a" });
     const child = spawn(process.execPath, args, {
@@ -193,10 +240,20 @@ export async function startCodeServer({ install, stateDir, folder, env = {}, log
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     let exitCode = null;
-    const exited = new Promise((resolve) => child.on("exit", (code, signal) => { exitCode = code ?? signal; resolve(exitCode); }));
+    const exited = new Promise((resolve) =>
+      child.on("exit", (code, signal) => {
+        exitCode = code ?? signal;
+        resolve(exitCode);
+      }),
+    );
     const server = {
-      origin: `http://127.0.0.1:${port}`, port, pid: child.pid, userDataDir, extensionsDir,
-      exitCode: () => exitCode, exited,
+      origin: `http://127.0.0.1:${port}`,
+      port,
+      pid: child.pid,
+      userDataDir,
+      extensionsDir,
+      exitCode: () => exitCode,
+      exited,
       stop: async () => {
         if (exitCode === null) await killGroup(child.pid, exited);
         out.end();
@@ -217,7 +274,13 @@ export async function startCodeServer({ install, stateDir, folder, env = {}, log
 
 /** SIGTERM to the process group, SIGKILL after a grace period. */
 export async function killGroup(pid, exited, graceMs = 5000) {
-  const signal = (sig) => { try { process.kill(-pid, sig); } catch { /* gone */ } };
+  const signal = (sig) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
   signal("SIGTERM");
   await Promise.race([exited, sleep(graceMs)]);
   // The group can outlive its leader (the extension host is a grandchild): give the rest a moment, then
@@ -233,7 +296,9 @@ async function waitForHttp(url, timeoutMs, exitCode) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await sleep(250);
   }
   throw new Error(`no answer from ${url} within ${timeoutMs / 1000} s`);
@@ -241,7 +306,11 @@ async function waitForHttp(url, timeoutMs, exitCode) {
 
 /** The last `lines` lines of a text file ("" when missing). */
 export function tail(file, lines) {
-  try { return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n"); } catch { return ""; }
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -253,7 +322,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       process.stderr.write(`code-server ${CODE_SERVER_VERSION} ready at ${cs.dir} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     } else if (cmd === "path") {
       const cs = findCodeServer();
-      if (!cs) { process.stderr.write("code-server is not installed: node scripts/codeServer.mjs install\n"); process.exit(1); }
+      if (!cs) {
+        process.stderr.write("code-server is not installed: node scripts/codeServer.mjs install\n");
+        process.exit(1);
+      }
       process.stdout.write(`${cs.dir}\n`);
     } else {
       process.stderr.write("usage: node scripts/codeServer.mjs [install|path]\n");

@@ -18,9 +18,15 @@ export function parseArgs(argv, defaults, usage) {
   const opts = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i].replace(/^--/, "");
-    if (argv[i] === "--help" || argv[i] === "-h") { process.stdout.write(usage); process.exit(0); }
+    if (argv[i] === "--help" || argv[i] === "-h") {
+      process.stdout.write(usage);
+      process.exit(0);
+    }
     if (!argv[i].startsWith("--") || !(key in defaults)) fail(`unknown argument ${argv[i]}\n${usage}`, 2);
-    if (typeof defaults[key] === "boolean") { opts[key] = true; continue; }
+    if (typeof defaults[key] === "boolean") {
+      opts[key] = true;
+      continue;
+    }
     const value = argv[++i];
     if (value === undefined) fail(`--${key} needs a value\n${usage}`, 2);
     opts[key] = typeof defaults[key] === "number" ? Number(value) : value;
@@ -58,15 +64,21 @@ export class Run {
       process.stderr.write(`\n${name}: ${signal}, stopping\n`);
       this.cleanup().finally(() => process.exit(code));
     };
-    this.handlers = { SIGINT: () => onSignal("SIGINT", 130), SIGTERM: () => onSignal("SIGTERM", 143), SIGHUP: () => onSignal("SIGHUP", 129) };
+    this.handlers = {
+      SIGINT: () => onSignal("SIGINT", 130),
+      SIGTERM: () => onSignal("SIGTERM", 143),
+      SIGHUP: () => onSignal("SIGHUP", 129),
+    };
     for (const [sig, fn] of Object.entries(this.handlers)) process.on(sig, fn);
     // When something calls process.exit without cleanup: synchronous kills only.
     this.onExit = () => this.killEverything();
     process.on("exit", this.onExit);
     // Last resort, for deaths that skip "exit" (SIGKILL, a throw inside an uncaughtException handler):
     // a small detached process that sweeps the run's processes once this one is gone.
-    this.reaper = spawn(process.execPath, ["-e", REAPER, String(process.pid), `BN_LENS_HARNESS_ID=${this.id}`, keep ? "" : this.stateDir],
-      { detached: true, stdio: "ignore" });
+    this.reaper = spawn(process.execPath, ["-e", REAPER, String(process.pid), `BN_LENS_HARNESS_ID=${this.id}`, keep ? "" : this.stateDir], {
+      detached: true,
+      stdio: "ignore",
+    });
     this.reaper.unref();
   }
 
@@ -94,7 +106,11 @@ export class Run {
 
   async doCleanup() {
     for (const fn of this.cleanups.reverse()) {
-      try { await withTimeout(fn(), 15_000, "cleanup step"); } catch (err) { process.stderr.write(`cleanup: ${err.message}\n`); }
+      try {
+        await withTimeout(fn(), 15_000, "cleanup step");
+      } catch (err) {
+        process.stderr.write(`cleanup: ${err.message}\n`);
+      }
     }
     this.killEverything();
     if (!this.keep) rmSync(this.stateDir, { recursive: true, force: true, maxRetries: 3 });
@@ -104,9 +120,25 @@ export class Run {
   }
 
   killEverything() {
-    for (const pid of this.groups) { try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ } }
-    for (const pid of processesWithEnv("BN_LENS_HARNESS_ID", this.id)) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
-    try { this.reaper.kill("SIGKILL"); } catch { /* gone */ }
+    for (const pid of this.groups) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    for (const pid of processesWithEnv("BN_LENS_HARNESS_ID", this.id)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    try {
+      this.reaper.kill("SIGKILL");
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -135,7 +167,9 @@ export function processesWithEnv(name, value) {
       // "pid (comm) S ...": a zombie has exited already and only waits for its parent to reap it.
       if (/\) Z /.test(readFileSync(`/proc/${entry}/stat`, "latin1"))) continue;
       pids.push(Number(entry));
-    } catch { /* exited or not ours to read */ }
+    } catch {
+      /* exited or not ours to read */
+    }
   }
   return pids;
 }
@@ -143,9 +177,12 @@ export function processesWithEnv(name, value) {
 export async function withTimeout(promise, ms, what) {
   let timer;
   try {
-    return await Promise.race([promise, new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${(ms / 1000).toFixed(0)} s`)), ms);
-    })]);
+    return await Promise.race([
+      promise,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${(ms / 1000).toFixed(0)} s`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -158,11 +195,26 @@ export async function launchBrowser(run) {
     executablePath: CHROMIUM,
     headless: true,
     timeout: 60_000,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, // Run handles signals and closes it
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"],
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false, // Run handles signals and closes it
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-default-apps",
+    ],
     // Its crash database and dconf cache would otherwise land in $HOME.
-    env: { ...process.env, ...run.env(), XDG_CONFIG_HOME: join(run.stateDir, "chromium-config"), XDG_CACHE_HOME: join(run.stateDir, "chromium-cache") },
+    env: {
+      ...process.env,
+      ...run.env(),
+      XDG_CONFIG_HOME: join(run.stateDir, "chromium-config"),
+      XDG_CACHE_HOME: join(run.stateDir, "chromium-cache"),
+    },
   });
   run.onCleanup(() => browser.close().catch(() => {}));
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -193,7 +245,9 @@ export function checkExtension(extensionPath) {
   if (!existsSync(manifestPath)) fail(`no extension at ${extensionPath} (package.json missing)`);
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
   if (manifest.main && !existsSync(resolve(extensionPath, manifest.main)) && !existsSync(resolve(extensionPath, `${manifest.main}.js`))) {
-    fail(`${manifest.name}: its entry point ${manifest.main} is missing. npm run build bundles it (from src/extension/extension.ts for BN Lens; a missing source is skipped silently).`);
+    fail(
+      `${manifest.name}: its entry point ${manifest.main} is missing. npm run build bundles it (from src/extension/extension.ts for BN Lens; a missing source is skipped silently).`,
+    );
   }
   return manifest;
 }

@@ -23,7 +23,12 @@ export class HostResults {
   poll() {
     for (const line of this.newLines()) {
       let event;
-      try { event = JSON.parse(line); } catch { this.log(`  ? unreadable results line: ${line.slice(0, 200)}`); continue; }
+      try {
+        event = JSON.parse(line);
+      } catch {
+        this.log(`  ? unreadable results line: ${line.slice(0, 200)}`);
+        continue;
+      }
       this.handle(event);
     }
   }
@@ -32,18 +37,34 @@ export class HostResults {
     switch (event.type) {
       case "start":
         this.started = true;
-        this.log(`extension host: VS Code ${event.vscode}, Node ${event.node}, pid ${event.pid}; ${event.total} test(s) from ${event.files.join(", ") || "no files"}`);
+        this.log(
+          `extension host: VS Code ${event.vscode}, Node ${event.node}, pid ${event.pid}; ${event.total} test(s) from ${event.files.join(", ") || "no files"}`,
+        );
         break;
-      case "begin": this.running = event.fullTitle; break;
-      case "pass": this.passed++; this.running = undefined; this.log(`  ✓ ${event.fullTitle} (${event.durationMs ?? 0} ms)`); break;
-      case "pending": this.pending++; this.log(`  - ${event.fullTitle} (skipped)`); break;
+      case "begin":
+        this.running = event.fullTitle;
+        break;
+      case "pass":
+        this.passed++;
+        this.running = undefined;
+        this.log(`  ✓ ${event.fullTitle} (${event.durationMs ?? 0} ms)`);
+        break;
+      case "pending":
+        this.pending++;
+        this.log(`  - ${event.fullTitle} (skipped)`);
+        break;
       case "fail":
-        this.failed++; this.running = undefined;
+        this.failed++;
+        this.running = undefined;
         this.failures.push(event);
         this.log(`  ✗ ${event.fullTitle}\n${indent(event.message, "      ")}`);
         break;
-      case "error": this.error = event; break;
-      case "end": this.ended = true; break;
+      case "error":
+        this.error = event;
+        break;
+      case "end":
+        this.ended = true;
+        break;
     }
   }
 
@@ -89,5 +110,8 @@ export class HostResults {
 }
 
 export function indent(text, prefix) {
-  return String(text).split("\n").map((l) => prefix + l).join("\n");
+  return String(text)
+    .split("\n")
+    .map((l) => prefix + l)
+    .join("\n");
 }

@@ -25,7 +25,9 @@ function fail(message) {
 // onnxruntime-node 1.30 ships binaries for these; sharp has a package per platform (@img/sharp-<os>-<arch>).
 const ortBin = join("node_modules", "onnxruntime-node", "bin", "napi-v6", os ?? "", arch ?? "");
 if (!os || !arch || !existsSync(join(ROOT, ortBin))) {
-  fail(`onnxruntime-node has no binaries for "${target}" (${ortBin} is missing); targets it ships: linux-x64, linux-arm64, darwin-arm64, win32-x64, win32-arm64.`);
+  fail(
+    `onnxruntime-node has no binaries for "${target}" (${ortBin} is missing); targets it ships: linux-x64, linux-arm64, darwin-arm64, win32-x64, win32-arm64.`,
+  );
 }
 const sharpPackages = [`@img/sharp-${os}-${arch}`, ...(os === "win32" ? [] : [`@img/sharp-libvips-${os}-${arch}`])];
 // npm installs sharp's binaries for this machine only. Another target's come from the registry with
@@ -46,7 +48,9 @@ for (const p of sharpPackages.filter((p) => !existsSync(join(ROOT, "node_modules
   if (untar.status !== 0) fail(`could not unpack ${p}@${version}`);
   process.stdout.write(`borrowed ${p}@${version} for this package (removed afterwards)\n`);
 }
-process.on("exit", () => { for (const d of borrowed) rmSync(d, { recursive: true, force: true }); });
+process.on("exit", () => {
+  for (const d of borrowed) rmSync(d, { recursive: true, force: true });
+});
 
 // The platform lines of .vscodeignore, for this target.
 const ignore = readFileSync(join(ROOT, ".vscodeignore"), "utf8");
@@ -68,8 +72,19 @@ function run(cmd, cmdArgs) {
 
 run(process.execPath, ["scripts/build.mjs"]);
 for (const f of ["dist/extension.js", "dist/worker.js"]) if (!existsSync(join(ROOT, f))) fail(`${f} was not built`);
-run(process.execPath, [join(ROOT, "node_modules", "@vscode", "vsce", "vsce"), "package", "--target", target, "--out", out,
-  "--ignoreFile", ignoreFile, "--allow-missing-repository", "--skip-license", "--no-update-package-json"]);
+run(process.execPath, [
+  join(ROOT, "node_modules", "@vscode", "vsce", "vsce"),
+  "package",
+  "--target",
+  target,
+  "--out",
+  out,
+  "--ignoreFile",
+  ignoreFile,
+  "--allow-missing-repository",
+  "--skip-license",
+  "--no-update-package-json",
+]);
 process.stdout.write(`\n${out}: ${(statSync(join(ROOT, out)).size / 2 ** 20).toFixed(1)} MB (list it with: unzip -l ${out})\n`);
 
 if (args.includes("--verify")) {
@@ -79,15 +94,33 @@ if (args.includes("--verify")) {
   const tmp = mkdtempSync(join(tmpdir(), "bn-lens-vsix-"));
   try {
     const env = { ...process.env, XDG_CONFIG_HOME: join(tmp, "config") };
-    const install = spawnSync(process.execPath, [cs.entry, "--install-extension", join(ROOT, out), "--extensions-dir", join(tmp, "extensions"),
-      "--user-data-dir", join(tmp, "user-data")], { cwd: ROOT, env, encoding: "utf8" });
+    const install = spawnSync(
+      process.execPath,
+      [
+        cs.entry,
+        "--install-extension",
+        join(ROOT, out),
+        "--extensions-dir",
+        join(tmp, "extensions"),
+        "--user-data-dir",
+        join(tmp, "user-data"),
+      ],
+      { cwd: ROOT, env, encoding: "utf8" },
+    );
     process.stdout.write(install.stdout + install.stderr);
     if (install.status !== 0 || !/successfully installed/.test(install.stdout)) fail("code-server --install-extension failed");
     const installed = readdirSync(join(tmp, "extensions")).find((d) => d.startsWith(`${pkg.publisher}.${pkg.name}-`));
     if (!installed) fail("the installed extension is not in the extensions folder");
     run(process.execPath, ["scripts/build.mjs", "--tests"]);
-    run(process.execPath, ["scripts/runExtensionTests.mjs", "--extension", join(tmp, "extensions", installed), "--results-dir", "test-results/vsix",
-      "--grep", "activation|on the face detector|photo folder|symbolic dims pre-filled"]);
+    run(process.execPath, [
+      "scripts/runExtensionTests.mjs",
+      "--extension",
+      join(tmp, "extensions", installed),
+      "--results-dir",
+      "test-results/vsix",
+      "--grep",
+      "activation|on the face detector|photo folder|symbolic dims pre-filled",
+    ]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -7,7 +7,18 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSy
 import { basename, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureCodeServer, startCodeServer, ROOT, tail } from "./codeServer.mjs";
-import { FACE_DETECTOR, FACE_IMAGES, Run, checkExtension, fail, launchBrowser, parseArgs, saveVsCodeLogs, seconds, workbenchUrl } from "./harness.mjs";
+import {
+  FACE_DETECTOR,
+  FACE_IMAGES,
+  Run,
+  checkExtension,
+  fail,
+  launchBrowser,
+  parseArgs,
+  saveVsCodeLogs,
+  seconds,
+  workbenchUrl,
+} from "./harness.mjs";
 
 const USAGE = `usage: node scripts/runE2E.mjs [options]
   --extension <dir>     extension to load (default: the repository root, i.e. BN Lens)
@@ -18,9 +29,19 @@ const USAGE = `usage: node scripts/runE2E.mjs [options]
   --results-dir <dir>   screenshots and logs (default test-results/e2e)
   --keep                keep the temporary server state and workspace
 `;
-const opts = parseArgs(process.argv.slice(2), {
-  extension: ROOT, spec: "out/test/e2e", grep: "", timeout: 600, "test-timeout": 120, "results-dir": "test-results/e2e", keep: false,
-}, USAGE);
+const opts = parseArgs(
+  process.argv.slice(2),
+  {
+    extension: ROOT,
+    spec: "out/test/e2e",
+    grep: "",
+    timeout: 600,
+    "test-timeout": 120,
+    "results-dir": "test-results/e2e",
+    keep: false,
+  },
+  USAGE,
+);
 
 const started = Date.now();
 const log = (line) => process.stdout.write(`${line}\n`);
@@ -59,8 +80,13 @@ try {
     mkdirSync(join(workspaceDir, ".vscode"), { recursive: true });
     writeFileSync(join(workspaceDir, ".vscode", "settings.json"), JSON.stringify({ "bnLens.image.preprocessing": "centered128" }, null, 1));
   }
-  server = await startCodeServer({ install, stateDir: join(run.stateDir, "server"), folder: workspaceDir,
-    logFile: join(run.resultsDir, "code-server.log"), env: run.env() });
+  server = await startCodeServer({
+    install,
+    stateDir: join(run.stateDir, "server"),
+    folder: workspaceDir,
+    logFile: join(run.resultsDir, "code-server.log"),
+    env: run.env(),
+  });
   run.onCleanup(() => server.stop(), server.pid);
   log(`code-server ${server.origin} (pid ${server.pid}); extension ${manifest.publisher}.${manifest.name} from ${extensionPath}`);
   ({ page } = await launchBrowser(run));
@@ -70,11 +96,20 @@ try {
   await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor({ state: "visible", timeout: 60_000 });
   // ... and the remote extension host runs (the palette lists the extension's commands from then on).
   const hostDeadline = Date.now() + 60_000;
-  while (!/Launched Extension Host Process/.test(tail(join(run.resultsDir, "code-server.log"), 200)) && Date.now() < hostDeadline) await sleep(250);
-  log(`workbench ready in ${seconds(Date.now() - started)}; running ${specs.map((s) => basename(s)).join(", ")}${opts.grep ? ` (grep ${opts.grep})` : ""}`);
+  while (!/Launched Extension Host Process/.test(tail(join(run.resultsDir, "code-server.log"), 200)) && Date.now() < hostDeadline)
+    await sleep(250);
+  log(
+    `workbench ready in ${seconds(Date.now() - started)}; running ${specs.map((s) => basename(s)).join(", ")}${opts.grep ? ` (grep ${opts.grep})` : ""}`,
+  );
 
   globalThis.__bnLensE2E = {
-    page, origin: server.origin, workspaceDir, modelPath, photosDir: existsSync(photosDir) ? photosDir : undefined, extensionPath, resultsDir: run.resultsDir,
+    page,
+    origin: server.origin,
+    workspaceDir,
+    modelPath,
+    photosDir: existsSync(photosDir) ? photosDir : undefined,
+    extensionPath,
+    resultsDir: run.resultsDir,
     screenshot: async (name) => {
       const path = join(run.resultsDir, `${name.replace(/[^\w.-]+/g, "-")}.png`);
       await page.screenshot({ path, fullPage: true, timeout: 15_000 });
@@ -83,18 +118,25 @@ try {
     },
   };
   const mocha = new Mocha({
-    ui: "bdd", color: false, reporter: "spec", timeout: opts["test-timeout"] * 1000,
+    ui: "bdd",
+    color: false,
+    reporter: "spec",
+    timeout: opts["test-timeout"] * 1000,
     ...(opts.grep ? { grep: new RegExp(opts.grep) } : {}),
     rootHooks: {
       async afterEach() {
         if (this.currentTest?.state !== "failed" || page.isClosed()) return;
-        await page.screenshot({ path: join(run.resultsDir, `failed-${slug(this.currentTest.fullTitle())}.png`), fullPage: true, timeout: 15_000 }).catch(() => {});
+        await page
+          .screenshot({ path: join(run.resultsDir, `failed-${slug(this.currentTest.fullTitle())}.png`), fullPage: true, timeout: 15_000 })
+          .catch(() => {});
       },
     },
   });
   for (const s of specs) mocha.addFile(s);
   await mocha.loadFilesAsync();
-  const runner = await new Promise((resolveRun) => { const r = mocha.run(() => resolveRun(r)); });
+  const runner = await new Promise((resolveRun) => {
+    const r = mocha.run(() => resolveRun(r));
+  });
   counts.passed = runner.stats.passes;
   counts.failed = runner.stats.failures;
   counts.pending = runner.stats.pending;
@@ -105,11 +147,15 @@ try {
 await finish(counts.failed === 0 && counts.passed > 0 ? 0 : 1);
 
 async function finish(code) {
-  if (finishing) return new Promise(() => { /* the first caller exits the process */ });
+  if (finishing)
+    return new Promise(() => {
+      /* the first caller exits the process */
+    });
   finishing = true;
   clearTimeout(watchdog);
   if (code !== 0 && server) {
-    if (page && !page.isClosed()) await page.screenshot({ path: join(run.resultsDir, "workbench-at-failure.png"), fullPage: true, timeout: 10_000 }).catch(() => {});
+    if (page && !page.isClosed())
+      await page.screenshot({ path: join(run.resultsDir, "workbench-at-failure.png"), fullPage: true, timeout: 10_000 }).catch(() => {});
     saveVsCodeLogs(run, server);
   }
   await run.cleanup();
@@ -123,7 +169,10 @@ async function finish(code) {
 function findSpecs(path) {
   if (!existsSync(path)) return [];
   if (statSync(path).isFile()) return [path];
-  return readdirSync(path, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".e2e.test.js")).sort().map((f) => join(path, f));
+  return readdirSync(path, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".e2e.test.js"))
+    .sort()
+    .map((f) => join(path, f));
 }
 
 function slug(text) {

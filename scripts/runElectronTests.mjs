@@ -22,10 +22,21 @@ const USAGE = `usage: [VSCODE_EXECUTABLE=<code binary>] node scripts/runElectron
   --results-dir <dir>   where results.jsonl goes (default test-results/electron)
   --keep                keep the temporary user data folder
 `;
-const opts = parseArgs(process.argv.slice(2), {
-  extension: ROOT, tests: "out/test/extension/index.js", folder: "", grep: "", version: "1.100.3", timeout: 900,
-  "test-timeout": 60, "results-dir": "test-results/electron", keep: false,
-}, USAGE);
+const opts = parseArgs(
+  process.argv.slice(2),
+  {
+    extension: ROOT,
+    tests: "out/test/extension/index.js",
+    folder: "",
+    grep: "",
+    version: "1.100.3",
+    timeout: 900,
+    "test-timeout": 60,
+    "results-dir": "test-results/electron",
+    keep: false,
+  },
+  USAGE,
+);
 
 const started = Date.now();
 const log = (line) => process.stdout.write(`${line}\n`);
@@ -41,22 +52,40 @@ const results = new HostResults(join(run.resultsDir, "results.jsonl"), log);
 try {
   const folder = opts.folder ? resolve(opts.folder) : join(run.stateDir, "workspace");
   mkdirSync(folder, { recursive: true });
-  log(executable ? `VS Code: ${executable}` : `VS Code ${opts.version}: downloading into .cache/vscode-test unless cached there (needs network)`);
+  log(
+    executable
+      ? `VS Code: ${executable}`
+      : `VS Code ${opts.version}: downloading into .cache/vscode-test unless cached there (needs network)`,
+  );
   const poll = setInterval(() => results.poll(), 200);
   try {
-    await withTimeout(runTests({
-      ...(executable ? { vscodeExecutablePath: executable } : { version: opts.version, cachePath: join(ROOT, ".cache", "vscode-test") }),
-      extensionDevelopmentPath: extensionPath,
-      extensionTestsPath: testsPath,
-      // The same variables the code-server runner sets; BN_LENS_HARNESS_ID lets cleanup find VS Code's processes.
-      extensionTestsEnv: run.env({
-        BN_LENS_TEST_RESULTS: results.file,
-        BN_LENS_TEST_TIMEOUT_MS: String(opts["test-timeout"] * 1000),
-        ...(opts.grep ? { BN_LENS_TEST_GREP: opts.grep } : {}),
+    await withTimeout(
+      runTests({
+        ...(executable ? { vscodeExecutablePath: executable } : { version: opts.version, cachePath: join(ROOT, ".cache", "vscode-test") }),
+        extensionDevelopmentPath: extensionPath,
+        extensionTestsPath: testsPath,
+        // The same variables the code-server runner sets; BN_LENS_HARNESS_ID lets cleanup find VS Code's processes.
+        extensionTestsEnv: run.env({
+          BN_LENS_TEST_RESULTS: results.file,
+          BN_LENS_TEST_TIMEOUT_MS: String(opts["test-timeout"] * 1000),
+          ...(opts.grep ? { BN_LENS_TEST_GREP: opts.grep } : {}),
+        }),
+        launchArgs: [
+          folder,
+          "--user-data-dir",
+          join(run.stateDir, "user-data"),
+          "--extensions-dir",
+          join(run.stateDir, "extensions"),
+          "--disable-extensions",
+          "--disable-workspace-trust",
+          "--disable-gpu",
+          "--skip-welcome",
+          "--skip-release-notes",
+        ],
       }),
-      launchArgs: [folder, "--user-data-dir", join(run.stateDir, "user-data"), "--extensions-dir", join(run.stateDir, "extensions"),
-        "--disable-extensions", "--disable-workspace-trust", "--disable-gpu", "--skip-welcome", "--skip-release-notes"],
-    }), opts.timeout * 1000, "the test-electron run");
+      opts.timeout * 1000,
+      "the test-electron run",
+    );
   } finally {
     clearInterval(poll);
     results.poll();
@@ -67,7 +96,9 @@ try {
   // A failing suite makes VS Code exit non-zero (TestRunFailedError); its tests are already counted.
   if (!(results.ended && results.failed > 0)) {
     const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT/.test(String(err?.message));
-    results.problem(`${err.stack ?? err}${offline ? "\n(no network: set VSCODE_EXECUTABLE to an installed VS Code, or use npm run test:extension)" : ""}`);
+    results.problem(
+      `${err.stack ?? err}${offline ? "\n(no network: set VSCODE_EXECUTABLE to an installed VS Code, or use npm run test:extension)" : ""}`,
+    );
   }
 } finally {
   await run.cleanup();

@@ -22,10 +22,21 @@ const USAGE = `usage: node scripts/runExtensionTests.mjs [options]
   --keep                 keep the temporary server state for inspection
 `;
 
-const opts = parseArgs(process.argv.slice(2), {
-  extension: ROOT, tests: "out/test/extension/index.js", folder: "", grep: "", timeout: 300,
-  "start-timeout": 120, "test-timeout": 60, "results-dir": "test-results/extension-host", keep: false,
-}, USAGE);
+const opts = parseArgs(
+  process.argv.slice(2),
+  {
+    extension: ROOT,
+    tests: "out/test/extension/index.js",
+    folder: "",
+    grep: "",
+    timeout: 300,
+    "start-timeout": 120,
+    "test-timeout": 60,
+    "results-dir": "test-results/extension-host",
+    keep: false,
+  },
+  USAGE,
+);
 
 const started = Date.now();
 const extensionPath = resolve(opts.extension);
@@ -45,7 +56,10 @@ try {
   const folder = opts.folder ? resolve(opts.folder) : join(run.stateDir, "workspace");
   mkdirSync(folder, { recursive: true });
   server = await startCodeServer({
-    install, stateDir: join(run.stateDir, "server"), folder, logFile: join(run.resultsDir, "code-server.log"),
+    install,
+    stateDir: join(run.stateDir, "server"),
+    folder,
+    logFile: join(run.resultsDir, "code-server.log"),
     env: run.env({
       BN_LENS_TEST_RESULTS: results.file,
       BN_LENS_TEST_TIMEOUT_MS: String(opts["test-timeout"] * 1000),
@@ -56,7 +70,9 @@ try {
   log(`code-server ${server.origin} (pid ${server.pid}); extension ${manifest.publisher}.${manifest.name} from ${extensionPath}`);
   ({ page } = await launchBrowser(run));
   let pageCrashed = false;
-  page.on("crash", () => { pageCrashed = true; });
+  page.on("crash", () => {
+    pageCrashed = true;
+  });
   await page.goto(workbenchUrl(server, { folder, extensionPath, testsPath }), { waitUntil: "domcontentloaded", timeout: 60_000 });
   log(`workbench opened in headless Chromium; running ${basename(testsPath)}${opts.grep ? ` (grep ${opts.grep})` : ""}`);
 
@@ -72,7 +88,8 @@ try {
     else if ((hostExit = extensionHostExit())) {
       await sleep(500); // its last lines may still be on their way
       results.poll();
-      if (!results.ended) problem = `the extension host exited (${hostExit}) before the suite finished${results.started ? "" : `: did it load ${testsPath}?`}`;
+      if (!results.ended)
+        problem = `the extension host exited (${hostExit}) before the suite finished${results.started ? "" : `: did it load ${testsPath}?`}`;
     } else if (pageCrashed) problem = "the workbench page crashed";
     else if (!results.started && Date.now() > startDeadline) {
       problem = `the suite did not start within ${opts["start-timeout"]} s (did the extension host start and load ${testsPath}? see code-server.log and browser-console.log in ${run.resultsDir})`;
@@ -103,8 +120,11 @@ function extensionHostExit() {
 
 async function saveEvidence() {
   try {
-    if (page && !page.isClosed()) await page.screenshot({ path: join(run.resultsDir, "workbench-at-failure.png"), fullPage: true, timeout: 10_000 });
-  } catch { /* the page may be gone */ }
+    if (page && !page.isClosed())
+      await page.screenshot({ path: join(run.resultsDir, "workbench-at-failure.png"), fullPage: true, timeout: 10_000 });
+  } catch {
+    /* the page may be gone */
+  }
   if (server) {
     saveVsCodeLogs(run, server);
     if (runnerProblem) log(`code-server log tail:\n${indent(tail(join(run.resultsDir, "code-server.log"), 15), "  | ")}`);

@@ -11,39 +11,94 @@ import { ROOT, ensureCodeServer } from "./codeServer.mjs";
 import { processesWithEnv, seconds } from "./harness.mjs";
 
 const FIXTURE = "test/fixtures/harness-extension";
-const host = (grep, ...more) => ["scripts/runExtensionTests.mjs", "--extension", FIXTURE,
-  "--tests", "out/test/harness/extension/index.js", "--grep", grep, ...more];
-const browser = (grep, ...more) => ["scripts/runE2E.mjs", "--extension", FIXTURE, "--spec", "out/test/harness/e2e", "--grep", grep, ...more];
+const host = (grep, ...more) => [
+  "scripts/runExtensionTests.mjs",
+  "--extension",
+  FIXTURE,
+  "--tests",
+  "out/test/harness/extension/index.js",
+  "--grep",
+  grep,
+  ...more,
+];
+const browser = (grep, ...more) => [
+  "scripts/runE2E.mjs",
+  "--extension",
+  FIXTURE,
+  "--spec",
+  "out/test/harness/e2e",
+  "--grep",
+  grep,
+  ...more,
+];
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const scenarios = [
-  { name: "passing extension-host tests exit 0 and are each reported",
-    args: host("^harness fixture passes", "--results-dir", "test-results/harness/host-pass"), code: 0,
-    out: [/✓ harness fixture passes: the command opens a panel that answers/, /^vscode: 3 passed, 0 failed, 0 skipped$/m] },
-  { name: "a failing extension-host test exits 1 and shows its message",
-    args: host("^harness fixture (passes|fails)", "--results-dir", "test-results/harness/host-fail"), code: 1,
-    out: [/✗ harness fixture fails: on purpose/, /deliberate failure from the harness self-test/, /^vscode: 3 passed, 1 failed, 0 skipped$/m] },
-  { name: "a hanging extension-host test is ended by the run's timeout",
-    args: host("^harness fixture hangs", "--timeout", "20", "--results-dir", "test-results/harness/host-hang"), code: 1, maxSeconds: 60,
+  {
+    name: "passing extension-host tests exit 0 and are each reported",
+    args: host("^harness fixture passes", "--results-dir", "test-results/harness/host-pass"),
+    code: 0,
+    out: [/✓ harness fixture passes: the command opens a panel that answers/, /^vscode: 3 passed, 0 failed, 0 skipped$/m],
+  },
+  {
+    name: "a failing extension-host test exits 1 and shows its message",
+    args: host("^harness fixture (passes|fails)", "--results-dir", "test-results/harness/host-fail"),
+    code: 1,
+    out: [
+      /✗ harness fixture fails: on purpose/,
+      /deliberate failure from the harness self-test/,
+      /^vscode: 3 passed, 1 failed, 0 skipped$/m,
+    ],
+  },
+  {
+    name: "a hanging extension-host test is ended by the run's timeout",
+    args: host("^harness fixture hangs", "--timeout", "20", "--results-dir", "test-results/harness/host-hang"),
+    code: 1,
+    maxSeconds: 60,
     out: [/timed out after 20 s; still running: harness fixture hangs/, /^vscode: 0 passed, 1 failed, 0 skipped$/m],
-    files: ["test-results/harness/host-hang/workbench-at-failure.png"] },
-  { name: "an extension host that dies mid-run fails the run at once, naming the test",
-    args: host("^harness fixture (passes|crashes)", "--timeout", "120", "--results-dir", "test-results/harness/host-crash"), code: 1, maxSeconds: 60,
-    out: [/the extension host exited \(code null, signal SIGKILL\) before the suite finished/, /1\) harness fixture crashes: on purpose/,
-      /^vscode: 3 passed, 1 failed, 0 skipped$/m] },
-  { name: "SIGTERM during a run stops it and everything it started",
+    files: ["test-results/harness/host-hang/workbench-at-failure.png"],
+  },
+  {
+    name: "an extension host that dies mid-run fails the run at once, naming the test",
+    args: host("^harness fixture (passes|crashes)", "--timeout", "120", "--results-dir", "test-results/harness/host-crash"),
+    code: 1,
+    maxSeconds: 60,
+    out: [
+      /the extension host exited \(code null, signal SIGKILL\) before the suite finished/,
+      /1\) harness fixture crashes: on purpose/,
+      /^vscode: 3 passed, 1 failed, 0 skipped$/m,
+    ],
+  },
+  {
+    name: "SIGTERM during a run stops it and everything it started",
     args: host("^harness fixture hangs", "--timeout", "120", "--results-dir", "test-results/harness/host-sigterm"),
-    code: 143, maxSeconds: 60, signalWhen: /extension host: VS Code/, out: [/SIGTERM, stopping/] },
-  { name: "SIGKILL of the runner still leaves nothing behind (its reaper sweeps)",
+    code: 143,
+    maxSeconds: 60,
+    signalWhen: /extension host: VS Code/,
+    out: [/SIGTERM, stopping/],
+  },
+  {
+    name: "SIGKILL of the runner still leaves nothing behind (its reaper sweeps)",
     args: host("^harness fixture hangs", "--timeout", "120", "--results-dir", "test-results/harness/host-sigkill"),
-    code: "SIGKILL", maxSeconds: 60, signalWhen: /extension host: VS Code/, signal: "SIGKILL" },
-  { name: "passing browser tests exit 0 and keep their screenshots",
-    args: browser("^harness fixture in the browser passes", "--results-dir", "test-results/harness/e2e-pass"), code: 0,
+    code: "SIGKILL",
+    maxSeconds: 60,
+    signalWhen: /extension host: VS Code/,
+    signal: "SIGKILL",
+  },
+  {
+    name: "passing browser tests exit 0 and keep their screenshots",
+    args: browser("^harness fixture in the browser passes", "--results-dir", "test-results/harness/e2e-pass"),
+    code: 0,
     out: [/^e2e: 3 passed, 0 failed, 0 skipped$/m],
-    files: ["test-results/harness/e2e-pass/harness-panel.png", "test-results/harness/e2e-pass/harness-picked.png"] },
-  { name: "a failing browser test exits 1 and keeps a screenshot of the failure",
-    args: browser("^harness fixture in the browser fails", "--results-dir", "test-results/harness/e2e-fail"), code: 1,
-    out: [/^e2e: 0 passed, 1 failed, 0 skipped$/m], filesMatching: ["test-results/harness/e2e-fail", /^failed-.*\.png$/] },
+    files: ["test-results/harness/e2e-pass/harness-panel.png", "test-results/harness/e2e-pass/harness-picked.png"],
+  },
+  {
+    name: "a failing browser test exits 1 and keeps a screenshot of the failure",
+    args: browser("^harness fixture in the browser fails", "--results-dir", "test-results/harness/e2e-fail"),
+    code: 1,
+    out: [/^e2e: 0 passed, 1 failed, 0 skipped$/m],
+    filesMatching: ["test-results/harness/e2e-fail", /^failed-.*\.png$/],
+  },
 ];
 
 const started = Date.now();
@@ -76,8 +131,16 @@ for (const s of scenarios) {
     console.log(`  ✓ ${s.name} (${elapsed.toFixed(1)} s)`);
   } else {
     failed++;
-    console.log(`  ✗ ${s.name} (${elapsed.toFixed(1)} s)\n    ${problems.join("\n    ")}\n    --- runner output ---\n${output.replace(/^/gm, "    | ")}`);
-    for (const pid of processesWithEnv("BN_LENS_HARNESS_TAG", tag)) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+    console.log(
+      `  ✗ ${s.name} (${elapsed.toFixed(1)} s)\n    ${problems.join("\n    ")}\n    --- runner output ---\n${output.replace(/^/gm, "    | ")}`,
+    );
+    for (const pid of processesWithEnv("BN_LENS_HARNESS_TAG", tag)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
   }
 }
 console.log(`\nharness self-test: ${seconds(Date.now() - started)}`);
@@ -86,7 +149,11 @@ process.exit(failed === 0 ? 0 : 1);
 
 function runChild(s, tag, tmp) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, s.args, { cwd: ROOT, env: { ...process.env, BN_LENS_HARNESS_TAG: tag, TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, s.args, {
+      cwd: ROOT,
+      env: { ...process.env, BN_LENS_HARNESS_TAG: tag, TMPDIR: tmp },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     let signalled = false;
     const onData = (chunk) => {
@@ -119,9 +186,17 @@ async function survivors(tag) {
 }
 
 function isPng(path) {
-  try { return readFileSync(path).subarray(0, 8).equals(PNG); } catch { return false; }
+  try {
+    return readFileSync(path).subarray(0, 8).equals(PNG);
+  } catch {
+    return false;
+  }
 }
 
 function describe(pid) {
-  try { return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ").slice(0, 160)}`; } catch { return String(pid); }
+  try {
+    return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0/g, " ").slice(0, 160)}`;
+  } catch {
+    return String(pid);
+  }
 }

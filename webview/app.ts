@@ -24,7 +24,11 @@ const ADVICE: Record<string, string> = {
   bug: "This is a bug in BN Lens, not a problem with your model. Please report it with the message above.",
 };
 
-const PHASE_WORDS: Record<Progress["phase"], string> = { loading: "Loading the model", running: "Running", finishing: "Computing statistics" };
+const PHASE_WORDS: Record<Progress["phase"], string> = {
+  loading: "Loading the model",
+  running: "Running",
+  finishing: "Computing statistics",
+};
 
 export class App {
   private phase: Phase = "waiting";
@@ -48,7 +52,10 @@ export class App {
   private bar: HTMLElement | null = null;
   private progressText: HTMLElement | null = null;
 
-  constructor(root: HTMLElement, private readonly host: Host) {
+  constructor(
+    root: HTMLElement,
+    private readonly host: Host,
+  ) {
     this.requests = new RequestClient((m) => host.post(m));
     this.overview = new OverviewView({ host, open: (r) => this.openLayer(r) });
     // The overview stays in the DOM (hidden until a report arrives), so its components are rendered once,
@@ -74,7 +81,8 @@ export class App {
         this.trusted = m.trusted;
         // A report of another model no longer applies; a run, its failure or cancellation stays on screen.
         if (this.report && this.report.model.path !== m.overview.model.path) this.report = null;
-        if (this.phase === "waiting" || this.phase === "modelFailed" || (this.phase === "finished" && !this.report)) this.phase = "described";
+        if (this.phase === "waiting" || this.phase === "modelFailed" || (this.phase === "finished" && !this.report))
+          this.phase = "described";
         this.render();
         return;
       case "runStarted":
@@ -120,9 +128,10 @@ export class App {
   /** A report arrived: draw the overview, report the first-paint time, then restore the detail view if asked. */
   private finished(report: ReportOverview, restored: boolean, t0: number): void {
     const ui = this.host.ui;
-    const restoreDetail = restored && ui.view === "detail" && ui.selected
-      ? report.rows.find((r) => r.kind === ui.selected!.kind && r.index === ui.selected!.index) ?? null
-      : null;
+    const restoreDetail =
+      restored && ui.view === "detail" && ui.selected
+        ? (report.rows.find((r) => r.kind === ui.selected!.kind && r.index === ui.selected!.index) ?? null)
+        : null;
     this.requests.cancelAll("A new report replaced the one this layer belonged to.");
     this.closeDetail(false);
     this.report = report;
@@ -133,7 +142,11 @@ export class App {
       // The frame after this callback is painted; a message-channel task runs right after it.
       const ch = new MessageChannel();
       ch.port1.onmessage = () => {
-        this.host.post({ type: "overviewRendered", rows: report.rows.length, firstPaintMs: Math.round((performance.now() - t0) * 10) / 10 });
+        this.host.post({
+          type: "overviewRendered",
+          rows: report.rows.length,
+          firstPaintMs: Math.round((performance.now() - t0) * 10) / 10,
+        });
         if (restoreDetail && this.report === report) this.openLayer(restoreDetail);
       };
       ch.port2.postMessage(null);
@@ -168,19 +181,55 @@ export class App {
     } else if (this.phase === "described") sub = "Not run yet: showing what the model stores";
     const canRun = this.trusted && this.phase !== "running" && this.phase !== "modelFailed" && (this.model !== null || r !== null);
     const runTitle = this.trusted ? "" : "This workspace is untrusted: BN Lens does not run models here.";
-    const actions = h("div", { class: "actions" },
-      h("vscode-button", {
-        "data-testid": "run-random", disabled: !canRun, title: runTitle || "Feed seeded random inputs shaped like the model's inputs (checks the model itself; statistics will not match real data).",
-        on: { click: () => this.run(false) },
-      }, r ? "Run again on random data" : "Run on random data"),
-      h("vscode-button", {
-        "data-testid": "run-data", secondary: true, disabled: !canRun, title: runTitle || "Pick images, .npy/.npz files or an ONNX test data set to feed the model.",
-        on: { click: () => this.run(true) },
-      }, "Run on data…"),
-      r && this.phase === "finished" ? h("vscode-button", { "data-testid": "export", secondary: true, title: "Save this report as JSON", on: { click: () => this.host.post({ type: "exportReport" }) } }, "Export report…") : null);
-    replace(this.top,
-      h("div", { class: "title" }, h("h1", null, h("span", { class: "brand" }, "BN Lens"), " ", name), sub ? h("p", { class: "subtitle muted", "data-testid": "subtitle" }, sub) : null),
-      this.phase === "modelFailed" ? null : actions);
+    const actions = h(
+      "div",
+      { class: "actions" },
+      h(
+        "vscode-button",
+        {
+          "data-testid": "run-random",
+          disabled: !canRun,
+          title:
+            runTitle ||
+            "Feed seeded random inputs shaped like the model's inputs (checks the model itself; statistics will not match real data).",
+          on: { click: () => this.run(false) },
+        },
+        r ? "Run again on random data" : "Run on random data",
+      ),
+      h(
+        "vscode-button",
+        {
+          "data-testid": "run-data",
+          secondary: true,
+          disabled: !canRun,
+          title: runTitle || "Pick images, .npy/.npz files or an ONNX test data set to feed the model.",
+          on: { click: () => this.run(true) },
+        },
+        "Run on data…",
+      ),
+      r && this.phase === "finished"
+        ? h(
+            "vscode-button",
+            {
+              "data-testid": "export",
+              secondary: true,
+              title: "Save this report as JSON",
+              on: { click: () => this.host.post({ type: "exportReport" }) },
+            },
+            "Export report…",
+          )
+        : null,
+    );
+    replace(
+      this.top,
+      h(
+        "div",
+        { class: "title" },
+        h("h1", null, h("span", { class: "brand" }, "BN Lens"), " ", name),
+        sub ? h("p", { class: "subtitle muted", "data-testid": "subtitle" }, sub) : null,
+      ),
+      this.phase === "modelFailed" ? null : actions,
+    );
   }
 
   private renderStatus(): void {
@@ -188,10 +237,15 @@ export class App {
     this.progressText = null;
     const parts: HTMLElement[] = [];
     if (!this.trusted && this.phase !== "modelFailed") {
-      parts.push(h("div", { class: "notice sev-warning", "data-testid": "untrusted" },
-        h("strong", null, "This workspace is untrusted. "),
-        "BN Lens shows what the model file stores but does not run it, because running executes the model with onnxruntime. " +
-        "Trust the workspace (Manage Workspace Trust) to measure it on data."));
+      parts.push(
+        h(
+          "div",
+          { class: "notice sev-warning", "data-testid": "untrusted" },
+          h("strong", null, "This workspace is untrusted. "),
+          "BN Lens shows what the model file stores but does not run it, because running executes the model with onnxruntime. " +
+            "Trust the workspace (Manage Workspace Trust) to measure it on data.",
+        ),
+      );
     }
     switch (this.phase) {
       case "waiting":
@@ -200,37 +254,83 @@ export class App {
       case "running": {
         this.bar = h("vscode-progress-bar", { "aria-label": "Inspection progress" });
         this.progressText = h("p", { class: "progress-text", "data-testid": "progress-text" });
-        parts.push(h("div", { class: "card running", "data-testid": "running" },
-          h("div", { class: "card-head" }, h("h3", null, "Running the model"),
-            h("vscode-button", { secondary: true, "data-testid": "cancel", on: { click: () => this.host.post({ type: "cancelRun" }) } }, "Cancel")),
-          this.runDescription ? h("p", null, this.runDescription) : null,
-          this.bar, this.progressText));
+        parts.push(
+          h(
+            "div",
+            { class: "card running", "data-testid": "running" },
+            h(
+              "div",
+              { class: "card-head" },
+              h("h3", null, "Running the model"),
+              h(
+                "vscode-button",
+                { secondary: true, "data-testid": "cancel", on: { click: () => this.host.post({ type: "cancelRun" }) } },
+                "Cancel",
+              ),
+            ),
+            this.runDescription ? h("p", null, this.runDescription) : null,
+            this.bar,
+            this.progressText,
+          ),
+        );
         this.renderProgress();
         break;
       }
       case "failed": {
         const f = this.failure!;
         const withData = this.host.ui.lastWithData;
-        parts.push(h("div", { class: "error-box", role: "alert", "data-testid": "error" },
-          h("h3", null, "The run failed"),
-          h("p", { class: "message", "data-testid": "error-message" }, f.message),
-          h("p", { class: "advice" }, ADVICE[f.kind] ?? ADVICE.bug),
-          h("div", { class: "actions" },
-            h("vscode-button", { "data-testid": "retry", disabled: !this.trusted, on: { click: () => this.run(withData) } }, withData ? "Retry on data…" : "Retry on random data"),
-            withData ? h("vscode-button", { secondary: true, disabled: !this.trusted, on: { click: () => this.run(false) } }, "Run on random data instead") : null)));
+        parts.push(
+          h(
+            "div",
+            { class: "error-box", role: "alert", "data-testid": "error" },
+            h("h3", null, "The run failed"),
+            h("p", { class: "message", "data-testid": "error-message" }, f.message),
+            h("p", { class: "advice" }, ADVICE[f.kind] ?? ADVICE.bug),
+            h(
+              "div",
+              { class: "actions" },
+              h(
+                "vscode-button",
+                { "data-testid": "retry", disabled: !this.trusted, on: { click: () => this.run(withData) } },
+                withData ? "Retry on data…" : "Retry on random data",
+              ),
+              withData
+                ? h(
+                    "vscode-button",
+                    { secondary: true, disabled: !this.trusted, on: { click: () => this.run(false) } },
+                    "Run on random data instead",
+                  )
+                : null,
+            ),
+          ),
+        );
         break;
       }
       case "cancelled":
-        parts.push(h("div", { class: "notice", "data-testid": "cancelled" },
-          h("strong", null, "Run cancelled. "),
-          this.report ? "Showing the previous results. " : "Nothing was measured; below is what the model stores. ",
-          "Start a new run with the buttons above."));
+        parts.push(
+          h(
+            "div",
+            { class: "notice", "data-testid": "cancelled" },
+            h("strong", null, "Run cancelled. "),
+            this.report ? "Showing the previous results. " : "Nothing was measured; below is what the model stores. ",
+            "Start a new run with the buttons above.",
+          ),
+        );
         break;
       case "modelFailed":
-        parts.push(h("div", { class: "error-box", role: "alert", "data-testid": "error" },
-          h("h3", null, "BN Lens could not read this model"),
-          h("p", { class: "message", "data-testid": "error-message" }, this.modelError),
-          h("p", { class: "advice" }, "Check that the file is a complete ONNX model (an interrupted download or a Git LFS pointer is not), and that any external data files sit next to it; then reopen it.")));
+        parts.push(
+          h(
+            "div",
+            { class: "error-box", role: "alert", "data-testid": "error" },
+            h("h3", null, "BN Lens could not read this model"),
+            h("p", { class: "message", "data-testid": "error-message" }, this.modelError),
+            h(
+              "p",
+              { class: "advice" },
+              "Check that the file is a complete ONNX model (an interrupted download or a Git LFS pointer is not), and that any external data files sit next to it; then reopen it.",
+            ),
+          ),
+        );
         break;
       default:
         break;
@@ -249,7 +349,7 @@ export class App {
     } else {
       bar.indeterminate = true;
     }
-    const words = p ? PHASE_WORDS[p.phase] ?? p.phase : "Starting";
+    const words = p ? (PHASE_WORDS[p.phase] ?? p.phase) : "Starting";
     const counts = p && p.samplesTotal > 0 ? `: ${count(p.samplesDone)} of ${plural(p.samplesTotal, "sample")}` : "";
     const time = p ? ` · ${duration(p.elapsedMs)}` : "";
     replace(this.progressText, `${words}${counts}${time}`, p?.message ? h("span", { class: "muted" }, ` — ${p.message}`) : null);

@@ -26,13 +26,17 @@ export interface DetailDeps {
 /** The caption that says how the histogram is drawn, for one series (BN fused away) or the pre/post pair. */
 function histCaption(axis: "linear" | "symlog", pair: boolean): string {
   if (axis === "linear") {
-    return (pair
-      ? "Linear axis: both histograms are re-binned onto the same equal-width bins over the range that holds 99.8% of their values, so their positions and widths compare directly. "
-      : "Linear axis: the histogram is re-binned onto equal-width bins over the range that holds 99.8% of its values. ") +
-      "(BN Lens stores quarter-octave log buckets; each bucket's count is spread evenly over its range, as TensorBoard does.) Height: share of all values per bin.";
+    return (
+      (pair
+        ? "Linear axis: both histograms are re-binned onto the same equal-width bins over the range that holds 99.8% of their values, so their positions and widths compare directly. "
+        : "Linear axis: the histogram is re-binned onto equal-width bins over the range that holds 99.8% of its values. ") +
+      "(BN Lens stores quarter-octave log buckets; each bucket's count is spread evenly over its range, as TensorBoard does.) Height: share of all values per bin."
+    );
   }
-  return `Symmetric-log axis: linear near zero, logarithmic beyond, so ${pair ? "a wide pre-BN distribution and a narrow post-BN one both stay visible" : "values of very different sizes stay visible"}. ` +
-    "Each bar is one stored quarter-octave bucket, drawn as it is; the values closest to zero share the middle bar. Height: share of all values per quarter octave.";
+  return (
+    `Symmetric-log axis: linear near zero, logarithmic beyond, so ${pair ? "a wide pre-BN distribution and a narrow post-BN one both stay visible" : "values of very different sizes stay visible"}. ` +
+    "Each bar is one stored quarter-octave bucket, drawn as it is; the values closest to zero share the middle bar. Height: share of all values per quarter octave."
+  );
 }
 
 /** Channels worth listing first: every channel any finding names, and dead channels. */
@@ -44,7 +48,11 @@ function flaggedChannels(ws: readonly WarningJson[], dead: readonly number[]): n
 
 export class DetailView {
   readonly element: HTMLElement;
-  private readonly body = h("div", { class: "detail-body", "aria-busy": "true" }, h("p", { class: "loading" }, "Loading the layer’s per-channel statistics…"));
+  private readonly body = h(
+    "div",
+    { class: "detail-body", "aria-busy": "true" },
+    h("p", { class: "loading" }, "Loading the layer’s per-channel statistics…"),
+  );
   private hist: HistogramChart | null = null;
   private channels: ChannelCharts | null = null;
   private width = 0;
@@ -57,25 +65,69 @@ export class DetailView {
 
   constructor(private readonly d: DetailDeps) {
     const r = d.row;
-    const back = h("vscode-button", { secondary: true, "data-testid": "back", title: "Back to the overview (Escape)", on: { click: () => d.back() } }, "← All layers");
-    const prev = h("vscode-button", { secondary: true, "data-testid": "prev", title: "Previous layer in the overview's order", disabled: d.position.index <= 0, on: { click: () => d.step(-1) } }, "‹ Previous");
-    const next = h("vscode-button", { secondary: true, "data-testid": "next", title: "Next layer in the overview's order", disabled: d.position.index >= d.position.of - 1, on: { click: () => d.step(1) } }, "Next ›");
-    const reveal = h("button", {
-      class: "link", type: "button", "data-testid": "show-node", title: `Show the node “${r.node}” in the model`,
-      on: { click: () => d.host.post({ type: "revealNode", node: r.node }) },
-    }, "Show node");
+    const back = h(
+      "vscode-button",
+      { secondary: true, "data-testid": "back", title: "Back to the overview (Escape)", on: { click: () => d.back() } },
+      "← All layers",
+    );
+    const prev = h(
+      "vscode-button",
+      {
+        secondary: true,
+        "data-testid": "prev",
+        title: "Previous layer in the overview's order",
+        disabled: d.position.index <= 0,
+        on: { click: () => d.step(-1) },
+      },
+      "‹ Previous",
+    );
+    const next = h(
+      "vscode-button",
+      {
+        secondary: true,
+        "data-testid": "next",
+        title: "Next layer in the overview's order",
+        disabled: d.position.index >= d.position.of - 1,
+        on: { click: () => d.step(1) },
+      },
+      "Next ›",
+    );
+    const reveal = h(
+      "button",
+      {
+        class: "link",
+        type: "button",
+        "data-testid": "show-node",
+        title: `Show the node “${r.node}” in the model`,
+        on: { click: () => d.host.post({ type: "revealNode", node: r.node }) },
+      },
+      "Show node",
+    );
     const facts: string[] = [
       r.kind === "bn" ? `BatchNormalization #${r.index}` : `${r.op} #${r.index} (BN fused away)`,
       plural(r.channels, "channel"),
       r.kind === "bn" ? `after ${r.op}` : "",
       r.activation.op === "none" ? "no nonlinearity after it" : `then ${r.activation.description}`,
     ].filter(Boolean);
-    this.element = h("section", { class: "detail", "data-testid": "layer-detail", "aria-labelledby": "detail-title" },
-      h("div", { class: "detail-nav" }, back, h("span", { class: "position muted" }, `Layer ${d.position.index + 1} of ${d.position.of} in the current order`), prev, next),
-      h("header", { class: "detail-head" },
+    this.element = h(
+      "section",
+      { class: "detail", "data-testid": "layer-detail", "aria-labelledby": "detail-title" },
+      h(
+        "div",
+        { class: "detail-nav" },
+        back,
+        h("span", { class: "position muted" }, `Layer ${d.position.index + 1} of ${d.position.of} in the current order`),
+        prev,
+        next,
+      ),
+      h(
+        "header",
+        { class: "detail-head" },
         h("h2", { id: "detail-title", tabindex: -1 }, r.node),
-        h("p", { class: "facts" }, facts.join(" · "), " · ", reveal)),
-      this.body);
+        h("p", { class: "facts" }, facts.join(" · "), " · ", reveal),
+      ),
+      this.body,
+    );
     this.resize.observe(this.element);
   }
 
@@ -87,9 +139,25 @@ export class DetailView {
       this.render(result);
     } catch (e) {
       if (this.disposed) return;
-      replace(this.body, h("div", { class: "error-box", role: "alert" },
-        h("p", null, `BN Lens could not load this layer: ${e instanceof Error ? e.message : String(e)}`),
-        h("vscode-button", { on: { click: () => { void this.load(); } } }, "Try again")));
+      replace(
+        this.body,
+        h(
+          "div",
+          { class: "error-box", role: "alert" },
+          h("p", null, `BN Lens could not load this layer: ${e instanceof Error ? e.message : String(e)}`),
+          h(
+            "vscode-button",
+            {
+              on: {
+                click: () => {
+                  void this.load();
+                },
+              },
+            },
+            "Try again",
+          ),
+        ),
+      );
     } finally {
       this.body.setAttribute("aria-busy", "false");
     }
@@ -119,10 +187,24 @@ export class DetailView {
 
   private findings(ws: readonly WarningJson[], healthy: string): HTMLElement {
     const list = ws.length
-      ? h("ul", { class: "findings", "data-testid": "findings" }, ...ws.map((w) => h("li", { class: `finding sev-${w.severity}`, "data-rule": w.rule },
-        h("div", { class: "finding-head" }, severityBadge(w.severity, RULES[w.rule]?.badge ?? w.rule), h("strong", null, RULES[w.rule]?.title ?? w.rule)),
-        h("p", null, w.message),
-        RULES[w.rule] ? h("details", null, h("summary", null, "What this means"), h("p", null, RULES[w.rule].explain)) : null)))
+      ? h(
+          "ul",
+          { class: "findings", "data-testid": "findings" },
+          ...ws.map((w) =>
+            h(
+              "li",
+              { class: `finding sev-${w.severity}`, "data-rule": w.rule },
+              h(
+                "div",
+                { class: "finding-head" },
+                severityBadge(w.severity, RULES[w.rule]?.badge ?? w.rule),
+                h("strong", null, RULES[w.rule]?.title ?? w.rule),
+              ),
+              h("p", null, w.message),
+              RULES[w.rule] ? h("details", null, h("summary", null, "What this means"), h("p", null, RULES[w.rule].explain)) : null,
+            ),
+          ),
+        )
       : h("p", { class: "ok", "data-testid": "findings" }, `✓ ${healthy}`);
     return h("section", { class: "card" }, h("h3", null, "Findings"), list);
   }
@@ -132,9 +214,12 @@ export class DetailView {
     const flat = row.activation.flatRegion.intervals;
     this.hist = new HistogramChart(series, flat, ui.axis);
     const caption = h("p", { class: "caption", "data-testid": "hist-caption" }, histCaption(ui.axis, series.length > 1));
-    const axis = h("vscode-single-select", { "aria-label": "Histogram axis", "data-testid": "axis" },
+    const axis = h(
+      "vscode-single-select",
+      { "aria-label": "Histogram axis", "data-testid": "axis" },
       h("vscode-option", { value: "linear" }, "Linear axis"),
-      h("vscode-option", { value: "symlog" }, "Symmetric-log axis"));
+      h("vscode-option", { value: "symlog" }, "Symmetric-log axis"),
+    );
     axis.value = ui.axis;
     axis.addEventListener("change", () => {
       const a = axis.value === "symlog" ? "symlog" : "linear";
@@ -142,14 +227,32 @@ export class DetailView {
       caption.textContent = histCaption(a, series.length > 1);
       this.hist?.setAxis(a);
     });
-    const legend = h("div", { class: "legend" },
+    const legend = h(
+      "div",
+      { class: "legend" },
       ...series.map((s) => h("span", null, h("i", { class: `sw sw-${s.color}` }), s.label)),
       row.activation.op !== "none" && flat.length
-        ? h("span", null, h("i", { class: "sw sw-flat" }), `${row.activation.op} is flat here (${row.activation.flatRegion.description})${series.length > 1 ? " — applies to values after BN" : ""}`)
-        : h("span", { class: "muted" }, row.activation.op === "none" ? "No nonlinearity follows, so nothing can saturate." : `${row.activation.op} has no flat region.`));
-    return h("section", { class: "card" },
+        ? h(
+            "span",
+            null,
+            h("i", { class: "sw sw-flat" }),
+            `${row.activation.op} is flat here (${row.activation.flatRegion.description})${series.length > 1 ? " — applies to values after BN" : ""}`,
+          )
+        : h(
+            "span",
+            { class: "muted" },
+            row.activation.op === "none" ? "No nonlinearity follows, so nothing can saturate." : `${row.activation.op} has no flat region.`,
+          ),
+    );
+    return h(
+      "section",
+      { class: "card" },
       h("div", { class: "card-head" }, h("h3", null, row.kind === "bn" ? "Values before and after BN" : "Output values"), axis),
-      stats, legend, this.hist.element, caption);
+      stats,
+      legend,
+      this.hist.element,
+      caption,
+    );
   }
 
   private bnSections(l: LayerReport, t: Thresholds): HTMLElement[] {
@@ -157,30 +260,59 @@ export class DetailView {
     const pre = pooled(l.pre);
     const post = pooled(l.post);
     const sat = l.saturation;
-    const stats = h("p", { class: "figures" },
+    const stats = h(
+      "p",
+      { class: "figures" },
       h("span", { class: "fig-pre" }, `Before BN: mean ${num(pre.mean)}, std ${num(Math.sqrt(pre.variance))}`),
       h("span", { class: "fig-post" }, `After BN: mean ${num(post.mean)}, std ${num(Math.sqrt(post.variance))}`),
-      sat.kind !== "none" ? h("span", null, `${percent(sat.layerFraction)} of values after BN ${sat.kind === "rectifier" ? `on ${l.activation.op}'s off side` : `where ${l.activation.op} is saturated`}`) : null,
-      h("span", { class: "muted" }, `${count(pre.n)} values per tensor`));
-    const hist = this.histogramSection([
-      { label: "before BN", hist: layerHist(l.pre.histogram), color: "pre" },
-      { label: "after BN", hist: layerHist(l.post.histogram), color: "post" },
-    ], row, stats);
+      sat.kind !== "none"
+        ? h(
+            "span",
+            null,
+            `${percent(sat.layerFraction)} of values after BN ${sat.kind === "rectifier" ? `on ${l.activation.op}'s off side` : `where ${l.activation.op} is saturated`}`,
+          )
+        : null,
+      h("span", { class: "muted" }, `${count(pre.n)} values per tensor`),
+    );
+    const hist = this.histogramSection(
+      [
+        { label: "before BN", hist: layerHist(l.pre.histogram), color: "pre" },
+        { label: "after BN", hist: layerHist(l.post.histogram), color: "post" },
+      ],
+      row,
+      stats,
+    );
 
     const dead = new Set(l.summary.deadChannels);
     const sd = l.pre.var.map((v) => (v === null ? null : Math.sqrt(v)));
     const specs: ChannelChartSpec[] = [
-      { kind: "meanBand", title: "Mean before BN: stored running mean (bar) vs the data's mean ± 1 std (blue)", stored: l.running.mean, mean: l.pre.mean, sd },
-      { kind: "varLog", title: `Variance before BN, log scale: stored running variance (bar) vs the data's (blue); red links differ by ${num(t.varianceRatio.warning)}× or more`, stored: l.running.var, observed: l.pre.var, warnRatio: t.varianceRatio.warning },
+      {
+        kind: "meanBand",
+        title: "Mean before BN: stored running mean (bar) vs the data's mean ± 1 std (blue)",
+        stored: l.running.mean,
+        mean: l.pre.mean,
+        sd,
+      },
+      {
+        kind: "varLog",
+        title: `Variance before BN, log scale: stored running variance (bar) vs the data's (blue); red links differ by ${num(t.varianceRatio.warning)}× or more`,
+        stored: l.running.var,
+        observed: l.pre.var,
+        warnRatio: t.varianceRatio.warning,
+      },
       { kind: "bars", title: "γ (gamma, learned scale); dead channels in red", values: l.gamma, color: "gamma", marks: dead },
       { kind: "bars", title: "β (beta, learned shift)", values: l.beta, color: "beta" },
     ];
     if (sat.kind !== "none") {
       specs.push({
-        kind: "bars", color: "post", unit: "share", marks: dead,
-        title: sat.kind === "rectifier"
-          ? `Share of values after BN on ${l.activation.op}'s off side; line at ${percent(t.rectifierOff.warning)} (mostly off)`
-          : `Share of values after BN where ${l.activation.op} is saturated; line at ${percent(t.saturation.warning)}`,
+        kind: "bars",
+        color: "post",
+        unit: "share",
+        marks: dead,
+        title:
+          sat.kind === "rectifier"
+            ? `Share of values after BN on ${l.activation.op}'s off side; line at ${percent(t.rectifierOff.warning)} (mostly off)`
+            : `Share of values after BN where ${l.activation.op} is saturated; line at ${percent(t.saturation.warning)}`,
         values: sat.fraction,
         threshold: sat.kind === "rectifier" ? t.rectifierOff.warning : t.saturation.warning,
       });
@@ -196,14 +328,24 @@ export class DetailView {
     showChannel(start);
 
     return [
-      this.findings(l.warnings, "Nothing flagged: the stored statistics fit this data, no channel is dead and the nonlinearity is not saturated."),
+      this.findings(
+        l.warnings,
+        "Nothing flagged: the stored statistics fit this data, no channel is dead and the nonlinearity is not saturated.",
+      ),
       hist,
-      h("section", { class: "card" },
+      h(
+        "section",
+        { class: "card" },
         h("h3", null, "Per channel"),
-        h("p", { class: "caption" }, "Each column is one channel. The stored values are what BN learned in training; blue is what the data you ran produces. " +
-          "Where they disagree, the statistics are stale for this data. Hover a chart, or focus it and use ← →, to read a channel's figures."),
+        h(
+          "p",
+          { class: "caption" },
+          "Each column is one channel. The stored values are what BN learned in training; blue is what the data you ran produces. " +
+            "Where they disagree, the statistics are stale for this data. Hover a chart, or focus it and use ← →, to read a channel's figures.",
+        ),
         readout,
-        this.channels.element),
+        this.channels.element,
+      ),
       this.channelTable(l, t, dead),
     ];
   }
@@ -212,8 +354,13 @@ export class DetailView {
     const sdv = l.pre.var[c];
     const f = l.saturation.fraction[c];
     return [
-      h("strong", null, `Channel ${c}`), dead.has(c) ? h("span", { class: "badge sev-warning" }, "dead") : "",
-      h("span", null, `running mean ${num(l.running.mean[c])} vs data ${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`),
+      h("strong", null, `Channel ${c}`),
+      dead.has(c) ? h("span", { class: "badge sev-warning" }, "dead") : "",
+      h(
+        "span",
+        null,
+        `running mean ${num(l.running.mean[c])} vs data ${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`,
+      ),
       h("span", null, `z ${sigma(l.compare.z[c])}`),
       h("span", null, `running var ${num(l.running.var[c])} vs data ${num(sdv)} (${ratio(l.compare.varRatio[c])})`),
       h("span", null, `γ ${num(l.gamma[c])}, β ${num(l.beta[c])}`),
@@ -226,25 +373,32 @@ export class DetailView {
     const tbody = h("tbody");
     const fill = (all: boolean) => {
       const list = all || flagged.length === 0 ? Array.from({ length: l.channels }, (_, c) => c) : flagged;
-      replace(tbody, ...list.map((c) => {
-        const z = l.compare.z[c];
-        const vr = l.compare.varRatio[c];
-        const f = l.saturation.fraction[c];
-        const flatCls = l.saturation.kind === "saturating" ? level(f, t.saturation) : l.saturation.kind === "rectifier" ? level(f, t.rectifierOff) : "";
-        const sdv = l.pre.var[c];
-        return h("tr", { "data-channel": c, class: dead.has(c) ? "dead" : null, on: { click: () => this.channels?.setCursor(c) } },
-          h("th", { scope: "row" }, String(c)),
-          h("td", { class: "num" }, num(l.running.mean[c])),
-          h("td", { class: "num" }, `${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`),
-          h("td", { class: `num ${level(z === null ? null : Math.abs(z), t.meanShift)}` }, sigma(z)),
-          h("td", { class: "num" }, num(l.running.var[c])),
-          h("td", { class: "num" }, num(sdv)),
-          h("td", { class: `num ${level(vr, t.varianceRatio)}` }, ratio(vr)),
-          h("td", { class: "num" }, num(l.gamma[c])),
-          h("td", { class: "num" }, num(l.beta[c])),
-          h("td", { class: `num ${flatCls}` }, l.saturation.kind === "none" ? "–" : percent(f)),
-          h("td", null, dead.has(c) ? "dead" : ""));
-      }));
+      replace(
+        tbody,
+        ...list.map((c) => {
+          const z = l.compare.z[c];
+          const vr = l.compare.varRatio[c];
+          const f = l.saturation.fraction[c];
+          const flatCls =
+            l.saturation.kind === "saturating" ? level(f, t.saturation) : l.saturation.kind === "rectifier" ? level(f, t.rectifierOff) : "";
+          const sdv = l.pre.var[c];
+          return h(
+            "tr",
+            { "data-channel": c, class: dead.has(c) ? "dead" : null, on: { click: () => this.channels?.setCursor(c) } },
+            h("th", { scope: "row" }, String(c)),
+            h("td", { class: "num" }, num(l.running.mean[c])),
+            h("td", { class: "num" }, `${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`),
+            h("td", { class: `num ${level(z === null ? null : Math.abs(z), t.meanShift)}` }, sigma(z)),
+            h("td", { class: "num" }, num(l.running.var[c])),
+            h("td", { class: "num" }, num(sdv)),
+            h("td", { class: `num ${level(vr, t.varianceRatio)}` }, ratio(vr)),
+            h("td", { class: "num" }, num(l.gamma[c])),
+            h("td", { class: "num" }, num(l.beta[c])),
+            h("td", { class: `num ${flatCls}` }, l.saturation.kind === "none" ? "–" : percent(f)),
+            h("td", null, dead.has(c) ? "dead" : ""),
+          );
+        }),
+      );
     };
     const toggle = h("vscode-button", { secondary: true, "data-testid": "all-channels" }, `Show all ${l.channels} channels`);
     let all = flagged.length === 0;
@@ -256,49 +410,86 @@ export class DetailView {
     });
     fill(all);
     const th = (label: string, title: string, num = true) => h("th", { scope: "col", title, class: num ? "num" : null }, label);
-    return h("section", { class: "card" },
-      h("div", { class: "card-head" }, h("h3", null, flagged.length ? `Flagged channels (${flagged.length} of ${l.channels})` : "Channels"), toggle),
-      h("div", { class: "table-wrap" }, h("table", { class: "channels", "data-testid": "channel-table" },
-        h("thead", null, h("tr", null,
-          th("Ch", "Channel", false),
-          th("Running mean", "The mean BN stored in training (it subtracts this)."),
-          th("Data mean ± std", "The mean and standard deviation of the values entering BN on your data."),
-          th("z", "(data mean − running mean) / stored std, in σ. Beyond 1σ the stored mean looks stale."),
-          th("Running var", "The variance BN stored in training (it divides by its square root)."),
-          th("Data var", "The variance of the values entering BN on your data."),
-          th("Ratio", "Larger over smaller of data and stored variance (×). From 2× it looks stale."),
-          th("γ", "Gamma: the learned scale applied after normalising. γ ≈ 0 makes the channel constant."),
-          th("β", "Beta: the learned shift applied after normalising."),
-          th("Flat", "Share of this channel's values after BN where the next nonlinearity is flat."),
-          th("", "Dead channels output a constant.", false))),
-        tbody)));
+    return h(
+      "section",
+      { class: "card" },
+      h(
+        "div",
+        { class: "card-head" },
+        h("h3", null, flagged.length ? `Flagged channels (${flagged.length} of ${l.channels})` : "Channels"),
+        toggle,
+      ),
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "channels", "data-testid": "channel-table" },
+          h(
+            "thead",
+            null,
+            h(
+              "tr",
+              null,
+              th("Ch", "Channel", false),
+              th("Running mean", "The mean BN stored in training (it subtracts this)."),
+              th("Data mean ± std", "The mean and standard deviation of the values entering BN on your data."),
+              th("z", "(data mean − running mean) / stored std, in σ. Beyond 1σ the stored mean looks stale."),
+              th("Running var", "The variance BN stored in training (it divides by its square root)."),
+              th("Data var", "The variance of the values entering BN on your data."),
+              th("Ratio", "Larger over smaller of data and stored variance (×). From 2× it looks stale."),
+              th("γ", "Gamma: the learned scale applied after normalising. γ ≈ 0 makes the channel constant."),
+              th("β", "Beta: the learned shift applied after normalising."),
+              th("Flat", "Share of this channel's values after BN where the next nonlinearity is flat."),
+              th("", "Dead channels output a constant.", false),
+            ),
+          ),
+          tbody,
+        ),
+      ),
+    );
   }
 
   private activationSections(a: ActivationLayerReport, t: Thresholds): HTMLElement[] {
     const row = this.d.row;
     const st = pooled(a.stats);
     const sat = a.saturation;
-    const stats = h("p", { class: "figures" },
+    const stats = h(
+      "p",
+      { class: "figures" },
       h("span", { class: "fig-post" }, `Output: mean ${num(st.mean)}, std ${num(Math.sqrt(st.variance))}`),
-      sat.kind !== "none" ? h("span", null, `${percent(sat.layerFraction)} ${flatWord(sat.kind)}`) : null);
+      sat.kind !== "none" ? h("span", null, `${percent(sat.layerFraction)} ${flatWord(sat.kind)}`) : null,
+    );
     const hist = this.histogramSection([{ label: "layer output", hist: layerHist(a.stats.histogram), color: "post" }], row, stats);
     const sd = a.stats.var.map((v) => (v === null ? null : Math.sqrt(v)));
     const specs: ChannelChartSpec[] = [
-      { kind: "meanBand", title: "Mean of the output ± 1 std per channel (no stored statistics: BN was fused away)", stored: null, mean: a.stats.mean, sd },
+      {
+        kind: "meanBand",
+        title: "Mean of the output ± 1 std per channel (no stored statistics: BN was fused away)",
+        stored: null,
+        mean: a.stats.mean,
+        sd,
+      },
     ];
     if (sat.kind !== "none") {
       specs.push({
-        kind: "bars", color: "post", unit: "share", values: sat.fraction,
+        kind: "bars",
+        color: "post",
+        unit: "share",
+        values: sat.fraction,
         threshold: sat.kind === "rectifier" ? t.rectifierOff.warning : t.saturation.warning,
         title: `Share of values where ${a.activation.op} is ${sat.kind === "rectifier" ? "off" : "saturated"}`,
       });
     }
     const readout = h("div", { class: "readout channel-readout", "aria-live": "polite", "data-testid": "channel-readout" });
-    const showChannel = (c: number) => replace(readout,
-      h("strong", null, `Channel ${c}`),
-      h("span", null, `mean ${num(a.stats.mean[c])} ± ${num(sd[c])}`),
-      h("span", null, `min ${num(a.stats.min[c])}, max ${num(a.stats.max[c])}`),
-      sat.kind !== "none" ? h("span", null, `${percent(sat.fraction[c])} ${flatWord(sat.kind)}`) : "");
+    const showChannel = (c: number) =>
+      replace(
+        readout,
+        h("strong", null, `Channel ${c}`),
+        h("span", null, `mean ${num(a.stats.mean[c])} ± ${num(sd[c])}`),
+        h("span", null, `min ${num(a.stats.min[c])}, max ${num(a.stats.max[c])}`),
+        sat.kind !== "none" ? h("span", null, `${percent(sat.fraction[c])} ${flatWord(sat.kind)}`) : "",
+      );
     this.channels = new ChannelCharts(a.channels, specs, showChannel);
     showChannel(0);
     return [

@@ -2,7 +2,16 @@
 // share a channel cursor (mouse or arrow keys).
 import type { IntervalJson } from "../src/core/report";
 import {
-  clipIntervals, linearShares, niceTicks, quantileRange, symlog, symlogBars, symlogThreshold, symlogTicks, unionRange, type Hist,
+  clipIntervals,
+  linearShares,
+  niceTicks,
+  quantileRange,
+  symlog,
+  symlogBars,
+  symlogThreshold,
+  symlogTicks,
+  unionRange,
+  type Hist,
 } from "./histogramView";
 import { num, percent } from "./format";
 import { palette, setupCanvas, withAlpha, type Palette } from "./theme";
@@ -30,7 +39,14 @@ export class HistogramChart {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly readout: HTMLElement;
-  private geometry: { lo: number; hi: number; toX(v: number): number; fromX(x: number): number; bins?: Float64Array[]; binW?: number } | null = null;
+  private geometry: {
+    lo: number;
+    hi: number;
+    toX(v: number): number;
+    fromX(x: number): number;
+    bins?: Float64Array[];
+    binW?: number;
+  } | null = null;
 
   constructor(
     private readonly series: HistogramSeries[],
@@ -47,7 +63,9 @@ export class HistogramChart {
     this.element.className = "chart hist-chart";
     this.element.append(this.canvas, this.readout);
     this.canvas.addEventListener("mousemove", (e) => this.hover(e.offsetX));
-    this.canvas.addEventListener("mouseleave", () => { this.readout.textContent = "Hover the chart to read the share of values at a point."; });
+    this.canvas.addEventListener("mouseleave", () => {
+      this.readout.textContent = "Hover the chart to read the share of values at a point.";
+    });
   }
 
   setAxis(axis: "linear" | "symlog"): void {
@@ -78,28 +96,30 @@ export class HistogramChart {
       const shares = this.series.map((s) => linearShares(s.hist, lo, hi, bins));
       for (const sh of shares) for (const v of sh) ymax = Math.max(ymax, v);
       const bw = pw / bins;
-      this.series.forEach((s, k) => draws.push(() => {
-        const sh = shares[k];
-        const color = colorOf(s);
-        ctx.fillStyle = withAlpha(color, 0.35);
-        for (let i = 0; i < bins; i++) {
-          if (sh[i] <= 0) continue;
-          const bh = (sh[i] / ymax) * ph;
-          ctx.fillRect(M.left + i * bw, M.top + ph - bh, bw, bh);
-        }
-        // Outline as a step line so the two distributions stay readable where they overlap.
-        ctx.strokeStyle = color;
-        ctx.lineWidth = 1.5;
-        ctx.beginPath();
-        ctx.moveTo(M.left, M.top + ph);
-        for (let i = 0; i < bins; i++) {
-          const y = M.top + ph - (sh[i] / ymax) * ph;
-          ctx.lineTo(M.left + i * bw, y);
-          ctx.lineTo(M.left + (i + 1) * bw, y);
-        }
-        ctx.lineTo(M.left + pw, M.top + ph);
-        ctx.stroke();
-      }));
+      this.series.forEach((s, k) =>
+        draws.push(() => {
+          const sh = shares[k];
+          const color = colorOf(s);
+          ctx.fillStyle = withAlpha(color, 0.35);
+          for (let i = 0; i < bins; i++) {
+            if (sh[i] <= 0) continue;
+            const bh = (sh[i] / ymax) * ph;
+            ctx.fillRect(M.left + i * bw, M.top + ph - bh, bw, bh);
+          }
+          // Outline as a step line so the two distributions stay readable where they overlap.
+          ctx.strokeStyle = color;
+          ctx.lineWidth = 1.5;
+          ctx.beginPath();
+          ctx.moveTo(M.left, M.top + ph);
+          for (let i = 0; i < bins; i++) {
+            const y = M.top + ph - (sh[i] / ymax) * ph;
+            ctx.lineTo(M.left + i * bw, y);
+            ctx.lineTo(M.left + (i + 1) * bw, y);
+          }
+          ctx.lineTo(M.left + pw, M.top + ph);
+          ctx.stroke();
+        }),
+      );
       this.geometry = { lo, hi, toX, fromX, bins: shares, binW: (hi - lo) / bins };
     } else {
       const ax = symlog(symlogThreshold(this.series.map((s) => s.hist)));
@@ -113,20 +133,22 @@ export class HistogramChart {
       const height = (b: { lo: number; hi: number; share: number }) => b.share / Math.max(1e-9, (ax.to(b.hi) - ax.to(b.lo)) / 0.25);
       const bars = this.series.map((s) => symlogBars(s.hist, ax.c));
       for (const bs of bars) for (const b of bs) ymax = Math.max(ymax, height(b));
-      this.series.forEach((s, k) => draws.push(() => {
-        const color = colorOf(s);
-        ctx.fillStyle = withAlpha(color, 0.35);
-        ctx.strokeStyle = color;
-        ctx.lineWidth = 1.25;
-        for (const b of bars[k]) {
-          const x0 = Math.max(M.left, toX(b.lo));
-          const x1 = Math.min(M.left + pw, toX(b.hi));
-          if (x1 <= x0) continue;
-          const bh = (height(b) / ymax) * ph;
-          ctx.fillRect(x0, M.top + ph - bh, x1 - x0, bh);
-          ctx.strokeRect(x0 + 0.5, M.top + ph - bh + 0.5, Math.max(0, x1 - x0 - 1), bh);
-        }
-      }));
+      this.series.forEach((s, k) =>
+        draws.push(() => {
+          const color = colorOf(s);
+          ctx.fillStyle = withAlpha(color, 0.35);
+          ctx.strokeStyle = color;
+          ctx.lineWidth = 1.25;
+          for (const b of bars[k]) {
+            const x0 = Math.max(M.left, toX(b.lo));
+            const x1 = Math.min(M.left + pw, toX(b.hi));
+            if (x1 <= x0) continue;
+            const bh = (height(b) / ymax) * ph;
+            ctx.fillRect(x0, M.top + ph - bh, x1 - x0, bh);
+            ctx.strokeRect(x0 + 0.5, M.top + ph - bh + 0.5, Math.max(0, x1 - x0 - 1), bh);
+          }
+        }),
+      );
       this.geometry = { lo, hi, toX, fromX };
     }
     if (!(ymax > 0)) ymax = 1;
@@ -140,9 +162,13 @@ export class HistogramChart {
       ctx.strokeStyle = withAlpha(p.flat, 0.7);
       ctx.setLineDash([3, 3]);
       ctx.lineWidth = 1;
-      for (const x of [x0, x1]) if (x > M.left + 1 && x < M.left + pw - 1) {
-        ctx.beginPath(); ctx.moveTo(x + 0.5, M.top); ctx.lineTo(x + 0.5, M.top + ph); ctx.stroke();
-      }
+      for (const x of [x0, x1])
+        if (x > M.left + 1 && x < M.left + pw - 1) {
+          ctx.beginPath();
+          ctx.moveTo(x + 0.5, M.top);
+          ctx.lineTo(x + 0.5, M.top + ph);
+          ctx.stroke();
+        }
       ctx.setLineDash([]);
     }
 
@@ -155,16 +181,25 @@ export class HistogramChart {
     for (const t of ticks) {
       const x = Math.round(toX(t)) + 0.5;
       if (x < M.left - 1 || x > M.left + pw + 1) continue;
-      ctx.beginPath(); ctx.moveTo(x, M.top + ph); ctx.lineTo(x, M.top + ph + 4); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x, M.top + ph);
+      ctx.lineTo(x, M.top + ph + 4);
+      ctx.stroke();
       ctx.fillText(num(t), x, M.top + ph + 6);
     }
     if (lo < 0 && hi > 0) {
       ctx.strokeStyle = withAlpha(p.fg, 0.45);
       const x = Math.round(toX(0)) + 0.5;
-      ctx.beginPath(); ctx.moveTo(x, M.top); ctx.lineTo(x, M.top + ph); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(x, M.top);
+      ctx.lineTo(x, M.top + ph);
+      ctx.stroke();
     }
     ctx.strokeStyle = p.grid;
-    ctx.beginPath(); ctx.moveTo(M.left, M.top + ph + 0.5); ctx.lineTo(M.left + pw, M.top + ph + 0.5); ctx.stroke();
+    ctx.beginPath();
+    ctx.moveTo(M.left, M.top + ph + 0.5);
+    ctx.lineTo(M.left + pw, M.top + ph + 0.5);
+    ctx.stroke();
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
     for (const t of niceTicks(0, ymax * 100, 4)) {
@@ -172,10 +207,16 @@ export class HistogramChart {
       if (y < M.top - 1) continue;
       ctx.fillText(`${num(t)}%`, M.left - 6, y);
       ctx.strokeStyle = withAlpha(p.grid, 0.5);
-      ctx.beginPath(); ctx.moveTo(M.left, Math.round(y) + 0.5); ctx.lineTo(M.left + pw, Math.round(y) + 0.5); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(M.left, Math.round(y) + 0.5);
+      ctx.lineTo(M.left + pw, Math.round(y) + 0.5);
+      ctx.stroke();
     }
     for (const d of draws) d();
-    this.canvas.setAttribute("aria-label", `Histogram of ${this.series.map((s) => s.label).join(" and ")} from ${num(lo)} to ${num(hi)}, ${this.axis === "linear" ? "linear" : "symmetric-log"} axis.`);
+    this.canvas.setAttribute(
+      "aria-label",
+      `Histogram of ${this.series.map((s) => s.label).join(" and ")} from ${num(lo)} to ${num(hi)}, ${this.axis === "linear" ? "linear" : "symmetric-log"} axis.`,
+    );
   }
 
   private hover(x: number): void {
@@ -198,7 +239,15 @@ export class HistogramChart {
 export type ChannelChartSpec =
   | { kind: "meanBand"; title: string; stored: readonly number[] | null; mean: readonly (number | null)[]; sd: readonly (number | null)[] }
   | { kind: "varLog"; title: string; stored: readonly number[]; observed: readonly (number | null)[]; warnRatio: number }
-  | { kind: "bars"; title: string; values: readonly (number | null)[]; color: "gamma" | "beta" | "post"; unit?: "share"; threshold?: number; marks?: ReadonlySet<number> };
+  | {
+      kind: "bars";
+      title: string;
+      values: readonly (number | null)[];
+      color: "gamma" | "beta" | "post";
+      unit?: "share";
+      threshold?: number;
+      marks?: ReadonlySet<number>;
+    };
 
 /** Per-channel charts stacked with one channel axis and a shared cursor. */
 export class ChannelCharts {
@@ -216,7 +265,10 @@ export class ChannelCharts {
     this.element.className = "channel-charts";
     this.element.tabIndex = 0;
     this.element.setAttribute("role", "group");
-    this.element.setAttribute("aria-label", `Per-channel charts for ${channels} channels. Use the left and right arrow keys to move between channels.`);
+    this.element.setAttribute(
+      "aria-label",
+      `Per-channel charts for ${channels} channels. Use the left and right arrow keys to move between channels.`,
+    );
     for (const s of specs) {
       const title = document.createElement("div");
       title.className = "chart-title";
@@ -231,10 +283,15 @@ export class ChannelCharts {
     this.element.addEventListener("keydown", (e) => {
       const step = e.shiftKey ? 10 : 1;
       const next =
-        e.key === "ArrowRight" ? this.cursor + step :
-        e.key === "ArrowLeft" ? this.cursor - step :
-        e.key === "Home" ? 0 :
-        e.key === "End" ? this.channels - 1 : null;
+        e.key === "ArrowRight"
+          ? this.cursor + step
+          : e.key === "ArrowLeft"
+            ? this.cursor - step
+            : e.key === "Home"
+              ? 0
+              : e.key === "End"
+                ? this.channels - 1
+                : null;
       if (next === null) return;
       e.preventDefault();
       this.setCursor(Math.min(this.channels - 1, Math.max(0, next)));
@@ -277,7 +334,12 @@ export class ChannelCharts {
     const log = s.kind === "varLog";
     const vals: number[] = [];
     if (s.kind === "meanBand") {
-      s.mean.forEach((m, c) => { if (m !== null) { const sd = s.sd[c] ?? 0; vals.push(m - sd, m + sd); } });
+      s.mean.forEach((m, c) => {
+        if (m !== null) {
+          const sd = s.sd[c] ?? 0;
+          vals.push(m - sd, m + sd);
+        }
+      });
       if (s.stored) vals.push(...s.stored);
     } else if (s.kind === "varLog") {
       for (const v of [...s.stored, ...s.observed]) if (v !== null && v > 0) vals.push(v);
@@ -293,11 +355,20 @@ export class ChannelCharts {
       y1 = Math.log10(y1 || 1);
       y0 = Math.floor(y0 * 2) / 2;
       y1 = Math.ceil(y1 * 2) / 2;
-      if (y1 - y0 < 1) { y0 -= 0.5; y1 += 0.5; }
+      if (y1 - y0 < 1) {
+        y0 -= 0.5;
+        y1 += 0.5;
+      }
     } else {
-      if (y1 - y0 < 1e-12) { y0 -= 1; y1 += 1; }
+      if (y1 - y0 < 1e-12) {
+        y0 -= 1;
+        y1 += 1;
+      }
       const pad = (y1 - y0) * 0.06;
-      if (!(s.kind === "bars" && s.unit === "share")) { y0 = y0 === 0 ? 0 : y0 - pad; y1 += pad; }
+      if (!(s.kind === "bars" && s.unit === "share")) {
+        y0 = y0 === 0 ? 0 : y0 - pad;
+        y1 += pad;
+      }
     }
     const floor = log ? 10 ** y0 : 0;
     const Y = (v: number) => {
@@ -311,13 +382,18 @@ export class ChannelCharts {
     ctx.textBaseline = "middle";
     const yt = log
       ? Array.from({ length: Math.floor(y1) - Math.ceil(y0) + 1 }, (_, i) => 10 ** (Math.ceil(y0) + i))
-      : s.kind === "bars" && s.unit === "share" ? [0, 0.5, 1] : niceTicks(y0, y1, 3);
+      : s.kind === "bars" && s.unit === "share"
+        ? [0, 0.5, 1]
+        : niceTicks(y0, y1, 3);
     const thin = log && yt.length > 4 ? Math.ceil(yt.length / 4) : 1;
     yt.forEach((t, i) => {
       if (i % thin) return;
       const y = Math.round(Y(t)) + 0.5;
       ctx.strokeStyle = withAlpha(p.grid, t === 0 && !log ? 1 : 0.45);
-      ctx.beginPath(); ctx.moveTo(M.left, y); ctx.lineTo(M.left + pw, y); ctx.stroke();
+      ctx.beginPath();
+      ctx.moveTo(M.left, y);
+      ctx.lineTo(M.left + pw, y);
+      ctx.stroke();
       ctx.fillText(s.kind === "bars" && s.unit === "share" ? percent(t) : num(t), M.left - 6, y);
     });
 
@@ -332,7 +408,10 @@ export class ChannelCharts {
       const half = Math.max(2, Math.min(7, slot * 0.45));
       for (let c = 0; c < n; c++) {
         const y = Math.round(Y(stored[c])) + 0.5;
-        ctx.beginPath(); ctx.moveTo(cx(c) - half, y); ctx.lineTo(cx(c) + half, y); ctx.stroke();
+        ctx.beginPath();
+        ctx.moveTo(cx(c) - half, y);
+        ctx.lineTo(cx(c) + half, y);
+        ctx.stroke();
       }
     };
     if (s.kind === "meanBand") {
@@ -342,9 +421,14 @@ export class ChannelCharts {
         const sd = s.sd[c] ?? 0;
         ctx.strokeStyle = withAlpha(p.pre, 0.75);
         ctx.lineWidth = Math.max(1, Math.min(3, slot * 0.3));
-        ctx.beginPath(); ctx.moveTo(cx(c), Y(m - sd)); ctx.lineTo(cx(c), Y(m + sd)); ctx.stroke();
+        ctx.beginPath();
+        ctx.moveTo(cx(c), Y(m - sd));
+        ctx.lineTo(cx(c), Y(m + sd));
+        ctx.stroke();
         ctx.fillStyle = p.pre;
-        ctx.beginPath(); ctx.arc(cx(c), Y(m), dot, 0, Math.PI * 2); ctx.fill();
+        ctx.beginPath();
+        ctx.arc(cx(c), Y(m), dot, 0, Math.PI * 2);
+        ctx.fill();
       }
       if (s.stored) storedMarks(s.stored);
     } else if (s.kind === "varLog") {
@@ -355,9 +439,14 @@ export class ChannelCharts {
         const r = Math.max(o, st) / Math.max(Math.min(o, st), 1e-300);
         ctx.strokeStyle = r >= s.warnRatio ? p.error : withAlpha(p.muted, 0.8);
         ctx.lineWidth = Math.max(1, Math.min(2, slot * 0.25));
-        ctx.beginPath(); ctx.moveTo(cx(c), Y(st)); ctx.lineTo(cx(c), Y(o)); ctx.stroke();
+        ctx.beginPath();
+        ctx.moveTo(cx(c), Y(st));
+        ctx.lineTo(cx(c), Y(o));
+        ctx.stroke();
         ctx.fillStyle = p.pre;
-        ctx.beginPath(); ctx.arc(cx(c), Y(o), dot, 0, Math.PI * 2); ctx.fill();
+        ctx.beginPath();
+        ctx.arc(cx(c), Y(o), dot, 0, Math.PI * 2);
+        ctx.fill();
       }
       storedMarks(s.stored);
     } else {
@@ -375,7 +464,10 @@ export class ChannelCharts {
         const y = Math.round(Y(s.threshold)) + 0.5;
         ctx.strokeStyle = p.warning;
         ctx.setLineDash([4, 3]);
-        ctx.beginPath(); ctx.moveTo(M.left, y); ctx.lineTo(M.left + pw, y); ctx.stroke();
+        ctx.beginPath();
+        ctx.moveTo(M.left, y);
+        ctx.lineTo(M.left + pw, y);
+        ctx.stroke();
         ctx.setLineDash([]);
       }
     }

@@ -33,10 +33,16 @@ export function quantileRange(h: Hist, tail = 0.001): [number, number] | null {
   if (n === 0) return null;
   let acc = 0;
   let i0 = 0;
-  for (; i0 < h.counts.length; i0++) { acc += h.counts[i0]; if (acc > tail * n) break; }
+  for (; i0 < h.counts.length; i0++) {
+    acc += h.counts[i0];
+    if (acc > tail * n) break;
+  }
   acc = 0;
   let i1 = h.counts.length - 1;
-  for (; i1 >= 0; i1--) { acc += h.counts[i1]; if (acc > tail * n) break; }
+  for (; i1 >= 0; i1--) {
+    acc += h.counts[i1];
+    if (acc > tail * n) break;
+  }
   const lo = finiteRange(h.first + i0)[0];
   const hi = finiteRange(h.first + Math.max(i0, i1))[1];
   return [lo, hi];
@@ -46,7 +52,11 @@ export function quantileRange(h: Hist, tail = 0.001): [number, number] | null {
 export function unionRange(ranges: readonly ([number, number] | null)[]): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const r of ranges) if (r) { lo = Math.min(lo, r[0]); hi = Math.max(hi, r[1]); }
+  for (const r of ranges)
+    if (r) {
+      lo = Math.min(lo, r[0]);
+      hi = Math.max(hi, r[1]);
+    }
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [-1, 1];
   if (hi - lo < 1e-12 * Math.max(1, Math.abs(lo))) {
     const d = Math.max(Math.abs(lo) * 0.1, 1e-3);

@@ -13,7 +13,10 @@ function extent(xs: readonly number[]): [number | null, number | null] {
   if (xs.length === 0) return [null, null];
   let lo = Infinity;
   let hi = -Infinity;
-  for (const x of xs) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  for (const x of xs) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
   return [lo, hi];
 }
 
@@ -79,14 +82,17 @@ export class ModelView {
     const scratch = document.createElement("canvas");
     // Draw each row's mini charts only when it scrolls into view.
     const pending = new Map<Element, () => void>();
-    this.io = new IntersectionObserver((entries) => {
-      for (const e of entries) {
-        if (!e.isIntersecting) continue;
-        pending.get(e.target)?.();
-        pending.delete(e.target);
-        this.io.unobserve(e.target);
-      }
-    }, { rootMargin: "400px 0px" });
+    this.io = new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) {
+          if (!e.isIntersecting) continue;
+          pending.get(e.target)?.();
+          pending.delete(e.target);
+          this.io.unobserve(e.target);
+        }
+      },
+      { rootMargin: "400px 0px" },
+    );
     const rows = m.layers.map((l) => {
       const dead = storedDead(l);
       const deadSet = new Set(dead);
@@ -101,20 +107,35 @@ export class ModelView {
         v.src = scratch.toDataURL();
       };
       this.draws.push(draw);
-      const tr = h("tr", { "data-testid": "stored-layer-row", "data-node": l.node },
+      const tr = h(
+        "tr",
+        { "data-testid": "stored-layer-row", "data-node": l.node },
         h("td", { class: "num" }, String(l.index)),
         h("td", { class: "name", title: l.node }, l.node),
         h("td", { class: "num" }, count(l.channels)),
         h("td", null, l.producer?.op ?? "input"),
-        h("td", { title: l.activation.op === "none" ? "No recognised nonlinearity follows." : `${l.activation.description}; flat where ${l.activation.flatRegion.description}` },
-          l.activation.op),
+        h(
+          "td",
+          {
+            title:
+              l.activation.op === "none"
+                ? "No recognised nonlinearity follows."
+                : `${l.activation.description}; flat where ${l.activation.flatRegion.description}`,
+          },
+          l.activation.op,
+        ),
         h("td", { class: "num" }, rangeOf(l.gamma)),
         h("td", { class: "mini", title: "γ per channel (red: γ ≈ 0)" }, g),
         h("td", { class: "num" }, rangeOf(l.beta)),
         h("td", { class: "num" }, rangeOf(l.running.mean)),
         h("td", { class: "num" }, rangeOf(l.running.var)),
         h("td", { class: "mini", title: "Running variance per channel, log scale" }, v),
-        h("td", { class: dead.length ? "note warn" : "note muted" }, dead.length ? `${plural(dead.length, "channel")} with γ ≈ 0 or variance ≈ 0` : ""));
+        h(
+          "td",
+          { class: dead.length ? "note warn" : "note muted" },
+          dead.length ? `${plural(dead.length, "channel")} with γ ≈ 0 or variance ≈ 0` : "",
+        ),
+      );
       pending.set(tr, draw);
       return tr;
     });
@@ -122,48 +143,116 @@ export class ModelView {
 
     const th = (label: string, title: string, cls = "") => h("th", { scope: "col", title, class: cls || null }, label);
     const layersTable = m.layers.length
-      ? h("div", { class: "table-wrap" }, h("table", { class: "stored", "data-testid": "stored-layers" },
-        h("thead", null, h("tr", null,
-          th("#", "Position in the graph"),
-          th("BN layer", "The BatchNormalization node"),
-          th("Ch", "Channels", "num"),
-          th("After", "The operation feeding the BN"),
-          th("Then", "The nonlinearity that follows the BN"),
-          th("γ (scale)", "Range of gamma, the learned per-channel scale", "num"),
-          th("γ per channel", "Gamma per channel; red bars are ≈ 0 (the channel is constant)"),
-          th("β (shift)", "Range of beta, the learned per-channel shift", "num"),
-          th("Running mean", "Range of the mean stored in training; BN subtracts it", "num"),
-          th("Running var", "Range of the variance stored in training; BN divides by its square root", "num"),
-          th("Var per channel", "Running variance per channel on a log scale"),
-          th("Notes", "What the stored values alone reveal"))),
-        h("tbody", null, ...rows)))
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "stored", "data-testid": "stored-layers" },
+            h(
+              "thead",
+              null,
+              h(
+                "tr",
+                null,
+                th("#", "Position in the graph"),
+                th("BN layer", "The BatchNormalization node"),
+                th("Ch", "Channels", "num"),
+                th("After", "The operation feeding the BN"),
+                th("Then", "The nonlinearity that follows the BN"),
+                th("γ (scale)", "Range of gamma, the learned per-channel scale", "num"),
+                th("γ per channel", "Gamma per channel; red bars are ≈ 0 (the channel is constant)"),
+                th("β (shift)", "Range of beta, the learned per-channel shift", "num"),
+                th("Running mean", "Range of the mean stored in training; BN subtracts it", "num"),
+                th("Running var", "Range of the variance stored in training; BN divides by its square root", "num"),
+                th("Var per channel", "Running variance per channel on a log scale"),
+                th("Notes", "What the stored values alone reveal"),
+              ),
+            ),
+            h("tbody", null, ...rows),
+          ),
+        )
       : null;
 
     const probes = m.probes.length
-      ? h("div", { class: "table-wrap" }, h("table", { class: "stored", "data-testid": "probes" },
-        h("thead", null, h("tr", null, th("Layer", "Conv/Gemm/MatMul node"), th("Op", "Operation"), th("Then", "Nonlinearity that follows"))),
-        h("tbody", null, ...m.probes.map((p) => h("tr", null, h("td", { class: "name" }, p.node), h("td", null, p.op), h("td", null, p.activation))))))
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "stored", "data-testid": "probes" },
+            h(
+              "thead",
+              null,
+              h("tr", null, th("Layer", "Conv/Gemm/MatMul node"), th("Op", "Operation"), th("Then", "Nonlinearity that follows")),
+            ),
+            h(
+              "tbody",
+              null,
+              ...m.probes.map((p) => h("tr", null, h("td", { class: "name" }, p.node), h("td", null, p.op), h("td", null, p.activation))),
+            ),
+          ),
+        )
       : null;
 
-    this.element = h("section", { class: "model-view", "data-testid": "model-overview", "aria-label": "The model as stored" },
-      h("section", { class: "card" },
+    this.element = h(
+      "section",
+      { class: "model-view", "data-testid": "model-overview", "aria-label": "The model as stored" },
+      h(
+        "section",
+        { class: "card" },
         h("h3", null, "What the model stores"),
         h("p", { class: mm.fusedAway ? "statement notice sev-info" : "statement", "data-testid": "statement" }, mm.statement),
-        h("p", { class: "facts muted" }, [
-          `${mm.producer || "unknown producer"}`, `opset ${mm.opset}`, `IR ${mm.irVersion}`, plural(mm.nodeCount, "node"), bytes(mm.sizeBytes),
-        ].join(" · ")),
+        h(
+          "p",
+          { class: "facts muted" },
+          [
+            `${mm.producer || "unknown producer"}`,
+            `opset ${mm.opset}`,
+            `IR ${mm.irVersion}`,
+            plural(mm.nodeCount, "node"),
+            bytes(mm.sizeBytes),
+          ].join(" · "),
+        ),
         h("h4", null, "Inputs"),
-        h("ul", { class: "inputs", "data-testid": "inputs" }, ...mm.inputs.map((i) => h("li", null, h("code", null, i.name), ` ${i.dtype}, ${shape(i.dims)}`))),
-        h("p", { class: "muted" }, "Nothing has run yet: these are the values saved in the file. Run the model to compare them with what your data produces.")),
-      layersTable ? h("section", { class: "card" },
-        h("h3", null, `${plural(m.layers.length, "BatchNormalization layer")}`),
-        h("p", { class: "caption" }, "γ and β are learned scale and shift; the running mean and variance are the statistics BN stored during training and uses at inference. " +
-          "A channel with γ ≈ 0 or running variance ≈ 0 outputs a constant."),
-        layersTable) : null,
-      probes ? h("section", { class: "card" },
-        h("h3", null, `Layers BN Lens will observe instead (${m.probes.length})`),
-        h("p", { class: "caption" }, "Without BN nodes there are no running statistics to check; a run measures these layers' outputs and how often the nonlinearity after them is flat."),
-        probes) : null,
+        h(
+          "ul",
+          { class: "inputs", "data-testid": "inputs" },
+          ...mm.inputs.map((i) => h("li", null, h("code", null, i.name), ` ${i.dtype}, ${shape(i.dims)}`)),
+        ),
+        h(
+          "p",
+          { class: "muted" },
+          "Nothing has run yet: these are the values saved in the file. Run the model to compare them with what your data produces.",
+        ),
+      ),
+      layersTable
+        ? h(
+            "section",
+            { class: "card" },
+            h("h3", null, `${plural(m.layers.length, "BatchNormalization layer")}`),
+            h(
+              "p",
+              { class: "caption" },
+              "γ and β are learned scale and shift; the running mean and variance are the statistics BN stored during training and uses at inference. " +
+                "A channel with γ ≈ 0 or running variance ≈ 0 outputs a constant.",
+            ),
+            layersTable,
+          )
+        : null,
+      probes
+        ? h(
+            "section",
+            { class: "card" },
+            h("h3", null, `Layers BN Lens will observe instead (${m.probes.length})`),
+            h(
+              "p",
+              { class: "caption" },
+              "Without BN nodes there are no running statistics to check; a run measures these layers' outputs and how often the nonlinearity after them is flat.",
+            ),
+            probes,
+          )
+        : null,
     );
   }
 

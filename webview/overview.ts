@@ -5,7 +5,20 @@ import type { LayerRow, ReportOverview } from "../src/protocol/webview";
 import type { Severity } from "../src/core/report";
 import { h, replace, setAttr, setText } from "./dom";
 import { count, num, percent, plural, ratio, sigma } from "./format";
-import { FILTER_LABELS, SORT_LABELS, answers, badges, defaultDir, flatWord, level, rowKey, rowSeverity, visibleRows, type SeverityFilter, type SortKey } from "./rows";
+import {
+  FILTER_LABELS,
+  SORT_LABELS,
+  answers,
+  badges,
+  defaultDir,
+  flatWord,
+  level,
+  rowKey,
+  rowSeverity,
+  visibleRows,
+  type SeverityFilter,
+  type SortKey,
+} from "./rows";
 import { drawSpark, rowSparks, sparkTitle } from "./sparkline";
 import { palette, setupCanvas } from "./theme";
 import { VirtualList } from "./virtualList";
@@ -45,7 +58,12 @@ const SEVERITY_GLYPH: Record<Severity, string> = { error: "✖", warning: "▲",
 
 /** A severity badge element. */
 export function severityBadge(severity: Severity, label: string, title?: string): HTMLElement {
-  return h("span", { class: `badge sev-${severity}`, title: title ?? null }, h("span", { class: "glyph", "aria-hidden": "true" }, SEVERITY_GLYPH[severity]), label);
+  return h(
+    "span",
+    { class: `badge sev-${severity}`, title: title ?? null },
+    h("span", { class: "glyph", "aria-hidden": "true" }, SEVERITY_GLYPH[severity]),
+    label,
+  );
 }
 
 /** Splits a node name before its last separator ("BatchNormalization" + "_28", "stage3/block1" + "/bn"). */
@@ -56,14 +74,24 @@ function splitName(name: string): [string, string] {
 
 /** Plain-words summary of a row for screen readers. */
 function rowLabel(r: LayerRow): string {
-  const parts = [`${r.node}, ${plural(r.channels, "channel")}`, r.activation.op === "none" ? "no nonlinearity after" : `then ${r.activation.op}`];
+  const parts = [
+    `${r.node}, ${plural(r.channels, "channel")}`,
+    r.activation.op === "none" ? "no nonlinearity after" : `then ${r.activation.op}`,
+  ];
   const s = r.summary;
   if (s?.worstZ) parts.push(`worst mean shift ${sigma(s.worstZ.value)} in channel ${s.worstZ.channel}`);
   if (s?.worstVarRatio) parts.push(`worst variance ratio ${ratio(s.worstVarRatio.value)} in channel ${s.worstVarRatio.channel}`);
-  if (r.saturation.layerFraction !== null && r.saturation.kind !== "none") parts.push(`${percent(r.saturation.layerFraction)} ${flatWord(r.saturation.kind)}`);
+  if (r.saturation.layerFraction !== null && r.saturation.kind !== "none")
+    parts.push(`${percent(r.saturation.layerFraction)} ${flatWord(r.saturation.kind)}`);
   if (s) parts.push(plural(s.deadChannels.length, "dead channel"));
   const sev = rowSeverity(r);
-  parts.push(sev ? `${SEVERITY_WORD[sev]}: ${badges(r.warnings).map((b) => b.label).join(", ")}` : "no findings");
+  parts.push(
+    sev
+      ? `${SEVERITY_WORD[sev]}: ${badges(r.warnings)
+          .map((b) => b.label)
+          .join(", ")}`
+      : "no findings",
+  );
   return parts.join("; ");
 }
 
@@ -104,7 +132,12 @@ export class OverviewView {
   private readonly toolbar = h("div", { class: "toolbar" });
   private readonly helpRow = h("div", { class: "help-row" });
   private readonly shownCount = h("span", { class: "shown-count", "aria-live": "polite", "data-testid": "shown-count" });
-  private readonly search = h("vscode-textfield", { placeholder: "Filter by layer name", "aria-label": "Filter layers by name", "data-testid": "search", type: "search" });
+  private readonly search = h("vscode-textfield", {
+    placeholder: "Filter by layer name",
+    "aria-label": "Filter layers by name",
+    "data-testid": "search",
+    type: "search",
+  });
   private readonly severity = h("vscode-single-select", { "aria-label": "Show layers by severity", "data-testid": "severity-filter" });
   private readonly sortSelect = h("vscode-single-select", { "aria-label": "Sort layers by", "data-testid": "sort" });
   private readonly headerButtons = new Map<SortKey, HTMLElement>();
@@ -124,8 +157,15 @@ export class OverviewView {
     this.sortSelect.value = ui.sort;
     this.search.addEventListener("input", () => this.update({ search: this.search.value }));
     this.search.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.search.value) { e.stopPropagation(); this.search.value = ""; this.update({ search: "" }); }
-      if (e.key === "ArrowDown") { e.preventDefault(); this.list.focus(); }
+      if (e.key === "Escape" && this.search.value) {
+        e.stopPropagation();
+        this.search.value = "";
+        this.update({ search: "" });
+      }
+      if (e.key === "ArrowDown") {
+        e.preventDefault();
+        this.list.focus();
+      }
     });
     this.severity.addEventListener("change", () => this.update({ filter: this.severity.value as SeverityFilter }));
     this.sortSelect.addEventListener("change", () => {
@@ -147,31 +187,45 @@ export class OverviewView {
       onView: (view, rows) => this.drawSparks(view, rows),
     });
     this.list.element.setAttribute("data-testid", "layer-list");
-    new ResizeObserver(() => { this.sparkGeometryStale = true; }).observe(this.headerHist.parentElement!);
+    new ResizeObserver(() => {
+      this.sparkGeometryStale = true;
+    }).observe(this.headerHist.parentElement!);
 
-    const legend = h("p", { class: "legend overview-legend" },
+    const legend = h(
+      "p",
+      { class: "legend overview-legend" },
       h("span", null, h("i", { class: "sw sw-pre" }), "values entering BN"),
       h("span", null, h("i", { class: "sw sw-post" }), "values leaving BN"),
       h("span", null, h("i", { class: "sw sw-flat" }), "where the next nonlinearity is flat"),
-      h("span", { class: "muted" }, "σ: stored standard deviations · ×: ratio · %: share of values"));
-    const help = h("details", { class: "help" },
+      h("span", { class: "muted" }, "σ: stored standard deviations · ×: ratio · %: share of values"),
+    );
+    const help = h(
+      "details",
+      { class: "help" },
       h("summary", null, "How to read this table"),
-      h("dl", null,
-        ...([
-          ["Before → after BN", COLUMN_HELP.hist],
-          ["Worst |z| (σ)", COLUMN_HELP.z],
-          ["Variance ratio (×)", COLUMN_HELP.varRatio],
-          ["Flat share (%)", COLUMN_HELP.flat],
-          ["Dead", COLUMN_HELP.dead],
-          ["Findings", COLUMN_HELP.findings],
-        ] as const).flatMap(([t, d]) => [h("dt", null, t), h("dd", null, d)]),
+      h(
+        "dl",
+        null,
+        ...(
+          [
+            ["Before → after BN", COLUMN_HELP.hist],
+            ["Worst |z| (σ)", COLUMN_HELP.z],
+            ["Variance ratio (×)", COLUMN_HELP.varRatio],
+            ["Flat share (%)", COLUMN_HELP.flat],
+            ["Dead", COLUMN_HELP.dead],
+            ["Findings", COLUMN_HELP.findings],
+          ] as const
+        ).flatMap(([t, d]) => [h("dt", null, t), h("dd", null, d)]),
         h("dt", null, "Keys"),
         h("dd", null, "↑/↓ move between layers, Enter opens one, Escape comes back. Click a column title to sort by it."),
-      ));
+      ),
+    );
 
     this.toolbar.append(this.search, this.severity, this.sortSelect, this.shownCount);
     this.helpRow.append(help, legend);
-    this.element = h("section", { class: "overview", "data-testid": "overview", "aria-label": "Overview of every BN layer" },
+    this.element = h(
+      "section",
+      { class: "overview", "data-testid": "overview", "aria-label": "Overview of every BN layer" },
       this.summary,
       this.answers,
       this.notices,
@@ -184,12 +238,20 @@ export class OverviewView {
 
   private header(): HTMLElement {
     const sortable = (key: SortKey, label: string, help: string, cls: string) => {
-      const b = h("button", { class: `colhead sort ${cls}`, type: "button", title: help, "data-sort": key, on: { click: () => this.toggleSort(key) } }, label, h("span", { class: "arrow", "aria-hidden": "true" }));
+      const b = h(
+        "button",
+        { class: `colhead sort ${cls}`, type: "button", title: help, "data-sort": key, on: { click: () => this.toggleSort(key) } },
+        label,
+        h("span", { class: "arrow", "aria-hidden": "true" }),
+      );
       this.headerButtons.set(key, b);
       return h("div", { role: "columnheader", class: `hcell ${cls}` }, b);
     };
-    const plain = (label: string, help: string, cls: string) => h("div", { role: "columnheader", class: `hcell ${cls}`, title: help }, h("span", { class: "colhead" }, label));
-    return h("div", { class: "vlist-header grid-row", role: "row", "aria-rowindex": 1 },
+    const plain = (label: string, help: string, cls: string) =>
+      h("div", { role: "columnheader", class: `hcell ${cls}`, title: help }, h("span", { class: "colhead" }, label));
+    return h(
+      "div",
+      { class: "vlist-header grid-row", role: "row", "aria-rowindex": 1 },
       sortable("order", "#", COLUMN_HELP.index, "c-index"),
       plain("Layer", COLUMN_HELP.layer, "c-layer"),
       plain("Ch", COLUMN_HELP.channels, "c-ch num"),
@@ -221,7 +283,9 @@ export class OverviewView {
       dead: h("div", { class: "cell c-dead num", role: "gridcell" }),
       findings: h("div", { class: "cell c-find", role: "gridcell" }),
     };
-    const el = h("div", { class: "grid-row layer-row", "data-testid": "layer-row" },
+    const el = h(
+      "div",
+      { class: "grid-row layer-row", "data-testid": "layer-row" },
       c.index,
       h("div", { class: "cell c-layer", role: "gridcell" }, c.name, c.sub),
       c.channels,
@@ -256,37 +320,65 @@ export class OverviewView {
     setText(c.sub, r.kind === "bn" ? `${r.op} → BN` : `${r.op} output (BN fused)`);
     setText(c.channels, count(r.channels));
     setText(c.then, r.activation.op);
-    setAttr(c.then, "title", r.activation.op === "none" ? "No recognised nonlinearity follows this layer." : `${r.activation.description}; flat where ${r.activation.flatRegion.description}`);
+    setAttr(
+      c.then,
+      "title",
+      r.activation.op === "none"
+        ? "No recognised nonlinearity follows this layer."
+        : `${r.activation.description}; flat where ${r.activation.flatRegion.description}`,
+    );
     setAttr(c.hist, "title", sparkTitle(r));
 
     setText(c.z, s?.worstZ ? sigma(Math.abs(s.worstZ.value), false) : "–");
     setText(c.zc, s?.worstZ ? `ch ${s.worstZ.channel}` : "");
     c.z.className = `fig ${level(s?.worstZ ? Math.abs(s.worstZ.value) : null, t.meanShift)}`;
-    setAttr(c.z.parentElement!, "title", s?.worstZ
-      ? `Channel ${s.worstZ.channel}: the observed mean is ${sigma(Math.abs(s.worstZ.value), false)} ${s.worstZ.value < 0 ? "below" : "above"} the stored running mean (stale from ${num(t.meanShift.warning)}σ).`
-      : r.kind === "activation" ? "BN was fused away: there is no stored mean to compare." : "No data.");
+    setAttr(
+      c.z.parentElement!,
+      "title",
+      s?.worstZ
+        ? `Channel ${s.worstZ.channel}: the observed mean is ${sigma(Math.abs(s.worstZ.value), false)} ${s.worstZ.value < 0 ? "below" : "above"} the stored running mean (stale from ${num(t.meanShift.warning)}σ).`
+        : r.kind === "activation"
+          ? "BN was fused away: there is no stored mean to compare."
+          : "No data.",
+    );
 
     setText(c.vr, s?.worstVarRatio ? ratio(s.worstVarRatio.value) : "–");
     setText(c.vrc, s?.worstVarRatio ? `ch ${s.worstVarRatio.channel}` : "");
     c.vr.className = `fig ${level(s?.worstVarRatio?.value, t.varianceRatio)}`;
-    setAttr(c.vr.parentElement!, "title", s?.worstVarRatio
-      ? `Channel ${s.worstVarRatio.channel}: observed and stored variance differ by ${ratio(s.worstVarRatio.value)} (stale from ${num(t.varianceRatio.warning)}×).`
-      : r.kind === "activation" ? "BN was fused away: there is no stored variance to compare." : "No data.");
+    setAttr(
+      c.vr.parentElement!,
+      "title",
+      s?.worstVarRatio
+        ? `Channel ${s.worstVarRatio.channel}: observed and stored variance differ by ${ratio(s.worstVarRatio.value)} (stale from ${num(t.varianceRatio.warning)}×).`
+        : r.kind === "activation"
+          ? "BN was fused away: there is no stored variance to compare."
+          : "No data.",
+    );
 
     const f = r.saturation.layerFraction;
     const kind = r.saturation.kind;
-    replace(c.flat,
+    replace(
+      c.flat,
       h("span", { class: `fig ${kind === "saturating" ? level(f, t.saturation) : ""}` }, kind === "none" ? "–" : percent(f)),
-      kind === "none" ? null : h("span", { class: "ch" }, flatWord(kind)));
-    setAttr(c.flat, "title", kind === "none"
-      ? "No nonlinearity with a flat region follows, so nothing can saturate."
-      : kind === "rectifier"
-        ? `${percent(f)} of post-BN values are on ${r.activation.op}'s off side (${r.activation.flatRegion.description}). About half is normal for a rectifier.`
-        : `${percent(f)} of post-BN values are where ${r.activation.op} is saturated (${r.activation.flatRegion.description}); from ${percent(t.saturation.warning)} it is flagged.`);
+      kind === "none" ? null : h("span", { class: "ch" }, flatWord(kind)),
+    );
+    setAttr(
+      c.flat,
+      "title",
+      kind === "none"
+        ? "No nonlinearity with a flat region follows, so nothing can saturate."
+        : kind === "rectifier"
+          ? `${percent(f)} of post-BN values are on ${r.activation.op}'s off side (${r.activation.flatRegion.description}). About half is normal for a rectifier.`
+          : `${percent(f)} of post-BN values are where ${r.activation.op} is saturated (${r.activation.flatRegion.description}); from ${percent(t.saturation.warning)} it is flagged.`,
+    );
 
     const dead = s ? s.deadChannels.length : null;
     replace(c.dead, dead === null ? "–" : h("span", { class: `fig ${dead > 0 ? "warn" : "zero"}` }, String(dead)));
-    setAttr(c.dead, "title", dead === null ? "Not judged for fused layers." : dead === 0 ? "No dead channels." : `Dead channels: ${s!.deadChannels.join(", ")}`);
+    setAttr(
+      c.dead,
+      "title",
+      dead === null ? "Not judged for fused layers." : dead === 0 ? "No dead channels." : `Dead channels: ${s!.deadChannels.join(", ")}`,
+    );
 
     const bs = badges(r.warnings);
     // Two badges where the column is wide, one where it is narrow (a CSS container query picks); the rest
@@ -296,9 +388,20 @@ export class OverviewView {
       if (i === 1) el.classList.add("second");
       return el;
     });
-    const more = (from: number, cls: string) => bs.length > from
-      ? h("span", { class: `more ${cls}`, title: bs.slice(from).map((b) => b.message).join("\n\n") }, `+${bs.length - from} more`)
-      : null;
+    const more = (from: number, cls: string) =>
+      bs.length > from
+        ? h(
+            "span",
+            {
+              class: `more ${cls}`,
+              title: bs
+                .slice(from)
+                .map((b) => b.message)
+                .join("\n\n"),
+            },
+            `+${bs.length - from} more`,
+          )
+        : null;
     replace(c.findings, ...(bs.length ? shown : [h("span", { class: "ok" }, "✓ ok")]), more(2, "wide"), more(1, "narrow"));
   }
 
@@ -353,48 +456,101 @@ export class OverviewView {
     const w = r.summary.warnings;
     const bnRows = r.rows.filter((x) => x.kind === "bn").length;
     const what = bnRows > 0 || r.rows.length === 0 ? plural(bnRows, "BN layer") : `${plural(r.rows.length, "layer")} (BN fused away)`;
-    replace(this.summary,
+    replace(
+      this.summary,
       h("span", { class: "lead" }, `${what}, ${plural(r.summary.channels, "channel")}`),
-      h("span", { class: "counts" },
+      h(
+        "span",
+        { class: "counts" },
         w.error ? severityBadge("error", plural(w.error, "error")) : null,
         w.warning ? severityBadge("warning", plural(w.warning, "warning")) : null,
         w.info ? severityBadge("info", `${count(w.info)} info`) : null,
-        !w.error && !w.warning && !w.info ? h("span", { class: "ok" }, "✓ nothing flagged") : null));
+        !w.error && !w.warning && !w.info ? h("span", { class: "ok" }, "✓ nothing flagged") : null,
+      ),
+    );
     this.renderAnswers();
-    replace(this.notices, ...r.warnings.map((wn) => h("p", { class: `notice sev-${wn.severity}` }, severityBadge(wn.severity, SEVERITY_WORD[wn.severity]), " ", wn.message)));
+    replace(
+      this.notices,
+      ...r.warnings.map((wn) =>
+        h("p", { class: `notice sev-${wn.severity}` }, severityBadge(wn.severity, SEVERITY_WORD[wn.severity]), " ", wn.message),
+      ),
+    );
   }
 
   /** One line per question: stale statistics? dead channels? a stuck nonlinearity? Layer names open the layer. */
   private renderAnswers(): void {
     const r = this.report!;
     const a = answers(r.rows);
-    const link = (row: LayerRow) => h("button", {
-      class: "link", type: "button", title: `Open ${row.node}`, on: { click: () => this.deps.open(row) },
-    }, row.node);
+    const link = (row: LayerRow) =>
+      h(
+        "button",
+        {
+          class: "link",
+          type: "button",
+          title: `Open ${row.node}`,
+          on: { click: () => this.deps.open(row) },
+        },
+        row.node,
+      );
     const names = (items: { row: LayerRow; extra?: string }[]) => {
       const out: (HTMLElement | string)[] = [];
-      items.slice(0, 4).forEach((it, i) => { if (i) out.push(", "); out.push(link(it.row)); if (it.extra) out.push(it.extra); });
+      items.slice(0, 4).forEach((it, i) => {
+        if (i) out.push(", ");
+        out.push(link(it.row));
+        if (it.extra) out.push(it.extra);
+      });
       if (items.length > 4) out.push(` and ${items.length - 4} more`);
       return out;
     };
     const total = r.rows.length;
     const item = (q: string, bad: boolean, ...answer: (HTMLElement | string)[]) =>
-      h("li", { class: bad ? "bad" : "good" }, h("span", { class: "q" }, q), " ", h("span", { class: bad ? "warn" : "ok" }, bad ? "▲" : "✓"), " ", ...answer);
+      h(
+        "li",
+        { class: bad ? "bad" : "good" },
+        h("span", { class: "q" }, q),
+        " ",
+        h("span", { class: bad ? "warn" : "ok" }, bad ? "▲" : "✓"),
+        " ",
+        ...answer,
+      );
     const deadTotal = a.dead.reduce((s, d) => s + d.channels, 0);
     const sat = (row: LayerRow) => ` (${row.activation.op}, ${percent(row.saturation.layerFraction)})`;
-    replace(this.answers, ...(total === 0 ? [] : [
-      a.hasStored
-        ? item("Stale BN statistics for this data?", a.stale.length > 0,
-          ...(a.stale.length ? [`Yes, in ${a.stale.length} of ${plural(total, "layer")}: `, ...names(a.stale.map((row) => ({ row })))] : ["No: the stored running means and variances fit this data in every layer."]))
-        : item("Stale BN statistics?", false, "Nothing to check: BN was fused away, so no running statistics are stored."),
-      item("Dead channels?", deadTotal > 0,
-        ...(deadTotal ? [`${plural(deadTotal, "channel")} in ${plural(a.dead.length, "layer")}: `, ...names(a.dead.map((d) => ({ row: d.row, extra: ` (${d.channels})` })))] : ["None."])),
-      item("Saturated or stuck nonlinearity?", a.saturated.length + a.mostlyOff.length > 0,
-        ...(a.saturated.length ? ["Saturated after ", ...names(a.saturated.map((row) => ({ row, extra: sat(row) })))] : []),
-        ...(a.saturated.length && a.mostlyOff.length ? ["; "] : []),
-        ...(a.mostlyOff.length ? [`${a.saturated.length ? "c" : "C"}hannels almost always off after `, ...names(a.mostlyOff.map((row) => ({ row })))] : []),
-        ...(a.saturated.length + a.mostlyOff.length ? [] : ["No."])),
-    ]));
+    replace(
+      this.answers,
+      ...(total === 0
+        ? []
+        : [
+            a.hasStored
+              ? item(
+                  "Stale BN statistics for this data?",
+                  a.stale.length > 0,
+                  ...(a.stale.length
+                    ? [`Yes, in ${a.stale.length} of ${plural(total, "layer")}: `, ...names(a.stale.map((row) => ({ row })))]
+                    : ["No: the stored running means and variances fit this data in every layer."]),
+                )
+              : item("Stale BN statistics?", false, "Nothing to check: BN was fused away, so no running statistics are stored."),
+            item(
+              "Dead channels?",
+              deadTotal > 0,
+              ...(deadTotal
+                ? [
+                    `${plural(deadTotal, "channel")} in ${plural(a.dead.length, "layer")}: `,
+                    ...names(a.dead.map((d) => ({ row: d.row, extra: ` (${d.channels})` }))),
+                  ]
+                : ["None."]),
+            ),
+            item(
+              "Saturated or stuck nonlinearity?",
+              a.saturated.length + a.mostlyOff.length > 0,
+              ...(a.saturated.length ? ["Saturated after ", ...names(a.saturated.map((row) => ({ row, extra: sat(row) })))] : []),
+              ...(a.saturated.length && a.mostlyOff.length ? ["; "] : []),
+              ...(a.mostlyOff.length
+                ? [`${a.saturated.length ? "c" : "C"}hannels almost always off after `, ...names(a.mostlyOff.map((row) => ({ row })))]
+                : []),
+              ...(a.saturated.length + a.mostlyOff.length ? [] : ["No."]),
+            ),
+          ]),
+    );
   }
 
   private toggleSort(key: SortKey): void {
@@ -427,18 +583,31 @@ export class OverviewView {
     // A report without layers shows only its statement: no table, no tools.
     for (const el of [this.list.element, this.toolbar, this.helpRow, this.notices]) el.hidden = r.rows.length === 0;
     this.list.setItems(this.rows, Math.max(0, active), restore ? ui.scrollTop : resetScroll ? 0 : undefined);
-    setText(this.shownCount, this.rows.length === r.rows.length ? `${plural(r.rows.length, "layer")}` : `${count(this.rows.length)} of ${plural(r.rows.length, "layer")} shown`);
+    setText(
+      this.shownCount,
+      this.rows.length === r.rows.length
+        ? `${plural(r.rows.length, "layer")}`
+        : `${count(this.rows.length)} of ${plural(r.rows.length, "layer")} shown`,
+    );
     this.list.element.dataset.rows = String(this.rows.length);
     this.empty.hidden = this.rows.length > 0;
     if (r.rows.length === 0) {
-      replace(this.empty,
+      replace(
+        this.empty,
         h("h2", null, "No layers to show"),
         h("p", null, r.model.statement),
-        h("p", { class: "muted" }, "BN Lens measures BatchNormalization layers, or, when BN was fused into the convolutions, the outputs of Conv/Gemm/MatMul nodes. This report has neither, so there is nothing to show."));
+        h(
+          "p",
+          { class: "muted" },
+          "BN Lens measures BatchNormalization layers, or, when BN was fused into the convolutions, the outputs of Conv/Gemm/MatMul nodes. This report has neither, so there is nothing to show.",
+        ),
+      );
     } else if (this.rows.length === 0) {
-      replace(this.empty,
+      replace(
+        this.empty,
         h("p", null, `No layer matches ${ui.search ? `“${ui.search}” and ` : ""}the filter “${FILTER_LABELS[ui.filter]}”.`),
-        h("vscode-button", { secondary: true, on: { click: () => this.clearFilters() } }, "Show all layers"));
+        h("vscode-button", { secondary: true, on: { click: () => this.clearFilters() } }, "Show all layers"),
+      );
     }
   }
 

@@ -14,7 +14,10 @@ type Params<T extends Request["type"]> = Omit<Extract<Request, { type: T }>, "ty
 
 /** Raised when the host answers with an error, with nothing, or not in time. */
 export class RequestError extends Error {
-  constructor(message: string, readonly requestId: number) {
+  constructor(
+    message: string,
+    readonly requestId: number,
+  ) {
     super(message);
     this.name = "RequestError";
   }
@@ -31,7 +34,10 @@ export class RequestClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly post: (m: WebviewToHost) => void, private readonly timeoutMs = 60_000) {}
+  constructor(
+    private readonly post: (m: WebviewToHost) => void,
+    private readonly timeoutMs = 60_000,
+  ) {}
 
   /** Sends a request; resolves with the host's result. */
   request<T extends Request["type"]>(type: T, params: Params<T>): Promise<Results[T]> {
@@ -52,7 +58,8 @@ export class RequestClient {
     if (!p) return false;
     this.pending.delete(m.requestId);
     clearTimeout(p.timer);
-    if (m.error !== undefined || m.result === null) p.reject(new RequestError(m.error ?? "BN Lens has no data for this layer.", m.requestId));
+    if (m.error !== undefined || m.result === null)
+      p.reject(new RequestError(m.error ?? "BN Lens has no data for this layer.", m.requestId));
     else p.resolve(m.result);
     return true;
   }

@@ -48,10 +48,14 @@ export function worstSeverity(ws: readonly WarningJson[]): Severity | null {
 /** The value a sort key orders by; null sorts last whichever the direction. */
 export function sortValue(r: LayerRow, key: SortKey): number | null {
   switch (key) {
-    case "order": return (r.kind === "bn" ? 0 : 1e9) + r.index;
-    case "z": return r.summary?.worstZ ? Math.abs(r.summary.worstZ.value) : null;
-    case "varRatio": return r.summary?.worstVarRatio?.value ?? null;
-    case "saturation": return r.saturation.layerFraction;
+    case "order":
+      return (r.kind === "bn" ? 0 : 1e9) + r.index;
+    case "z":
+      return r.summary?.worstZ ? Math.abs(r.summary.worstZ.value) : null;
+    case "varRatio":
+      return r.summary?.worstVarRatio?.value ?? null;
+    case "saturation":
+      return r.saturation.layerFraction;
     case "severity": {
       const s = rowSeverity(r);
       return s === null ? 0 : RANK[s];
@@ -81,19 +85,30 @@ export function sortRows(rows: readonly LayerRow[], key: SortKey, dir: SortDir):
 export function rowMatches(r: LayerRow, filter: SeverityFilter, search: string): boolean {
   const s = rowSeverity(r);
   const pass =
-    filter === "all" ? true :
-    filter === "error" ? s === "error" :
-    filter === "warning" ? s === "error" || s === "warning" :
-    filter === "any" ? s !== null :
-    s === null;
+    filter === "all"
+      ? true
+      : filter === "error"
+        ? s === "error"
+        : filter === "warning"
+          ? s === "error" || s === "warning"
+          : filter === "any"
+            ? s !== null
+            : s === null;
   if (!pass) return false;
   const q = search.trim().toLowerCase();
   return q === "" || r.node.toLowerCase().includes(q) || r.activation.op.toLowerCase().includes(q);
 }
 
 /** Sorted and filtered rows, as the table shows them. */
-export function visibleRows(rows: readonly LayerRow[], o: { sort: SortKey; dir: SortDir; filter: SeverityFilter; search: string }): LayerRow[] {
-  return sortRows(rows.filter((r) => rowMatches(r, o.filter, o.search)), o.sort, o.dir);
+export function visibleRows(
+  rows: readonly LayerRow[],
+  o: { sort: SortKey; dir: SortDir; filter: SeverityFilter; search: string },
+): LayerRow[] {
+  return sortRows(
+    rows.filter((r) => rowMatches(r, o.filter, o.search)),
+    o.sort,
+    o.dir,
+  );
 }
 
 /** Short badge label and plain explanation of each rule. */
@@ -139,7 +154,8 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
   "non-finite": {
     badge: "NaN/Inf",
     title: "Values that are not finite",
-    explain: "NaN or infinite values appeared. They are counted apart and never enter the statistics; they usually mean an overflow upstream.",
+    explain:
+      "NaN or infinite values appeared. They are counted apart and never enter the statistics; they usually mean an overflow upstream.",
   },
   "low-count": {
     badge: "few values",
@@ -149,12 +165,14 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
   "training-mode": {
     badge: "training mode",
     title: "Exported in training mode",
-    explain: "At inference this BN normalises each batch with the batch's own statistics, not the stored ones, so results depend on the batch.",
+    explain:
+      "At inference this BN normalises each batch with the batch's own statistics, not the stored ones, so results depend on the batch.",
   },
   "bn-fused": {
     badge: "BN fused",
     title: "BatchNormalization was fused away",
-    explain: "BN was folded into the preceding convolution at export, so there are no running statistics to compare; BN Lens shows activation statistics instead.",
+    explain:
+      "BN was folded into the preceding convolution at export, so there are no running statistics to compare; BN Lens shows activation statistics instead.",
   },
 };
 
@@ -199,7 +217,9 @@ export function answers(rows: readonly LayerRow[]): Answers {
   return {
     hasStored: ordered.some((r) => r.kind === "bn"),
     stale: ordered.filter((r) => has(r, "mean-shift", "variance-ratio")),
-    dead: ordered.filter((r) => (r.summary?.deadChannels.length ?? 0) > 0).map((row) => ({ row, channels: row.summary!.deadChannels.length })),
+    dead: ordered
+      .filter((r) => (r.summary?.deadChannels.length ?? 0) > 0)
+      .map((row) => ({ row, channels: row.summary!.deadChannels.length })),
     saturated: ordered.filter((r) => has(r, "saturation")),
     mostlyOff: ordered.filter((r) => has(r, "rectifier-off")),
   };

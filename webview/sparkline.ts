@@ -56,7 +56,16 @@ export function sparkTitle(r: LayerRow): string {
 }
 
 /** Draws one sparkline into [x, x+w] × [y, y+h]. */
-export function drawSpark(ctx: CanvasRenderingContext2D, s: Spark | null, x: number, y: number, w: number, h: number, color: string, p: Palette): void {
+export function drawSpark(
+  ctx: CanvasRenderingContext2D,
+  s: Spark | null,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  color: string,
+  p: Palette,
+): void {
   ctx.strokeStyle = withAlpha(p.grid, 0.9);
   ctx.lineWidth = 1;
   ctx.beginPath();

@@ -34,7 +34,8 @@ function read(): Palette {
   const body = getComputedStyle(document.body);
   const v = (name: string, fallback: string) => (root.getPropertyValue(name) || body.getPropertyValue(name)).trim() || fallback;
   const light = document.body.classList.contains("vscode-light") || document.body.classList.contains("vscode-high-contrast-light");
-  const highContrast = document.body.classList.contains("vscode-high-contrast") || document.body.classList.contains("vscode-high-contrast-light");
+  const highContrast =
+    document.body.classList.contains("vscode-high-contrast") || document.body.classList.contains("vscode-high-contrast-light");
   const fg = v("--vscode-foreground", light ? "#3b3b3b" : "#cccccc");
   return {
     fg,

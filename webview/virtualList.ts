@@ -46,10 +46,14 @@ export class VirtualList<T> {
   constructor(private readonly o: VirtualListOptions<T>) {
     this.body = h("div", { class: "vlist-body", role: "presentation" });
     this.element = h("div", { class: "vlist", role: "grid", "aria-label": o.label, tabindex: -1 }, o.header, o.overlay, this.body);
-    this.element.addEventListener("scroll", () => {
-      this.schedule();
-      o.onScroll?.(this.element.scrollTop);
-    }, { passive: true });
+    this.element.addEventListener(
+      "scroll",
+      () => {
+        this.schedule();
+        o.onScroll?.(this.element.scrollTop);
+      },
+      { passive: true },
+    );
     this.element.addEventListener("keydown", (e) => this.onKey(e));
     this.element.addEventListener("click", (e) => {
       const row = (e.target as Element).closest<HTMLElement>(".vrow");
@@ -76,10 +80,13 @@ export class VirtualList<T> {
     this.overscan = 2;
     this.render();
     cancelIdleCallback(this.idle);
-    this.idle = requestIdleCallback(() => {
-      this.overscan = this.o.overscan;
-      this.render();
-    }, { timeout: 500 });
+    this.idle = requestIdleCallback(
+      () => {
+        this.overscan = this.o.overscan;
+        this.render();
+      },
+      { timeout: 500 },
+    );
   }
 
   /** Makes row `i` active, scrolls it into view and (optionally) focuses it. */
@@ -95,7 +102,10 @@ export class VirtualList<T> {
 
   /** Focuses the active row (or the list when it is empty). */
   focus(): void {
-    if (this.active < 0) { this.element.focus(); return; }
+    if (this.active < 0) {
+      this.element.focus();
+      return;
+    }
     this.scrollIntoView(this.active);
     this.render();
     this.shown.get(this.active)?.focus({ preventScroll: true });
@@ -168,12 +178,15 @@ export class VirtualList<T> {
     }
     // When the active row is out of view, the list itself is the tab stop.
     this.element.tabIndex = this.shown.has(this.active) || this.items.length === 0 ? -1 : 0;
-    this.o.onView?.({
-      first: Math.min(this.items.length, Math.floor(st / rh)),
-      last: Math.min(this.items.length, Math.ceil((st + Math.max(0, height)) / rh)),
-      scrollTop: st,
-      height: Math.max(0, height),
-    }, this.items);
+    this.o.onView?.(
+      {
+        first: Math.min(this.items.length, Math.floor(st / rh)),
+        last: Math.min(this.items.length, Math.ceil((st + Math.max(0, height)) / rh)),
+        scrollTop: st,
+        height: Math.max(0, height),
+      },
+      this.items,
+    );
   }
 
   /** Keeps DOM order equal to visual order, so screen readers and Tab read rows top to bottom. */
@@ -190,12 +203,24 @@ export class VirtualList<T> {
     const cur = Math.max(this.active, 0);
     let next: number | null = null;
     switch (e.key) {
-      case "ArrowDown": next = cur + 1; break;
-      case "ArrowUp": next = cur - 1; break;
-      case "PageDown": next = cur + page; break;
-      case "PageUp": next = cur - page; break;
-      case "Home": next = 0; break;
-      case "End": next = this.items.length - 1; break;
+      case "ArrowDown":
+        next = cur + 1;
+        break;
+      case "ArrowUp":
+        next = cur - 1;
+        break;
+      case "PageDown":
+        next = cur + page;
+        break;
+      case "PageUp":
+        next = cur - page;
+        break;
+      case "Home":
+        next = 0;
+        break;
+      case "End":
+        next = this.items.length - 1;
+        break;
       case "Enter":
       case " ":
         e.preventDefault();

@@ -70,7 +70,8 @@ function sanitize(raw: unknown): Partial<UiState> {
   const out: Partial<UiState> = {};
   if (s.view === "overview" || s.view === "detail") out.view = s.view;
   const sel = s.selected as { kind?: unknown; index?: unknown } | null | undefined;
-  if (sel && (sel.kind === "bn" || sel.kind === "activation") && Number.isSafeInteger(sel.index)) out.selected = { kind: sel.kind, index: sel.index as number };
+  if (sel && (sel.kind === "bn" || sel.kind === "activation") && Number.isSafeInteger(sel.index))
+    out.selected = { kind: sel.kind, index: sel.index as number };
   if (typeof s.sort === "string" && ["order", "z", "varRatio", "saturation", "severity"].includes(s.sort)) out.sort = s.sort as SortKey;
   if (s.dir === "asc" || s.dir === "desc") out.dir = s.dir;
   if (typeof s.filter === "string" && ["all", "error", "warning", "any", "ok"].includes(s.filter)) out.filter = s.filter as SeverityFilter;

@@ -48,7 +48,8 @@ function usage(message: string): UserError {
 function intOption(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw usage(`--${name} must be a whole number of at least ${min}, not "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw usage(`--${name} must be a whole number of at least ${min}, not "${value}"`);
   return n;
 }
 
@@ -56,7 +57,8 @@ function numberList(value: string | undefined, name: string): number[] | undefin
   if (value === undefined) return undefined;
   const parts = value.split(",").map((s) => s.trim());
   const nums = parts.map(Number);
-  if (parts.some((p) => p === "") || nums.some((n) => !Number.isFinite(n))) throw usage(`--${name} takes numbers separated by commas, like 127,127,127, not "${value}"`);
+  if (parts.some((p) => p === "") || nums.some((n) => !Number.isFinite(n)))
+    throw usage(`--${name} takes numbers separated by commas, like 127,127,127, not "${value}"`);
   return nums;
 }
 
@@ -124,10 +126,13 @@ async function inspectCommand(args: string[]): Promise<void> {
       json: { type: "string" },
     },
   });
-  if (positionals.length !== 1) throw usage(positionals.length ? `inspect takes one model, got ${positionals.length}` : "inspect needs a model file");
-  if (values.random !== undefined && values.random !== "normal" && values.random !== "uniform") throw usage(`--random is normal or uniform, not "${values.random}"`);
+  if (positionals.length !== 1)
+    throw usage(positionals.length ? `inspect takes one model, got ${positionals.length}` : "inspect needs a model file");
+  if (values.random !== undefined && values.random !== "normal" && values.random !== "uniform")
+    throw usage(`--random is normal or uniform, not "${values.random}"`);
   if (values.random !== undefined && values.data !== undefined) throw usage("--random and --data exclude each other");
-  if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode)) throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
+  if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode))
+    throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
   const request: InspectRequest = {
     modelPath: path.resolve(positionals[0]),
     dataPath: values.data !== undefined ? path.resolve(values.data) : undefined,
@@ -157,7 +162,10 @@ async function mergeCommand(args: string[]): Promise<void> {
     try {
       text = fs.readFileSync(file, "utf8");
     } catch (e) {
-      throw new UserError("data", `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`);
+      throw new UserError(
+        "data",
+        `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`,
+      );
     }
     let json: unknown;
     try {
@@ -190,9 +198,11 @@ async function describeCommand(args: string[]): Promise<void> {
 async function demoCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { json: { type: "string" }, out: { type: "string" } } });
   const modelPath = writeDemoModel(values.out);
-  process.stdout.write(`Built the demo model ${modelPath}: 1x1 convolutions with four BatchNormalization layers and planted problems\n` +
-    "(a channel with gamma = 0, a layer pushed into sigmoid saturation, running statistics that do not match the data).\n" +
-    `Running: bn-lens inspect ${modelPath} --samples 256 --seed 1\n\n`);
+  process.stdout.write(
+    `Built the demo model ${modelPath}: 1x1 convolutions with four BatchNormalization layers and planted problems\n` +
+      "(a channel with gamma = 0, a layer pushed into sigmoid saturation, running statistics that do not match the data).\n" +
+      `Running: bn-lens inspect ${modelPath} --samples 256 --seed 1\n\n`,
+  );
   const report = await runInspect({ modelPath, samples: 256, seed: 1 }, values.json);
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
@@ -202,14 +212,32 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
-      case "inspect": await inspectCommand(rest); break;
-      case "merge": await mergeCommand(rest); break;
-      case "describe": await describeCommand(rest); break;
-      case "demo": await demoCommand(rest); break;
-      case "-h": case "--help": case "help": process.stdout.write(USAGE + "\n"); break;
-      case "--version": case "-v": process.stdout.write(`${VERSION}\n`); break;
-      case undefined: process.stderr.write(USAGE + "\n"); return EXIT_USAGE;
-      default: throw usage(`unknown command "${command}"`);
+      case "inspect":
+        await inspectCommand(rest);
+        break;
+      case "merge":
+        await mergeCommand(rest);
+        break;
+      case "describe":
+        await describeCommand(rest);
+        break;
+      case "demo":
+        await demoCommand(rest);
+        break;
+      case "-h":
+      case "--help":
+      case "help":
+        process.stdout.write(USAGE + "\n");
+        break;
+      case "--version":
+      case "-v":
+        process.stdout.write(`${VERSION}\n`);
+        break;
+      case undefined:
+        process.stderr.write(USAGE + "\n");
+        return EXIT_USAGE;
+      default:
+        throw usage(`unknown command "${command}"`);
     }
     return EXIT_OK;
   } catch (e) {

@@ -6,7 +6,11 @@ export type UserErrorKind = "usage" | "model" | "data" | "cancelled" | "resource
  * Anything that is not a UserError is a bug in BN Lens.
  */
 export class UserError extends Error {
-  constructor(readonly kind: UserErrorKind, message: string, readonly detail?: string) {
+  constructor(
+    readonly kind: UserErrorKind,
+    message: string,
+    readonly detail?: string,
+  ) {
     super(message);
     this.name = "UserError";
   }
@@ -23,7 +27,9 @@ export function isUserError(e: unknown): e is UserError {
  * (what is wrong) and its end (what to do).
  */
 export function oneLine(message: string, maxLength = 600): string {
-  let text = message.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+  let text = message.replace(/[\u0000-\u001f\u007f]/g, (c) =>
+    c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
   if (text.length > maxLength) text = `${text.slice(0, maxLength - 200)} … ${text.slice(-190)}`;
   return text;
 }

@@ -1,13 +1,32 @@
 /** Element types BN Lens reads; names follow onnxruntime's Tensor.Type strings. */
 export type DType =
-  | "float32" | "float64" | "float16" | "bfloat16"
-  | "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64"
-  | "bool" | "string";
+  | "float32"
+  | "float64"
+  | "float16"
+  | "bfloat16"
+  | "int8"
+  | "uint8"
+  | "int16"
+  | "uint16"
+  | "int32"
+  | "uint32"
+  | "int64"
+  | "uint64"
+  | "bool"
+  | "string";
 
 /** The typed array that holds each dtype's elements (float16/bfloat16 as raw bits, bool as 0/1 bytes). */
 export type TypedArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array
-  | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /** A dense tensor in host memory, row-major (C order). */
 export interface HostTensor {
@@ -19,17 +38,31 @@ export interface HostTensor {
 /** Allocates the typed array for `n` elements of a dtype (float16 as raw bits, bool as bytes). */
 export function allocate(dtype: DType, n: number): TypedArray {
   switch (dtype) {
-    case "float32": return new Float32Array(n);
-    case "float64": return new Float64Array(n);
-    case "float16": case "bfloat16": case "uint16": return new Uint16Array(n);
-    case "int8": return new Int8Array(n);
-    case "uint8": case "bool": return new Uint8Array(n);
-    case "int16": return new Int16Array(n);
-    case "int32": return new Int32Array(n);
-    case "uint32": return new Uint32Array(n);
-    case "int64": return new BigInt64Array(n);
-    case "uint64": return new BigUint64Array(n);
-    case "string": throw new Error("no typed array for strings");
+    case "float32":
+      return new Float32Array(n);
+    case "float64":
+      return new Float64Array(n);
+    case "float16":
+    case "bfloat16":
+    case "uint16":
+      return new Uint16Array(n);
+    case "int8":
+      return new Int8Array(n);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(n);
+    case "int16":
+      return new Int16Array(n);
+    case "int32":
+      return new Int32Array(n);
+    case "uint32":
+      return new Uint32Array(n);
+    case "int64":
+      return new BigInt64Array(n);
+    case "uint64":
+      return new BigUint64Array(n);
+    case "string":
+      throw new Error("no typed array for strings");
   }
 }
 
@@ -71,8 +104,7 @@ export function toFloat32(t: HostTensor): Float32Array {
   const out = new Float32Array(n);
   if (t.dtype === "float16") for (let i = 0; i < n; i++) out[i] = halfToFloat((t.data as Uint16Array)[i]);
   else if (t.dtype === "bfloat16") for (let i = 0; i < n; i++) out[i] = bfloat16ToFloat((t.data as Uint16Array)[i]);
-  else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array)
-    for (let i = 0; i < n; i++) out[i] = Number(t.data[i]);
+  else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = Number(t.data[i]);
   else for (let i = 0; i < n; i++) out[i] = (t.data as Exclude<TypedArray, BigInt64Array | BigUint64Array>)[i];
   return out;
 }
@@ -84,8 +116,7 @@ export function toFloat64(t: HostTensor): Float64Array {
   const out = new Float64Array(n);
   if (t.dtype === "float16") for (let i = 0; i < n; i++) out[i] = halfToFloat((t.data as Uint16Array)[i]);
   else if (t.dtype === "bfloat16") for (let i = 0; i < n; i++) out[i] = bfloat16ToFloat((t.data as Uint16Array)[i]);
-  else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array)
-    for (let i = 0; i < n; i++) out[i] = Number(t.data[i]);
+  else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = Number(t.data[i]);
   else for (let i = 0; i < n; i++) out[i] = (t.data as Exclude<TypedArray, BigInt64Array | BigUint64Array>)[i];
   return out;
 }

@@ -32,13 +32,15 @@ export function escapeHtml(s: string): string {
 
 /** The Content-Security-Policy of the panel. */
 export function panelCsp(cspSource: string, nonce: string): string {
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} data:`,
-    `style-src ${cspSource} 'nonce-${nonce}'`,
-    `font-src ${cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join("; ") + ";";
+  return (
+    [
+      "default-src 'none'",
+      `img-src ${cspSource} data:`,
+      `style-src ${cspSource} 'nonce-${nonce}'`,
+      `font-src ${cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join("; ") + ";"
+  );
 }
 
 /** The panel's HTML page. */

@@ -210,7 +210,9 @@ export class Controller implements ViewHost, vscode.Disposable {
         view.received = true;
         view.firstPaintMs = msg.firstPaintMs;
         this.lastPanel = view;
-        this.log.info(`The view of ${path.basename(view.uri.fsPath)} drew ${msg.rows} rows (first paint ${msg.firstPaintMs.toFixed(0)} ms).`);
+        this.log.info(
+          `The view of ${path.basename(view.uri.fsPath)} drew ${msg.rows} rows (first paint ${msg.firstPaintMs.toFixed(0)} ms).`,
+        );
         break;
       case "layerOpened":
         break;
@@ -272,35 +274,41 @@ export class Controller implements ViewHost, vscode.Disposable {
       return Promise.resolve();
     }
     const t0 = performance.now();
-    s.describing = this.client.describeModel(s.uri.fsPath, { slopeFraction: runSettings(s.uri).thresholds?.slopeFraction }).then(
-      (overview) => {
-        s.overview = overview;
-        s.describeError = undefined;
-        s.describeMs = performance.now() - t0;
-        this.log.info(`Opened ${s.uri.fsPath}: ${overview.model.statement} (described in ${s.describeMs.toFixed(0)} ms).`);
-        this.post(s, { type: "modelDescribed", overview, trusted: this.isTrusted() });
-      },
-      (e: unknown) => {
-        s.describeError = errorMessage(e);
-        this.log.error(`Could not read ${s.uri.fsPath}: ${s.describeError}${detailOf(e)}`);
-        this.post(s, { type: "modelFailed", message: s.describeError });
-      },
-    ).finally(() => {
-      s.describing = undefined;
-    });
+    s.describing = this.client
+      .describeModel(s.uri.fsPath, { slopeFraction: runSettings(s.uri).thresholds?.slopeFraction })
+      .then(
+        (overview) => {
+          s.overview = overview;
+          s.describeError = undefined;
+          s.describeMs = performance.now() - t0;
+          this.log.info(`Opened ${s.uri.fsPath}: ${overview.model.statement} (described in ${s.describeMs.toFixed(0)} ms).`);
+          this.post(s, { type: "modelDescribed", overview, trusted: this.isTrusted() });
+        },
+        (e: unknown) => {
+          s.describeError = errorMessage(e);
+          this.log.error(`Could not read ${s.uri.fsPath}: ${s.describeError}${detailOf(e)}`);
+          this.post(s, { type: "modelFailed", message: s.describeError });
+        },
+      )
+      .finally(() => {
+        s.describing = undefined;
+      });
     return s.describing;
   }
 
   /** Brings back the report saved before a window reload. */
   private restore(s: ModelState): Promise<void> {
     if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
-    s.restoring = this.store.load(s.uri).then((report) => {
-      if (!report || s.report || s.run) return;
-      this.setReport(s, report, true);
-      this.log.info(`Restored the report of ${s.uri.fsPath} from ${report.createdAt}.`);
-    }).finally(() => {
-      s.restoring = undefined;
-    });
+    s.restoring = this.store
+      .load(s.uri)
+      .then((report) => {
+        if (!report || s.report || s.run) return;
+        this.setReport(s, report, true);
+        this.log.info(`Restored the report of ${s.uri.fsPath} from ${report.createdAt}.`);
+      })
+      .finally(() => {
+        s.restoring = undefined;
+      });
     return s.restoring;
   }
 
@@ -313,18 +321,25 @@ export class Controller implements ViewHost, vscode.Disposable {
     this.post(s, { type: "runFinished", report: s.overviewOfReport, restored });
     this.updateStatus();
     this.updateContext();
-    this.nodeDocs.refresh(vscode.workspace.textDocuments.filter((d) => d.uri.scheme === NODE_SCHEME && new URLSearchParams(d.uri.query).get("model") === s.uri.toString()).map((d) => d.uri));
+    this.nodeDocs.refresh(
+      vscode.workspace.textDocuments
+        .filter((d) => d.uri.scheme === NODE_SCHEME && new URLSearchParams(d.uri.query).get("model") === s.uri.toString())
+        .map((d) => d.uri),
+    );
   }
 
   private setDiagnostics(s: ModelState): void {
     if (!s.report) return;
     const start = new vscode.Range(0, 0, 0, 0);
-    this.diagnostics.set(s.uri, reportFindings(s.report).map((f) => {
-      const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
-      d.source = "BN Lens";
-      d.code = f.rule;
-      return d;
-    }));
+    this.diagnostics.set(
+      s.uri,
+      reportFindings(s.report).map((f) => {
+        const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
+        d.source = "BN Lens";
+        d.code = f.rule;
+        return d;
+      }),
+    );
   }
 
   private trustGranted(): void {
@@ -343,7 +358,11 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (active) return active;
     if (!ask) return this.lastReportState?.uri;
     const picked = await this.seam.prompts.openDialog({
-      canSelectFiles: true, canSelectMany: false, filters: { "ONNX models": ["onnx"] }, openLabel: "Inspect", title: "BN Lens: model to inspect",
+      canSelectFiles: true,
+      canSelectMany: false,
+      filters: { "ONNX models": ["onnx"] },
+      openLabel: "Inspect",
+      title: "BN Lens: model to inspect",
     });
     return picked?.[0];
   }
@@ -370,7 +389,9 @@ export class Controller implements ViewHost, vscode.Disposable {
       return undefined;
     }
     if (s.run) {
-      this.seam.notify("info", `BN Lens is already inspecting ${s.name}; wait for it or cancel it first.`, { Cancel: () => this.cancel(uri) });
+      this.seam.notify("info", `BN Lens is already inspecting ${s.name}; wait for it or cancel it first.`, {
+        Cancel: () => this.cancel(uri),
+      });
       return undefined;
     }
     await this.openView(uri);
@@ -426,7 +447,9 @@ export class Controller implements ViewHost, vscode.Disposable {
   private refuseUntrusted(s: ModelState): void {
     this.log.warn(`Refused to run ${s.uri.fsPath}: the workspace is not trusted.`);
     this.post(s, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
-    this.seam.notify("warning", UNTRUSTED, { "Manage Workspace Trust": () => void vscode.commands.executeCommand("workbench.trust.manage") });
+    this.seam.notify("warning", UNTRUSTED, {
+      "Manage Workspace Trust": () => void vscode.commands.executeCommand("workbench.trust.manage"),
+    });
   }
 
   /** Runs one inspection in the inference process with progress, log and cancel. */
@@ -470,8 +493,10 @@ export class Controller implements ViewHost, vscode.Disposable {
       const report = await handle.result;
       s.run = undefined;
       const counts = countFindings(reportFindings(report));
-      this.log.info(`Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
-        `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`);
+      this.log.info(
+        `Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
+          `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`,
+      );
       this.setReport(s, report, false);
       void this.store.save(s.uri, report);
       return { report };
@@ -569,8 +594,10 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   private nodeDocumentText(model: vscode.Uri, node: string): string {
     const s = this.find(model);
-    return nodeText(node, s?.overview, s?.report)
-      ?? `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.overview ? "" : ", or the model has not been read yet"}.\n`;
+    return (
+      nodeText(node, s?.overview, s?.report) ??
+      `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.overview ? "" : ", or the model has not been read yet"}.\n`
+    );
   }
 
   // ---- status ----
@@ -592,7 +619,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
     const counts = countFindings(reportFindings(s.report));
     this.status.text = statusText(counts);
-    this.status.tooltip = `BN Lens${s.restored ? " (restored)" : ""}: ${s.name}, ${s.report.samples} samples (${s.report.data.description}); ` +
+    this.status.tooltip =
+      `BN Lens${s.restored ? " (restored)" : ""}: ${s.name}, ${s.report.samples} samples (${s.report.data.description}); ` +
       `${countsSentence(counts)}. Click to show the model view.`;
     this.status.command = { title: "Show BN Lens", command: "vscode.openWith", arguments: [s.uri, VIEW_TYPE] };
     this.status.show();
@@ -600,8 +628,16 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   private updateContext(): void {
     const all = [...this.models.values()];
-    void vscode.commands.executeCommand("setContext", "bnLens.running", all.some((m) => m.run));
-    void vscode.commands.executeCommand("setContext", "bnLens.hasReport", all.some((m) => m.report));
+    void vscode.commands.executeCommand(
+      "setContext",
+      "bnLens.running",
+      all.some((m) => m.run),
+    );
+    void vscode.commands.executeCommand(
+      "setContext",
+      "bnLens.hasReport",
+      all.some((m) => m.report),
+    );
   }
 
   // ---- for the exported API ----
@@ -617,7 +653,11 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   statusBar(): { text: string; tooltip: string; visible: boolean } {
-    return { text: this.status.text, tooltip: typeof this.status.tooltip === "string" ? this.status.tooltip : "", visible: !!this.lastReportState || [...this.models.values()].some((m) => m.run) };
+    return {
+      text: this.status.text,
+      tooltip: typeof this.status.tooltip === "string" ? this.status.tooltip : "",
+      visible: !!this.lastReportState || [...this.models.values()].some((m) => m.run),
+    };
   }
 
   progress(): Progress | undefined {
@@ -674,7 +714,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 }
 
-const UNTRUSTED = "BN Lens does not run models in an untrusted workspace: running hands the model and your data to onnxruntime. It shows what the model stores; trust the workspace to run it.";
+const UNTRUSTED =
+  "BN Lens does not run models in an untrusted workspace: running hands the model and your data to onnxruntime. It shows what the model stores; trust the workspace to run it.";
 
 /** The model of the active BN Lens view, if the active editor is one. */
 export function activeModelView(): vscode.Uri | undefined {

@@ -46,13 +46,31 @@ type SourceItem = vscode.QuickPickItem & { source: "random" | "file" | "folder" 
 /** Asks for the data (and image preprocessing); undefined when the user cancels. */
 export async function askData(prompts: Prompts, modelUri: vscode.Uri, previous: DataChoice | undefined): Promise<DataChoice | undefined> {
   const items: SourceItem[] = [];
-  if (previous?.dataPath) items.push({ source: "last", label: `$(history) ${path.basename(previous.dataPath)}`, description: "last used", detail: previous.dataPath });
+  if (previous?.dataPath)
+    items.push({
+      source: "last",
+      label: `$(history) ${path.basename(previous.dataPath)}`,
+      description: "last used",
+      detail: previous.dataPath,
+    });
   items.push(
-    { source: "random", label: "$(symbol-constant) Random data", detail: "Seeded random values (bnLens.seed, bnLens.sampleLimit, bnLens.randomDistribution)" },
-    { source: "file", label: "$(file) A data file…", detail: ".npy or .npz arrays (samples along the first axis), an ONNX TensorProto .pb, or one image" },
+    {
+      source: "random",
+      label: "$(symbol-constant) Random data",
+      detail: "Seeded random values (bnLens.seed, bnLens.sampleLimit, bnLens.randomDistribution)",
+    },
+    {
+      source: "file",
+      label: "$(file) A data file…",
+      detail: ".npy or .npz arrays (samples along the first axis), an ONNX TensorProto .pb, or one image",
+    },
     { source: "folder", label: "$(folder) A folder…", detail: "Images (.jpg, .png) or ONNX test data (test_data_set_* folders)" },
   );
-  const picked = await prompts.quickPick(items, { id: "dataSource", title: `BN Lens: data for ${path.basename(modelUri.fsPath)}`, placeHolder: "Run the model on which data?" });
+  const picked = await prompts.quickPick(items, {
+    id: "dataSource",
+    title: `BN Lens: data for ${path.basename(modelUri.fsPath)}`,
+    placeHolder: "Run the model on which data?",
+  });
   if (!picked) return undefined;
   if (picked.source === "random") return { inputShapes: previous?.inputShapes };
 
@@ -63,8 +81,12 @@ export async function askData(prompts: Prompts, modelUri: vscode.Uri, previous: 
     const folder = picked.source === "folder";
     const start = previous?.dataPath ? vscode.Uri.file(path.dirname(previous.dataPath)) : vscode.Uri.file(path.dirname(modelUri.fsPath));
     const uris = await prompts.openDialog({
-      canSelectFiles: !folder, canSelectFolders: folder, canSelectMany: false, defaultUri: start,
-      openLabel: "Use This Data", title: folder ? "A folder of images or test_data_set_* folders" : "A data file",
+      canSelectFiles: !folder,
+      canSelectFolders: folder,
+      canSelectMany: false,
+      defaultUri: start,
+      openLabel: "Use This Data",
+      title: folder ? "A folder of images or test_data_set_* folders" : "A data file",
       ...(folder ? {} : { filters: { "Data (.npy, .npz, .pb, images)": DATA_EXTENSIONS, "All files": ["*"] } }),
     });
     if (!uris?.length) return undefined;
@@ -79,10 +101,19 @@ export async function askData(prompts: Prompts, modelUri: vscode.Uri, previous: 
 type PresetItem = vscode.QuickPickItem & { mean?: number[]; std?: number[]; custom?: boolean };
 
 /** Image preprocessing: from bnLens.image.* unless that says "ask", else a QuickPick of presets. */
-export async function askPreprocessing(prompts: Prompts, modelUri: vscode.Uri, previous: DataChoice | undefined): Promise<Pick<DataChoice, "imageMean" | "imageStd" | "bgr" | "preprocessing"> | undefined> {
+export async function askPreprocessing(
+  prompts: Prompts,
+  modelUri: vscode.Uri,
+  previous: DataChoice | undefined,
+): Promise<Pick<DataChoice, "imageMean" | "imageStd" | "bgr" | "preprocessing"> | undefined> {
   const fromSettings = imageSettings(modelUri);
   if (fromSettings.preset !== "ask") {
-    return { imageMean: fromSettings.mean, imageStd: fromSettings.std, bgr: fromSettings.bgr, preprocessing: `${fromSettings.preset} (from settings)` };
+    return {
+      imageMean: fromSettings.mean,
+      imageStd: fromSettings.std,
+      bgr: fromSettings.bgr,
+      preprocessing: `${fromSettings.preset} (from settings)`,
+    };
   }
   const items: PresetItem[] = IMAGE_PRESETS.map((p) => ({ label: p.label, detail: p.detail, mean: p.mean, std: p.std }));
   items.push({ label: "Custom…", detail: "Type the mean and std in pixel units", custom: true });
@@ -92,18 +123,26 @@ export async function askPreprocessing(prompts: Prompts, modelUri: vscode.Uri, p
     if (i >= 0) items[0].description = "last used";
   }
   const picked = await prompts.quickPick(items, {
-    id: "preprocessing", title: "BN Lens: image preprocessing", placeHolder: "How were pixels p (0..255) normalised in training? input = (p − mean) / std",
+    id: "preprocessing",
+    title: "BN Lens: image preprocessing",
+    placeHolder: "How were pixels p (0..255) normalised in training? input = (p − mean) / std",
   });
   if (!picked) return undefined;
   if (!picked.custom) return { imageMean: picked.mean, imageStd: picked.std, bgr: fromSettings.bgr, preprocessing: picked.label };
   const mean = await prompts.inputBox({
-    id: "imageMean", title: "BN Lens: image mean (pixel units)", prompt: "One number, or one per channel separated by commas",
-    value: (previous?.imageMean ?? [127, 127, 127]).join(", "), validateInput: (t) => (parseNumberList(t) ? undefined : "Numbers separated by commas, e.g. 123.675, 116.28, 103.53"),
+    id: "imageMean",
+    title: "BN Lens: image mean (pixel units)",
+    prompt: "One number, or one per channel separated by commas",
+    value: (previous?.imageMean ?? [127, 127, 127]).join(", "),
+    validateInput: (t) => (parseNumberList(t) ? undefined : "Numbers separated by commas, e.g. 123.675, 116.28, 103.53"),
   });
   if (mean === undefined) return undefined;
   const std = await prompts.inputBox({
-    id: "imageStd", title: "BN Lens: image std (pixel units)", prompt: "One positive number, or one per channel separated by commas",
-    value: (previous?.imageStd ?? [128, 128, 128]).join(", "), validateInput: (t) => (parseNumberList(t, true) ? undefined : "Positive numbers separated by commas, e.g. 58.395, 57.12, 57.375"),
+    id: "imageStd",
+    title: "BN Lens: image std (pixel units)",
+    prompt: "One positive number, or one per channel separated by commas",
+    value: (previous?.imageStd ?? [128, 128, 128]).join(", "),
+    validateInput: (t) => (parseNumberList(t, true) ? undefined : "Positive numbers separated by commas, e.g. 58.395, 57.12, 57.375"),
   });
   if (std === undefined) return undefined;
   return { imageMean: parseNumberList(mean), imageStd: parseNumberList(std, true), bgr: fromSettings.bgr, preprocessing: "Custom…" };
@@ -114,7 +153,8 @@ export function describeChoice(choice: DataChoice, samples: number | undefined, 
   const parts: string[] = [];
   if (choice.dataPath) {
     parts.push(choice.dataPath);
-    if (choice.imageMean) parts.push(`images as (p − [${choice.imageMean.join(", ")}]) / [${choice.imageStd?.join(", ")}]${choice.bgr ? ", BGR" : ""}`);
+    if (choice.imageMean)
+      parts.push(`images as (p − [${choice.imageMean.join(", ")}]) / [${choice.imageStd?.join(", ")}]${choice.bgr ? ", BGR" : ""}`);
     if (samples) parts.push(`at most ${samples} samples`);
   } else {
     parts.push(`random ${random ?? "normal"} data, ${samples ?? 64} samples`);

@@ -73,7 +73,9 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
     command("bnLens.showLog", () => log.channel.show()),
   );
   const activationMs = performance.now() - t0;
-  log.info(`BN Lens activated in ${activationMs.toFixed(1)} ms (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"} UI, workspace ${vscode.workspace.isTrusted ? "trusted" : "not trusted"}).`);
+  log.info(
+    `BN Lens activated in ${activationMs.toFixed(1)} ms (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"} UI, workspace ${vscode.workspace.isTrusted ? "trusted" : "not trusted"}).`,
+  );
 
   return {
     lastReport: () => c.lastReport(),

@@ -30,7 +30,10 @@ export class ModelView {
   firstPaintMs: number | undefined;
   readonly openedMs = performance.now();
 
-  constructor(readonly uri: vscode.Uri, readonly panel: vscode.WebviewPanel) {}
+  constructor(
+    readonly uri: vscode.Uri,
+    readonly panel: vscode.WebviewPanel,
+  ) {}
 
   /** Posts a message when the webview is ready; otherwise drops it (the controller resends state on webviewReady). */
   post(msg: HostToWebview): void {
@@ -46,7 +49,10 @@ export class ModelView {
 
 /** Opens .onnx files as BN Lens model views. */
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
-  constructor(private readonly extensionUri: vscode.Uri, private readonly host: ViewHost) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: ViewHost,
+  ) {}
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => undefined };

@@ -11,7 +11,11 @@ export const NODE_SCHEME = "bnlens-node";
 export function nodeUri(model: vscode.Uri, node: string): vscode.Uri {
   const base = model.path.split("/").pop() ?? "model.onnx";
   const safe = node.replace(/[\\/]/g, "_");
-  return vscode.Uri.from({ scheme: NODE_SCHEME, path: `/${base}/${safe}`, query: new URLSearchParams({ model: model.toString(), node }).toString() });
+  return vscode.Uri.from({
+    scheme: NODE_SCHEME,
+    path: `/${base}/${safe}`,
+    query: new URLSearchParams({ model: model.toString(), node }).toString(),
+  });
 }
 
 /** Provides node documents from a lookup the controller owns. */

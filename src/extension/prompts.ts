@@ -42,7 +42,12 @@ export class PromptSeam {
   notify(severity: Notice["severity"], message: string, actions: Record<string, () => void> = {}): void {
     this.notices.push({ severity, message });
     if (this.notices.length > 200) this.notices.shift();
-    const show = severity === "error" ? vscode.window.showErrorMessage : severity === "warning" ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    const show =
+      severity === "error"
+        ? vscode.window.showErrorMessage
+        : severity === "warning"
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
     void show(message, ...Object.keys(actions)).then((picked) => picked && actions[picked]?.());
   }
 }

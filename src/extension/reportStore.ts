@@ -13,7 +13,10 @@ const KEEP = 30; // reports kept; the oldest go first
 export class ReportStore {
   private readonly dir: vscode.Uri;
 
-  constructor(context: vscode.ExtensionContext, private readonly log: (line: string) => void) {
+  constructor(
+    context: vscode.ExtensionContext,
+    private readonly log: (line: string) => void,
+  ) {
     this.dir = vscode.Uri.joinPath(context.storageUri ?? context.globalStorageUri, "reports");
   }
 
@@ -58,10 +61,12 @@ export class ReportStore {
   private async prune(): Promise<void> {
     const entries = (await vscode.workspace.fs.readDirectory(this.dir)).filter(([n]) => n.endsWith(".json"));
     if (entries.length <= KEEP) return;
-    const dated = await Promise.all(entries.map(async ([n]) => {
-      const uri = vscode.Uri.joinPath(this.dir, n);
-      return { uri, mtime: (await vscode.workspace.fs.stat(uri)).mtime };
-    }));
+    const dated = await Promise.all(
+      entries.map(async ([n]) => {
+        const uri = vscode.Uri.joinPath(this.dir, n);
+        return { uri, mtime: (await vscode.workspace.fs.stat(uri)).mtime };
+      }),
+    );
     dated.sort((a, b) => a.mtime - b.mtime);
     for (const d of dated.slice(0, dated.length - KEEP)) await Promise.resolve(vscode.workspace.fs.delete(d.uri)).catch(() => undefined);
   }

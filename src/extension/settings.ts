@@ -8,7 +8,10 @@ import { IMAGE_PRESETS } from "../core/inputs/presets";
 import type { InspectRequest } from "../protocol/worker";
 
 /** What the run settings give an inspection request (everything but the model and the data). */
-export type RunSettings = Pick<InspectRequest, "batchSize" | "samples" | "seed" | "random" | "thresholds" | "mode" | "executionProviders" | "intraOpNumThreads">;
+export type RunSettings = Pick<
+  InspectRequest,
+  "batchSize" | "samples" | "seed" | "random" | "thresholds" | "mode" | "executionProviders" | "intraOpNumThreads"
+>;
 
 /** The image preprocessing setting: "ask", a preset id, or "custom" (bnLens.image.mean/std). */
 export type PreprocessingSetting = "ask" | "custom" | (typeof IMAGE_PRESETS)[number]["id"];
@@ -39,7 +42,8 @@ export function runSettings(scope?: vscode.Uri): RunSettings {
     random: c.get("randomDistribution") === "uniform" ? "uniform" : "normal",
     thresholds: thresholdSettings(c),
     mode: mode === "fast" || mode === "exact" ? mode : "auto",
-    executionProviders: Array.isArray(providers) && providers.every((p) => typeof p === "string") && providers.length ? providers as string[] : undefined,
+    executionProviders:
+      Array.isArray(providers) && providers.every((p) => typeof p === "string") && providers.length ? (providers as string[]) : undefined,
     intraOpNumThreads: threads,
   };
 }
@@ -74,8 +78,11 @@ export function imageSettings(scope?: vscode.Uri): { preset: PreprocessingSettin
   const preset = c.get<string>("image.preprocessing") ?? "ask";
   const bgr = c.get<boolean>("image.bgr") === true;
   const nums = (v: unknown, positive: boolean) =>
-    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number" && Number.isFinite(x) && (!positive || x > 0)) ? v as number[] : undefined;
-  if (preset === "custom") return { preset, mean: nums(c.get("image.mean"), false) ?? [0], std: nums(c.get("image.std"), true) ?? [1], bgr };
+    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number" && Number.isFinite(x) && (!positive || x > 0))
+      ? (v as number[])
+      : undefined;
+  if (preset === "custom")
+    return { preset, mean: nums(c.get("image.mean"), false) ?? [0], std: nums(c.get("image.std"), true) ?? [1], bgr };
   const p = IMAGE_PRESETS.find((x) => x.id === preset);
   return p ? { preset: p.id, mean: p.mean, std: p.std, bgr } : { preset: "ask", bgr };
 }

@@ -59,7 +59,10 @@ export class InspectorClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly workerPath: string, private readonly options: ClientOptions = {}) {}
+  constructor(
+    private readonly workerPath: string,
+    private readonly options: ClientOptions = {},
+  ) {}
 
   private ensureChild(): ChildProcess {
     if (this.child && this.child.connected) return this.child;
@@ -105,11 +108,24 @@ export class InspectorClient {
     const p = this.pending.get(msg.id);
     if (!p) return;
     switch (msg.type) {
-      case "progressed": p.events?.progress?.(msg.progress); break;
-      case "logged": p.events?.log?.(msg.line); break;
-      case "inspected": this.pending.delete(msg.id); p.resolve(msg.report); break;
-      case "described": this.pending.delete(msg.id); p.resolve(msg.overview); break;
-      case "failed": this.pending.delete(msg.id); p.reject(new WorkerError(msg.error)); break;
+      case "progressed":
+        p.events?.progress?.(msg.progress);
+        break;
+      case "logged":
+        p.events?.log?.(msg.line);
+        break;
+      case "inspected":
+        this.pending.delete(msg.id);
+        p.resolve(msg.report);
+        break;
+      case "described":
+        this.pending.delete(msg.id);
+        p.resolve(msg.overview);
+        break;
+      case "failed":
+        this.pending.delete(msg.id);
+        p.reject(new WorkerError(msg.error));
+        break;
     }
   }
 
@@ -154,7 +170,12 @@ export class InspectorClient {
           const p = this.pending.get(id);
           if (!p) return;
           this.pending.delete(id);
-          p.reject(new WorkerError({ kind: "cancelled", message: "The inspection was cancelled; the inference process did not stop in time and was restarted." }));
+          p.reject(
+            new WorkerError({
+              kind: "cancelled",
+              message: "The inspection was cancelled; the inference process did not stop in time and was restarted.",
+            }),
+          );
           this.restart();
         }, this.options.cancelGraceMs ?? 10_000);
         timer.unref?.();

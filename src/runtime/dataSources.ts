@@ -7,17 +7,26 @@ import sharp from "sharp";
 import { UserError } from "../core/errors";
 import { castTensor, isFloat } from "../core/inputs/convert";
 import {
-  checkNormalization, DEFAULT_IMAGE_NORMALIZATION, describeNormalization, imageLayout, pixelsToSample,
-  type ImageGeometry, type ImageNormalization,
+  checkNormalization,
+  DEFAULT_IMAGE_NORMALIZATION,
+  describeNormalization,
+  imageLayout,
+  pixelsToSample,
+  type ImageGeometry,
+  type ImageNormalization,
 } from "../core/inputs/image";
 import {
-  decodeNpyElements, fortranToC, isNpy, NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, truncatedData,
+  decodeNpyElements,
+  fortranToC,
+  isNpy,
+  NPY_PREAMBLE_BYTES,
+  npyHeaderLength,
+  parseNpyHeader,
+  truncatedData,
   type NpyHeader,
 } from "../core/inputs/npy";
 import { isZip, npzArrayNames, parseNpz } from "../core/inputs/npz";
-import {
-  checkRandomInput, checkRandomSpec, DEFAULT_RANDOM, describeRandom, randomBatch, type RandomSpec,
-} from "../core/inputs/random";
+import { checkRandomInput, checkRandomSpec, DEFAULT_RANDOM, describeRandom, randomBatch, type RandomSpec } from "../core/inputs/random";
 import { resolveInputs, type DataSampleInfo, type ResolvedInput } from "../core/inputs/shapes";
 import type { ModelInput } from "../core/onnx/model";
 import { decodeTensorProto } from "../core/onnx/tensorData";
@@ -111,11 +120,18 @@ export async function probeData(options: DataOptions, modelInputs: readonly Mode
 
 /** Probes, resolves the model's input shapes against the data, and opens the source: everything before the first batch. */
 export async function prepareData(
-  options: DataOptions, modelInputs: readonly ModelInput[], shapes: { batchSize: number; inputShapes?: readonly string[] },
+  options: DataOptions,
+  modelInputs: readonly ModelInput[],
+  shapes: { batchSize: number; inputShapes?: readonly string[] },
 ): Promise<{ source: DataSource; inputs: ResolvedInput[]; opened: OpenedData }> {
   const source = await probeData(options, modelInputs);
   try {
-    const inputs = resolveInputs({ inputs: modelInputs, overrides: shapes.inputShapes ?? [], batchSize: shapes.batchSize, data: source.info.inputs });
+    const inputs = resolveInputs({
+      inputs: modelInputs,
+      overrides: shapes.inputShapes ?? [],
+      batchSize: shapes.batchSize,
+      data: source.info.inputs,
+    });
     const opened = await source.open(inputs);
     return { source, inputs, opened };
   } catch (e) {
@@ -153,12 +169,20 @@ function fsError(e: unknown, p: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const name = display(p);
   switch (code) {
-    case "ENOENT": return new UserError("data", `Data path "${p}" does not exist; check the path.`);
-    case "EACCES": case "EPERM": return new UserError("data", `"${name}" cannot be read (permission denied); make it readable or copy it elsewhere.`);
-    case "EISDIR": return new UserError("data", `"${name}" is a folder where a file was expected; give the file's path.`);
-    case "EIO": return new UserError("data", `"${name}" cannot be read (an I/O error from the disk); copy it to a working disk and try again.`);
-    case "EMFILE": case "ENFILE": return new UserError("resource", `Too many files are open to read "${name}"; close other programs and try again.`);
-    default: return e instanceof Error ? e : new Error(String(e));
+    case "ENOENT":
+      return new UserError("data", `Data path "${p}" does not exist; check the path.`);
+    case "EACCES":
+    case "EPERM":
+      return new UserError("data", `"${name}" cannot be read (permission denied); make it readable or copy it elsewhere.`);
+    case "EISDIR":
+      return new UserError("data", `"${name}" is a folder where a file was expected; give the file's path.`);
+    case "EIO":
+      return new UserError("data", `"${name}" cannot be read (an I/O error from the disk); copy it to a working disk and try again.`);
+    case "EMFILE":
+    case "ENFILE":
+      return new UserError("resource", `Too many files are open to read "${name}"; close other programs and try again.`);
+    default:
+      return e instanceof Error ? e : new Error(String(e));
   }
 }
 
@@ -180,7 +204,10 @@ async function readRange(fh: fs.FileHandle, p: string, position: number, length:
   while (done < length) {
     const { bytesRead } = await fsCall(() => fh.read(buf, done, length - done, position + done), p);
     if (bytesRead === 0) {
-      throw new UserError("data", `"${display(p)}" ended early while being read (it was truncated or changed during the run); check the file and run again.`);
+      throw new UserError(
+        "data",
+        `"${display(p)}" ended early while being read (it was truncated or changed during the run); check the file and run again.`,
+      );
     }
     done += bytesRead;
   }
@@ -226,7 +253,10 @@ function checkOpened(info: DataInfo, inputs: readonly ResolvedInput[]): OpenedDa
     const d = info.inputs.get(r.name);
     if (!d) continue;
     if (d.dims && formatShape(d.dims) !== formatShape(r.sampleDims)) {
-      throw new UserError("data", `Input "${r.name}" expects ${formatShape(r.sampleDims)} per sample, but the data has ${formatShape(d.dims)}; give data of that shape.`);
+      throw new UserError(
+        "data",
+        `Input "${r.name}" expects ${formatShape(r.sampleDims)} per sample, but the data has ${formatShape(d.dims)}; give data of that shape.`,
+      );
     }
     if (d.dtype && d.dtype !== r.dtype) notes.push(r.conversion ?? `${r.name}: ${d.dtype} data is converted to ${r.dtype}.`);
   }
@@ -291,7 +321,11 @@ function randomSource(options: DataOptions, count: number): DataSource {
 // .npy: read by byte ranges, so files of any size stream with flat memory.
 
 async function npySource(p: string, modelInputs: readonly ModelInput[], cap: number | undefined): Promise<DataSource> {
-  const input = onlyInput(modelInputs, "A single .npy file", "save the arrays in one .npz file named after the inputs, e.g. numpy.savez(path, a=..., b=...)");
+  const input = onlyInput(
+    modelInputs,
+    "A single .npy file",
+    "save the arrays in one .npz file named after the inputs, e.g. numpy.savez(path, a=..., b=...)",
+  );
   const shown = display(p);
   const fh = await fsCall(() => fs.open(p, "r"), p);
   try {
@@ -302,9 +336,13 @@ async function npySource(p: string, modelInputs: readonly ModelInput[], cap: num
     const have = size - h.dataOffset;
     if (have < h.dataBytes) throw truncatedData(h, have, `"${shown}"`);
     if (h.shape.length === 0) {
-      throw new UserError("data", `"${shown}" holds a single value (a 0-d array), not samples; save an array whose first axis holds the samples.`);
+      throw new UserError(
+        "data",
+        `"${shown}" holds a single value (a 0-d array), not samples; save an array whose first axis holds the samples.`,
+      );
     }
-    if (h.shape[0] === 0) throw new UserError("data", `"${shown}" holds no samples (its first axis has length 0); save an array with at least one sample.`);
+    if (h.shape[0] === 0)
+      throw new UserError("data", `"${shown}" holds no samples (its first axis has length 0); save an array with at least one sample.`);
     return openedNpy(fh, p, h, input, cap);
   } catch (e) {
     await fh.close();
@@ -389,21 +427,32 @@ async function npzSource(p: string, sizeBytes: number, modelInputs: readonly Mod
   const shown = display(p);
   const what = `"${shown}"`;
   if (modelInputs.length === 0) throw new UserError("model", "The model has no inputs to feed; choose a model that takes an input.");
-  let bytes: Uint8Array | undefined = await readWhole(p, sizeBytes, shown,
-    "for a single-input model save the array with numpy.save as a .npy file, which is read in ranges, or use ONNX test data sets split into several test_data_set_* folders");
+  let bytes: Uint8Array | undefined = await readWhole(
+    p,
+    sizeBytes,
+    shown,
+    "for a single-input model save the array with numpy.save as a .npy file, which is read in ranges, or use ONNX test data sets split into several test_data_set_* folders",
+  );
   const names = npzArrayNames(bytes, what);
-  if (names.length === 0) throw new UserError("data", `${what} holds no arrays; save the data with numpy.savez(path, ${modelInputs[0].name}=array).`);
+  if (names.length === 0)
+    throw new UserError("data", `${what} holds no arrays; save the data with numpy.savez(path, ${modelInputs[0].name}=array).`);
   // Which array feeds which input.
   const chosen = new Map<string, string>();
   if (modelInputs.length === 1 && !names.includes(modelInputs[0].name)) {
     if (names.length !== 1) {
-      throw new UserError("data", `${what} holds ${names.length} arrays (${nameList(names)}) and none is named after the model's input "${modelInputs[0].name}"; name the array "${modelInputs[0].name}" or save only one.`);
+      throw new UserError(
+        "data",
+        `${what} holds ${names.length} arrays (${nameList(names)}) and none is named after the model's input "${modelInputs[0].name}"; name the array "${modelInputs[0].name}" or save only one.`,
+      );
     }
     chosen.set(modelInputs[0].name, names[0]);
   } else {
     const missing = modelInputs.filter((i) => !names.includes(i.name)).map((i) => i.name);
     if (missing.length) {
-      throw new UserError("data", `${what} has no array for input${missing.length > 1 ? "s" : ""} ${nameList(missing)}; it holds ${nameList(names)}, and every model input needs an array of the same name, e.g. numpy.savez(path, ${modelInputs.map((i) => `${i.name}=...`).join(", ")}).`);
+      throw new UserError(
+        "data",
+        `${what} has no array for input${missing.length > 1 ? "s" : ""} ${nameList(missing)}; it holds ${nameList(names)}, and every model input needs an array of the same name, e.g. numpy.savez(path, ${modelInputs.map((i) => `${i.name}=...`).join(", ")}).`,
+      );
     }
     for (const i of modelInputs) chosen.set(i.name, i.name);
   }
@@ -416,17 +465,27 @@ async function npzSource(p: string, sizeBytes: number, modelInputs: readonly Mod
   for (const [inputName, arrayName] of chosen) {
     const t = arrays.get(arrayName)!;
     if (t.dims.length === 0) {
-      throw new UserError("data", `Array "${arrayName}" in ${what} holds a single value (a 0-d array), not samples; save an array whose first axis holds the samples.`);
+      throw new UserError(
+        "data",
+        `Array "${arrayName}" in ${what} holds a single value (a 0-d array), not samples; save an array whose first axis holds the samples.`,
+      );
     }
     if (available !== undefined && t.dims[0] !== available) {
       const counts = [...chosen.values()].map((a) => `${a}: ${arrays.get(a)!.dims[0]}`).join(", ");
-      throw new UserError("data", `The arrays in ${what} hold different numbers of samples (${counts}); every array needs the same length along its first axis.`);
+      throw new UserError(
+        "data",
+        `The arrays in ${what} hold different numbers of samples (${counts}); every array needs the same length along its first axis.`,
+      );
     }
     available = t.dims[0];
     tensors.set(inputName, t);
     facts.set(inputName, { dims: t.dims.slice(1), dtype: t.dtype, count: t.dims[0] });
   }
-  if (!available) throw new UserError("data", `${what} holds no samples (the first axis of its arrays has length 0); save arrays with at least one sample.`);
+  if (!available)
+    throw new UserError(
+      "data",
+      `${what} holds no samples (the first axis of its arrays has length 0); save arrays with at least one sample.`,
+    );
   const count = Math.min(available, cap ?? Infinity);
   const ignored = names.filter((n) => !wanted.has(n));
   const info: DataInfo = {
@@ -441,7 +500,10 @@ async function npzSource(p: string, sizeBytes: number, modelInputs: readonly Mod
     async open(inputs) {
       const opened = checkOpened(info, inputs);
       feeds = inputs;
-      if (ignored.length) opened.notes.push(`${shown}: array${ignored.length > 1 ? "s" : ""} ${nameList(ignored)} match${ignored.length > 1 ? "" : "es"} no model input and ${ignored.length > 1 ? "are" : "is"} ignored.`);
+      if (ignored.length)
+        opened.notes.push(
+          `${shown}: array${ignored.length > 1 ? "s" : ""} ${nameList(ignored)} match${ignored.length > 1 ? "" : "es"} no model input and ${ignored.length > 1 ? "are" : "is"} ignored.`,
+        );
       if (modelInputs.length === 1 && chosen.get(modelInputs[0].name) !== modelInputs[0].name) {
         opened.notes.push(`${shown}: its only array "${chosen.get(modelInputs[0].name)}" feeds input "${modelInputs[0].name}".`);
       }
@@ -450,7 +512,8 @@ async function npzSource(p: string, sizeBytes: number, modelInputs: readonly Mod
     async read(start, n) {
       checkRange(info, start, n);
       const out: Record<string, HostTensor> = {};
-      for (const r of feeds) out[r.name] = castTensor(sliceSamples(tensors.get(r.name)!, start, n), r.dtype, `Array "${chosen.get(r.name)}" in ${what}`);
+      for (const r of feeds)
+        out[r.name] = castTensor(sliceSamples(tensors.get(r.name)!, start, n), r.dtype, `Array "${chosen.get(r.name)}" in ${what}`);
       return out;
     },
     async close() {
@@ -468,7 +531,12 @@ interface TestSet {
   count: number;
 }
 
-async function probeFolder(dir: string, options: DataOptions, modelInputs: readonly ModelInput[], cap: number | undefined): Promise<DataSource> {
+async function probeFolder(
+  dir: string,
+  options: DataOptions,
+  modelInputs: readonly ModelInput[],
+  cap: number | undefined,
+): Promise<DataSource> {
   const shown = display(dir);
   const entries = await fsCall(() => fs.readdir(dir, { withFileTypes: true }), dir);
   const sets = naturalSort(entries.filter((e) => e.isDirectory() && /^test_data_set_/.test(e.name)).map((e) => e.name));
@@ -484,7 +552,10 @@ async function probeFolder(dir: string, options: DataOptions, modelInputs: reado
     );
   }
   if (sets.length > 0 && pbs.length > 0) {
-    throw new UserError("data", `Folder "${shown}" holds both test_data_set_* folders and input_*.pb files; point --data at one test_data_set_* folder or at a folder of them.`);
+    throw new UserError(
+      "data",
+      `Folder "${shown}" holds both test_data_set_* folders and input_*.pb files; point --data at one test_data_set_* folder or at a folder of them.`,
+    );
   }
   if (sets.length > 0) {
     const groups: string[][] = [];
@@ -492,20 +563,37 @@ async function probeFolder(dir: string, options: DataOptions, modelInputs: reado
       const inner = await fsCall(() => fs.readdir(path.join(dir, s)), path.join(dir, s));
       const inputs = naturalSort(inner.filter((f) => /^input_\d+\.pb$/i.test(f)));
       if (inputs.length === 0) {
-        throw new UserError("data", `"${shown}/${s}" has no input_*.pb files; every test_data_set_* folder needs input_0.pb (and input_1.pb, ... for more inputs).`);
+        throw new UserError(
+          "data",
+          `"${shown}/${s}" has no input_*.pb files; every test_data_set_* folder needs input_0.pb (and input_1.pb, ... for more inputs).`,
+        );
       }
       groups.push(inputs.map((f) => path.join(dir, s, f)));
     }
     return testDataSource(dir, groups, `${sets.length} ONNX test data set${sets.length > 1 ? "s" : ""} in ${shown}`, modelInputs, cap);
   }
   if (pbs.length > 0) return testDataSource(dir, [pbs.map((f) => path.join(dir, f))], `ONNX test data in ${shown}`, modelInputs, cap);
-  if (images.length > 0) return imageSource(images.map((f) => path.join(dir, f)), dir, `${images.length} image${images.length > 1 ? "s" : ""} in ${shown}`, options, modelInputs, cap);
+  if (images.length > 0)
+    return imageSource(
+      images.map((f) => path.join(dir, f)),
+      dir,
+      `${images.length} image${images.length > 1 ? "s" : ""} in ${shown}`,
+      options,
+      modelInputs,
+      cap,
+    );
   if (entries.length === 0) {
-    throw new UserError("data", `Folder "${shown}" is empty; put .jpg or .png images or test_data_set_* folders in it, or point --data at a data file.`);
+    throw new UserError(
+      "data",
+      `Folder "${shown}" is empty; put .jpg or .png images or test_data_set_* folders in it, or point --data at a data file.`,
+    );
   }
   const npys = files.filter((f) => /\.np[yz]$/i.test(f));
   if (npys.length) {
-    throw new UserError("data", `Folder "${shown}" holds .npy/.npz files but BN Lens reads one such file, not a folder of them; point --data at the file (samples along its first axis).`);
+    throw new UserError(
+      "data",
+      `Folder "${shown}" holds .npy/.npz files but BN Lens reads one such file, not a folder of them; point --data at the file (samples along its first axis).`,
+    );
   }
   throw new UserError(
     "data",
@@ -516,13 +604,22 @@ async function probeFolder(dir: string, options: DataOptions, modelInputs: reado
 async function readPb(file: string, dir: string): Promise<HostTensor> {
   const shown = display(file, dir);
   const size = (await fsCall(() => fs.stat(file), file)).size;
-  const bytes = await readWhole(file, size, shown, "a TensorProto cannot exceed 2 GiB, so split the samples into several test_data_set_* folders");
+  const bytes = await readWhole(
+    file,
+    size,
+    shown,
+    "a TensorProto cannot exceed 2 GiB, so split the samples into several test_data_set_* folders",
+  );
   if (bytes.length === 0) throw new UserError("data", `"${shown}" is empty (0 bytes); save the tensor again or remove the file.`);
   return decodeTensorProto(bytes, `"${shown}"`);
 }
 
 async function testDataSource(
-  dir: string, groups: string[][], description: string, modelInputs: readonly ModelInput[], cap: number | undefined,
+  dir: string,
+  groups: string[][],
+  description: string,
+  modelInputs: readonly ModelInput[],
+  cap: number | undefined,
 ): Promise<DataSource> {
   if (modelInputs.length === 0) throw new UserError("model", "The model has no inputs to feed; choose a model that takes an input.");
   const sets: TestSet[] = [];
@@ -532,16 +629,27 @@ async function testDataSource(
     for (const file of group) {
       const m = /^input_(\d+)\.pb$/i.exec(path.basename(file));
       const k = m ? Number(m[1]) : 0;
-      if (!m) onlyInput(modelInputs, `"${path.basename(file)}" (not named input_K.pb)`, "name the files input_0.pb, input_1.pb, ... in model input order");
+      if (!m)
+        onlyInput(
+          modelInputs,
+          `"${path.basename(file)}" (not named input_K.pb)`,
+          "name the files input_0.pb, input_1.pb, ... in model input order",
+        );
       if (k >= modelInputs.length) {
-        throw new UserError("data", `"${display(file, path.dirname(file))}" has no model input to feed: the model has ${modelInputs.length} input${modelInputs.length > 1 ? "s" : ""}, so files go from input_0.pb to input_${modelInputs.length - 1}.pb.`);
+        throw new UserError(
+          "data",
+          `"${display(file, path.dirname(file))}" has no model input to feed: the model has ${modelInputs.length} input${modelInputs.length > 1 ? "s" : ""}, so files go from input_0.pb to input_${modelInputs.length - 1}.pb.`,
+        );
       }
       files[k] = file;
     }
     const setName = display(path.dirname(group[0]));
     const missing = modelInputs.map((_, k) => k).filter((k) => files[k] === undefined);
     if (missing.length) {
-      throw new UserError("data", `"${setName}" has no ${missing.map((k) => `input_${k}.pb`).join(", ")} for model input${missing.length > 1 ? "s" : ""} ${nameList(missing.map((k) => modelInputs[k].name))}; every set needs one file per input.`);
+      throw new UserError(
+        "data",
+        `"${setName}" has no ${missing.map((k) => `input_${k}.pb`).join(", ")} for model input${missing.length > 1 ? "s" : ""} ${nameList(missing.map((k) => modelInputs[k].name))}; every set needs one file per input.`,
+      );
     }
     // Decode each file once to learn its shape; only one decoded tensor is alive at a time.
     let count: number | undefined;
@@ -550,23 +658,36 @@ async function testDataSource(
       const t = await readPb(files[k], path.dirname(files[k]));
       const shown = display(files[k], path.dirname(files[k]));
       if (t.dims.length === 0) {
-        throw new UserError("data", `"${shown}" holds a single value (a 0-d tensor), not samples; save a tensor whose first axis holds the samples.`);
+        throw new UserError(
+          "data",
+          `"${shown}" holds a single value (a 0-d tensor), not samples; save a tensor whose first axis holds the samples.`,
+        );
       }
       if (count !== undefined && t.dims[0] !== count) {
-        throw new UserError("data", `In "${setName}", input_0.pb holds ${count} samples but input_${k}.pb holds ${t.dims[0]}; every input of a set needs the same length along its first axis.`);
+        throw new UserError(
+          "data",
+          `In "${setName}", input_0.pb holds ${count} samples but input_${k}.pb holds ${t.dims[0]}; every input of a set needs the same length along its first axis.`,
+        );
       }
       count = t.dims[0];
       setFacts.push({ dims: t.dims.slice(1), dtype: t.dtype });
       const first = facts?.[k];
       if (first && (formatShape(first.dims!) !== formatShape(t.dims.slice(1)) || first.dtype !== t.dtype)) {
-        throw new UserError("data", `"${shown}" holds samples of ${formatShape(t.dims.slice(1))} ${t.dtype} but the first set has ${formatShape(first.dims!)} ${first.dtype} for the same input; every set needs the same per-sample shape and type.`);
+        throw new UserError(
+          "data",
+          `"${shown}" holds samples of ${formatShape(t.dims.slice(1))} ${t.dtype} but the first set has ${formatShape(first.dims!)} ${first.dtype} for the same input; every set needs the same per-sample shape and type.`,
+        );
       }
     }
     facts ??= setFacts;
     sets.push({ files, count: count! });
   }
   const available = sets.reduce((s, t) => s + t.count, 0);
-  if (available === 0) throw new UserError("data", `The ONNX test data in "${display(dir)}" holds no samples (the first axis of its tensors has length 0); save tensors with at least one sample.`);
+  if (available === 0)
+    throw new UserError(
+      "data",
+      `The ONNX test data in "${display(dir)}" holds no samples (the first axis of its tensors has length 0); save tensors with at least one sample.`,
+    );
   const count = Math.min(available, cap ?? Infinity);
   const inputFacts = new Map(modelInputs.map((mi, k) => [mi.name, { ...facts![k], count: sets[0].count }]));
   const info: DataInfo = {
@@ -636,7 +757,11 @@ function concatSamples(parts: HostTensor[]): HostTensor {
 // Images: decoded and resized with sharp one batch at a time, then normalized in core.
 
 function imageSource(
-  files: string[], folder: string | undefined, description: string, options: DataOptions, modelInputs: readonly ModelInput[],
+  files: string[],
+  folder: string | undefined,
+  description: string,
+  options: DataOptions,
+  modelInputs: readonly ModelInput[],
   cap: number | undefined,
 ): DataSource {
   const input = onlyInput(modelInputs, "Images", "give an .npz file with one array per input, or ONNX test data sets");
@@ -665,11 +790,22 @@ function imageSource(
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code) throw fsError(e, file);
-      const reason = String((e as Error).message ?? e).replace(/^Vips\w*:\s*/i, "").split("\n")[0].replace(/\.$/, "");
+      const reason = String((e as Error).message ?? e)
+        .replace(/^Vips\w*:\s*/i, "")
+        .split("\n")[0]
+        .replace(/\.$/, "");
       if (/pixel limit/i.test(reason)) {
-        throw new UserError("data", `Image "${shown}" has more pixels than sharp decodes (about 268 megapixels); shrink it or remove it from the folder.`, String(e));
+        throw new UserError(
+          "data",
+          `Image "${shown}" has more pixels than sharp decodes (about 268 megapixels); shrink it or remove it from the folder.`,
+          String(e),
+        );
       }
-      throw new UserError("data", `Image "${shown}" cannot be decoded (${reason}); the file is damaged or not an image, so fix or remove it.`, String(e));
+      throw new UserError(
+        "data",
+        `Image "${shown}" cannot be decoded (${reason}); the file is damaged or not an image, so fix or remove it.`,
+        String(e),
+      );
     }
   };
 
@@ -680,7 +816,10 @@ function imageSource(
       const geometry = imageLayout(r.sampleDims, r.name);
       const raw = r.dtype === "uint8";
       if (!raw && !isFloat(r.dtype)) {
-        throw new UserError("data", `Input "${r.name}" has type ${r.dtype}, and images can feed only float or uint8 inputs; give .npy, .npz or .pb data for it.`);
+        throw new UserError(
+          "data",
+          `Input "${r.name}" has type ${r.dtype}, and images can feed only float or uint8 inputs; give .npy, .npz or .pb data for it.`,
+        );
       }
       checkNormalization(norm, geometry.channels);
       feed = { r, geometry, raw };

@@ -67,26 +67,41 @@ function loadModel(modelPath: string): LoadedModel {
 export function describeModel(modelPath: string, slopeFraction?: number): ModelOverview {
   const { model, sizeBytes, dir } = loadModel(modelPath);
   const readExternal = externalReader(dir);
-  return modelOverview(model, { path: modelPath, name: path.basename(modelPath), sizeBytes }, activationFinder(readExternal), readExternal, withDefaults({ slopeFraction }).slopeFraction);
+  return modelOverview(
+    model,
+    { path: modelPath, name: path.basename(modelPath), sizeBytes },
+    activationFinder(readExternal),
+    readExternal,
+    withDefaults({ slopeFraction }).slopeFraction,
+  );
 }
 
 /**
  * Model edits for a run: expose captured tensors, upgrade opset < 7, and free a fixed batch dim when
  * the run feeds other batch sizes. Returns the notes the report carries about them.
  */
-function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonly ResolvedInput[], batches: readonly number[]): { edits: ModelEdits; notes: string[] } {
+function planEdits(
+  model: OnnxModel,
+  capture: readonly string[],
+  inputs: readonly ResolvedInput[],
+  batches: readonly number[],
+): { edits: ModelEdits; notes: string[] } {
   const batchSize = Math.max(...batches);
   const notes: string[] = [];
   const edits: ModelEdits = { addOutputs: capture.filter((n) => !model.inputs.some((i) => i.name === n)) };
   const weightInputs = model.graph.input.filter((v) => model.initializers.has(v.name)).length;
   if (weightInputs) {
     edits.dropInitializerInputs = true;
-    notes.push(`The model lists ${weightInputs} weights among its graph inputs (an old exporter habit); BN Lens runs them as constants, which lets onnxruntime optimize the graph.`);
+    notes.push(
+      `The model lists ${weightInputs} weights among its graph inputs (an old exporter habit); BN Lens runs them as constants, which lets onnxruntime optimize the graph.`,
+    );
   }
   if (model.opset < 7) {
     edits.replaceNodes = upgradeNodesToOpset7(model);
     edits.defaultOpset = 7;
-    notes.push(`The model uses ONNX opset ${model.opset}; BN Lens ran it as opset 7 (dropping the BatchNormalization attributes is_test/consumed_inputs that opset 7 removed).`);
+    notes.push(
+      `The model uses ONNX opset ${model.opset}; BN Lens ran it as opset 7 (dropping the BatchNormalization attributes is_test/consumed_inputs that opset 7 removed).`,
+    );
   }
   const fed = new Set(batches);
   const needsFree = inputs.filter((i) => i.fixedBatch !== undefined && [...fed].some((n) => n !== i.fixedBatch));
@@ -95,7 +110,9 @@ function planEdits(model: OnnxModel, capture: readonly string[], inputs: readonl
     for (const i of needsFree) dims.set(i.name, [DYNAMIC_BATCH, ...i.sampleDims]);
     edits.inputDims = dims;
     edits.dropShapeHints = true;
-    notes.push(`The model fixes its batch dim (${needsFree.map((i) => `${i.name}: ${i.declared}`).join("; ")}); BN Lens made it dynamic to run batches of ${batchSize}.`);
+    notes.push(
+      `The model fixes its batch dim (${needsFree.map((i) => `${i.name}: ${i.declared}`).join("; ")}); BN Lens made it dynamic to run batches of ${batchSize}.`,
+    );
   }
   return { edits, notes };
 }
@@ -124,7 +141,8 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
     return { mode: "exact", description: "Every value before and after each BN layer, accumulated in float64.", histogramSampling: 1 };
   }
   // Values in the histograms against values the moments cover.
-  let seen = 0, all = 0;
+  let seen = 0,
+    all = 0;
   for (const l of layers) {
     seen += l.pre.histogram.total.reduce((a, b) => a + b, 0);
     all += l.pre.count.reduce((a, b) => a + b, 0);
@@ -167,7 +185,8 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const batchSize = checkBatchSize(request.batchSize);
   const mode = request.mode ?? DEFAULT_MODE;
   const seed = request.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new UserError("usage", `--seed must be a whole number of at least 0, not ${request.seed}.`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new UserError("usage", `--seed must be a whole number of at least 0, not ${request.seed}.`);
   hooks.progress({ phase: "loading", samplesDone: 0, samplesTotal: 0, elapsedMs: 0, message: "Reading the model" });
 
   const loaded = loadModel(request.modelPath);
@@ -177,14 +196,27 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const readExternal = externalReader(loaded.dir);
   const thresholds = withDefaults(request.thresholds);
   const inspection = new Inspection(model, thresholds, activationFinder(readExternal), readExternal);
-  hooks.log(`Model ${request.modelPath}: opset ${model.opset}, ${model.graph.node.length} nodes, ${inspection.layers.length} BatchNormalization layers.`);
-  if (model.inputs.length === 0) throw new UserError("model", "The model has no inputs to feed (every graph input has an initializer), so there is nothing to run it on.");
+  hooks.log(
+    `Model ${request.modelPath}: opset ${model.opset}, ${model.graph.node.length} nodes, ${inspection.layers.length} BatchNormalization layers.`,
+  );
+  if (model.inputs.length === 0)
+    throw new UserError(
+      "model",
+      "The model has no inputs to feed (every graph input has an initializer), so there is nothing to run it on.",
+    );
 
-  const image = request.imageMean || request.imageStd || request.bgr
-    ? { mean: request.imageMean ?? [0], std: request.imageStd ?? [1], order: request.bgr ? ("bgr" as const) : ("rgb" as const) }
-    : undefined;
+  const image =
+    request.imageMean || request.imageStd || request.bgr
+      ? { mean: request.imageMean ?? [0], std: request.imageStd ?? [1], order: request.bgr ? ("bgr" as const) : ("rgb" as const) }
+      : undefined;
   const { source, inputs, opened } = await (options.openData ?? prepareData)(
-    { path: request.dataPath, samples: request.samples, seed, random: request.random === "uniform" ? { kind: "uniform", low: 0, high: 1 } : { kind: "normal", mean: 0, std: 1 }, image },
+    {
+      path: request.dataPath,
+      samples: request.samples,
+      seed,
+      random: request.random === "uniform" ? { kind: "uniform", low: 0, high: 1 } : { kind: "normal", mean: 0, std: 1 },
+      image,
+    },
     model.inputs,
     { batchSize, inputShapes: request.inputShapes },
   );
@@ -198,7 +230,8 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     const capture = inspection.captureNames();
     // Fast mode measures a first, exact batch only to learn the feature maps' sizes: one sample is enough,
     // unless a fixed batch dim would then have to be freed just for it.
-    const probeOne = mode === "fast" && total > 1 && inspection.layers.length > 0 && inputs.every((i) => i.fixedBatch === undefined || i.fixedBatch === 1);
+    const probeOne =
+      mode === "fast" && total > 1 && inspection.layers.length > 0 && inputs.every((i) => i.fixedBatch === undefined || i.fixedBatch === 1);
     const batches = batchPlan(total, batchSize, probeOne);
     const { edits, notes } = planEdits(model, capture, inputs, [...new Set(batches.map((b) => b.count))]);
     notes.push(...opened.notes);
@@ -263,11 +296,20 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         }
       }
       hooks.progress({
-        phase: "running", samplesDone: start + count, samplesTotal: total, elapsedMs: elapsed(),
+        phase: "running",
+        samplesDone: start + count,
+        samplesTotal: total,
+        elapsedMs: elapsed(),
         message: `${start + count} of ${total} samples`,
       });
     }
-    hooks.progress({ phase: "finishing", samplesDone: total, samplesTotal: total, elapsedMs: elapsed(), message: "Judging the statistics" });
+    hooks.progress({
+      phase: "finishing",
+      samplesDone: total,
+      samplesTotal: total,
+      elapsedMs: elapsed(),
+      message: "Judging the statistics",
+    });
     return buildReport(inspection, {
       generatorVersion: VERSION,
       onnxruntimeVersion: ortVersion(),
@@ -276,12 +318,17 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       sizeBytes: loaded.sizeBytes,
       sha256: loaded.sha256,
       inputs: inputs.map((i) => ({
-        name: i.name, dtype: i.dtype,
+        name: i.name,
+        dtype: i.dtype,
         declared: model.inputs.find((m) => m.name === i.name)?.dims ?? null,
         fed: i.sampleDims,
       })),
       notes,
-      data: { kind: source.info.kind, description: describeData(source.info.description, opened.description), sources: request.dataPath ? [request.dataPath] : [] },
+      data: {
+        kind: source.info.kind,
+        description: describeData(source.info.description, opened.description),
+        sources: request.dataPath ? [request.dataPath] : [],
+      },
       batchSize,
       seed,
       elapsedMs: elapsed(),

@@ -17,10 +17,13 @@ export interface LoadedFile {
 function describeFsError(e: unknown, file: string, what: string): UserError {
   const code = (e as NodeJS.ErrnoException).code;
   const reason =
-    code === "ENOENT" ? "does not exist" :
-    code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)" :
-    code === "EISDIR" ? "is a folder, not a file" :
-    `cannot be read (${code ?? String(e)})`;
+    code === "ENOENT"
+      ? "does not exist"
+      : code === "EACCES" || code === "EPERM"
+        ? "cannot be read (permission denied)"
+        : code === "EISDIR"
+          ? "is a folder, not a file"
+          : `cannot be read (${code ?? String(e)})`;
   return new UserError("data", `${what} ${file} ${reason}.`, String(e));
 }
 
@@ -62,10 +65,16 @@ function resolveExternal(root: string, location: string, tensorName: string): st
   try {
     real = fs.realpathSync(path.join(root, location));
   } catch {
-    throw new UserError("model", `Tensor "${tensorName}" keeps its data in "${location}", which is missing next to the model; copy the model's external data files into ${root}.`);
+    throw new UserError(
+      "model",
+      `Tensor "${tensorName}" keeps its data in "${location}", which is missing next to the model; copy the model's external data files into ${root}.`,
+    );
   }
   if (real !== root && !real.startsWith(root + path.sep)) {
-    throw new UserError("model", `Tensor "${tensorName}" points to external data "${location}" that resolves outside the model's folder; BN Lens only reads external data files inside the model's folder.`);
+    throw new UserError(
+      "model",
+      `Tensor "${tensorName}" points to external data "${location}" that resolves outside the model's folder; BN Lens only reads external data files inside the model's folder.`,
+    );
   }
   return real;
 }
@@ -83,7 +92,10 @@ export function externalReader(modelDir: string): ExternalReader {
       const size = fs.fstatSync(fd).size;
       const length = ref.length ?? size - ref.offset;
       if (ref.offset + length > size) {
-        throw new UserError("model", `Tensor "${tensorName}" needs bytes ${ref.offset}–${ref.offset + length} of "${ref.location}", but that file has only ${size} bytes (truncated or from another export).`);
+        throw new UserError(
+          "model",
+          `Tensor "${tensorName}" needs bytes ${ref.offset}–${ref.offset + length} of "${ref.location}", but that file has only ${size} bytes (truncated or from another export).`,
+        );
       }
       const out = new Uint8Array(length);
       let done = 0;
@@ -116,7 +128,10 @@ export function checkExternalData(model: OnnxModel, modelDir: string): void {
     }
     const end = ref.offset + (ref.length ?? 0);
     if (end > size || ref.offset > size) {
-      throw new UserError("model", `Tensor "${t.name}" needs bytes ${ref.offset}–${end} of "${ref.location}", but that file has only ${size} bytes (truncated or from another export).`);
+      throw new UserError(
+        "model",
+        `Tensor "${t.name}" needs bytes ${ref.offset}–${end} of "${ref.location}", but that file has only ${size} bytes (truncated or from another export).`,
+      );
     }
   }
 }

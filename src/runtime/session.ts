@@ -40,7 +40,10 @@ export function cleanOrtMessage(e: unknown): string {
   text = text.replace(/^\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /, "");
   // Source locations ("/onnxruntime_src/.../graph.cc:1234 onnxruntime::Graph::Graph(...) ") anywhere in the text.
   text = text.replace(/\S*onnxruntime_src\S*:\d+ (?:[\w:~<>,&*\s]+?\((?:[^()]|\([^()]*\))*\)\s*(?:const\s*)?)?/g, "");
-  text = text.replace(/\b\w+\.(?:cc|h):\d+ /g, "").replace(/\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /g, "").trim();
+  text = text
+    .replace(/\b\w+\.(?:cc|h):\d+ /g, "")
+    .replace(/\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /g, "")
+    .trim();
   text = text.replace(/\.$/, "");
   return text.length > 300 ? `${text.slice(0, 297)}…` : text;
 }
@@ -62,11 +65,19 @@ export async function createSession(bytes: Uint8Array, modelDir: string, setting
     const reason = cleanOrtMessage(e);
     const noOp = /In Node, \("([^"]*)", (\w+),.*No Op registered for (\w+) with domain_version of (\d+)/.exec(reason);
     if (noOp) {
-      throw new UserError("model", `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ortVersion()} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`, String(e));
+      throw new UserError(
+        "model",
+        `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ortVersion()} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`,
+        String(e),
+      );
     }
     const noKernel = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(reason);
     if (noKernel) {
-      throw new UserError("model", `onnxruntime ${ortVersion()} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`, String(e));
+      throw new UserError(
+        "model",
+        `onnxruntime ${ortVersion()} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`,
+        String(e),
+      );
     }
     const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
       ? "it uses an operator or type this onnxruntime cannot run"
@@ -91,7 +102,8 @@ export function fromOrtTensor(t: ort.Tensor): HostTensor {
   let data = t.data as TypedArray | string[];
   if (Array.isArray(data)) return { dtype: "string", dims: [...t.dims], data: new Uint8Array(0) };
   // float16 may come back as a Float16Array where the platform has one; BN Lens reads raw bits.
-  if (dtype === "float16" && !(data instanceof Uint16Array)) data = new Uint16Array((data as TypedArray).buffer, (data as TypedArray).byteOffset, (data as TypedArray).length);
+  if (dtype === "float16" && !(data instanceof Uint16Array))
+    data = new Uint16Array((data as TypedArray).buffer, (data as TypedArray).byteOffset, (data as TypedArray).length);
   return { dtype, dims: [...t.dims], data };
 }
 

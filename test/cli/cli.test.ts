@@ -41,7 +41,20 @@ describe("bn-lens CLI", function () {
     assert.equal(report.schemaVersion, 1);
     assert.equal(report.samples, 2);
     const l = report.layers[0];
-    for (const key of ["node", "input", "output", "channels", "epsilon", "gamma", "beta", "running", "pre", "post", "saturation", "warnings"]) {
+    for (const key of [
+      "node",
+      "input",
+      "output",
+      "channels",
+      "epsilon",
+      "gamma",
+      "beta",
+      "running",
+      "pre",
+      "post",
+      "saturation",
+      "warnings",
+    ]) {
       assert.ok(key in l, key);
     }
     assert.equal(l.channels, 3);
@@ -68,7 +81,10 @@ describe("bn-lens CLI", function () {
 
   it("merges reports of two disjoint shards into the report of one run over all the data", function () {
     this.timeout(180_000);
-    const photos = fs.readdirSync(FACE_IMAGES).filter((f) => f.endsWith(".jpg")).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    const photos = fs
+      .readdirSync(FACE_IMAGES)
+      .filter((f) => f.endsWith(".jpg"))
+      .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
     assert.equal(photos.length, 16);
     const shardA = path.join(tmp, "shardA");
     const shardB = path.join(tmp, "shardB");
@@ -106,20 +122,26 @@ describe("bn-lens CLI", function () {
         l[side].var.forEach((v, c) => near(v, f[side].var[c], `${l.node} ${side}.var[${c}]`));
       }
       assert.deepEqual(l.saturation.count, f.saturation.count);
-      assert.deepEqual(l.warnings.map((w) => [w.rule, w.severity, w.channels]), f.warnings.map((w) => [w.rule, w.severity, w.channels]));
+      assert.deepEqual(
+        l.warnings.map((w) => [w.rule, w.severity, w.channels]),
+        f.warnings.map((w) => [w.rule, w.severity, w.channels]),
+      );
     });
   });
 
   it("refuses to merge reports of different models", () => {
     const a = path.join(tmp, "bn1d.json");
     const b = path.join(tmp, "bn3d.json");
-    for (const [name, out] of [["test_BatchNorm1d_3d_input_eval", a], ["test_BatchNorm3d_eval", b]]) {
+    for (const [name, out] of [
+      ["test_BatchNorm1d_3d_input_eval", a],
+      ["test_BatchNorm3d_eval", b],
+    ]) {
       const dir = path.join(ONNX_BN_TESTS, name);
       assert.equal(bnLens("inspect", path.join(dir, "model.onnx"), "--data", path.join(dir, "test_data_set_0"), "--json", out).code, 0);
     }
     assertCleanError(bnLens("merge", a, b, "--json", path.join(tmp, "m.json")), /different model/);
     const notReport = path.join(tmp, "not-report.json");
-    fs.writeFileSync(notReport, "{\"hello\": 1}");
+    fs.writeFileSync(notReport, '{"hello": 1}');
     assertCleanError(bnLens("merge", notReport, "--json", path.join(tmp, "m.json")), /not a BN Lens report/);
   });
 

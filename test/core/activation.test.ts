@@ -20,11 +20,13 @@ function follow(build: (g: GraphBuilder, y: string) => string | string[], opset 
 
 function assertClose(actual: readonly Interval[], expected: readonly Interval[], tol = 1e-9): void {
   assert.equal(actual.length, expected.length, `${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`);
-  actual.forEach((iv, i) => iv.forEach((v, k) => {
-    const e = expected[i][k];
-    if (Number.isFinite(e)) assert.ok(Math.abs(v - e) <= tol * Math.max(1, Math.abs(e)), `${v} vs ${e}`);
-    else assert.equal(v, e);
-  }));
+  actual.forEach((iv, i) =>
+    iv.forEach((v, k) => {
+      const e = expected[i][k];
+      if (Number.isFinite(e)) assert.ok(Math.abs(v - e) <= tol * Math.max(1, Math.abs(e)), `${v} vs ${e}`);
+      else assert.equal(v, e);
+    }),
+  );
 }
 
 describe("following activation: single ops", () => {
@@ -33,19 +35,88 @@ describe("following activation: single ops", () => {
     { op: "Relu", want: { op: "Relu" }, region: [[-INF, 0]] },
     { op: "LeakyRelu", want: { op: "LeakyRelu", alpha: 0.01 }, region: [[-INF, 0]] },
     { op: "LeakyRelu", attrs: { alpha: 0.1 }, want: { op: "LeakyRelu", alpha: 0.1 }, region: [] },
-    { op: "Sigmoid", want: { op: "Sigmoid" }, region: [[-INF, -sigmoidBound], [sigmoidBound, INF]] },
-    { op: "HardSigmoid", want: { op: "HardSigmoid", alpha: 0.2, beta: 0.5 }, region: [[-INF, -2.5], [2.5, INF]] },
-    { op: "HardSigmoid", attrs: { alpha: 0.5, beta: 0.25 }, want: { op: "HardSigmoid", alpha: 0.5, beta: 0.25 }, region: [[-INF, -0.5], [1.5, INF]] },
-    { op: "Tanh", want: { op: "Tanh" }, region: [[-INF, -sigmoidBound / 2], [sigmoidBound / 2, INF]] },
-    { op: "HardSwish", opset: 14, want: { op: "HardSwish" }, region: [[-INF, -3], [-1.59, -1.41]] },
+    {
+      op: "Sigmoid",
+      want: { op: "Sigmoid" },
+      region: [
+        [-INF, -sigmoidBound],
+        [sigmoidBound, INF],
+      ],
+    },
+    {
+      op: "HardSigmoid",
+      want: { op: "HardSigmoid", alpha: 0.2, beta: 0.5 },
+      region: [
+        [-INF, -2.5],
+        [2.5, INF],
+      ],
+    },
+    {
+      op: "HardSigmoid",
+      attrs: { alpha: 0.5, beta: 0.25 },
+      want: { op: "HardSigmoid", alpha: 0.5, beta: 0.25 },
+      region: [
+        [-INF, -0.5],
+        [1.5, INF],
+      ],
+    },
+    {
+      op: "Tanh",
+      want: { op: "Tanh" },
+      region: [
+        [-INF, -sigmoidBound / 2],
+        [sigmoidBound / 2, INF],
+      ],
+    },
+    {
+      op: "HardSwish",
+      opset: 14,
+      want: { op: "HardSwish" },
+      region: [
+        [-INF, -3],
+        [-1.59, -1.41],
+      ],
+    },
     { op: "Elu", want: { op: "Elu", alpha: 1 }, region: [[-INF, Math.log(0.02)]] },
     { op: "Selu", want: { op: "Selu", alpha: SELU_ALPHA, gamma: SELU_GAMMA }, region: [[-INF, Math.log(0.02)]] },
     { op: "Celu", opset: 12, attrs: { alpha: 2 }, want: { op: "Celu", alpha: 2 }, region: [[-INF, 2 * Math.log(0.02)]] },
     { op: "Softplus", want: { op: "Softplus" }, region: [[-INF, Math.log(0.02 / 0.98)]] },
-    { op: "Softsign", want: { op: "Softsign" }, region: [[-INF, 1 - 1 / Math.sqrt(0.02)], [1 / Math.sqrt(0.02) - 1, INF]] },
-    { op: "Gelu", opset: 20, want: { op: "Gelu", approximate: "none" }, region: [[-INF, -2.7392185803846088], [-0.80684933230005965, -0.70171567216077336]] },
-    { op: "Gelu", opset: 20, attrs: { approximate: "tanh" }, want: { op: "Gelu", approximate: "tanh" }, region: [[-INF, -2.7380085673224618], [-0.80767217263181526, -0.70226154988294117]] },
-    { op: "Mish", opset: 18, want: { op: "Mish" }, region: [[-INF, -5.2740467870684442], [-1.279717197166083, -1.1154888874631479]] },
+    {
+      op: "Softsign",
+      want: { op: "Softsign" },
+      region: [
+        [-INF, 1 - 1 / Math.sqrt(0.02)],
+        [1 / Math.sqrt(0.02) - 1, INF],
+      ],
+    },
+    {
+      op: "Gelu",
+      opset: 20,
+      want: { op: "Gelu", approximate: "none" },
+      region: [
+        [-INF, -2.7392185803846088],
+        [-0.80684933230005965, -0.70171567216077336],
+      ],
+    },
+    {
+      op: "Gelu",
+      opset: 20,
+      attrs: { approximate: "tanh" },
+      want: { op: "Gelu", approximate: "tanh" },
+      region: [
+        [-INF, -2.7380085673224618],
+        [-0.80767217263181526, -0.70226154988294117],
+      ],
+    },
+    {
+      op: "Mish",
+      opset: 18,
+      want: { op: "Mish" },
+      region: [
+        [-INF, -5.2740467870684442],
+        [-1.279717197166083, -1.1154888874631479],
+      ],
+    },
   ];
   for (const c of cases) {
     it(`${c.op}${c.attrs ? " " + JSON.stringify(c.attrs) : ""}`, () => {
@@ -66,7 +137,14 @@ describe("following activation: single ops", () => {
     assert.equal(f.description, "ReLU6 (Clip 0…6)");
     const s = follow((g, y) => g.node("Sigmoid", [y], "out"), 13, { slopeFraction: 0.1 });
     const b = 2 * Math.atanh(Math.sqrt(0.9));
-    assertClose(s.regions[0].intervals, [[-INF, -b], [b, INF]], 1e-12);
+    assertClose(
+      s.regions[0].intervals,
+      [
+        [-INF, -b],
+        [b, INF],
+      ],
+      1e-12,
+    );
     assert.equal(s.regions[0].fraction, 0.1);
   });
 
@@ -85,7 +163,10 @@ describe("following activation: Clip bounds", () => {
   it("opset 9: min/max attributes (absent = no bound, ±FLT_MAX = no bound)", () => {
     const both = follow((g, y) => g.node("Clip", [y], "out", { min: 0, max: 6 }), 9);
     assert.deepEqual(both.chain, [{ op: "Clip", min: 0, max: 6 }]);
-    assert.deepEqual(both.regions[0].intervals, [[-INF, 0], [6, INF]]);
+    assert.deepEqual(both.regions[0].intervals, [
+      [-INF, 0],
+      [6, INF],
+    ]);
     const lowOnly = follow((g, y) => g.node("Clip", [y], "out", { min: 0 }), 9);
     assert.deepEqual(lowOnly.chain, [{ op: "Clip", min: 0, max: INF }]);
     assert.deepEqual(lowOnly.regions[0].intervals, [[-INF, 0]]);
@@ -103,7 +184,10 @@ describe("following activation: Clip bounds", () => {
       return g.node("Clip", [y, lo, hi], "out");
     });
     assert.deepEqual(viaCast.chain, [{ op: "Clip", min: 0, max: 6 }]);
-    assert.deepEqual(viaCast.regions[0].intervals, [[-INF, 0], [6, INF]]);
+    assert.deepEqual(viaCast.regions[0].intervals, [
+      [-INF, 0],
+      [6, INF],
+    ]);
     const viaInit = follow((g, y) => g.node("Clip", [y, g.init("lo", [-1]), g.init("hi", [1])], "out"));
     assert.deepEqual(viaInit.chain, [{ op: "Clip", min: -1, max: 1 }]);
     const maxOnly = follow((g, y) => g.node("Clip", [y, "", g.constant(6)], "out"));
@@ -129,7 +213,10 @@ describe("following activation: PRelu", () => {
     assert.equal(f.op, "PRelu");
     assert.equal(f.perChannel, true);
     assert.equal(f.regions.length, 4);
-    assert.deepEqual(f.regions.map((r) => r.intervals), [[[-INF, 0]], [], [[-INF, 0]], []]);
+    assert.deepEqual(
+      f.regions.map((r) => r.intervals),
+      [[[-INF, 0]], [], [[-INF, 0]], []],
+    );
     assert.deepEqual(regionForChannel(f, 2)?.intervals, [[-INF, 0]]);
     assert.match(f.description, /PReLU \(4 channel slopes/);
   });
@@ -163,34 +250,37 @@ function hardSwishVariants(): { name: string; opset: number; build: (g: GraphBui
   const out: { name: string; opset: number; build: (g: GraphBuilder, y: string) => string }[] = [];
   const clips = ["attrs", "constants", "cast", "initializers"] as const;
   const scales = ["div after", "mul after", "mul after (c·m)", "div clip", "mul clip", "div x"] as const;
-  for (const addFirst of [true, false]) for (const clipKind of clips) for (const scale of scales) for (const xFirst of [true, false]) {
-    out.push({
-      name: `${addFirst ? "Add(x,3)" : "Add(3,x)"} Clip:${clipKind} ${scale} ${xFirst ? "Mul(x,·)" : "Mul(·,x)"}`,
-      opset: clipKind === "attrs" ? 9 : 13,
-      build: (g, y) => {
-        const three = g.constant(3);
-        const add = g.node("Add", addFirst ? [y, three] : [three, y], "add");
-        let clip: string;
-        if (clipKind === "attrs") clip = g.node("Clip", [add], "clip", { min: 0, max: 6 });
-        else if (clipKind === "constants") clip = g.node("Clip", [add, g.constant(0), g.constant(6)], "clip");
-        else if (clipKind === "initializers") clip = g.node("Clip", [add, g.init("zero", [0]), g.init("six", [6])], "clip");
-        else {
-          const lo = g.node("Cast", [g.constant(0, [], "int64")], "lo", { to: { int: 1 } });
-          clip = g.node("Clip", [add, lo, g.node("Cast", [g.constant(6, [], "int64")], "hi", { to: { int: 1 } })], "clip");
+  for (const addFirst of [true, false])
+    for (const clipKind of clips)
+      for (const scale of scales)
+        for (const xFirst of [true, false]) {
+          out.push({
+            name: `${addFirst ? "Add(x,3)" : "Add(3,x)"} Clip:${clipKind} ${scale} ${xFirst ? "Mul(x,·)" : "Mul(·,x)"}`,
+            opset: clipKind === "attrs" ? 9 : 13,
+            build: (g, y) => {
+              const three = g.constant(3);
+              const add = g.node("Add", addFirst ? [y, three] : [three, y], "add");
+              let clip: string;
+              if (clipKind === "attrs") clip = g.node("Clip", [add], "clip", { min: 0, max: 6 });
+              else if (clipKind === "constants") clip = g.node("Clip", [add, g.constant(0), g.constant(6)], "clip");
+              else if (clipKind === "initializers") clip = g.node("Clip", [add, g.init("zero", [0]), g.init("six", [6])], "clip");
+              else {
+                const lo = g.node("Cast", [g.constant(0, [], "int64")], "lo", { to: { int: 1 } });
+                clip = g.node("Clip", [add, lo, g.node("Cast", [g.constant(6, [], "int64")], "hi", { to: { int: 1 } })], "clip");
+              }
+              let left = y;
+              let right = clip;
+              if (scale === "div clip") right = g.node("Div", [clip, g.constant(6)], "gate");
+              if (scale === "mul clip") right = g.node("Mul", [g.constant(F32_SIXTH), clip], "gate");
+              if (scale === "div x") left = g.node("Div", [y, g.constant(6)], "xs");
+              const mul = g.node("Mul", xFirst ? [left, right] : [right, left], "mul");
+              if (scale === "div after") return g.node("Div", [mul, g.constant(6)], "hs");
+              if (scale === "mul after") return g.node("Mul", [mul, g.constant(F32_SIXTH)], "hs");
+              if (scale === "mul after (c·m)") return g.node("Mul", [g.constant(F32_SIXTH), mul], "hs");
+              return mul;
+            },
+          });
         }
-        let left = y;
-        let right = clip;
-        if (scale === "div clip") right = g.node("Div", [clip, g.constant(6)], "gate");
-        if (scale === "mul clip") right = g.node("Mul", [g.constant(F32_SIXTH), clip], "gate");
-        if (scale === "div x") left = g.node("Div", [y, g.constant(6)], "xs");
-        const mul = g.node("Mul", xFirst ? [left, right] : [right, left], "mul");
-        if (scale === "div after") return g.node("Div", [mul, g.constant(6)], "hs");
-        if (scale === "mul after") return g.node("Mul", [mul, g.constant(F32_SIXTH)], "hs");
-        if (scale === "mul after (c·m)") return g.node("Mul", [g.constant(F32_SIXTH), mul], "hs");
-        return mul;
-      },
-    });
-  }
   return out;
 }
 
@@ -211,7 +301,14 @@ describe("following activation: written-out patterns", () => {
       assert.equal(f.output, ends, v.name);
       assert.ok(f.stages[0].opTypes.includes("Clip") && f.stages[0].opTypes.includes("Mul"), v.name);
       assert.deepEqual(f.consumers, [], v.name);
-      assertClose(f.regions[0].intervals, [[-INF, -3], [-1.59, -1.41]], 1e-12);
+      assertClose(
+        f.regions[0].intervals,
+        [
+          [-INF, -3],
+          [-1.59, -1.41],
+        ],
+        1e-12,
+      );
     }
   });
 
@@ -235,11 +332,20 @@ describe("following activation: written-out patterns", () => {
   });
 
   it("the scaled form x·Clip(x+3, 0, 6) without /6 is HardSwish ×6 (same flat region)", () => {
-    const f = follow((g, y) => g.node("Mul", [y, g.node("Clip", [g.node("Add", [y, g.constant(3)], "a"), g.constant(0), g.constant(6)], "c")], "out"));
+    const f = follow((g, y) =>
+      g.node("Mul", [y, g.node("Clip", [g.node("Add", [y, g.constant(3)], "a"), g.constant(0), g.constant(6)], "c")], "out"),
+    );
     assert.equal(f.op, "HardSwish");
     assert.ok(Math.abs(f.stages[0].scale - 6) < 1e-9);
     assert.match(f.description, /scaled ×6/);
-    assertClose(f.regions[0].intervals, [[-INF, -3], [-1.59, -1.41]], 1e-12);
+    assertClose(
+      f.regions[0].intervals,
+      [
+        [-INF, -3],
+        [-1.59, -1.41],
+      ],
+      1e-12,
+    );
   });
 
   it("SiLU as x·Sigmoid(x), either order; an Identity in between still reads the same x", () => {
@@ -251,7 +357,10 @@ describe("following activation: written-out patterns", () => {
       assert.equal(f.op, "Silu");
       assert.deepEqual(f.nodes, ["sig", "mul"]);
       assert.equal(f.output, "out");
-      assertClose(f.regions[0].intervals, [[-INF, -5.2527560240362176], [-1.3873099660646614, -1.1836015664713507]]);
+      assertClose(f.regions[0].intervals, [
+        [-INF, -5.2527560240362176],
+        [-1.3873099660646614, -1.1836015664713507],
+      ]);
     }
     const viaIdentity = follow((g, y) => g.node("Mul", [g.node("Identity", [y], "same"), g.node("Sigmoid", [y], "s")], "out"));
     assert.equal(viaIdentity.op, "Silu");
@@ -290,32 +399,47 @@ describe("following activation: written-out patterns", () => {
 
   it("GELU as PyTorch exports it below opset 20: 0.5·x·(1 + Erf(x/√2)), in four arrangements", () => {
     const forms: [string, (g: GraphBuilder, y: string) => string][] = [
-      ["Div √2, Mul x, Mul 0.5", (g, y) => {
-        const e = g.node("Erf", [g.node("Div", [y, g.constant(F32_SQRT2)], "d")], "e");
-        const m = g.node("Mul", [y, g.node("Add", [e, g.constant(1)], "a")], "m");
-        return g.node("Mul", [m, g.constant(0.5)], "gelu");
-      }],
-      ["Mul 1/√2", (g, y) => {
-        const e = g.node("Erf", [g.node("Mul", [y, g.constant(Math.fround(Math.SQRT1_2))], "d")], "e");
-        return g.node("Mul", [g.constant(0.5), g.node("Mul", [g.node("Add", [g.constant(1), e], "a"), y], "m")], "gelu");
-      }],
-      ["half first", (g, y) => {
-        const half = g.node("Mul", [y, g.constant(0.5)], "h");
-        const e = g.node("Erf", [g.node("Div", [y, g.constant(F32_SQRT2)], "d")], "e");
-        return g.node("Mul", [half, g.node("Add", [e, g.constant(1)], "a")], "gelu");
-      }],
-      ["0.5 on the bracket", (g, y) => {
-        const e = g.node("Erf", [g.node("Div", [y, g.constant(F32_SQRT2)], "d")], "e");
-        const b = g.node("Mul", [g.node("Add", [e, g.constant(1)], "a"), g.constant(0.5)], "b");
-        return g.node("Mul", [b, y], "gelu");
-      }],
+      [
+        "Div √2, Mul x, Mul 0.5",
+        (g, y) => {
+          const e = g.node("Erf", [g.node("Div", [y, g.constant(F32_SQRT2)], "d")], "e");
+          const m = g.node("Mul", [y, g.node("Add", [e, g.constant(1)], "a")], "m");
+          return g.node("Mul", [m, g.constant(0.5)], "gelu");
+        },
+      ],
+      [
+        "Mul 1/√2",
+        (g, y) => {
+          const e = g.node("Erf", [g.node("Mul", [y, g.constant(Math.fround(Math.SQRT1_2))], "d")], "e");
+          return g.node("Mul", [g.constant(0.5), g.node("Mul", [g.node("Add", [g.constant(1), e], "a"), y], "m")], "gelu");
+        },
+      ],
+      [
+        "half first",
+        (g, y) => {
+          const half = g.node("Mul", [y, g.constant(0.5)], "h");
+          const e = g.node("Erf", [g.node("Div", [y, g.constant(F32_SQRT2)], "d")], "e");
+          return g.node("Mul", [half, g.node("Add", [e, g.constant(1)], "a")], "gelu");
+        },
+      ],
+      [
+        "0.5 on the bracket",
+        (g, y) => {
+          const e = g.node("Erf", [g.node("Div", [y, g.constant(F32_SQRT2)], "d")], "e");
+          const b = g.node("Mul", [g.node("Add", [e, g.constant(1)], "a"), g.constant(0.5)], "b");
+          return g.node("Mul", [b, y], "gelu");
+        },
+      ],
     ];
     for (const [name, build] of forms) {
       const f = follow(build);
       assert.equal(f.op, "Gelu", name);
       assert.deepEqual(f.chain, [{ op: "Gelu", approximate: "none" }], name);
       assert.equal(f.output, "gelu", name);
-      assertClose(f.regions[0].intervals, [[-INF, -2.7392185803846088], [-0.80684933230005965, -0.70171567216077336]]);
+      assertClose(f.regions[0].intervals, [
+        [-INF, -2.7392185803846088],
+        [-0.80684933230005965, -0.70171567216077336],
+      ]);
     }
   });
 
@@ -323,7 +447,11 @@ describe("following activation: written-out patterns", () => {
     for (const cube of ["Pow", "MulMul"]) {
       const f = follow((g, y) => {
         const x3 = cube === "Pow" ? g.node("Pow", [y, g.constant(3)], "x3") : g.node("Mul", [g.node("Mul", [y, y], "x2"), y], "x3");
-        const inner = g.node("Mul", [g.node("Add", [y, g.node("Mul", [x3, g.constant(0.044715)], "c3")], "s"), g.constant(Math.fround(Math.sqrt(2 / Math.PI)))], "u");
+        const inner = g.node(
+          "Mul",
+          [g.node("Add", [y, g.node("Mul", [x3, g.constant(0.044715)], "c3")], "s"), g.constant(Math.fround(Math.sqrt(2 / Math.PI)))],
+          "u",
+        );
         const t = g.node("Add", [g.node("Tanh", [inner], "t"), g.constant(1)], "t1");
         return g.node("Mul", [g.node("Mul", [y, g.constant(0.5)], "h"), t], "gelu");
       });
@@ -340,7 +468,10 @@ describe("following activation: chains and consumers", () => {
     assert.deepEqual(f.nodes, ["relu", "clip"]);
     assert.equal(f.output, "out");
     assert.equal(f.description, "ReLU → ReLU6 (Clip 0…6)");
-    assert.deepEqual(f.regions[0].intervals, [[-INF, 0], [6, INF]]);
+    assert.deepEqual(f.regions[0].intervals, [
+      [-INF, 0],
+      [6, INF],
+    ]);
     assert.equal(f.regions[0].description, "x ≤ 0 or x ≥ 6");
   });
 
@@ -352,9 +483,13 @@ describe("following activation: chains and consumers", () => {
     });
     assert.equal(f.op, "Relu→HardSwish");
     assert.deepEqual(f.regions[0].intervals, [[-INF, 0]]); // after ReLU, the input to HardSwish is ≥ 0: never flat there
-    const three = follow((g, y) => g.node("Sigmoid", [g.node("Clip", [g.node("Relu", [y], "r"), g.constant(0), g.constant(6)], "c")], "out"));
+    const three = follow((g, y) =>
+      g.node("Sigmoid", [g.node("Clip", [g.node("Relu", [y], "r"), g.constant(0), g.constant(6)], "c")], "out"),
+    );
     assert.equal(three.op, "Relu→Clip→Sigmoid");
-    const capped = follow((g, y) => g.node("Clip", [g.node("Relu", [y], "r"), g.constant(0), g.constant(6)], "out"), 13, { maxChainLength: 1 });
+    const capped = follow((g, y) => g.node("Clip", [g.node("Relu", [y], "r"), g.constant(0), g.constant(6)], "out"), 13, {
+      maxChainLength: 1,
+    });
     assert.equal(capped.op, "Relu");
   });
 
@@ -459,7 +594,11 @@ describe("following activation: real models", () => {
     console.log(rows.map((r) => `      ${r.join("  ")}`).join("\n"));
     assert.equal(rows.length, 35);
     assert.deepEqual(Object.fromEntries(counts), {
-      HardSwish: 18, Relu: 6, "none (Add)": 7, "none (Conv, Add)": 3, "none (Conv)": 1,
+      HardSwish: 18,
+      Relu: 6,
+      "none (Add)": 7,
+      "none (Conv, Add)": 3,
+      "none (Conv)": 1,
     });
     const model = decodeModel(fs.readFileSync(PADDLE_CLS));
     for (const n of model.graph.node.filter((x) => x.opType === "BatchNormalization")) {

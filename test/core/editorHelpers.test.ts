@@ -30,8 +30,14 @@ describe("findings for the Problems panel and the status bar", () => {
   );
 
   it("names the layer and the channel in each message, model-level findings as they are", () => {
-    assert.deepEqual(reportFindings(r).map((f) => f.text), ["No BN.", "BN_1, channel 4: Stale mean.", "BN_1: Layer-wide.", "Conv_3: m3"]);
-    assert.deepEqual(reportFindings(r).map((f) => f.rule), ["bn-fused", "mean-shift", "variance-ratio", "saturation"]);
+    assert.deepEqual(
+      reportFindings(r).map((f) => f.text),
+      ["No BN.", "BN_1, channel 4: Stale mean.", "BN_1: Layer-wide.", "Conv_3: m3"],
+    );
+    assert.deepEqual(
+      reportFindings(r).map((f) => f.rule),
+      ["bn-fused", "mean-shift", "variance-ratio", "saturation"],
+    );
   });
 
   it("counts by severity and writes the status bar text", () => {
@@ -45,12 +51,15 @@ describe("findings for the Problems panel and the status bar", () => {
 
 describe("image presets and input shapes typed in the editor", () => {
   it("offers (p − 127) / 128, ImageNet in pixel units, [0, 1] and raw pixels", () => {
-    assert.deepEqual(IMAGE_PRESETS.map((p) => [p.id, p.mean, p.std]), [
-      ["centered128", [127], [128]],
-      ["imagenet", [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]],
-      ["unit", [0], [255]],
-      ["raw", [0], [1]],
-    ]);
+    assert.deepEqual(
+      IMAGE_PRESETS.map((p) => [p.id, p.mean, p.std]),
+      [
+        ["centered128", [127], [128]],
+        ["imagenet", [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]],
+        ["unit", [0], [255]],
+        ["raw", [0], [1]],
+      ],
+    );
   });
 
   it("parses number lists and refuses non-positive std", () => {
@@ -60,11 +69,16 @@ describe("image presets and input shapes typed in the editor", () => {
   });
 
   it("reads the suggested shape out of the engine's symbolic-dims message", () => {
-    const msg = 'Input "x" has symbolic dims p2o.DynamicDimension.1, p2o.DynamicDimension.2 (p2o.DynamicDimension.0 x 3 x p2o.DynamicDimension.1 x p2o.DynamicDimension.2) that neither the data nor --input-shape gives; give them with --input-shape x:Nx3x<d2>x<d3>, putting numbers for <d2>, <d3>.';
+    const msg =
+      'Input "x" has symbolic dims p2o.DynamicDimension.1, p2o.DynamicDimension.2 (p2o.DynamicDimension.0 x 3 x p2o.DynamicDimension.1 x p2o.DynamicDimension.2) that neither the data nor --input-shape gives; give them with --input-shape x:Nx3x<d2>x<d3>, putting numbers for <d2>, <d3>.';
     assert.deepEqual(shapeHint(msg), { input: "x", suggestion: "x:Nx3x<d2>x<d3>" });
     assert.equal(shapeHint("The data holds no samples."), undefined);
-    assert.deepEqual(shapeHint('Input "in:0" has unknown dims 2 (N x 3 x ?) that neither the data nor --input-shape gives; give them with --input-shape in:0:Nx3x<d2>, putting numbers for <d2>.'),
-      { input: "in:0", suggestion: "in:0:Nx3x<d2>" });
+    assert.deepEqual(
+      shapeHint(
+        'Input "in:0" has unknown dims 2 (N x 3 x ?) that neither the data nor --input-shape gives; give them with --input-shape in:0:Nx3x<d2>, putting numbers for <d2>.',
+      ),
+      { input: "in:0", suggestion: "in:0:Nx3x<d2>" },
+    );
     assert.match(checkShapeText("x:Nx3x<d2>x<d3>") ?? "", /positive whole number/);
     assert.equal(checkShapeText("x:Nx3x48x192"), undefined);
     assert.equal(checkShapeText("input:0:?x3x4"), undefined);
@@ -75,7 +89,11 @@ describe("image presets and input shapes typed in the editor", () => {
 
 describe("node documents from the model overview", () => {
   const bytes = fs.readFileSync(FACE_DETECTOR);
-  const overview = modelOverview(decodeModel(bytes), { path: FACE_DETECTOR, name: "version-RFB-320.onnx", sizeBytes: bytes.length }, activationFinder());
+  const overview = modelOverview(
+    decodeModel(bytes),
+    { path: FACE_DETECTOR, name: "version-RFB-320.onnx", sizeBytes: bytes.length },
+    activationFinder(),
+  );
   const bn = overview.layers[0];
 
   it("shows a BN node's op, inputs, outputs, epsilon, neighbours and stored parameters", () => {

@@ -48,8 +48,14 @@ describe("flat regions: required values (expected numbers derived independently)
   });
 
   it("Clip(lo, hi) is flat for x ≤ lo or x ≥ hi; a missing bound is ±∞", () => {
-    assert.deepEqual(flatRegion({ op: "Clip", min: 0, max: 6 }).intervals, [[-INF, 0], [6, INF]]);
-    assert.deepEqual(flatRegion({ op: "Clip", min: -1, max: 1 }).intervals, [[-INF, -1], [1, INF]]);
+    assert.deepEqual(flatRegion({ op: "Clip", min: 0, max: 6 }).intervals, [
+      [-INF, 0],
+      [6, INF],
+    ]);
+    assert.deepEqual(flatRegion({ op: "Clip", min: -1, max: 1 }).intervals, [
+      [-INF, -1],
+      [1, INF],
+    ]);
     assert.deepEqual(flatRegion({ op: "Clip", min: -INF, max: 6 }).intervals, [[6, INF]]);
     assert.deepEqual(flatRegion({ op: "Clip", min: 0, max: INF }).intervals, [[-INF, 0]]);
     assert.deepEqual(flatRegion({ op: "Clip", min: -INF, max: INF }).intervals, []);
@@ -60,7 +66,14 @@ describe("flat regions: required values (expected numbers derived independently)
     const s = (1 + Math.sqrt(1 - 4 * 0.005)) / 2;
     const b = Math.log(s / (1 - s));
     const r = flatRegion({ op: "Sigmoid" });
-    assertIntervals(r.intervals, [[-INF, -b], [b, INF]], 1e-12);
+    assertIntervals(
+      r.intervals,
+      [
+        [-INF, -b],
+        [b, INF],
+      ],
+      1e-12,
+    );
     assert.ok(Math.abs(b - 5.288) < 1e-3 && Math.abs(b - 5.2877) < 1e-3);
     assert.equal(r.maxSlope, 0.25);
     assert.equal(r.description, "|x| ≥ 5.288");
@@ -68,7 +81,14 @@ describe("flat regions: required values (expected numbers derived independently)
 
   it("Tanh: |x| ≥ 2.644, from 1 - tanh² = 0.02", () => {
     const b = Math.atanh(Math.sqrt(0.98));
-    assertIntervals(flatRegion({ op: "Tanh" }).intervals, [[-INF, -b], [b, INF]], 1e-12);
+    assertIntervals(
+      flatRegion({ op: "Tanh" }).intervals,
+      [
+        [-INF, -b],
+        [b, INF],
+      ],
+      1e-12,
+    );
     assert.ok(Math.abs(b - 2.644) < 1e-3);
     assert.equal(flatRegion({ op: "Tanh" }).description, "|x| ≥ 2.644");
   });
@@ -90,7 +110,10 @@ describe("flat regions: required values (expected numbers derived independently)
     const a: Activation = { op: "PRelu", slope: [0.01, 0.25, 0.015, -0.3, 0.01] };
     assert.equal(channelCount(a), 5);
     const regions = flatRegionsByChannel(a);
-    assert.deepEqual(regions.map((r) => r.intervals), [[[-INF, 0]], [], [[-INF, 0]], [], [[-INF, 0]]]);
+    assert.deepEqual(
+      regions.map((r) => r.intervals),
+      [[[-INF, 0]], [], [[-INF, 0]], [], [[-INF, 0]]],
+    );
     assert.equal(regions[0], regions[4], "equal slopes share one computed region");
     assert.deepEqual(flatRegion(a, { channel: 1 }).intervals, []);
     assert.throws(() => flatRegion(a, { channel: 7 }), RangeError);
@@ -99,19 +122,46 @@ describe("flat regions: required values (expected numbers derived independently)
 
   it("HardSigmoid(0.2, 0.5): |x| ≥ 2.5; other parameters move the kinks to -β/α and (1-β)/α", () => {
     const r = flatRegion({ op: "HardSigmoid", alpha: 0.2, beta: 0.5 });
-    assert.deepEqual(r.intervals, [[-INF, -2.5], [2.5, INF]]);
+    assert.deepEqual(r.intervals, [
+      [-INF, -2.5],
+      [2.5, INF],
+    ]);
     assert.equal(r.description, "|x| ≥ 2.5");
     assert.equal(r.maxSlope, 0.2);
-    assertIntervals(flatRegion({ op: "HardSigmoid", alpha: 1 / 6, beta: 0.5 }).intervals, [[-INF, -3], [3, INF]], 1e-15);
-    assert.deepEqual(flatRegion({ op: "HardSigmoid", alpha: -0.2, beta: 0.5 }).intervals, [[-INF, -2.5], [2.5, INF]]);
-    assertIntervals(flatRegion({ op: "HardSigmoid", alpha: 0.5, beta: 0.25 }).intervals, [[-INF, -0.5], [1.5, INF]], 1e-15);
+    assertIntervals(
+      flatRegion({ op: "HardSigmoid", alpha: 1 / 6, beta: 0.5 }).intervals,
+      [
+        [-INF, -3],
+        [3, INF],
+      ],
+      1e-15,
+    );
+    assert.deepEqual(flatRegion({ op: "HardSigmoid", alpha: -0.2, beta: 0.5 }).intervals, [
+      [-INF, -2.5],
+      [2.5, INF],
+    ]);
+    assertIntervals(
+      flatRegion({ op: "HardSigmoid", alpha: 0.5, beta: 0.25 }).intervals,
+      [
+        [-INF, -0.5],
+        [1.5, INF],
+      ],
+      1e-15,
+    );
     assert.deepEqual(flatRegion({ op: "HardSigmoid", alpha: 0, beta: 0.5 }).intervals, [[-INF, INF]]);
   });
 
   it("HardSwish: x ≤ -3 or -1.59 ≤ x ≤ -1.41 (slope x/3 + ½ within 0.03 of 0; max slope 1.5 at 3⁻)", () => {
     const r = flatRegion({ op: "HardSwish" });
     assert.equal(r.maxSlope, 1.5);
-    assertIntervals(r.intervals, [[-INF, -3], [-1.5 - 0.09, -1.5 + 0.09]], 1e-14);
+    assertIntervals(
+      r.intervals,
+      [
+        [-INF, -3],
+        [-1.5 - 0.09, -1.5 + 0.09],
+      ],
+      1e-14,
+    );
     assert.equal(r.description, "x ≤ -3 or -1.59 ≤ x ≤ -1.41");
     // With a fraction of ½ the band (|x/3 + ½| < 0.75) reaches past -3 and merges with the left tail.
     assertIntervals(flatRegion({ op: "HardSwish" }, { fraction: 0.5 }).intervals, [[-INF, 0.75]], 1e-14);
@@ -134,7 +184,14 @@ describe("flat regions: required values (expected numbers derived independently)
   it("Softplus x ≤ ln(0.02/0.98); Softsign |x| ≥ 1/√0.02 - 1; Identity none", () => {
     assertIntervals(flatRegion({ op: "Softplus" }).intervals, [[-INF, Math.log(0.02 / 0.98)]], 1e-14);
     const b = 1 / Math.sqrt(0.02) - 1;
-    assertIntervals(flatRegion({ op: "Softsign" }).intervals, [[-INF, -b], [b, INF]], 1e-14);
+    assertIntervals(
+      flatRegion({ op: "Softsign" }).intervals,
+      [
+        [-INF, -b],
+        [b, INF],
+      ],
+      1e-14,
+    );
     assert.deepEqual(flatRegion({ op: "Identity" }).intervals, []);
     assert.equal(flatRegion({ op: "Identity" }).description, "none");
   });
@@ -142,8 +199,18 @@ describe("flat regions: required values (expected numbers derived independently)
   // Reference values from mpmath at 40 digits (findroot on diff(f, x) ± 0.02·max slope), e.g. for GELU:
   //   f = lambda x: x*ncdf(x); sup = diff(f, findroot(lambda x: diff(f, x, 2), 1.5)); findroot(lambda x: diff(f, x) + 0.02*sup, -2.5)
   const smooth: { a: Activation; sup: number; tail: number; band: [number, number] }[] = [
-    { a: { op: "Gelu", approximate: "none" }, sup: 1.1289041451851548, tail: -2.7392185803846088, band: [-0.80684933230005965, -0.70171567216077336] },
-    { a: { op: "Gelu", approximate: "tanh" }, sup: 1.1289930686587718, tail: -2.7380085673224618, band: [-0.80767217263181526, -0.70226154988294117] },
+    {
+      a: { op: "Gelu", approximate: "none" },
+      sup: 1.1289041451851548,
+      tail: -2.7392185803846088,
+      band: [-0.80684933230005965, -0.70171567216077336],
+    },
+    {
+      a: { op: "Gelu", approximate: "tanh" },
+      sup: 1.1289930686587718,
+      tail: -2.7380085673224618,
+      band: [-0.80767217263181526, -0.70226154988294117],
+    },
     { a: { op: "Silu" }, sup: 1.0998393201288669, tail: -5.2527560240362176, band: [-1.3873099660646614, -1.1836015664713507] },
     { a: { op: "Mish" }, sup: 1.0884981612517279, tail: -5.2740467870684442, band: [-1.279717197166083, -1.1154888874631479] },
   ];
@@ -156,7 +223,7 @@ describe("flat regions: required values (expected numbers derived independently)
   }
 
   it("GELU's reference numbers also follow from the closed-form slope Φ(x) + xφ(x)", () => {
-    const phi = (x: number) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI);
+    const phi = (x: number) => Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI);
     const slope = (x: number) => normalCdf(x) + x * phi(x);
     const r = flatRegion({ op: "Gelu", approximate: "none" });
     assert.ok(Math.abs(r.maxSlope - slope(Math.SQRT2)) < 1e-15, "the maximum is at √2, where the second derivative φ(x)(2 - x²) vanishes");
@@ -168,11 +235,27 @@ describe("flat regions: required values (expected numbers derived independently)
 
 describe("flat regions: closed forms agree with the numeric engine", () => {
   const cases: Activation[] = [
-    { op: "Relu" }, { op: "LeakyRelu", alpha: 0.01 }, { op: "LeakyRelu", alpha: 0.3 }, { op: "LeakyRelu", alpha: -0.5 },
-    { op: "PRelu", slope: 0.005 }, { op: "Clip", min: 0, max: 6 }, { op: "Clip", min: -2.5, max: 0.75 }, { op: "Clip", min: -INF, max: 1 },
-    { op: "Sigmoid" }, { op: "Tanh" }, { op: "HardSigmoid", alpha: 0.2, beta: 0.5 }, { op: "HardSigmoid", alpha: -1.5, beta: 0.1 },
-    { op: "HardSwish" }, { op: "Elu", alpha: 1 }, { op: "Elu", alpha: 3 }, { op: "Selu", alpha: SELU_ALPHA, gamma: SELU_GAMMA },
-    { op: "Celu", alpha: 1 }, { op: "Celu", alpha: 40 }, { op: "Softplus" }, { op: "Softsign" }, { op: "Identity" },
+    { op: "Relu" },
+    { op: "LeakyRelu", alpha: 0.01 },
+    { op: "LeakyRelu", alpha: 0.3 },
+    { op: "LeakyRelu", alpha: -0.5 },
+    { op: "PRelu", slope: 0.005 },
+    { op: "Clip", min: 0, max: 6 },
+    { op: "Clip", min: -2.5, max: 0.75 },
+    { op: "Clip", min: -INF, max: 1 },
+    { op: "Sigmoid" },
+    { op: "Tanh" },
+    { op: "HardSigmoid", alpha: 0.2, beta: 0.5 },
+    { op: "HardSigmoid", alpha: -1.5, beta: 0.1 },
+    { op: "HardSwish" },
+    { op: "Elu", alpha: 1 },
+    { op: "Elu", alpha: 3 },
+    { op: "Selu", alpha: SELU_ALPHA, gamma: SELU_GAMMA },
+    { op: "Celu", alpha: 1 },
+    { op: "Celu", alpha: 40 },
+    { op: "Softplus" },
+    { op: "Softsign" },
+    { op: "Identity" },
   ];
   for (const fraction of [0.005, 0.02, 0.1, 0.3, 0.6]) {
     it(`fraction ${fraction}`, () => {
@@ -190,9 +273,15 @@ describe("flat regions: compositions", () => {
   it("ReLU then Clip(0, 6) is flat for x ≤ 0 or x ≥ 6, with exact kinks", () => {
     const chain: Chain = [{ op: "Relu" }, { op: "Clip", min: 0, max: 6 }];
     const r = flatRegion(chain);
-    assert.deepEqual(r.intervals, [[-INF, 0], [6, INF]]);
+    assert.deepEqual(r.intervals, [
+      [-INF, 0],
+      [6, INF],
+    ]);
     assert.equal(r.maxSlope, 1);
-    assert.deepEqual(flatRegion([{ op: "Clip", min: 0, max: 6 }, { op: "Relu" }]).intervals, [[-INF, 0], [6, INF]]);
+    assert.deepEqual(flatRegion([{ op: "Clip", min: 0, max: 6 }, { op: "Relu" }]).intervals, [
+      [-INF, 0],
+      [6, INF],
+    ]);
     assert.equal(chainOpName(chain), "Relu→Clip");
     assert.equal(describeChain(chain), "ReLU → ReLU6 (Clip 0…6)");
   });
@@ -202,7 +291,14 @@ describe("flat regions: compositions", () => {
     const b = Math.log(s / (1 - s));
     const r = flatRegion([{ op: "Relu" }, { op: "Sigmoid" }]);
     assert.equal(r.maxSlope, 0.25);
-    assertIntervals(r.intervals, [[-INF, 0], [b, INF]], 1e-11);
+    assertIntervals(
+      r.intervals,
+      [
+        [-INF, 0],
+        [b, INF],
+      ],
+      1e-11,
+    );
   });
 
   it("Softplus then Clip(0, 6): tail at logit(0.02·(1 - e⁻⁶)) and clip at ln(e⁶ - 1)", () => {
@@ -210,24 +306,58 @@ describe("flat regions: compositions", () => {
     const t = 0.02 * sup;
     const r = flatRegion([{ op: "Softplus" }, { op: "Clip", min: 0, max: 6 }]);
     assert.ok(Math.abs(r.maxSlope - sup) < 1e-12);
-    assertIntervals(r.intervals, [[-INF, Math.log(t / (1 - t))], [Math.log(Math.expm1(6)), INF]], 1e-11);
+    assertIntervals(
+      r.intervals,
+      [
+        [-INF, Math.log(t / (1 - t))],
+        [Math.log(Math.expm1(6)), INF],
+      ],
+      1e-11,
+    );
   });
 
   it("LeakyReLU(0.1) then Clip(0, 6): the negative side is clipped to 0", () => {
-    assert.deepEqual(flatRegion([{ op: "LeakyRelu", alpha: 0.1 }, { op: "Clip", min: 0, max: 6 }]).intervals, [[-INF, 0], [6, INF]]);
+    assert.deepEqual(
+      flatRegion([
+        { op: "LeakyRelu", alpha: 0.1 },
+        { op: "Clip", min: 0, max: 6 },
+      ]).intervals,
+      [
+        [-INF, 0],
+        [6, INF],
+      ],
+    );
     // Clip(-1, 6) keeps the leaky side until 0.1x = -1, i.e. x = -10; slope 0.1 there is not flat.
-    assert.deepEqual(flatRegion([{ op: "LeakyRelu", alpha: 0.1 }, { op: "Clip", min: -1, max: 6 }]).intervals, [[-INF, -10], [6, INF]]);
+    assert.deepEqual(
+      flatRegion([
+        { op: "LeakyRelu", alpha: 0.1 },
+        { op: "Clip", min: -1, max: 6 },
+      ]).intervals,
+      [
+        [-INF, -10],
+        [6, INF],
+      ],
+    );
   });
 
   it("a negative slope reverses the side of the next kink: PRelu(-1) = |x| then Clip(0, 1) is flat for |x| ≥ 1", () => {
-    const chain: Chain = [{ op: "PRelu", slope: -1 }, { op: "Clip", min: 0, max: 1 }];
-    assert.deepEqual(flatRegion(chain).intervals, [[-INF, -1], [1, INF]]);
+    const chain: Chain = [
+      { op: "PRelu", slope: -1 },
+      { op: "Clip", min: 0, max: 1 },
+    ];
+    assert.deepEqual(flatRegion(chain).intervals, [
+      [-INF, -1],
+      [1, INF],
+    ]);
     assert.equal(chainSlope(chain, -1, -1), 0);
     assert.equal(chainSlope(chain, -1, 1), -1);
   });
 
   it("GELU then Clip(-0.1, 6): the clip's kinks pulled back through the non-monotone GELU", () => {
-    const chain: Chain = [{ op: "Gelu", approximate: "none" }, { op: "Clip", min: -0.1, max: 6 }];
+    const chain: Chain = [
+      { op: "Gelu", approximate: "none" },
+      { op: "Clip", min: -0.1, max: 6 },
+    ];
     const r = flatRegion(chain);
     assert.equal(r.intervals.length, 3);
     const [[, tail], [a, b], [c]] = r.intervals;
@@ -239,7 +369,10 @@ describe("flat regions: compositions", () => {
   });
 
   it("a constant chain is flat everywhere; Identity links are ignored", () => {
-    const r = flatRegion([{ op: "Clip", min: 0, max: 6 }, { op: "Clip", min: 7, max: 8 }]);
+    const r = flatRegion([
+      { op: "Clip", min: 0, max: 6 },
+      { op: "Clip", min: 7, max: 8 },
+    ]);
     assert.equal(r.maxSlope, 0);
     assert.deepEqual(r.intervals, [[-INF, INF]]);
     assert.equal(r.description, "everywhere");
@@ -248,15 +381,40 @@ describe("flat regions: compositions", () => {
   });
 
   it("slopes exactly at the threshold stay non-flat (no interval from rounding)", () => {
-    assert.deepEqual(flatRegion([{ op: "PRelu", slope: 0.5 }, { op: "LeakyRelu", alpha: 0.04 }]).intervals, []);
-    assert.deepEqual(flatRegion([{ op: "LeakyRelu", alpha: 0.02 }, { op: "Clip", min: -INF, max: INF }]).intervals, []);
+    assert.deepEqual(
+      flatRegion([
+        { op: "PRelu", slope: 0.5 },
+        { op: "LeakyRelu", alpha: 0.04 },
+      ]).intervals,
+      [],
+    );
+    assert.deepEqual(
+      flatRegion([
+        { op: "LeakyRelu", alpha: 0.02 },
+        { op: "Clip", min: -INF, max: INF },
+      ]).intervals,
+      [],
+    );
     assert.deepEqual(flatRegion([{ op: "Relu" }, { op: "Relu" }, { op: "Relu" }]).intervals, [[-INF, 0]]);
   });
 
   it("a far-away kink is found (Relu then Clip(0, 1e6)); a wide CELU tail too", () => {
-    assert.deepEqual(flatRegion([{ op: "Relu" }, { op: "Clip", min: 0, max: 1e6 }]).intervals, [[-INF, 0], [1e6, INF]]);
+    assert.deepEqual(flatRegion([{ op: "Relu" }, { op: "Clip", min: 0, max: 1e6 }]).intervals, [
+      [-INF, 0],
+      [1e6, INF],
+    ]);
     assertIntervals(flatRegion([{ op: "Celu", alpha: 500 }, { op: "Identity" }, { op: "Relu" }]).intervals, [[-INF, 0]]);
-    assertIntervals(flatRegion([{ op: "Celu", alpha: 500 }, { op: "Clip", min: -INF, max: 1e9 }]).intervals, [[-INF, 500 * Math.log(0.02)], [1e9, INF]], 1e-11);
+    assertIntervals(
+      flatRegion([
+        { op: "Celu", alpha: 500 },
+        { op: "Clip", min: -INF, max: 1e9 },
+      ]).intervals,
+      [
+        [-INF, 500 * Math.log(0.02)],
+        [1e9, INF],
+      ],
+      1e-11,
+    );
   });
 
   it("rejects a fraction outside (0, 1)", () => {
@@ -266,7 +424,10 @@ describe("flat regions: compositions", () => {
   // The region must equal the definition at every point except within rounding of a boundary.
   const chains: Chain[] = [
     [{ op: "HardSwish" }],
-    [{ op: "Gelu", approximate: "none" }, { op: "Clip", min: -0.1, max: 6 }],
+    [
+      { op: "Gelu", approximate: "none" },
+      { op: "Clip", min: -0.1, max: 6 },
+    ],
     [{ op: "Silu" }, { op: "Tanh" }],
     [{ op: "Mish" }, { op: "Sigmoid" }],
     [{ op: "Tanh" }, { op: "HardSigmoid", alpha: 2, beta: 0.5 }],
@@ -282,7 +443,7 @@ describe("flat regions: compositions", () => {
         const m = membership(r);
         const bounds = r.intervals.flat().filter(Number.isFinite);
         let seed = 12345;
-        const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+        const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
         const xs = [...Array.from({ length: 4001 }, (_, i) => -20 + i / 100), ...Array.from({ length: 2000 }, () => (rand() - 0.5) * 60)];
         for (const x of xs) {
           if (bounds.some((b) => Math.abs(x - b) < 1e-9 * Math.max(1, Math.abs(b)))) continue;
@@ -355,7 +516,10 @@ describe("flat regions: values and one-sided slopes", () => {
 
 describe("flat regions: membership and descriptions", () => {
   it("contains() includes the boundaries, rejects NaN, handles infinite ends", () => {
-    const m = new FlatMembership([[-INF, -3], [-1.59, -1.41]]);
+    const m = new FlatMembership([
+      [-INF, -3],
+      [-1.59, -1.41],
+    ]);
     for (const x of [-INF, -1e30, -3, -1.59, -1.5, -1.41]) assert.equal(m.contains(x), true, String(x));
     for (const x of [-2.999, -1.6, -1.4, 0, 1e30, INF, NaN]) assert.equal(m.contains(x), false, String(x));
     const none = new FlatMembership([]);
@@ -380,9 +544,27 @@ describe("flat regions: membership and descriptions", () => {
     assert.equal(describeRegion([[-INF, INF]]), "everywhere");
     assert.equal(describeRegion([[-INF, 0]]), "x ≤ 0");
     assert.equal(describeRegion([[6, INF]]), "x ≥ 6");
-    assert.equal(describeRegion([[-INF, -5.288241522117258], [5.288241522117258, INF]]), "|x| ≥ 5.288");
-    assert.equal(describeRegion([[-INF, -3], [-1.5900000000000003, -1.41]]), "x ≤ -3 or -1.59 ≤ x ≤ -1.41");
-    assert.equal(describeRegion([[-INF, -2], [3, INF]]), "x ≤ -2 or x ≥ 3");
+    assert.equal(
+      describeRegion([
+        [-INF, -5.288241522117258],
+        [5.288241522117258, INF],
+      ]),
+      "|x| ≥ 5.288",
+    );
+    assert.equal(
+      describeRegion([
+        [-INF, -3],
+        [-1.5900000000000003, -1.41],
+      ]),
+      "x ≤ -3 or -1.59 ≤ x ≤ -1.41",
+    );
+    assert.equal(
+      describeRegion([
+        [-INF, -2],
+        [3, INF],
+      ]),
+      "x ≤ -2 or x ≥ 3",
+    );
     assert.equal(describeRegion([[0.5, 1.5]]), "0.5 ≤ x ≤ 1.5");
   });
 

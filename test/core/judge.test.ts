@@ -4,14 +4,33 @@ import { ChannelStats } from "../../src/core/stats/accumulator";
 import { DEFAULT_THRESHOLDS, judgeLayer, saturationKind, withDefaults } from "../../src/core/stats/judge";
 
 const relu: ActivationJson = {
-  op: "Relu", description: "ReLU", nodes: ["r"], consumers: [],
+  op: "Relu",
+  description: "ReLU",
+  nodes: ["r"],
+  consumers: [],
   flatRegion: { intervals: [[null, 0]], description: "x ≤ 0", slopeFraction: 0.02 },
 };
 const sigmoid: ActivationJson = {
-  op: "Sigmoid", description: "Sigmoid", nodes: ["s"], consumers: [],
-  flatRegion: { intervals: [[null, -5.288], [5.288, null]], description: "|x| ≥ 5.288", slopeFraction: 0.02 },
+  op: "Sigmoid",
+  description: "Sigmoid",
+  nodes: ["s"],
+  consumers: [],
+  flatRegion: {
+    intervals: [
+      [null, -5.288],
+      [5.288, null],
+    ],
+    description: "|x| ≥ 5.288",
+    slopeFraction: 0.02,
+  },
 };
-const none: ActivationJson = { op: "none", description: "none", nodes: [], consumers: ["Add"], flatRegion: { intervals: [], description: "none", slopeFraction: 0.02 } };
+const none: ActivationJson = {
+  op: "none",
+  description: "none",
+  nodes: [],
+  consumers: ["Add"],
+  flatRegion: { intervals: [], description: "none", slopeFraction: 0.02 },
+};
 
 /** Channel c's values: exactly `count` points with the given mean and population variance (±spread pairs). */
 function channelValues(mean: number, variance: number, count = 200): number[] {
@@ -26,7 +45,12 @@ function stats(perChannel: number[][], flat?: ActivationJson): ChannelStats {
   perChannel.forEach((v, c) => data.set(v, c * S));
   const ivs = flat?.flatRegion.intervals ?? [];
   const s = new ChannelStats(C, ivs.length);
-  s.add(data, [1, C, S], 1, flat ? [{ lo: Float64Array.from(ivs, (i) => i[0] ?? -Infinity), hi: Float64Array.from(ivs, (i) => i[1] ?? Infinity) }] : undefined);
+  s.add(
+    data,
+    [1, C, S],
+    1,
+    flat ? [{ lo: Float64Array.from(ivs, (i) => i[0] ?? -Infinity), hi: Float64Array.from(ivs, (i) => i[1] ?? Infinity) }] : undefined,
+  );
   return s;
 }
 
@@ -47,8 +71,14 @@ describe("rule list", () => {
     // Running mean 0, var 1; channel 0 fits, channel 1 is 1.5 std off (warning), channel 2 is 4 std off (error),
     // channel 3 has 16x the variance (error), channel 4 a quarter of it (ratio 4: warning).
     const pre = stats([channelValues(0, 1), channelValues(1.5, 1), channelValues(-4, 1), channelValues(0, 16), channelValues(0, 0.25)]);
-    const post = stats([channelValues(0, 1), channelValues(1.5, 1), channelValues(-4, 1), channelValues(0, 16), channelValues(0, 0.25)], relu);
-    const j = judgeLayer({ layer: "bn", activation: relu, intervals: () => relu.flatRegion.intervals, pre, post, bn: bn(5) }, DEFAULT_THRESHOLDS);
+    const post = stats(
+      [channelValues(0, 1), channelValues(1.5, 1), channelValues(-4, 1), channelValues(0, 16), channelValues(0, 0.25)],
+      relu,
+    );
+    const j = judgeLayer(
+      { layer: "bn", activation: relu, intervals: () => relu.flatRegion.intervals, pre, post, bn: bn(5) },
+      DEFAULT_THRESHOLDS,
+    );
     const z = j.compare!.z.map((v) => Number(v!.toFixed(6)));
     assert.deepEqual(z, [0, 1.5, -4, 0, 0]);
     const r = j.compare!.varRatio.map((v) => Number(v!.toFixed(6)));
@@ -73,14 +103,27 @@ describe("rule list", () => {
     const post = stats([channelValues(1.5, 1)], relu);
     const t = withDefaults({ meanShift: { warning: 2, error: 5 } });
     const j = judgeLayer({ layer: "bn", activation: relu, intervals: () => relu.flatRegion.intervals, pre, post, bn: bn(1) }, t);
-    assert.equal(j.warnings.find((w) => w.rule === "mean-shift"), undefined);
+    assert.equal(
+      j.warnings.find((w) => w.rule === "mean-shift"),
+      undefined,
+    );
   });
 
   it("flags dead channels: gamma 0, running var 0, never outside the flat region", () => {
     const pre = stats([channelValues(0, 1), channelValues(0, 1), channelValues(0, 1), channelValues(0, 1)]);
     // Channel 3's post-BN values are all negative: ReLU never passes them.
     const post = stats([channelValues(0.5, 0.01), channelValues(1, 1), channelValues(1, 1), channelValues(-3, 1)], relu);
-    const j = judgeLayer({ layer: "bn", activation: relu, intervals: () => relu.flatRegion.intervals, pre, post, bn: bn(4, { gamma: [0, 1, 1, 1], runningVar: [1, 0, 1, 1] }) }, DEFAULT_THRESHOLDS);
+    const j = judgeLayer(
+      {
+        layer: "bn",
+        activation: relu,
+        intervals: () => relu.flatRegion.intervals,
+        pre,
+        post,
+        bn: bn(4, { gamma: [0, 1, 1, 1], runningVar: [1, 0, 1, 1] }),
+      },
+      DEFAULT_THRESHOLDS,
+    );
     assert.deepEqual(j.summary.deadChannels, [0, 1, 3]);
     const dead = j.warnings.find((w) => w.rule === "dead-channel")!;
     assert.match(dead.message, /0 \(gamma 0\); 1 \(running var 0\); 3 \(never outside the flat region\)/);
@@ -91,16 +134,25 @@ describe("rule list", () => {
   it("tells a stuck sigmoid from a normally half-off ReLU", () => {
     // Half the values at -8 and half at +8: all in the sigmoid's flat region; for ReLU half are "off".
     const v = Array.from({ length: 100 }, (_, i) => (i % 2 ? 8 : -8));
-    const s = judgeLayer({ layer: "bn", activation: sigmoid, intervals: () => sigmoid.flatRegion.intervals, post: stats([v], sigmoid) }, DEFAULT_THRESHOLDS);
+    const s = judgeLayer(
+      { layer: "bn", activation: sigmoid, intervals: () => sigmoid.flatRegion.intervals, post: stats([v], sigmoid) },
+      DEFAULT_THRESHOLDS,
+    );
     const sat = s.warnings.find((w) => w.rule === "saturation")!;
     assert.equal(sat.severity, "error");
     assert.match(sat.message, /Sigmoid after this BN is saturated in 1 of 1 channel: 25% or more .* worst channel 0: 100%/);
     assert.equal(s.saturation.fraction[0], 1);
     assert.equal(saturationKind(sigmoid), "saturating");
-    const r = judgeLayer({ layer: "bn", activation: relu, intervals: () => relu.flatRegion.intervals, post: stats([v], relu) }, DEFAULT_THRESHOLDS);
+    const r = judgeLayer(
+      { layer: "bn", activation: relu, intervals: () => relu.flatRegion.intervals, post: stats([v], relu) },
+      DEFAULT_THRESHOLDS,
+    );
     assert.equal(saturationKind(relu), "rectifier");
     assert.equal(r.saturation.fraction[0], 0.5);
-    assert.deepEqual(r.warnings.map((w) => w.rule), []);
+    assert.deepEqual(
+      r.warnings.map((w) => w.rule),
+      [],
+    );
   });
 
   it("warns about non-finite values and too few values, and says nothing about saturation without a nonlinearity", () => {
@@ -108,7 +160,13 @@ describe("rule list", () => {
     const post = new ChannelStats(1);
     post.add(data, [4, 1], 1);
     const j = judgeLayer({ layer: "bn", activation: none, intervals: () => [], post }, DEFAULT_THRESHOLDS);
-    assert.deepEqual(j.warnings.map((w) => [w.rule, w.severity]), [["non-finite", "error"], ["low-count", "info"]]);
+    assert.deepEqual(
+      j.warnings.map((w) => [w.rule, w.severity]),
+      [
+        ["non-finite", "error"],
+        ["low-count", "info"],
+      ],
+    );
     assert.match(j.warnings[0].message, /post-BN: 1 NaN, 0 \+Inf, 0 -Inf/);
     assert.equal(j.saturation.kind, "none");
     assert.equal(j.saturation.layerFraction, null);

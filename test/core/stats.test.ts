@@ -63,7 +63,9 @@ describe("histogram buckets", () => {
 });
 
 describe("channel statistics (float64, mergeable)", () => {
-  const N = 6, C = 3, S = 50;
+  const N = 6,
+    C = 3,
+    S = 50;
   const data = new Float32Array(N * C * S);
   const offsets = [1000, -3, 0.001];
   const scales = [0.01, 2, 0.0005];
@@ -133,10 +135,12 @@ describe("channel statistics (float64, mergeable)", () => {
     const a = Float64Array.of(2, -0.5, 0);
     const b = Float64Array.of(1, 3, -2);
     const mapped = new Float32Array(data.length);
-    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) {
-      const i = (n * C + c) * S + s;
-      mapped[i] = a[c] * data[i] + b[c];
-    }
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < C; c++)
+        for (let s = 0; s < S; s++) {
+          const i = (n * C + c) * S + s;
+          mapped[i] = a[c] * data[i] + b[c];
+        }
     const direct = new ChannelStats(C);
     direct.add(mapped, [N, C, S], 1);
     const viaAffine = new ChannelStats(C);

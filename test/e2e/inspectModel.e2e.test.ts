@@ -17,16 +17,26 @@ describe("BN Lens in the browser", function () {
     await runCommand(page, "BN Lens: Inspect Model");
     // The command may ask which model to inspect; answer with the one in the workspace.
     const overviewSelector = '[data-testid="overview"]';
-    const frame = await waitFor(async () => {
-      for (const f of page.frames()) if (f !== page.mainFrame() && (await f.locator(overviewSelector).count()) > 0) return f;
-      await answerFilePrompt(page, modelPath);
-      return undefined;
-    }, 180_000, "the BN Lens panel's overview");
+    const frame = await waitFor(
+      async () => {
+        for (const f of page.frames()) if (f !== page.mainFrame() && (await f.locator(overviewSelector).count()) > 0) return f;
+        await answerFilePrompt(page, modelPath);
+        return undefined;
+      },
+      180_000,
+      "the BN Lens panel's overview",
+    );
     // The overview is a virtual list: count the rows by scrolling through it, as a reader would.
     const rows = `${overviewSelector} [data-testid="layer-row"]`;
     let count = 0;
-    await waitFor(async () => (count = await distinctRows(frame, rows)) >= BN_LAYERS, 120_000, `${BN_LAYERS} layer rows in the overview`)
-      .catch(async (err) => { await screenshot("inspect-02-overview-incomplete"); throw new Error(`${err.message} (saw ${count})`); });
+    await waitFor(
+      async () => (count = await distinctRows(frame, rows)) >= BN_LAYERS,
+      120_000,
+      `${BN_LAYERS} layer rows in the overview`,
+    ).catch(async (err) => {
+      await screenshot("inspect-02-overview-incomplete");
+      throw new Error(`${err.message} (saw ${count})`);
+    });
     assert.equal(count, BN_LAYERS);
     await screenshot("inspect-02-overview");
     // The same frame is what later checks (charts, warnings) will look into.
@@ -42,21 +52,35 @@ describe("BN Lens in the browser", function () {
     await quickPick(page, "A folder");
     await chooseFolder(page, photosDir);
     const header = '[data-testid="overview"]';
-    const frame = await waitFor(async () => {
-      for (const f of page.frames()) {
-        if (f === page.mainFrame()) continue;
-        const text = await f.locator("body").innerText().catch(() => "");
-        if (/16 images/.test(text) && (await f.locator(header).count()) > 0) return f;
-      }
-      return undefined;
-    }, 180_000, "the overview of the run on the 16 photos");
+    const frame = await waitFor(
+      async () => {
+        for (const f of page.frames()) {
+          if (f === page.mainFrame()) continue;
+          const text = await f
+            .locator("body")
+            .innerText()
+            .catch(() => "");
+          if (/16 images/.test(text) && (await f.locator(header).count()) > 0) return f;
+        }
+        return undefined;
+      },
+      180_000,
+      "the overview of the run on the 16 photos",
+    );
     await screenshot("inspect-03-photos-overview");
     await frame.locator('[data-testid="layer-row"]').first().click();
     // The detail view draws once the layer's per-channel data arrives from the host (a getLayer round trip).
-    const detail = await waitFor(async () => {
-      const text = await frame.locator('[data-testid="layer-detail"]').innerText({ timeout: 1000 }).catch(() => "");
-      return /Values before and after BN/.test(text) ? text : undefined;
-    }, 30_000, "the layer's detail");
+    const detail = await waitFor(
+      async () => {
+        const text = await frame
+          .locator('[data-testid="layer-detail"]')
+          .innerText({ timeout: 1000 })
+          .catch(() => "");
+        return /Values before and after BN/.test(text) ? text : undefined;
+      },
+      30_000,
+      "the layer's detail",
+    );
     assert.match(detail, /BatchNormalization_1/);
     await screenshot("inspect-04-layer-detail");
   });

@@ -12,7 +12,9 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, ti
     try {
       const value = await probe();
       if (value !== undefined && value !== false) return value;
-    } catch { /* frames detach while webviews load */ }
+    } catch {
+      /* frames detach while webviews load */
+    }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -59,7 +61,9 @@ async function quickInput(page: Page, key: string, text: string, label: string, 
     }
   }
   await row.click();
-  await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => { /* a command may open its own input */ });
+  await widget.waitFor({ state: "hidden", timeout: 15_000 }).catch(() => {
+    /* a command may open its own input */
+  });
 }
 
 /** Runs a command from the command palette (F1) by typing its title, e.g. "BN Lens: Inspect Model". */
@@ -89,21 +93,29 @@ export async function chooseFolder(page: Page, folder: string): Promise<void> {
   // appended to it. Wait for its own value, then replace it, until it holds exactly our path.
   const wanted = folder.endsWith("/") ? folder : `${folder}/`;
   await waitFor(async () => ((await input.inputValue()).length > 0 ? true : undefined), 15_000, "the file dialog's starting folder");
-  await waitFor(async () => {
-    await input.click();
-    await page.keyboard.press("Control+A");
-    await page.keyboard.type(wanted);
-    await page.waitForTimeout(500);
-    return (await input.inputValue()) === wanted ? true : undefined;
-  }, 20_000, `the file dialog to hold ${wanted}`);
+  await waitFor(
+    async () => {
+      await input.click();
+      await page.keyboard.press("Control+A");
+      await page.keyboard.type(wanted);
+      await page.waitForTimeout(500);
+      return (await input.inputValue()) === wanted ? true : undefined;
+    },
+    20_000,
+    `the file dialog to hold ${wanted}`,
+  );
   // Accept with the dialog's button; the dialog may still be checking the path, so try again until it closes.
-  await waitFor(async () => {
-    const button = widget.getByRole("button", { name: /Use This Data|OK/ }).first();
-    if (await button.isVisible().catch(() => false)) await button.click().catch(() => undefined);
-    else await page.keyboard.press("Enter");
-    await page.waitForTimeout(1500);
-    return (await widget.isVisible()) ? undefined : true;
-  }, 30_000, "the file dialog to accept the folder");
+  await waitFor(
+    async () => {
+      const button = widget.getByRole("button", { name: /Use This Data|OK/ }).first();
+      if (await button.isVisible().catch(() => false)) await button.click().catch(() => undefined);
+      else await page.keyboard.press("Enter");
+      await page.waitForTimeout(1500);
+      return (await widget.isVisible()) ? undefined : true;
+    },
+    30_000,
+    "the file dialog to accept the folder",
+  );
 }
 
 /** Opens a workspace file through Quick Open (Ctrl+P) by typing its name. */
@@ -132,13 +144,17 @@ export async function answerFilePrompt(page: Page, filePath: string): Promise<bo
 
 /** The webview frame (the extension's own document) that contains `selector`. */
 export async function webviewFrame(page: Page, selector: string, timeoutMs: number): Promise<Frame> {
-  return waitFor(async () => {
-    for (const frame of page.frames()) {
-      if (frame === page.mainFrame()) continue;
-      if ((await frame.locator(selector).count()) > 0) return frame;
-    }
-    return undefined;
-  }, timeoutMs, `a webview containing ${selector}`);
+  return waitFor(
+    async () => {
+      for (const frame of page.frames()) {
+        if (frame === page.mainFrame()) continue;
+        if ((await frame.locator(selector).count()) > 0) return frame;
+      }
+      return undefined;
+    },
+    timeoutMs,
+    `a webview containing ${selector}`,
+  );
 }
 
 /**
@@ -154,7 +170,8 @@ export async function distinctRows(frame: Frame, rowSelector: string): Promise<n
     };
     const first = document.querySelector(selector);
     let box: Element | null = first?.parentElement ?? null;
-    while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
+    while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+      box = box.parentElement;
     const scroller = box ?? document.scrollingElement ?? document.documentElement;
     const settle = (): Promise<void> => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())));
     scroller.scrollTop = 0;

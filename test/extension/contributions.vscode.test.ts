@@ -5,7 +5,10 @@ import { bnLens } from "./bnLens";
 
 interface Manifest {
   extensionKind: string[];
-  capabilities: { untrustedWorkspaces: { supported: string | boolean; description?: string; restrictedConfigurations?: string[] }; virtualWorkspaces: boolean };
+  capabilities: {
+    untrustedWorkspaces: { supported: string | boolean; description?: string; restrictedConfigurations?: string[] };
+    virtualWorkspaces: boolean;
+  };
   contributes: {
     commands: { command: string; title: string; category?: string }[];
     customEditors: { viewType: string; selector: { filenamePattern: string }[]; priority?: string }[];
@@ -17,14 +20,17 @@ describe("contributions", () => {
   const m = () => bnLens().packageJSON as Manifest;
 
   it("names the six commands exactly, all in the BN Lens category", () => {
-    assert.deepEqual(m().contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]), [
-      ["bnLens.inspectModel", "BN Lens: Inspect Model"],
-      ["bnLens.inspectModelWithData", "BN Lens: Inspect Model with Data..."],
-      ["bnLens.rerun", "BN Lens: Re-run"],
-      ["bnLens.cancel", "BN Lens: Cancel"],
-      ["bnLens.exportReport", "BN Lens: Export Report (JSON)"],
-      ["bnLens.showLog", "BN Lens: Show Log"],
-    ]);
+    assert.deepEqual(
+      m().contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]),
+      [
+        ["bnLens.inspectModel", "BN Lens: Inspect Model"],
+        ["bnLens.inspectModelWithData", "BN Lens: Inspect Model with Data..."],
+        ["bnLens.rerun", "BN Lens: Re-run"],
+        ["bnLens.cancel", "BN Lens: Cancel"],
+        ["bnLens.exportReport", "BN Lens: Export Report (JSON)"],
+        ["bnLens.showLog", "BN Lens: Show Log"],
+      ],
+    );
   });
 
   it("opens .onnx files in the read-only custom editor bnLens.modelView by default", () => {

@@ -36,12 +36,15 @@ type QuickPickAnswer = (items: readonly vscode.QuickPickItem[]) => vscode.QuickP
  * Replaces BN Lens's prompts for a test. Quick picks and input boxes are answered by id; any prompt
  * without an answer fails the test (BN Lens asked something it should not have).
  */
-export function answerPrompts(api: BnLensApi, answers: {
-  quickPick?: Record<string, QuickPickAnswer>;
-  inputBox?: Record<string, (options: vscode.InputBoxOptions) => string | undefined>;
-  openDialog?: (options: vscode.OpenDialogOptions) => vscode.Uri[] | undefined;
-  saveDialog?: (options: vscode.SaveDialogOptions) => vscode.Uri | undefined;
-}): { asked: string[] } {
+export function answerPrompts(
+  api: BnLensApi,
+  answers: {
+    quickPick?: Record<string, QuickPickAnswer>;
+    inputBox?: Record<string, (options: vscode.InputBoxOptions) => string | undefined>;
+    openDialog?: (options: vscode.OpenDialogOptions) => vscode.Uri[] | undefined;
+    saveDialog?: (options: vscode.SaveDialogOptions) => vscode.Uri | undefined;
+  },
+): { asked: string[] } {
   const asked: string[] = [];
   const unexpected = (what: string) => {
     throw new Error(`BN Lens asked an unexpected question: ${what}`);
@@ -70,11 +73,13 @@ export function answerPrompts(api: BnLensApi, answers: {
 }
 
 /** Picks the quick pick item whose label contains `text`. */
-export const pick = (text: string): QuickPickAnswer => (items) => {
-  const found = items.find((i) => i.label.includes(text));
-  if (!found) throw new Error(`no quick pick item contains "${text}": ${items.map((i) => i.label).join(" | ")}`);
-  return found;
-};
+export const pick =
+  (text: string): QuickPickAnswer =>
+  (items) => {
+    const found = items.find((i) => i.label.includes(text));
+    if (!found) throw new Error(`no quick pick item contains "${text}": ${items.map((i) => i.label).join(" | ")}`);
+    return found;
+  };
 
 /** Runs a BN Lens command and returns what it resolved to. */
 export function run<T>(command: string, ...args: unknown[]): Promise<T> {

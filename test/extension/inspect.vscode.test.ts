@@ -12,7 +12,11 @@ import { FACE_DETECTOR } from "../helpers/paths";
 import { type InspectionResult, activated, until } from "./bnLens";
 import { answerPrompts, modelCopy, reset, run, setSettings } from "./fixtures";
 
-const SEVERITY = { error: vscode.DiagnosticSeverity.Error, warning: vscode.DiagnosticSeverity.Warning, info: vscode.DiagnosticSeverity.Information };
+const SEVERITY = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
 
 describe("Inspect Model: results where VS Code users look", function () {
   this.timeout(120_000);
@@ -50,7 +54,11 @@ describe("Inspect Model: results where VS Code users look", function () {
     assert.equal(report.layers.length, 35);
     assert.equal(report.samples, 8);
     assert.equal(report.data.kind, "random");
-    const state = await until(() => (api.panelState()?.received && api.panelState()?.model === uri.fsPath ? api.panelState() : undefined), 30_000, "the view to acknowledge");
+    const state = await until(
+      () => (api.panelState()?.received && api.panelState()?.model === uri.fsPath ? api.panelState() : undefined),
+      30_000,
+      "the view to acknowledge",
+    );
     assert.equal(state.layers, 35);
     assert.equal(state.restored, false);
   });
@@ -66,7 +74,8 @@ describe("Inspect Model: results where VS Code users look", function () {
       assert.equal(d.code, f.rule);
       assert.equal(d.severity, SEVERITY[f.severity]);
       if (f.layer) assert.ok(d.message.startsWith(f.layer), `"${d.message}" does not name layer ${f.layer}`);
-      if (f.channel !== undefined) assert.ok(d.message.includes(`channel ${f.channel}`), `"${d.message}" does not name channel ${f.channel}`);
+      if (f.channel !== undefined)
+        assert.ok(d.message.includes(`channel ${f.channel}`), `"${d.message}" does not name channel ${f.channel}`);
     }
   });
 
@@ -82,7 +91,10 @@ describe("Inspect Model: results where VS Code users look", function () {
   it("logs what was run and how long it took", async () => {
     const lines = (await activated()).logLines();
     assert.ok(lines.some((l) => l.includes(`Inspecting ${uri.fsPath}`)));
-    assert.ok(lines.some((l) => /data: random normal data, 8 samples; batch 8, seed 0/.test(l)), lines.join("\n"));
+    assert.ok(
+      lines.some((l) => /data: random normal data, 8 samples; batch 8, seed 0/.test(l)),
+      lines.join("\n"),
+    );
     assert.ok(lines.some((l) => /options: .*"batchSize":8/.test(l)));
     assert.ok(lines.some((l) => /Finished version-RFB-320\.onnx in \d+\.\d s .*35 layers, 8 samples/.test(l)));
   });
@@ -90,20 +102,31 @@ describe("Inspect Model: results where VS Code users look", function () {
   it("answers getLayer with the full per-channel layer from the last report", async () => {
     const api = await activated();
     api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 41, kind: "bn", index: 3 });
-    const reply = api.testHooks.toWebview(uri).reverse().find((m) => m.type === "replied" && m.requestId === 41);
+    const reply = api.testHooks
+      .toWebview(uri)
+      .reverse()
+      .find((m) => m.type === "replied" && m.requestId === 41);
     assert.ok(reply?.type === "replied" && reply.result?.kind === "bn");
     assert.equal(reply.result.layer.node, report.layers[3].node);
     assert.equal(reply.result.layer.pre.mean.length, report.layers[3].channels);
     const runFinished = api.testHooks.toWebview(uri).find((m) => m.type === "runFinished");
     assert.ok(runFinished?.type === "runFinished");
-    assert.ok(!("pre" in runFinished.report.rows[0] && "perChannel" in (runFinished.report.rows[0].pre ?? {})), "the overview carries no per-channel arrays");
+    assert.ok(
+      !("pre" in runFinished.report.rows[0] && "perChannel" in (runFinished.report.rows[0].pre ?? {})),
+      "the overview carries no per-channel arrays",
+    );
   });
 
   it("Export Report (JSON) writes the report where the save dialog says, suggesting a place outside the workspace", async () => {
     const api = await activated();
     const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-export-")), "chosen.json");
     let suggested: vscode.Uri | undefined;
-    answerPrompts(api, { saveDialog: (o) => { suggested = o.defaultUri; return vscode.Uri.file(target); } });
+    answerPrompts(api, {
+      saveDialog: (o) => {
+        suggested = o.defaultUri;
+        return vscode.Uri.file(target);
+      },
+    });
     const written = await run<vscode.Uri | undefined>("bnLens.exportReport", uri);
     assert.equal(written?.fsPath, target);
     const saved = JSON.parse(fs.readFileSync(target, "utf8")) as Report;
@@ -144,7 +167,11 @@ describe("Inspect Model: results where VS Code users look", function () {
     const state = api.viewState(uri);
     assert.equal(state.restored, true);
     assert.equal(state.report?.layers.length, 35);
-    await until(() => (api.panelState()?.restored && api.panelState()?.received ? true : undefined), 30_000, "the restored report to be drawn");
+    await until(
+      () => (api.panelState()?.restored && api.panelState()?.received ? true : undefined),
+      30_000,
+      "the restored report to be drawn",
+    );
     assert.ok(vscode.languages.getDiagnostics(uri).length > 0, "a restored report shows its findings again");
   });
 });

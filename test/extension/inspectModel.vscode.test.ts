@@ -23,11 +23,20 @@ describe("bnLens.inspectModel on the face detector", function () {
 
   it("opens a panel that receives the report", async () => {
     const api = await activated();
-    const state = await until(() => (api.panelState()?.received ? api.panelState() : undefined), 60_000, "the panel to acknowledge the report");
+    const state = await until(
+      () => (api.panelState()?.received ? api.panelState() : undefined),
+      60_000,
+      "the panel to acknowledge the report",
+    );
     assert.equal(state.layers, BN_LAYERS);
     // The panel is the .onnx custom editor (viewType bnLens.modelView), a webview inside a custom editor tab.
-    const webviews = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) =>
-      t.input instanceof vscode.TabInputWebview || (t.input instanceof vscode.TabInputCustom && t.input.viewType === "bnLens.modelView"));
+    const webviews = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .filter(
+        (t) =>
+          t.input instanceof vscode.TabInputWebview ||
+          (t.input instanceof vscode.TabInputCustom && t.input.viewType === "bnLens.modelView"),
+      );
     assert.ok(webviews.length >= 1, "no BN Lens view is open");
   });
 

@@ -17,7 +17,6 @@ export type TestEvent =
 
 type Payload<T> = T extends unknown ? Omit<T, "seq"> : never;
 
-
 /** Loads every `*.vscode.test.js` under `testsRoot` and runs it; rejects when a test fails or none ran. */
 export async function runSuite(testsRoot: string, vscodeVersion: string): Promise<void> {
   const resultsFile = process.env.BN_LENS_TEST_RESULTS;
@@ -28,7 +27,8 @@ export async function runSuite(testsRoot: string, vscodeVersion: string): Promis
     if (resultsFile) fs.appendFileSync(resultsFile, `${line}\n`);
   };
   try {
-    const files = fs.readdirSync(testsRoot, { recursive: true, encoding: "utf8" })
+    const files = fs
+      .readdirSync(testsRoot, { recursive: true, encoding: "utf8" })
       .filter((f) => f.endsWith(".vscode.test.js"))
       .sort()
       .map((f) => path.join(testsRoot, f));
@@ -59,10 +59,16 @@ function reporterWith(emit: (e: Payload<TestEvent>) => void, files: string[], vs
       super(runner, options);
       const started = Date.now();
       const counts = { passed: 0, failed: 0, pending: 0 };
-      runner.once(C.EVENT_RUN_BEGIN, () => emit({
-        type: "start", total: runner.total, files: files.map((f) => path.basename(f)),
-        pid: process.pid, node: process.version, vscode: vscodeVersion,
-      }));
+      runner.once(C.EVENT_RUN_BEGIN, () =>
+        emit({
+          type: "start",
+          total: runner.total,
+          files: files.map((f) => path.basename(f)),
+          pid: process.pid,
+          node: process.version,
+          vscode: vscodeVersion,
+        }),
+      );
       runner.on(C.EVENT_TEST_BEGIN, (t: Mocha.Test) => emit({ type: "begin", fullTitle: t.fullTitle() }));
       runner.on(C.EVENT_TEST_PASS, (t: Mocha.Test) => {
         counts.passed++;
@@ -81,4 +87,3 @@ function reporterWith(emit: (e: Payload<TestEvent>) => void, files: string[], vs
     }
   };
 }
-

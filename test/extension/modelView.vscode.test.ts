@@ -16,7 +16,11 @@ describe("model view (custom editor bnLens.modelView)", function () {
     const uri = modelCopy(FACE_DETECTOR);
     const t0 = Date.now();
     await vscode.commands.executeCommand("vscode.open", uri); // what a double-click in the explorer does
-    await waitUntil(() => api.viewState(uri).describedLayers !== undefined || api.viewState(uri).describeError !== undefined, 30_000, "the model description");
+    await waitUntil(
+      () => api.viewState(uri).describedLayers !== undefined || api.viewState(uri).describeError !== undefined,
+      30_000,
+      "the model description",
+    );
     const openMs = Date.now() - t0;
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
     assert.ok(tab?.input instanceof vscode.TabInputCustom, "the .onnx file did not open in a custom editor");
@@ -26,11 +30,18 @@ describe("model view (custom editor bnLens.modelView)", function () {
     assert.equal(state.describedLayers, 35);
     assert.equal(state.running, false, "opening must not run the model");
     assert.equal(state.report, undefined);
-    await waitUntil(() => api.testHooks.toWebview(uri).some((m) => m.type === "modelDescribed"), 15_000, "modelDescribed to reach the view");
+    await waitUntil(
+      () => api.testHooks.toWebview(uri).some((m) => m.type === "modelDescribed"),
+      15_000,
+      "modelDescribed to reach the view",
+    );
     const described = api.testHooks.toWebview(uri).find((m) => m.type === "modelDescribed");
     assert.ok(described?.type === "modelDescribed");
     assert.equal(described.overview.layers.length, 35);
-    assert.deepEqual(described.overview.model.inputs.map((i) => [i.name, i.dims]), [["input", [1, 3, 240, 320]]]);
+    assert.deepEqual(
+      described.overview.model.inputs.map((i) => [i.name, i.dims]),
+      [["input", [1, 3, 240, 320]]],
+    );
     assert.ok(described.overview.layers.every((l) => l.gamma.length === l.channels && l.running.var.length === l.channels));
     assert.equal(described.overview.layers[0].activation.op, "Relu");
     assert.ok(!api.testHooks.toWebview(uri).some((m) => m.type === "runStarted"), "no run started");
@@ -38,9 +49,18 @@ describe("model view (custom editor bnLens.modelView)", function () {
     // Measurements for the README, next to the runner's results file (test-results/extension-host/).
     const results = process.env.BN_LENS_TEST_RESULTS;
     if (results) {
-      fs.writeFileSync(path.join(path.dirname(results), "timings.json"), JSON.stringify({
-        activationMs: api.timings().activationMs, openToDescribedMs: openMs, describeMs: state.describeMs,
-      }, null, 1));
+      fs.writeFileSync(
+        path.join(path.dirname(results), "timings.json"),
+        JSON.stringify(
+          {
+            activationMs: api.timings().activationMs,
+            openToDescribedMs: openMs,
+            describeMs: state.describeMs,
+          },
+          null,
+          1,
+        ),
+      );
     }
   });
 

@@ -47,7 +47,10 @@ describe("cancel, crash and trust", function () {
     const notice = api.notices().at(-1);
     assert.equal(notice?.severity, "error");
     // client.ts reads a SIGKILL as the kernel's OOM killer ("ran out of memory"), other deaths as "stopped unexpectedly".
-    assert.match(notice?.message ?? "", /The inference process (ran out of memory and was stopped|stopped unexpectedly) \(signal SIGKILL\)/);
+    assert.match(
+      notice?.message ?? "",
+      /The inference process (ran out of memory and was stopped|stopped unexpectedly) \(signal SIGKILL\)/,
+    );
     assert.ok(api.testHooks.toWebview(uri).some((m) => m.type === "runFailed"));
 
     const restoreSmall = await setSettings({ sampleLimit: 4 });
@@ -75,7 +78,11 @@ describe("cancel, crash and trust", function () {
       assert.match(api.notices().at(-1)?.message ?? "", /untrusted workspace/);
     }
     api.testHooks.fromWebview(uri, { type: "runInspection", withData: false });
-    await waitUntil(() => api.testHooks.toWebview(uri).some((m) => m.type === "runFailed" && m.kind === "untrusted"), 5_000, "the view to say why");
+    await waitUntil(
+      () => api.testHooks.toWebview(uri).some((m) => m.type === "runFailed" && m.kind === "untrusted"),
+      5_000,
+      "the view to say why",
+    );
     const described = api.testHooks.toWebview(uri).find((m) => m.type === "modelDescribed");
     assert.ok(described?.type === "modelDescribed" && described.trusted === false);
     assert.equal(api.viewState(uri).report, undefined);

@@ -5,30 +5,51 @@ import { FACE_DETECTOR } from "../helpers/paths";
 import { type InspectionResult, activated } from "./bnLens";
 import { modelCopy, reset, run, setSettings } from "./fixtures";
 
-interface Contributed { contributes: { configuration: { properties: Record<string, { default?: unknown; description?: string; markdownDescription?: string }> } } }
+interface Contributed {
+  contributes: { configuration: { properties: Record<string, { default?: unknown; description?: string; markdownDescription?: string }> } };
+}
 
 describe("settings", function () {
   this.timeout(120_000);
   afterEach(reset);
 
   it("every bnLens.* setting has a description and a default", async () => {
-    const props = ((await activated()) && vscode.extensions.getExtension("bn-lens.bn-lens")!.packageJSON as Contributed).contributes.configuration.properties;
+    const props = ((await activated()) && (vscode.extensions.getExtension("bn-lens.bn-lens")!.packageJSON as Contributed)).contributes
+      .configuration.properties;
     for (const [k, v] of Object.entries(props)) {
       assert.ok(k.startsWith("bnLens."), k);
       assert.ok(v.description || v.markdownDescription, `${k} has no description`);
       assert.ok("default" in v, `${k} has no default`);
     }
-    for (const field of ["meanShift.warning", "meanShift.error", "varianceRatio.warning", "varianceRatio.error", "saturation.warning", "saturation.error",
-      "rectifierOff.warning", "deadGamma", "deadRunningVar", "minCount"]) assert.ok(`bnLens.thresholds.${field}` in props, `no setting for thresholds.${field}`);
+    for (const field of [
+      "meanShift.warning",
+      "meanShift.error",
+      "varianceRatio.warning",
+      "varianceRatio.error",
+      "saturation.warning",
+      "saturation.error",
+      "rectifierOff.warning",
+      "deadGamma",
+      "deadRunningVar",
+      "minCount",
+    ])
+      assert.ok(`bnLens.thresholds.${field}` in props, `no setting for thresholds.${field}`);
   });
 
   it("batch size, sample limit, seed, thresholds, slope fraction, mode, providers and threads reach the engine", async () => {
     const api = await activated();
     const uri = modelCopy(FACE_DETECTOR);
     const restore = await setSettings({
-      batchSize: 4, sampleLimit: 6, seed: 7,
-      "thresholds.meanShift.warning": 1e9, "thresholds.meanShift.error": 2e9, "thresholds.varianceRatio.warning": 50, "slopeFraction": 0.1,
-      statisticsMode: "fast", executionProviders: ["cpu"], intraOpNumThreads: 1,
+      batchSize: 4,
+      sampleLimit: 6,
+      seed: 7,
+      "thresholds.meanShift.warning": 1e9,
+      "thresholds.meanShift.error": 2e9,
+      "thresholds.varianceRatio.warning": 50,
+      slopeFraction: 0.1,
+      statisticsMode: "fast",
+      executionProviders: ["cpu"],
+      intraOpNumThreads: 1,
     });
     try {
       const result = await run<InspectionResult | undefined>("bnLens.inspectModel", uri);
@@ -42,9 +63,17 @@ describe("settings", function () {
       assert.equal(r.thresholds.varianceRatio.error, 10, "unset fields keep their defaults");
       assert.equal(r.thresholds.slopeFraction, 0.1);
       assert.equal(r.layers[0].activation.flatRegion.slopeFraction, 0.1);
-      assert.ok(!r.layers.some((l) => l.warnings.some((w) => w.rule === "mean-shift")), "a huge mean-shift threshold silences mean-shift findings");
-      const options = api.logLines().filter((l) => l.includes("options:")).at(-1) ?? "";
-      for (const s of ['"mode":"fast"', '"executionProviders":["cpu"]', '"intraOpNumThreads":1', '"seed":7']) assert.ok(options.includes(s), `${s} missing from ${options}`);
+      assert.ok(
+        !r.layers.some((l) => l.warnings.some((w) => w.rule === "mean-shift")),
+        "a huge mean-shift threshold silences mean-shift findings",
+      );
+      const options =
+        api
+          .logLines()
+          .filter((l) => l.includes("options:"))
+          .at(-1) ?? "";
+      for (const s of ['"mode":"fast"', '"executionProviders":["cpu"]', '"intraOpNumThreads":1', '"seed":7'])
+        assert.ok(options.includes(s), `${s} missing from ${options}`);
     } finally {
       await restore();
     }

@@ -35,7 +35,14 @@ describe("Inspect Model with Data...", function () {
 
     // The next "with Data..." offers the folder again as "last used".
     let offered: string[] = [];
-    answerPrompts(api, { quickPick: { dataSource: (items) => { offered = items.map((i) => i.description ?? ""); return undefined; } } });
+    answerPrompts(api, {
+      quickPick: {
+        dataSource: (items) => {
+          offered = items.map((i) => i.description ?? "");
+          return undefined;
+        },
+      },
+    });
     assert.equal(await run("bnLens.inspectModelWithData", uri), undefined, "dismissing the question runs nothing");
     assert.equal(offered[0], "last used");
   });

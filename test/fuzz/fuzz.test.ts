@@ -7,6 +7,9 @@ describe("fuzzing (short run)", function () {
     const outcomes = await fuzz({ iterations: 60, seed: 20261128, timeoutMs: 60_000 });
     const bad = outcomes.filter((o) => !acceptable(o));
     console.log(`      outcomes: ${JSON.stringify(tally(outcomes))}`);
-    assert.deepEqual(bad.map((o) => `${o.iteration} ${o.seed} ${o.mutator}: ${o.outcome}: ${o.message}`), []);
+    assert.deepEqual(
+      bad.map((o) => `${o.iteration} ${o.seed} ${o.mutator}: ${o.outcome}: ${o.message}`),
+      [],
+    );
   });
 });

@@ -16,7 +16,13 @@ import * as path from "node:path";
 import { buildDemoModel } from "../../src/core/demo/demoModel";
 import { scanFields } from "../../src/core/onnx/wire";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { AttributeProto_AttributeType, ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation, type ModelProto } from "onnx-buf";
+import {
+  AttributeProto_AttributeType,
+  ModelProtoSchema,
+  StringStringEntryProtoSchema,
+  TensorProto_DataLocation,
+  type ModelProto,
+} from "onnx-buf";
 import type { InspectRequest } from "../../src/protocol/worker";
 import { InspectorClient, WorkerError } from "../../src/runtime/client";
 import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, PADDLE_CLS, ROOT } from "../helpers/paths";
@@ -64,9 +70,16 @@ function readSeeds(): Seed[] {
     });
   }
   if (fs.existsSync(PADDLE_CLS)) {
-    seeds.push({ name: "paddle-cls", model: fs.readFileSync(PADDLE_CLS), request: { samples: 2, batchSize: 2, inputShapes: ["x:Nx3x48x192"] } });
+    seeds.push({
+      name: "paddle-cls",
+      model: fs.readFileSync(PADDLE_CLS),
+      request: { samples: 2, batchSize: 2, inputShapes: ["x:Nx3x48x192"] },
+    });
   }
-  const photos = fs.readdirSync(FACE_IMAGES).filter((f) => f.endsWith(".jpg")).slice(0, 2);
+  const photos = fs
+    .readdirSync(FACE_IMAGES)
+    .filter((f) => f.endsWith(".jpg"))
+    .slice(0, 2);
   seeds.push({
     name: "face-detector",
     model: fs.readFileSync(FACE_DETECTOR),
@@ -76,9 +89,20 @@ function readSeeds(): Seed[] {
   // A .npy for the demo: 4 samples of 3x8x8 float32, written by hand.
   const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3, 8, 8), }";
   const pad = 64 - ((10 + header.length + 1) % 64);
-  const head = Buffer.concat([Buffer.from([0x93]), Buffer.from("NUMPY"), Buffer.from([1, 0]), Buffer.from([header.length + pad + 1, 0]), Buffer.from(header + " ".repeat(pad) + "\n")]);
+  const head = Buffer.concat([
+    Buffer.from([0x93]),
+    Buffer.from("NUMPY"),
+    Buffer.from([1, 0]),
+    Buffer.from([header.length + pad + 1, 0]),
+    Buffer.from(header + " ".repeat(pad) + "\n"),
+  ]);
   const values = new Float32Array(4 * 3 * 64).map((_, i) => Math.sin(i));
-  seeds.push({ name: "demo-npy", model: buildDemoModel(), request: { dataPath: "data.npy" }, data: { "data.npy": Buffer.concat([head, Buffer.from(values.buffer)]) } });
+  seeds.push({
+    name: "demo-npy",
+    model: buildDemoModel(),
+    request: { dataPath: "data.npy" },
+    data: { "data.npy": Buffer.concat([head, Buffer.from(values.buffer)]) },
+  });
   return seeds.map((s) => ({
     ...s,
     model: own(s.model),
@@ -102,7 +126,13 @@ function varintBytes(v: number): number[] {
 }
 
 /** Every field of a protobuf message, descending into length-delimited fields that parse as messages. */
-function allFields(bytes: Uint8Array, from: number, to: number, depth: number, out: { start: number; end: number; wireType: number; payloadStart: number }[]): void {
+function allFields(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  depth: number,
+  out: { start: number; end: number; wireType: number; payloadStart: number }[],
+): void {
   let fields;
   try {
     fields = scanFields(bytes, from, to);
@@ -111,7 +141,8 @@ function allFields(bytes: Uint8Array, from: number, to: number, depth: number, o
   }
   for (const f of fields) {
     out.push(f);
-    if (f.wireType === 2 && depth < 6 && f.end - f.payloadStart > 1 && out.length < 20000) allFields(bytes, f.payloadStart, f.end, depth + 1, out);
+    if (f.wireType === 2 && depth < 6 && f.end - f.payloadStart > 1 && out.length < 20000)
+      allFields(bytes, f.payloadStart, f.end, depth + 1, out);
   }
 }
 
@@ -202,9 +233,11 @@ const SEMANTIC: Record<string, (m: ModelProto, r: Rng) => void> = {
     t.dataLocation = TensorProto_DataLocation.EXTERNAL;
     t.rawData = new Uint8Array(0);
     const location = r.pick(["weights.bin", "../../../etc/passwd", "/etc/passwd", "", "a/../../b", "missing.bin", "model.onnx"]);
-    t.externalData = [create(StringStringEntryProtoSchema, { key: "location", value: location }),
+    t.externalData = [
+      create(StringStringEntryProtoSchema, { key: "location", value: location }),
       create(StringStringEntryProtoSchema, { key: "offset", value: String(r.pick([0, 1, 8, 1 << 30, -5])) }),
-      create(StringStringEntryProtoSchema, { key: "length", value: String(r.pick([4, 64, 1 << 20, 0])) })];
+      create(StringStringEntryProtoSchema, { key: "length", value: String(r.pick([4, 64, 1 << 20, 0])) }),
+    ];
   },
   dropInitializer: (m, r) => {
     const g = m.graph!;
@@ -216,7 +249,8 @@ const SEMANTIC: Record<string, (m: ModelProto, r: Rng) => void> = {
   },
   shuffleNodes: (m, r) => {
     const g = m.graph!;
-    const i = r.int(g.node.length), j = r.int(g.node.length);
+    const i = r.int(g.node.length),
+      j = r.int(g.node.length);
     [g.node[i], g.node[j]] = [g.node[j], g.node[i]];
   },
   renameTensor: (m, r) => {
@@ -249,7 +283,10 @@ const SEMANTIC: Record<string, (m: ModelProto, r: Rng) => void> = {
     if (r.next() < 0.5) t.value.elemType = r.pick([0, 2, 7, 8, 9, 10, 11, 14, 16, 17]);
     else if (t.value.shape) {
       if (r.next() < 0.3) t.value.shape = undefined;
-      else for (const d of t.value.shape.dim) if (r.next() < 0.5) d.value = r.next() < 0.5 ? { case: "dimValue", value: r.pick(EDGE_INTS) } : { case: "dimParam", value: r.pick(["N", "H", ""]) };
+      else
+        for (const d of t.value.shape.dim)
+          if (r.next() < 0.5)
+            d.value = r.next() < 0.5 ? { case: "dimValue", value: r.pick(EDGE_INTS) } : { case: "dimParam", value: r.pick(["N", "H", ""]) };
     }
   },
   opset: (m, r) => {
@@ -300,11 +337,24 @@ export function acceptable(o: Outcome): boolean {
 
 /** Checks a user-facing message: one line, no stack, of sane length, ending like a sentence. */
 export function cleanMessage(message: string): boolean {
-  return !message.includes("\n") && !/\n\s+at |\bat .*\.js:\d+/.test(message) && message.length > 10 && message.length < 600 && /[.)]$/.test(message.trim());
+  return (
+    !message.includes("\n") &&
+    !/\n\s+at |\bat .*\.js:\d+/.test(message) &&
+    message.length > 10 &&
+    message.length < 600 &&
+    /[.)]$/.test(message.trim())
+  );
 }
 
 /** Runs `iterations` fuzz cases from `seed`; writes inputs under a temp folder, reuses one inference process. */
-export async function fuzz(options: { iterations: number; seed: number; timeoutMs?: number; onCase?: (o: Outcome) => void; keepFailures?: string; keepIf?: (o: Outcome) => boolean }): Promise<Outcome[]> {
+export async function fuzz(options: {
+  iterations: number;
+  seed: number;
+  timeoutMs?: number;
+  onCase?: (o: Outcome) => void;
+  keepFailures?: string;
+  keepIf?: (o: Outcome) => boolean;
+}): Promise<Outcome[]> {
   const seeds = readSeeds();
   const rng = new Rng(options.seed);
   const client = new InspectorClient(path.join(ROOT, "dist", "worker.js"), { cancelGraceMs: 2000 });
@@ -364,7 +414,10 @@ export async function fuzz(options: { iterations: number; seed: number; timeoutM
         const keep = path.join(options.keepFailures, `fail-${options.seed}-${i}`);
         fs.mkdirSync(keep, { recursive: true });
         fs.cpSync(dir, keep, { recursive: true });
-        fs.writeFileSync(path.join(keep, "outcome.json"), JSON.stringify({ ...o, request: { ...request, modelPath: "model.onnx" } }, null, 1));
+        fs.writeFileSync(
+          path.join(keep, "outcome.json"),
+          JSON.stringify({ ...o, request: { ...request, modelPath: "model.onnx" } }, null, 1),
+        );
       }
       fs.rmSync(dir, { recursive: true, force: true });
       outcomes.push(o);

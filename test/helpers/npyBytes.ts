@@ -34,7 +34,10 @@ export function headerText(descr: string, shape: readonly number[], fortran = fa
 
 /** A whole .npy file: magic, version, padded header (to a multiple of 64 bytes) and the payload. */
 export function npyBytes(
-  descr: string, shape: readonly number[], payload: Uint8Array, opts: { fortran?: boolean; version?: 1 | 2 | 3; header?: string } = {},
+  descr: string,
+  shape: readonly number[],
+  payload: Uint8Array,
+  opts: { fortran?: boolean; version?: 1 | 2 | 3; header?: string } = {},
 ): Uint8Array {
   const version = opts.version ?? 1;
   const text = opts.header ?? headerText(descr, shape, opts.fortran);

@@ -22,7 +22,8 @@ import { indexModel, type OnnxModel } from "../../src/core/onnx/model";
 export type AttrValue = number | string | { int: number } | { floats: number[] };
 
 function attribute(name: string, v: AttrValue): AttributeProto {
-  if (typeof v === "string") return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(v) });
+  if (typeof v === "string")
+    return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(v) });
   if (typeof v === "number") return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOAT, f: v });
   if ("int" in v) return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.INT, i: BigInt(v.int) });
   return create(AttributeProtoSchema, { name, type: AttributeProto_AttributeType.FLOATS, floats: v.floats });
@@ -45,7 +46,10 @@ function valueInfo(name: string, dims?: number[]): ValueInfoProto {
     type: create(TypeProtoSchema, {
       value: {
         case: "tensorType",
-        value: { elemType: TensorProto_DataType.FLOAT, shape: { dim: dims.map((d) => ({ value: { case: "dimValue" as const, value: BigInt(d) } })) } },
+        value: {
+          elemType: TensorProto_DataType.FLOAT,
+          shape: { dim: dims.map((d) => ({ value: { case: "dimValue" as const, value: BigInt(d) } })) },
+        },
       },
     }),
   });
@@ -58,18 +62,23 @@ export class GraphBuilder {
   readonly valueInfos: ValueInfoProto[] = [];
   private counter = 0;
 
-  constructor(readonly opset = 13, readonly inputs: string[] = ["x"]) {}
+  constructor(
+    readonly opset = 13,
+    readonly inputs: string[] = ["x"],
+  ) {}
 
   /** Adds a node; returns its first output's name. */
   node(op: string, inputs: string[], outputs: string[] | string, attrs: Record<string, AttrValue> = {}, name?: string): string {
     const outs = typeof outputs === "string" ? [outputs] : outputs;
-    this.nodes.push(create(NodeProtoSchema, {
-      opType: op,
-      name: name ?? "",
-      input: inputs,
-      output: outs,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    }));
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType: op,
+        name: name ?? "",
+        input: inputs,
+        output: outs,
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
     return outs[0];
   }
 
@@ -84,11 +93,13 @@ export class GraphBuilder {
     const v = typeof values === "number" ? [values] : values;
     const out = `const_${this.counter++}`;
     const t = dtype === "float" ? floatTensor("", v, dims) : int64Tensor("", v, dims);
-    this.nodes.push(create(NodeProtoSchema, {
-      opType: "Constant",
-      output: [out],
-      attribute: [create(AttributeProtoSchema, { name: "value", type: AttributeProto_AttributeType.TENSOR, t })],
-    }));
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType: "Constant",
+        output: [out],
+        attribute: [create(AttributeProtoSchema, { name: "value", type: AttributeProto_AttributeType.TENSOR, t })],
+      }),
+    );
     return out;
   }
 
@@ -97,7 +108,13 @@ export class GraphBuilder {
     const p = `bn${this.counter++}`;
     const ones = Array(channels).fill(1);
     const zeros = Array(channels).fill(0);
-    return this.node("BatchNormalization", [input, this.init(`${p}.s`, ones), this.init(`${p}.b`, zeros), this.init(`${p}.m`, zeros), this.init(`${p}.v`, ones)], output, { epsilon: 1e-5 }, `${p}`);
+    return this.node(
+      "BatchNormalization",
+      [input, this.init(`${p}.s`, ones), this.init(`${p}.b`, zeros), this.init(`${p}.m`, zeros), this.init(`${p}.v`, ones)],
+      output,
+      { epsilon: 1e-5 },
+      `${p}`,
+    );
   }
 
   /** Declares a tensor's shape (value_info). */

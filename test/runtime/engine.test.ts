@@ -39,7 +39,13 @@ function close(actual: readonly (number | null)[], expected: readonly number[], 
 }
 
 describe("engine on ONNX's own BatchNormalization reference data", () => {
-  for (const name of ["test_BatchNorm1d_3d_input_eval", "test_BatchNorm2d_eval", "test_BatchNorm2d_momentum_eval", "test_BatchNorm3d_eval", "test_BatchNorm3d_momentum_eval"]) {
+  for (const name of [
+    "test_BatchNorm1d_3d_input_eval",
+    "test_BatchNorm2d_eval",
+    "test_BatchNorm2d_momentum_eval",
+    "test_BatchNorm3d_eval",
+    "test_BatchNorm3d_momentum_eval",
+  ]) {
     it(`${name}: captured post-BN equals output_0.pb and pre-BN statistics equal float64 ones`, async () => {
       const dir = path.join(ONNX_BN_TESTS, name);
       const input = decodeTensorProto(fs.readFileSync(path.join(dir, "test_data_set_0", "input_0.pb")), "input_0.pb");
@@ -88,7 +94,8 @@ describe("engine on the real face detector", () => {
           const [N, C, H, W] = t.dims;
           const x = toFloat64(t);
           const counts = nonPositive.get(name) ?? new Array<number>(C).fill(0);
-          for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) if (x[(n * C + c) * H * W + i] <= 0) counts[c]++;
+          for (let n = 0; n < N; n++)
+            for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) if (x[(n * C + c) * H * W + i] <= 0) counts[c]++;
           nonPositive.set(name, counts);
         }
       }),
@@ -96,12 +103,19 @@ describe("engine on the real face detector", () => {
     assert.equal(report.samples, 16);
     assert.equal(report.layers.length, 35);
     const notRelu = report.layers.filter((l) => l.activation.op !== "Relu");
-    assert.deepEqual(notRelu.map((l) => [l.node, l.activation.op, l.activation.consumers.join()]), [
-      ["BatchNormalization_40", "none", "Conv"], ["BatchNormalization_45", "none", "Concat"],
-      ["BatchNormalization_47", "none", "Conv"], ["BatchNormalization_52", "none", "Concat"],
-      ["BatchNormalization_54", "none", "Conv"], ["BatchNormalization_62", "none", "Concat"],
-      ["BatchNormalization_65", "none", "Add"], ["BatchNormalization_67", "none", "Add"],
-    ]);
+    assert.deepEqual(
+      notRelu.map((l) => [l.node, l.activation.op, l.activation.consumers.join()]),
+      [
+        ["BatchNormalization_40", "none", "Conv"],
+        ["BatchNormalization_45", "none", "Concat"],
+        ["BatchNormalization_47", "none", "Conv"],
+        ["BatchNormalization_52", "none", "Concat"],
+        ["BatchNormalization_54", "none", "Conv"],
+        ["BatchNormalization_62", "none", "Concat"],
+        ["BatchNormalization_65", "none", "Add"],
+        ["BatchNormalization_67", "none", "Add"],
+      ],
+    );
     for (const l of report.layers) {
       assert.equal(l.pre.count.length, l.channels);
       for (let c = 0; c < l.channels; c++) {
@@ -126,7 +140,10 @@ describe("engine on the PaddleOCR text-direction classifier (npm @gutenye/ocr-mo
     );
     const report = await inspect({ modelPath: PADDLE_CLS, samples: 8, batchSize: 4, inputShapes: ["x:Nx3x48x192"] }, hooks());
     assert.equal(report.layers.length, 35);
-    assert.deepEqual(report.model.inputs.map((i) => [i.name, i.fed]), [["x", [3, 48, 192]]]);
+    assert.deepEqual(
+      report.model.inputs.map((i) => [i.name, i.fed]),
+      [["x", [3, 48, 192]]],
+    );
     const ops = new Map<string, number>();
     for (const l of report.layers) ops.set(l.activation.op, (ops.get(l.activation.op) ?? 0) + 1);
     assert.equal(ops.get("HardSwish"), 18);
@@ -160,8 +177,11 @@ describe("engine on a model whose weights live in an external data file", () => 
         chunks.push(bytes);
         t.rawData = new Uint8Array(0);
         t.dataLocation = TensorProto_DataLocation.EXTERNAL;
-        t.externalData = [["location", "weights.bin"], ["offset", String(offset)], ["length", String(bytes.length)]]
-          .map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
+        t.externalData = [
+          ["location", "weights.bin"],
+          ["offset", String(offset)],
+          ["length", String(bytes.length)],
+        ].map(([key, value]) => create(StringStringEntryProtoSchema, { key, value }));
         offset += bytes.length;
       }
       fs.mkdirSync(path.join(dir, "ext"));
@@ -170,9 +190,18 @@ describe("engine on a model whose weights live in an external data file", () => 
       fs.writeFileSync(external, toBinary(ModelProtoSchema, m));
       const a = await inspect({ modelPath: inline, samples: 16, seed: 4 }, hooks());
       const b = await inspect({ modelPath: external, samples: 16, seed: 4 }, hooks());
-      assert.deepEqual(b.layers.map((l) => l.gamma), a.layers.map((l) => l.gamma));
-      assert.deepEqual(b.layers.map((l) => l.running), a.layers.map((l) => l.running));
-      assert.deepEqual(b.layers.map((l) => [l.pre.mean, l.post.histogram]), a.layers.map((l) => [l.pre.mean, l.post.histogram]));
+      assert.deepEqual(
+        b.layers.map((l) => l.gamma),
+        a.layers.map((l) => l.gamma),
+      );
+      assert.deepEqual(
+        b.layers.map((l) => l.running),
+        a.layers.map((l) => l.running),
+      );
+      assert.deepEqual(
+        b.layers.map((l) => [l.pre.mean, l.post.histogram]),
+        a.layers.map((l) => [l.pre.mean, l.post.histogram]),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -17,8 +17,10 @@ function tvDistance(a: LayerReport["pre"]["histogram"], b: LayerReport["pre"]["h
     h.total.forEach((v, k) => m.set(h.first + k, v));
     return m;
   };
-  const da = dense(a), db = dense(b);
-  const sa = a.total.reduce((x, y) => x + y, 0), sb = b.total.reduce((x, y) => x + y, 0);
+  const da = dense(a),
+    db = dense(b);
+  const sa = a.total.reduce((x, y) => x + y, 0),
+    sb = b.total.reduce((x, y) => x + y, 0);
   let d = 0;
   for (const k of new Set([...da.keys(), ...db.keys()])) d += Math.abs((da.get(k) ?? 0) / sa - (db.get(k) ?? 0) / sb);
   return d / 2;
@@ -38,14 +40,20 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
     assert.equal(fast.run.precision.mode, "fast");
     assert.ok(fast.run.precision.histogramSampling > 0.05 && fast.run.precision.histogramSampling < 0.5);
     assert.match(fast.run.precision.description, /systematic spatial sample/);
-    assert.match(fast.run.precision.description, /histograms, saturation, minimum and maximum come from the sample; mean and variance from every value/);
+    assert.match(
+      fast.run.precision.description,
+      /histograms, saturation, minimum and maximum come from the sample; mean and variance from every value/,
+    );
     const first = fast.layers[0];
     // 120x160 feature map, every 5th row and column: 24 x 32 of 19,200 positions.
     assert.deepEqual(first.sampling, { strides: [5, 5], fraction: 768 / 19200 });
     // Moments cover every value; histograms the sampled positions of every photo (the first photo, measured
     // whole to learn the feature maps' sizes, is folded through the same positions).
     assert.equal(first.pre.count[0], 16 * 19200);
-    assert.equal(first.pre.histogram.perChannel[0].reduce((a, b) => a + b, 0), 16 * 768);
+    assert.equal(
+      first.pre.histogram.perChannel[0].reduce((a, b) => a + b, 0),
+      16 * 768,
+    );
     assert.ok(exact.layers.every((l) => l.sampling === null));
   });
 
@@ -62,7 +70,10 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
   });
 
   it("keeps means, z and variance ratios (every value) equal and histograms and saturation (sampled) close to the exact ones", () => {
-    let worstZ = 0, worstLogR = 0, worstTv = 0, worstSat = 0;
+    let worstZ = 0,
+      worstLogR = 0,
+      worstTv = 0,
+      worstSat = 0;
     fast.layers.forEach((l, i) => {
       const e = exact.layers[i];
       l.compare.z.forEach((z, c) => (worstZ = Math.max(worstZ, Math.abs(z! - e.compare.z[c]!))));
@@ -70,7 +81,9 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
       worstTv = Math.max(worstTv, tvDistance(l.post.histogram, e.post.histogram));
       l.saturation.fraction.forEach((f, c) => (worstSat = Math.max(worstSat, Math.abs((f ?? 0) - (e.saturation.fraction[c] ?? 0)))));
     });
-    console.log(`      worst |Δz| ${worstZ.toExponential(2)}, worst variance factor ${Math.exp(worstLogR).toFixed(5)}, worst histogram TV ${worstTv.toFixed(3)}, worst Δsaturation ${worstSat.toFixed(3)}`);
+    console.log(
+      `      worst |Δz| ${worstZ.toExponential(2)}, worst variance factor ${Math.exp(worstLogR).toFixed(5)}, worst histogram TV ${worstTv.toFixed(3)}, worst Δsaturation ${worstSat.toFixed(3)}`,
+    );
     // Moments cover every value (float32 per-sample sums), so they match closely; histograms and
     // saturation are sampled.
     assert.ok(worstZ < 0.01, `|Δz| ${worstZ}`);

@@ -29,19 +29,39 @@ const WORKER = path.join(ROOT, "dist", "worker.js");
 function tensorInfo(name: string, dims: (number | string)[], elemType = 1) {
   return create(ValueInfoProtoSchema, {
     name,
-    type: { value: { case: "tensorType", value: { elemType, shape: { dim: dims.map((d) => ({ value: typeof d === "number" ? { case: "dimValue" as const, value: BigInt(d) } : { case: "dimParam" as const, value: d } })) } } } },
+    type: {
+      value: {
+        case: "tensorType",
+        value: {
+          elemType,
+          shape: {
+            dim: dims.map((d) => ({
+              value: typeof d === "number" ? { case: "dimValue" as const, value: BigInt(d) } : { case: "dimParam" as const, value: d },
+            })),
+          },
+        },
+      },
+    },
   });
 }
 
 function floats(name: string, dims: number[], values: number[] | Float32Array): TensorProto {
-  return create(TensorProtoSchema, { name, dataType: 1, dims: dims.map(BigInt), rawData: new Uint8Array(Float32Array.from(values).buffer) });
+  return create(TensorProtoSchema, {
+    name,
+    dataType: 1,
+    dims: dims.map(BigInt),
+    rawData: new Uint8Array(Float32Array.from(values).buffer),
+  });
 }
 
 /** A model whose single run never ends: a Loop with 10^12 iterations. */
 function endlessModel(): Uint8Array {
   const body = create(GraphProtoSchema, {
     name: "body",
-    node: [create(NodeProtoSchema, { opType: "Identity", input: ["cond_in"], output: ["cond_out"] }), create(NodeProtoSchema, { opType: "Add", input: ["v_in", "v_in"], output: ["v_out"] })],
+    node: [
+      create(NodeProtoSchema, { opType: "Identity", input: ["cond_in"], output: ["cond_out"] }),
+      create(NodeProtoSchema, { opType: "Add", input: ["v_in", "v_in"], output: ["v_out"] }),
+    ],
     input: [tensorInfo("i", [], 7), tensorInfo("cond_in", [], 9), tensorInfo("v_in", ["N", 4])],
     output: [tensorInfo("cond_out", [], 9), tensorInfo("v_out", ["N", 4])],
   });
@@ -50,10 +70,15 @@ function endlessModel(): Uint8Array {
     opsetImport: [create(OperatorSetIdProtoSchema, { domain: "", version: 13n })],
     graph: create(GraphProtoSchema, {
       name: "endless",
-      node: [create(NodeProtoSchema, {
-        opType: "Loop", input: ["M", "cond", "x"], output: ["y"], name: "loop",
-        attribute: [create(AttributeProtoSchema, { name: "body", type: AttributeProto_AttributeType.GRAPH, g: body })],
-      })],
+      node: [
+        create(NodeProtoSchema, {
+          opType: "Loop",
+          input: ["M", "cond", "x"],
+          output: ["y"],
+          name: "loop",
+          attribute: [create(AttributeProtoSchema, { name: "body", type: AttributeProto_AttributeType.GRAPH, g: body })],
+        }),
+      ],
       initializer: [
         create(TensorProtoSchema, { name: "M", dataType: 7, dims: [], rawData: new Uint8Array(new BigInt64Array([10n ** 12n]).buffer) }),
         create(TensorProtoSchema, { name: "cond", dataType: 9, dims: [], rawData: Uint8Array.of(1) }),
@@ -71,19 +96,36 @@ function deepModel(layers: number): Uint8Array {
   const nodes: NodeProto[] = [];
   const inits: TensorProto[] = [];
   const eye = Array.from({ length: C * C }, (_, i) => (i % (C + 1) === 0 ? 0.9 : 0.05));
-  inits.push(floats("w", [C, C, 1, 1], eye), floats("g", [C], [1, 1, 1, 1]), floats("b", [C], [0.1, 0.1, 0.1, 0.1]), floats("m", [C], [0.2, 0.2, 0.2, 0.2]), floats("v", [C], [0.5, 0.5, 0.5, 0.5]));
+  inits.push(
+    floats("w", [C, C, 1, 1], eye),
+    floats("g", [C], [1, 1, 1, 1]),
+    floats("b", [C], [0.1, 0.1, 0.1, 0.1]),
+    floats("m", [C], [0.2, 0.2, 0.2, 0.2]),
+    floats("v", [C], [0.5, 0.5, 0.5, 0.5]),
+  );
   let prev = "x";
   for (let i = 0; i < layers; i++) {
     nodes.push(create(NodeProtoSchema, { opType: "Conv", input: [prev, "w"], output: [`c${i}`], name: `conv${i}` }));
-    nodes.push(create(NodeProtoSchema, { opType: "BatchNormalization", input: [`c${i}`, "g", "b", "m", "v"], output: [`bn${i}`], name: `bn${i}` }));
+    nodes.push(
+      create(NodeProtoSchema, { opType: "BatchNormalization", input: [`c${i}`, "g", "b", "m", "v"], output: [`bn${i}`], name: `bn${i}` }),
+    );
     nodes.push(create(NodeProtoSchema, { opType: "Relu", input: [`bn${i}`], output: [`r${i}`], name: `relu${i}` }));
     prev = `r${i}`;
   }
-  return toBinary(ModelProtoSchema, create(ModelProtoSchema, {
-    irVersion: 8n,
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: "", version: 13n })],
-    graph: create(GraphProtoSchema, { name: "deep", node: nodes, initializer: inits, input: [tensorInfo("x", ["N", C, 4, 4])], output: [tensorInfo(prev, ["N", C, 4, 4])] }),
-  }));
+  return toBinary(
+    ModelProtoSchema,
+    create(ModelProtoSchema, {
+      irVersion: 8n,
+      opsetImport: [create(OperatorSetIdProtoSchema, { domain: "", version: 13n })],
+      graph: create(GraphProtoSchema, {
+        name: "deep",
+        node: nodes,
+        initializer: inits,
+        input: [tensorInfo("x", ["N", C, 4, 4])],
+        output: [tensorInfo(prev, ["N", C, 4, 4])],
+      }),
+    }),
+  );
 }
 
 describe("inference process isolation", function () {
@@ -107,7 +149,8 @@ describe("inference process isolation", function () {
 
   it("never loads onnxruntime-node in the host process (the CLI as host)", () => {
     const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "cli.js"), "inspect", demoPath(), "--samples", "4"], {
-      encoding: "utf8", env: { ...process.env, BN_LENS_DEBUG_HOST: "1" },
+      encoding: "utf8",
+      env: { ...process.env, BN_LENS_DEBUG_HOST: "1" },
     });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /onnxruntime loaded in host: false/);
@@ -132,7 +175,10 @@ describe("inference process isolation", function () {
     process.kill(pid, "SIGABRT");
     await assert.rejects(run.result, (e: unknown) => {
       assert.ok(e instanceof WorkerError);
-      assert.equal(e.message, "The inference process stopped unexpectedly (signal SIGABRT); BN Lens starts a fresh process for the next run.");
+      assert.equal(
+        e.message,
+        "The inference process stopped unexpectedly (signal SIGABRT); BN Lens starts a fresh process for the next run.",
+      );
       return true;
     });
     const report = await client.inspect({ modelPath: demoPath(), samples: 8 }).result;
@@ -172,15 +218,24 @@ describe("inference process isolation", function () {
     ]);
     assert.equal(a.layers.length, 4);
     assert.equal(b.layers.length, 35);
-    assert.deepEqual(a.layers.map((l) => l.pre.mean), alone.layers.map((l) => l.pre.mean));
-    assert.deepEqual(a.layers.map((l) => l.post.histogram), alone.layers.map((l) => l.post.histogram));
+    assert.deepEqual(
+      a.layers.map((l) => l.pre.mean),
+      alone.layers.map((l) => l.pre.mean),
+    );
+    assert.deepEqual(
+      a.layers.map((l) => l.post.histogram),
+      alone.layers.map((l) => l.post.histogram),
+    );
   });
 
   /** Runs the CLI (a small host process) and returns its output and the worst stall of its event loop. */
   function hostRun(args: string[]): { stdout: string; maxDelayMs: number; seconds: number } {
     const started = performance.now();
     const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "cli.js"), ...args], {
-      encoding: "utf8", env: { ...process.env, BN_LENS_DEBUG_HOST: "1" }, timeout: 900_000, maxBuffer: 64 << 20,
+      encoding: "utf8",
+      env: { ...process.env, BN_LENS_DEBUG_HOST: "1" },
+      timeout: 900_000,
+      maxBuffer: 64 << 20,
     });
     assert.equal(r.status, 0, r.stderr);
     const m = /host event loop max delay ([\d.]+) ms/.exec(r.stderr);
@@ -207,7 +262,8 @@ describe("inference process isolation", function () {
     const dir = path.join(tmp, "photos");
     fs.mkdirSync(dir);
     const photos = fs.readdirSync(FACE_IMAGES).filter((f) => f.endsWith(".jpg"));
-    for (let i = 0; i < 10000; i++) fs.symlinkSync(path.join(FACE_IMAGES, photos[i % photos.length]), path.join(dir, `${String(i).padStart(5, "0")}.jpg`));
+    for (let i = 0; i < 10000; i++)
+      fs.symlinkSync(path.join(FACE_IMAGES, photos[i % photos.length]), path.join(dir, `${String(i).padStart(5, "0")}.jpg`));
     const r = hostRun(["inspect", FACE_DETECTOR, "--data", dir, "--mean", "127", "--std", "128", "--batch", "16", "--mode", "fast"]);
     console.log(`      10,000 photos (fast mode): ${r.seconds.toFixed(1)} s, host event loop max delay ${r.maxDelayMs.toFixed(1)} ms`);
     assert.match(r.stdout, /Samples: 10000,/);
@@ -218,7 +274,23 @@ describe("inference process isolation", function () {
   it("needs no network: an inspection runs in a network namespace without interfaces", function () {
     const probe = spawnSync("unshare", ["-n", "true"]);
     if (probe.status !== 0) this.skip();
-    const r = spawnSync("unshare", ["-n", process.execPath, path.join(ROOT, "dist", "cli.js"), "inspect", FACE_DETECTOR, "--data", FACE_IMAGES, "--mean", "127", "--std", "128"], { encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(
+      "unshare",
+      [
+        "-n",
+        process.execPath,
+        path.join(ROOT, "dist", "cli.js"),
+        "inspect",
+        FACE_DETECTOR,
+        "--data",
+        FACE_IMAGES,
+        "--mean",
+        "127",
+        "--std",
+        "128",
+      ],
+      { encoding: "utf8", timeout: 120_000 },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /35 BatchNormalization layers/);
   });

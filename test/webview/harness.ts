@@ -13,7 +13,14 @@ import type { HostToWebview, WebviewToHost } from "../../src/protocol/webview";
 /** The webview's resource origin (what webview.cspSource is in VS Code). */
 export const ORIGIN = "https://bn-lens.webview.test";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 export type ThemeName = "dark" | "light" | "high-contrast";
 
@@ -22,55 +29,124 @@ export const THEMES: Record<ThemeName, { bodyClass: string; vars: Record<string,
   dark: {
     bodyClass: "vscode-dark",
     vars: {
-      "--vscode-foreground": "#cccccc", "--vscode-descriptionForeground": "#9d9d9d", "--vscode-editor-background": "#1f1f1f",
-      "--vscode-editorWidget-background": "#202020", "--vscode-editorWidget-border": "#313131", "--vscode-focusBorder": "#0078d4",
-      "--vscode-charts-blue": "#3794ff", "--vscode-charts-orange": "#d18616", "--vscode-charts-red": "#f14c4c", "--vscode-charts-green": "#89d185",
-      "--vscode-charts-purple": "#b180d7", "--vscode-charts-yellow": "#cca700", "--vscode-editorError-foreground": "#f14c4c",
-      "--vscode-editorWarning-foreground": "#cca700", "--vscode-editorInfo-foreground": "#3794ff", "--vscode-textLink-foreground": "#4daafc",
-      "--vscode-button-background": "#0078d4", "--vscode-button-foreground": "#ffffff", "--vscode-button-hoverBackground": "#026ec1",
-      "--vscode-button-secondaryBackground": "#313131", "--vscode-button-secondaryForeground": "#cccccc", "--vscode-button-secondaryHoverBackground": "#3c3c3c",
-      "--vscode-settings-textInputBackground": "#313131", "--vscode-settings-textInputForeground": "#cccccc", "--vscode-settings-textInputBorder": "#3c3c3c",
-      "--vscode-settings-dropdownBackground": "#313131", "--vscode-settings-dropdownForeground": "#cccccc", "--vscode-settings-dropdownBorder": "#3c3c3c",
-      "--vscode-settings-dropdownListBorder": "#454545", "--vscode-list-hoverBackground": "#2a2d2e", "--vscode-list-activeSelectionBackground": "#04395e",
-      "--vscode-list-inactiveSelectionBackground": "#37373d", "--vscode-list-focusBackground": "#04395e",
-      "--vscode-progressBar-background": "#0078d4", "--vscode-inputValidation-errorBackground": "#5a1d1d", "--vscode-inputValidation-errorBorder": "#be1100",
-      "--vscode-font-family": "system-ui, 'Segoe UI', 'Ubuntu', sans-serif", "--vscode-font-size": "13px",
+      "--vscode-foreground": "#cccccc",
+      "--vscode-descriptionForeground": "#9d9d9d",
+      "--vscode-editor-background": "#1f1f1f",
+      "--vscode-editorWidget-background": "#202020",
+      "--vscode-editorWidget-border": "#313131",
+      "--vscode-focusBorder": "#0078d4",
+      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-charts-red": "#f14c4c",
+      "--vscode-charts-green": "#89d185",
+      "--vscode-charts-purple": "#b180d7",
+      "--vscode-charts-yellow": "#cca700",
+      "--vscode-editorError-foreground": "#f14c4c",
+      "--vscode-editorWarning-foreground": "#cca700",
+      "--vscode-editorInfo-foreground": "#3794ff",
+      "--vscode-textLink-foreground": "#4daafc",
+      "--vscode-button-background": "#0078d4",
+      "--vscode-button-foreground": "#ffffff",
+      "--vscode-button-hoverBackground": "#026ec1",
+      "--vscode-button-secondaryBackground": "#313131",
+      "--vscode-button-secondaryForeground": "#cccccc",
+      "--vscode-button-secondaryHoverBackground": "#3c3c3c",
+      "--vscode-settings-textInputBackground": "#313131",
+      "--vscode-settings-textInputForeground": "#cccccc",
+      "--vscode-settings-textInputBorder": "#3c3c3c",
+      "--vscode-settings-dropdownBackground": "#313131",
+      "--vscode-settings-dropdownForeground": "#cccccc",
+      "--vscode-settings-dropdownBorder": "#3c3c3c",
+      "--vscode-settings-dropdownListBorder": "#454545",
+      "--vscode-list-hoverBackground": "#2a2d2e",
+      "--vscode-list-activeSelectionBackground": "#04395e",
+      "--vscode-list-inactiveSelectionBackground": "#37373d",
+      "--vscode-list-focusBackground": "#04395e",
+      "--vscode-progressBar-background": "#0078d4",
+      "--vscode-inputValidation-errorBackground": "#5a1d1d",
+      "--vscode-inputValidation-errorBorder": "#be1100",
+      "--vscode-font-family": "system-ui, 'Segoe UI', 'Ubuntu', sans-serif",
+      "--vscode-font-size": "13px",
       "--vscode-editor-font-family": "'DejaVu Sans Mono', monospace",
     },
   },
   light: {
     bodyClass: "vscode-light",
     vars: {
-      "--vscode-foreground": "#3b3b3b", "--vscode-descriptionForeground": "#717171", "--vscode-editor-background": "#ffffff",
-      "--vscode-editorWidget-background": "#f8f8f8", "--vscode-editorWidget-border": "#c8c8c8", "--vscode-focusBorder": "#005fb8",
-      "--vscode-charts-blue": "#1a85ff", "--vscode-charts-orange": "#d18616", "--vscode-charts-red": "#e51400", "--vscode-charts-green": "#388a34",
-      "--vscode-charts-purple": "#652d90", "--vscode-charts-yellow": "#bf8803", "--vscode-editorError-foreground": "#e51400",
-      "--vscode-editorWarning-foreground": "#bf8803", "--vscode-editorInfo-foreground": "#1a85ff", "--vscode-textLink-foreground": "#005fb8",
-      "--vscode-button-background": "#005fb8", "--vscode-button-foreground": "#ffffff", "--vscode-button-hoverBackground": "#0258a8",
-      "--vscode-button-secondaryBackground": "#e5e5e5", "--vscode-button-secondaryForeground": "#3b3b3b", "--vscode-button-secondaryHoverBackground": "#cccccc",
-      "--vscode-settings-textInputBackground": "#ffffff", "--vscode-settings-textInputForeground": "#3b3b3b", "--vscode-settings-textInputBorder": "#cecece",
-      "--vscode-settings-dropdownBackground": "#ffffff", "--vscode-settings-dropdownForeground": "#3b3b3b", "--vscode-settings-dropdownBorder": "#cecece",
-      "--vscode-settings-dropdownListBorder": "#c8c8c8", "--vscode-list-hoverBackground": "#f2f2f2", "--vscode-list-activeSelectionBackground": "#e8e8e8",
-      "--vscode-list-inactiveSelectionBackground": "#e4e6f1", "--vscode-list-focusBackground": "#d6ebff",
-      "--vscode-progressBar-background": "#005fb8", "--vscode-inputValidation-errorBackground": "#f2dede", "--vscode-inputValidation-errorBorder": "#be1100",
-      "--vscode-font-family": "system-ui, 'Segoe UI', 'Ubuntu', sans-serif", "--vscode-font-size": "13px",
+      "--vscode-foreground": "#3b3b3b",
+      "--vscode-descriptionForeground": "#717171",
+      "--vscode-editor-background": "#ffffff",
+      "--vscode-editorWidget-background": "#f8f8f8",
+      "--vscode-editorWidget-border": "#c8c8c8",
+      "--vscode-focusBorder": "#005fb8",
+      "--vscode-charts-blue": "#1a85ff",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-charts-red": "#e51400",
+      "--vscode-charts-green": "#388a34",
+      "--vscode-charts-purple": "#652d90",
+      "--vscode-charts-yellow": "#bf8803",
+      "--vscode-editorError-foreground": "#e51400",
+      "--vscode-editorWarning-foreground": "#bf8803",
+      "--vscode-editorInfo-foreground": "#1a85ff",
+      "--vscode-textLink-foreground": "#005fb8",
+      "--vscode-button-background": "#005fb8",
+      "--vscode-button-foreground": "#ffffff",
+      "--vscode-button-hoverBackground": "#0258a8",
+      "--vscode-button-secondaryBackground": "#e5e5e5",
+      "--vscode-button-secondaryForeground": "#3b3b3b",
+      "--vscode-button-secondaryHoverBackground": "#cccccc",
+      "--vscode-settings-textInputBackground": "#ffffff",
+      "--vscode-settings-textInputForeground": "#3b3b3b",
+      "--vscode-settings-textInputBorder": "#cecece",
+      "--vscode-settings-dropdownBackground": "#ffffff",
+      "--vscode-settings-dropdownForeground": "#3b3b3b",
+      "--vscode-settings-dropdownBorder": "#cecece",
+      "--vscode-settings-dropdownListBorder": "#c8c8c8",
+      "--vscode-list-hoverBackground": "#f2f2f2",
+      "--vscode-list-activeSelectionBackground": "#e8e8e8",
+      "--vscode-list-inactiveSelectionBackground": "#e4e6f1",
+      "--vscode-list-focusBackground": "#d6ebff",
+      "--vscode-progressBar-background": "#005fb8",
+      "--vscode-inputValidation-errorBackground": "#f2dede",
+      "--vscode-inputValidation-errorBorder": "#be1100",
+      "--vscode-font-family": "system-ui, 'Segoe UI', 'Ubuntu', sans-serif",
+      "--vscode-font-size": "13px",
       "--vscode-editor-font-family": "'DejaVu Sans Mono', monospace",
     },
   },
   "high-contrast": {
     bodyClass: "vscode-high-contrast",
     vars: {
-      "--vscode-foreground": "#ffffff", "--vscode-descriptionForeground": "#ffffff", "--vscode-editor-background": "#000000",
-      "--vscode-editorWidget-background": "#0c141f", "--vscode-editorWidget-border": "#6fc3df", "--vscode-focusBorder": "#f38518",
-      "--vscode-contrastBorder": "#6fc3df", "--vscode-contrastActiveBorder": "#f38518",
-      "--vscode-charts-blue": "#3794ff", "--vscode-charts-orange": "#d18616", "--vscode-charts-red": "#f14c4c", "--vscode-charts-green": "#89d185",
-      "--vscode-charts-purple": "#b180d7", "--vscode-editorError-foreground": "#f48771", "--vscode-editorWarning-foreground": "#ffd370",
-      "--vscode-editorInfo-foreground": "#3794ff", "--vscode-textLink-foreground": "#21a6ff",
-      "--vscode-button-background": "#000000", "--vscode-button-foreground": "#ffffff", "--vscode-button-border": "#6fc3df",
-      "--vscode-button-secondaryBackground": "#000000", "--vscode-button-secondaryForeground": "#ffffff",
-      "--vscode-settings-textInputBackground": "#000000", "--vscode-settings-textInputBorder": "#6fc3df", "--vscode-settings-dropdownBackground": "#000000",
-      "--vscode-settings-dropdownBorder": "#6fc3df", "--vscode-list-hoverBackground": "#000000", "--vscode-list-inactiveSelectionBackground": "#000000",
-      "--vscode-font-family": "system-ui, 'Segoe UI', 'Ubuntu', sans-serif", "--vscode-font-size": "13px",
+      "--vscode-foreground": "#ffffff",
+      "--vscode-descriptionForeground": "#ffffff",
+      "--vscode-editor-background": "#000000",
+      "--vscode-editorWidget-background": "#0c141f",
+      "--vscode-editorWidget-border": "#6fc3df",
+      "--vscode-focusBorder": "#f38518",
+      "--vscode-contrastBorder": "#6fc3df",
+      "--vscode-contrastActiveBorder": "#f38518",
+      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-charts-red": "#f14c4c",
+      "--vscode-charts-green": "#89d185",
+      "--vscode-charts-purple": "#b180d7",
+      "--vscode-editorError-foreground": "#f48771",
+      "--vscode-editorWarning-foreground": "#ffd370",
+      "--vscode-editorInfo-foreground": "#3794ff",
+      "--vscode-textLink-foreground": "#21a6ff",
+      "--vscode-button-background": "#000000",
+      "--vscode-button-foreground": "#ffffff",
+      "--vscode-button-border": "#6fc3df",
+      "--vscode-button-secondaryBackground": "#000000",
+      "--vscode-button-secondaryForeground": "#ffffff",
+      "--vscode-settings-textInputBackground": "#000000",
+      "--vscode-settings-textInputBorder": "#6fc3df",
+      "--vscode-settings-dropdownBackground": "#000000",
+      "--vscode-settings-dropdownBorder": "#6fc3df",
+      "--vscode-list-hoverBackground": "#000000",
+      "--vscode-list-inactiveSelectionBackground": "#000000",
+      "--vscode-font-family": "system-ui, 'Segoe UI', 'Ubuntu', sans-serif",
+      "--vscode-font-size": "13px",
       "--vscode-editor-font-family": "'DejaVu Sans Mono', monospace",
     },
   },
@@ -136,7 +212,10 @@ export async function launchBrowser(): Promise<{ browser: BrowserContext; close(
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with "apt-get install -y chromium"`);
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-chromium-"));
   const browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 },
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
   });
   return {
     browser,
@@ -159,7 +238,11 @@ export interface PanelOptions {
 
 /** One webview page. */
 export class Panel {
-  private constructor(readonly page: Page, readonly resultsDir: string, readonly nonce: string) {}
+  private constructor(
+    readonly page: Page,
+    readonly resultsDir: string,
+    readonly nonce: string,
+  ) {}
 
   /** Opens a new page with the panel, under its CSP, with a fake VS Code API. */
   static async open(context: BrowserContext | Browser, o: PanelOptions = {}): Promise<Panel> {
@@ -175,15 +258,25 @@ export class Panel {
     await page.route(`${ORIGIN}/**`, async (route) => {
       const url = new URL(route.request().url());
       if (url.pathname === "/index.html") return route.fulfill({ status: 200, contentType: "text/html", body: html });
-      if (url.pathname === "/fake-vscode.js") return route.fulfill({ status: 200, contentType: "text/javascript", body: fakeApiScript(o.theme ?? "dark") });
+      if (url.pathname === "/fake-vscode.js")
+        return route.fulfill({ status: 200, contentType: "text/javascript", body: fakeApiScript(o.theme ?? "dark") });
       const file = path.join(ROOT, url.pathname);
-      if (!file.startsWith(ROOT + path.sep) || !fs.existsSync(file) || !/^\/(dist|media)\//.test(url.pathname)) return route.fulfill({ status: 404, body: "" });
-      const type = file.endsWith(".js") ? "text/javascript" : file.endsWith(".css") ? "text/css" : file.endsWith(".map") ? "application/json" : "application/octet-stream";
+      if (!file.startsWith(ROOT + path.sep) || !fs.existsSync(file) || !/^\/(dist|media)\//.test(url.pathname))
+        return route.fulfill({ status: 404, body: "" });
+      const type = file.endsWith(".js")
+        ? "text/javascript"
+        : file.endsWith(".css")
+          ? "text/css"
+          : file.endsWith(".map")
+            ? "application/json"
+            : "application/octet-stream";
       return route.fulfill({ status: 200, contentType: type, body: fs.readFileSync(file) });
     });
     panel.errors = [];
     page.on("pageerror", (e) => panel.errors.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => { if (m.type() === "error") panel.errors.push(`console: ${m.text()}`); });
+    page.on("console", (m) => {
+      if (m.type() === "error") panel.errors.push(`console: ${m.text()}`);
+    });
     if (o.onMessage) {
       const handler = o.onMessage;
       await page.exposeFunction("__bnLensHost", (m: WebviewToHost) => handler(m, panel));
@@ -207,20 +300,30 @@ export class Panel {
   }
 
   /** Waits until the webview has posted a message of `type` (matching `pred`) and returns the latest one. */
-  async waitForPosted<T extends WebviewToHost["type"]>(type: T, pred: (m: Extract<WebviewToHost, { type: T }>) => boolean = () => true, timeoutMs = 10_000): Promise<Extract<WebviewToHost, { type: T }>> {
+  async waitForPosted<T extends WebviewToHost["type"]>(
+    type: T,
+    pred: (m: Extract<WebviewToHost, { type: T }>) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<Extract<WebviewToHost, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const all = await this.posted().catch(() => [] as WebviewToHost[]);
-      const hit = all.filter((m): m is Extract<WebviewToHost, { type: T }> => m.type === type).filter(pred).pop();
+      const hit = all
+        .filter((m): m is Extract<WebviewToHost, { type: T }> => m.type === type)
+        .filter(pred)
+        .pop();
       if (hit) return hit;
-      if (Date.now() > deadline) throw new Error(`the webview did not post ${type} within ${timeoutMs} ms; posted: ${all.map((m) => m.type).join(", ")}`);
+      if (Date.now() > deadline)
+        throw new Error(`the webview did not post ${type} within ${timeoutMs} ms; posted: ${all.map((m) => m.type).join(", ")}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
   /** Forgets the posted messages recorded so far. */
   async clearPosted(): Promise<void> {
-    await this.page.evaluate(() => { (window as unknown as { __posted: unknown[] }).__posted.length = 0; });
+    await this.page.evaluate(() => {
+      (window as unknown as { __posted: unknown[] }).__posted.length = 0;
+    });
   }
 
   /** CSP violations reported in the page. */

@@ -44,9 +44,10 @@ class FakeHost {
         reply = { type: "replied", requestId: m.requestId, result: null, error: this.failNext ?? "no report" };
         this.failNext = null;
       } else {
-        const result: GetLayerResult = m.kind === "bn"
-          ? { kind: "bn", layer: r.layers.find((l) => l.index === m.index)! }
-          : { kind: "activation", layer: r.activations.find((l) => l.index === m.index)! };
+        const result: GetLayerResult =
+          m.kind === "bn"
+            ? { kind: "bn", layer: r.layers.find((l) => l.index === m.index)! }
+            : { kind: "activation", layer: r.activations.find((l) => l.index === m.index)! };
         reply = { type: "replied", requestId: m.requestId, result };
       }
       void panel.send(reply);
@@ -64,9 +65,13 @@ const ROWS = '[data-testid="overview"] [data-testid="layer-row"]';
 
 /** Names of the rows in the DOM, top to bottom. */
 async function shownNodes(page: Page): Promise<string[]> {
-  return page.evaluate((sel) => Array.from(document.querySelectorAll<HTMLElement>(sel))
-    .sort((a, b) => Number(a.dataset.i) - Number(b.dataset.i))
-    .map((el) => el.dataset.node ?? ""), ROWS);
+  return page.evaluate(
+    (sel) =>
+      Array.from(document.querySelectorAll<HTMLElement>(sel))
+        .sort((a, b) => Number(a.dataset.i) - Number(b.dataset.i))
+        .map((el) => el.dataset.node ?? ""),
+    ROWS,
+  );
 }
 
 async function rowText(page: Page, node: string): Promise<string> {
@@ -153,10 +158,15 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
       return getComputedStyle(document.body).color;
     });
     assert.notEqual(applied, "rgb(1, 2, 3)");
-    const csp = await until(async () => { const v = await panel.cspViolations(); return v.length ? v : undefined; }, "the CSP violation report");
+    const csp = await until(async () => {
+      const v = await panel.cspViolations();
+      return v.length ? v : undefined;
+    }, "the CSP violation report");
     assert.equal(csp[0].directive, "style-src-elem");
     // Forget the deliberate violation (and its console report) so afterEach checks the rest.
-    await page.evaluate(() => { (window as unknown as { __csp: unknown[] }).__csp.length = 0; });
+    await page.evaluate(() => {
+      (window as unknown as { __csp: unknown[] }).__csp.length = 0;
+    });
     await until(async () => (panel.errors.some((e) => /Content Security Policy/.test(e)) ? true : undefined), "the console report");
     panel.errors.length = 0;
   });
@@ -176,7 +186,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await page.getByTestId("run-random").click();
     await page.getByTestId("run-data").click();
     const runs = (await panel.posted()).filter((m) => m.type === "runInspection");
-    assert.deepEqual(runs, [{ type: "runInspection", withData: false }, { type: "runInspection", withData: true }]);
+    assert.deepEqual(runs, [
+      { type: "runInspection", withData: false },
+      { type: "runInspection", withData: true },
+    ]);
   });
 
   it("in an untrusted workspace explains why it does not run and disables the run buttons", async () => {
@@ -194,9 +207,17 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     const { page } = panel;
     const fused: ModelOverview = {
       ...faceModel,
-      model: { ...faceModel.model, bnCount: 0, fusedAway: true, statement: "No BatchNormalization nodes: BN was probably folded into the preceding Conv/Gemm at export." },
+      model: {
+        ...faceModel.model,
+        bnCount: 0,
+        fusedAway: true,
+        statement: "No BatchNormalization nodes: BN was probably folded into the preceding Conv/Gemm at export.",
+      },
       layers: [],
-      probes: [{ node: "conv_0", op: "Conv", output: "c0", activation: "Relu" }, { node: "conv_1", op: "Conv", output: "c1", activation: "none" }],
+      probes: [
+        { node: "conv_0", op: "Conv", output: "c0", activation: "Relu" },
+        { node: "conv_1", op: "Conv", output: "c1", activation: "none" },
+      ],
     };
     await panel.send({ type: "modelDescribed", overview: fused, trusted: true });
     await page.getByTestId("statement").waitFor();
@@ -209,11 +230,16 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     const { page } = panel;
     await panel.send({ type: "modelDescribed", overview: faceModel, trusted: true });
     await panel.send({ type: "runStarted", description: "16 photos from face-images" });
-    await panel.send({ type: "runProgressed", progress: { phase: "running", samplesDone: 8, samplesTotal: 16, elapsedMs: 1200, message: "batch 2 of 4" } });
+    await panel.send({
+      type: "runProgressed",
+      progress: { phase: "running", samplesDone: 8, samplesTotal: 16, elapsedMs: 1200, message: "batch 2 of 4" },
+    });
     await page.getByTestId("running").waitFor();
     assert.match(await page.getByTestId("progress-text").innerText(), /Running: 8 of 16 samples · 1\.2 s — batch 2 of 4/);
     assert.equal(await page.getByTestId("run-random").getAttribute("disabled"), "");
-    const bar = await page.locator("vscode-progress-bar").evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max]);
+    const bar = await page
+      .locator("vscode-progress-bar")
+      .evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max]);
     assert.deepEqual(bar, [8, 16]);
     await panel.screenshot("04-running");
     await page.getByTestId("cancel").click();
@@ -222,7 +248,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await page.getByTestId("cancelled").waitFor();
     assert.match(await page.getByTestId("cancelled").innerText(), /Run cancelled/);
     // A progress event that arrives after the cancellation does not bring the progress bar back.
-    await panel.send({ type: "runProgressed", progress: { phase: "running", samplesDone: 12, samplesTotal: 16, elapsedMs: 1500, message: "" } });
+    await panel.send({
+      type: "runProgressed",
+      progress: { phase: "running", samplesDone: 12, samplesTotal: 16, elapsedMs: 1500, message: "" },
+    });
     await page.waitForTimeout(50);
     assert.equal(await page.getByTestId("running").count(), 0);
     assert.equal(await page.getByTestId("run-random").getAttribute("disabled"), null);
@@ -234,19 +263,29 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await panel.send({ type: "modelDescribed", overview: faceModel, trusted: true });
     await page.getByTestId("run-data").click();
     await panel.send({ type: "runStarted", description: "photos" });
-    await panel.send({ type: "runFailed", kind: "data", message: "The folder /data/empty holds no images, .npy or .npz files; pick a folder with data for input \"input\"." });
+    await panel.send({
+      type: "runFailed",
+      kind: "data",
+      message: 'The folder /data/empty holds no images, .npy or .npz files; pick a folder with data for input "input".',
+    });
     await page.getByTestId("error").waitFor();
     assert.match(await page.getByTestId("error-message").innerText(), /holds no images/);
     assert.match(await page.getByTestId("error").innerText(), /Check the data you picked/);
     await panel.screenshot("06-run-failed");
     await panel.clearPosted();
     await page.getByTestId("retry").click();
-    assert.deepEqual((await panel.posted()).filter((m) => m.type === "runInspection"), [{ type: "runInspection", withData: true }]);
+    assert.deepEqual(
+      (await panel.posted()).filter((m) => m.type === "runInspection"),
+      [{ type: "runInspection", withData: true }],
+    );
   });
 
   it("says when the model cannot be read", async () => {
     const { page } = panel;
-    await panel.send({ type: "modelFailed", message: "broken.onnx is not an ONNX model (it does not parse as a ModelProto); check that the file is complete." });
+    await panel.send({
+      type: "modelFailed",
+      message: "broken.onnx is not an ONNX model (it does not parse as a ModelProto); check that the file is complete.",
+    });
     await page.getByTestId("error").waitFor();
     const text = await page.getByTestId("error").innerText();
     assert.match(text, /could not read this model/);
@@ -269,7 +308,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     const bn1 = await rowText(page, "bn1");
     assert.match(bn1, /dead channels/);
     assert.equal(await page.locator(`${ROWS}[data-node="bn1"] .c-dead`).innerText(), "1");
-    assert.match(await page.locator(`${ROWS}[data-node="bn1"] .c-dead`).getAttribute("title") ?? "", /Dead channels: 5/);
+    assert.match((await page.locator(`${ROWS}[data-node="bn1"] .c-dead`).getAttribute("title")) ?? "", /Dead channels: 5/);
     const bn2 = await rowText(page, "bn2");
     assert.match(bn2, /46\.8%\s+saturated/);
     assert.match(bn2, /Sigmoid/);
@@ -278,7 +317,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     const answers = await page.getByTestId("answers").innerText();
     assert.match(answers, /Stale BN statistics for this data\? ▲ Yes, in 1 of 4 layers: bn3/);
     assert.match(answers, /Dead channels\? ▲ 4 channels in 2 layers: bn1 \(1\), bn3 \(3\)/);
-    assert.match(answers, /Saturated or stuck nonlinearity\? ▲ Saturated after bn2 \(Sigmoid, 46\.8%\); channels almost always off after bn3/);
+    assert.match(
+      answers,
+      /Saturated or stuck nonlinearity\? ▲ Saturated after bn2 \(Sigmoid, 46\.8%\); channels almost always off after bn3/,
+    );
     // Each row's sparklines are drawn on the shared canvas, level with the row.
     const inked = await page.getByTestId("sparklines").evaluate((c, sel) => {
       const cv = c as HTMLCanvasElement;
@@ -293,7 +335,10 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
       });
     }, ROWS);
     assert.equal(inked.length, 4);
-    assert.ok(inked.every((n) => n > 100), `ink per row band: ${inked}`);
+    assert.ok(
+      inked.every((n) => n > 100),
+      `ink per row band: ${inked}`,
+    );
     await panel.screenshot("10-demo-overview");
     await page.getByTestId("export").click();
     await panel.waitForPosted("exportReport");
@@ -322,10 +367,11 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await page.locator('button[data-sort="order"]').click();
     assert.deepEqual(await shownNodes(page), ["bn1", "bn2", "bn3", "bn4"]);
 
-    const setSelect = (id: string, value: string) => page.getByTestId(id).evaluate((el, v) => {
-      (el as HTMLElement & { value: string }).value = v;
-      el.dispatchEvent(new Event("change", { bubbles: true }));
-    }, value);
+    const setSelect = (id: string, value: string) =>
+      page.getByTestId(id).evaluate((el, v) => {
+        (el as HTMLElement & { value: string }).value = v;
+        el.dispatchEvent(new Event("change", { bubbles: true }));
+      }, value);
     await setSelect("severity-filter", "error");
     assert.deepEqual(await shownNodes(page), ["bn3"]);
     assert.equal(await page.getByTestId("shown-count").innerText(), "1 of 4 layers shown");
@@ -389,13 +435,19 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     // Channel 5 carries the worst variance ratio (20.3×, the error, so the cursor starts there); channel 1 the worst z.
     assert.match(await page.locator('[data-channel="5"]').innerText(), /20\.3×/);
     assert.match(await page.locator('[data-channel="1"]').innerText(), /−2\.50σ/);
-    assert.match(await page.getByTestId("channel-readout").innerText(), /Channel 5\s+running mean −0\.0942 vs data −0\.0892 ± 0\.384.*running var 2\.99 vs data 0\.147 \(20\.3×\)/s);
+    assert.match(
+      await page.getByTestId("channel-readout").innerText(),
+      /Channel 5\s+running mean −0\.0942 vs data −0\.0892 ± 0\.384.*running var 2\.99 vs data 0\.147 \(20\.3×\)/s,
+    );
     await page.locator(".channel-charts").focus();
     await page.keyboard.press("ArrowRight");
     assert.match(await page.getByTestId("channel-readout").innerText(), /Channel 6/);
     await page.keyboard.press("Home");
     assert.match(await page.getByTestId("channel-readout").innerText(), /Channel 0\s+dead/);
-    assert.match(await page.getByTestId("hist-caption").innerText(), /Linear axis: both histograms are re-binned onto the same equal-width bins/);
+    assert.match(
+      await page.getByTestId("hist-caption").innerText(),
+      /Linear axis: both histograms are re-binned onto the same equal-width bins/,
+    );
     await panel.screenshot("12-demo-detail-bn3");
     await page.getByTestId("show-node").click();
     await panel.waitForPosted("revealNode", (m) => m.node === "bn3");
@@ -444,11 +496,14 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.deepEqual((await shownNodes(page)).slice(0, 5), order.slice(0, 5));
     assert.equal(await page.locator('[role="columnheader"]:has(button[data-sort="varRatio"])').getAttribute("aria-sort"), "descending");
     // Scroll survives a reload of the overview too.
-    await page.getByTestId("layer-list").evaluate((el) => { el.scrollTop = 400; el.dispatchEvent(new Event("scroll")); });
+    await page.getByTestId("layer-list").evaluate((el) => {
+      el.scrollTop = 400;
+      el.dispatchEvent(new Event("scroll"));
+    });
     await page.waitForTimeout(300);
     await panel.reload();
     await panel.waitForPosted("overviewRendered");
-    assert.ok(Math.abs(await page.getByTestId("layer-list").evaluate((el) => el.scrollTop) - 400) <= 1);
+    assert.ok(Math.abs((await page.getByTestId("layer-list").evaluate((el) => el.scrollTop)) - 400) <= 1);
   });
 
   it("lists the face detector's 35 BN layers from 16 photos", async () => {

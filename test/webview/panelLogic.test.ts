@@ -7,7 +7,16 @@ import { BUCKETS_PER_OCTAVE, ZERO_BUCKET, bucketOf, bucketRange } from "../../sr
 import { channelList, count, duration, num, percent, ratio, shape, sigma } from "../../webview/format";
 import { answers, badges, rowMatches, rowSeverity, sortRows, visibleRows } from "../../webview/rows";
 import { escapeHtml, panelCsp, panelHtml } from "../../src/core/webviewShell";
-import { clipIntervals, linearShares, niceTicks, quantileRange, symlog, symlogBars, symlogThreshold, unionRange } from "../../webview/histogramView";
+import {
+  clipIntervals,
+  linearShares,
+  niceTicks,
+  quantileRange,
+  symlog,
+  symlogBars,
+  symlogThreshold,
+  unionRange,
+} from "../../webview/histogramView";
 
 describe("panel number formats", () => {
   it("shows units and sensible precision", () => {
@@ -40,9 +49,13 @@ describe("panel number formats", () => {
 
 function row(over: Partial<LayerRow> & { node: string; index: number }): LayerRow {
   return {
-    kind: "bn", op: "Conv", channels: 8,
+    kind: "bn",
+    op: "Conv",
+    channels: 8,
     activation: { op: "Relu", description: "ReLU", flatRegion: { intervals: [[null, 0]], description: "x ≤ 0", slopeFraction: 0.02 } },
-    post: { first: ZERO_BUCKET, counts: [1] }, min: 0, max: 0,
+    post: { first: ZERO_BUCKET, counts: [1] },
+    min: 0,
+    max: 0,
     saturation: { kind: "rectifier", layerFraction: 0.5 },
     summary: { worstZ: null, worstVarRatio: null, worstSaturation: null, deadChannels: [], exceed: {}, severity: null },
     warnings: [],
@@ -50,16 +63,45 @@ function row(over: Partial<LayerRow> & { node: string; index: number }): LayerRo
   };
 }
 
-const warn = (rule: WarningJson["rule"], severity: WarningJson["severity"]): WarningJson => ({ rule, severity, message: `${rule} message` });
+const warn = (rule: WarningJson["rule"], severity: WarningJson["severity"]): WarningJson => ({
+  rule,
+  severity,
+  message: `${rule} message`,
+});
 
 describe("overview rows: severity, sorting, filtering, badges", () => {
-  const sum = (z: number | null, vr: number | null, severity: NonNullable<LayerRow["summary"]>["severity"]) =>
-    ({ worstZ: z === null ? null : { channel: 0, value: z }, worstVarRatio: vr === null ? null : { channel: 1, value: vr }, worstSaturation: null, deadChannels: [], exceed: {}, severity });
+  const sum = (z: number | null, vr: number | null, severity: NonNullable<LayerRow["summary"]>["severity"]) => ({
+    worstZ: z === null ? null : { channel: 0, value: z },
+    worstVarRatio: vr === null ? null : { channel: 1, value: vr },
+    worstSaturation: null,
+    deadChannels: [],
+    exceed: {},
+    severity,
+  });
   const rows = [
     row({ node: "a", index: 0, summary: sum(0.5, 1.1, null), saturation: { kind: "rectifier", layerFraction: 0.4 } }),
-    row({ node: "b", index: 1, summary: sum(-3.2, 1.5, "warning"), warnings: [warn("mean-shift", "warning")], saturation: { kind: "saturating", layerFraction: 0.9 } }),
-    row({ node: "c", index: 2, summary: sum(1.2, 12, "error"), warnings: [warn("mean-shift", "warning"), warn("variance-ratio", "error")], saturation: { kind: "none", layerFraction: null } }),
-    row({ kind: "activation", node: "conv", index: 0, summary: null, warnings: [warn("low-count", "info")], saturation: { kind: "rectifier", layerFraction: 0.1 } }),
+    row({
+      node: "b",
+      index: 1,
+      summary: sum(-3.2, 1.5, "warning"),
+      warnings: [warn("mean-shift", "warning")],
+      saturation: { kind: "saturating", layerFraction: 0.9 },
+    }),
+    row({
+      node: "c",
+      index: 2,
+      summary: sum(1.2, 12, "error"),
+      warnings: [warn("mean-shift", "warning"), warn("variance-ratio", "error")],
+      saturation: { kind: "none", layerFraction: null },
+    }),
+    row({
+      kind: "activation",
+      node: "conv",
+      index: 0,
+      summary: null,
+      warnings: [warn("low-count", "info")],
+      saturation: { kind: "rectifier", layerFraction: 0.1 },
+    }),
   ];
   const names = (rs: LayerRow[]) => rs.map((r) => r.node);
 
@@ -85,12 +127,17 @@ describe("overview rows: severity, sorting, filtering, badges", () => {
   });
 
   it("answers the three questions: stale statistics, dead channels, saturated or mostly-off nonlinearity", () => {
-    const withDead = rows.map((r) => r.node === "a" ? { ...r, summary: { ...r.summary!, deadChannels: [3, 5] }, warnings: [warn("rectifier-off", "warning")] } : r);
+    const withDead = rows.map((r) =>
+      r.node === "a" ? { ...r, summary: { ...r.summary!, deadChannels: [3, 5] }, warnings: [warn("rectifier-off", "warning")] } : r,
+    );
     const sat = [...withDead, row({ node: "s", index: 3, warnings: [warn("saturation", "error")] })];
     const a = answers(sat);
     assert.equal(a.hasStored, true);
     assert.deepEqual(names(a.stale), ["b", "c"]);
-    assert.deepEqual(a.dead.map((d) => [d.row.node, d.channels]), [["a", 2]]);
+    assert.deepEqual(
+      a.dead.map((d) => [d.row.node, d.channels]),
+      [["a", 2]],
+    );
     assert.deepEqual(names(a.saturated), ["s"]);
     assert.deepEqual(names(a.mostlyOff), ["a"]);
     assert.equal(answers(rows.filter((r) => r.kind === "activation")).hasStored, false);
@@ -98,7 +145,13 @@ describe("overview rows: severity, sorting, filtering, badges", () => {
 
   it("gives one badge per rule, worst first", () => {
     const bs = badges([warn("mean-shift", "warning"), warn("variance-ratio", "error"), warn("mean-shift", "warning")]);
-    assert.deepEqual(bs.map((b) => [b.label, b.severity]), [["stale variance", "error"], ["stale mean", "warning"]]);
+    assert.deepEqual(
+      bs.map((b) => [b.label, b.severity]),
+      [
+        ["stale variance", "error"],
+        ["stale mean", "warning"],
+      ],
+    );
   });
 });
 
@@ -114,7 +167,10 @@ describe("histogram display geometry", () => {
     const withOutlier = { first: h.first, counts: [...h.counts, ...new Array(40).fill(0), 1] };
     assert.deepEqual(quantileRange(withOutlier), [1, 2.5]);
     assert.equal(quantileRange({ first: 0, counts: [] }), null);
-    const [lo, hi] = unionRange([[1, 2.5], [-1, 0]]);
+    const [lo, hi] = unionRange([
+      [1, 2.5],
+      [-1, 0],
+    ]);
     assert.ok(Math.abs(lo - (-1 - 0.14)) < 1e-12 && Math.abs(hi - (2.5 + 0.14)) < 1e-12);
   });
 
@@ -134,7 +190,13 @@ describe("histogram display geometry", () => {
     const bars = symlogBars({ first: mixed.first, counts: [...mixed.counts] }, 0.5);
     assert.deepEqual(bars, [{ lo: -0.5, hi: 0.5, share: 1 }]);
     const apart = symlogBars(h, 0.5);
-    assert.deepEqual(apart.map((b) => [b.lo, b.hi, b.share]), [[...bucketRange(b1), 0.5], [...bucketRange(b2), 0.5]]);
+    assert.deepEqual(
+      apart.map((b) => [b.lo, b.hi, b.share]),
+      [
+        [...bucketRange(b1), 0.5],
+        [...bucketRange(b2), 0.5],
+      ],
+    );
     // 5% of |x| reach at least 1 here, so the threshold is 1 (a power of two at or below it).
     assert.equal(symlogThreshold([h]), 1);
   });
@@ -142,21 +204,38 @@ describe("histogram display geometry", () => {
   it("picks round ticks and clips the flat region to the axis", () => {
     assert.deepEqual(niceTicks(-1.2, 3.4, 5), [-1, 0, 1, 2, 3]);
     assert.deepEqual(niceTicks(0, 0.07, 4), [0, 0.02, 0.04, 0.06]);
-    assert.deepEqual(clipIntervals([[null, -5], [5, null]], -3, 8), [[5, 8]]);
+    assert.deepEqual(
+      clipIntervals(
+        [
+          [null, -5],
+          [5, null],
+        ],
+        -3,
+        8,
+      ),
+      [[5, 8]],
+    );
     assert.deepEqual(clipIntervals([[null, 0]], -2, 2), [[-2, 0]]);
   });
 });
 
 describe("panel HTML shell", () => {
   const nonce = "AbCdEf0123456789+/==";
-  const html = panelHtml({ cspSource: "https://file+.vscode-resource.vscode-cdn.net", nonce, scriptUri: "https://x/dist/webview.js?a=1&b=2", styleUri: "https://x/media/panel.css" });
+  const html = panelHtml({
+    cspSource: "https://file+.vscode-resource.vscode-cdn.net",
+    nonce,
+    scriptUri: "https://x/dist/webview.js?a=1&b=2",
+    styleUri: "https://x/media/panel.css",
+  });
 
   it("allows only local resources and the nonce'd script, never inline styles or eval", () => {
     const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1];
     assert.equal(csp, panelCsp("https://file+.vscode-resource.vscode-cdn.net", nonce));
-    assert.equal(csp,
+    assert.equal(
+      csp,
       "default-src 'none'; img-src https://file+.vscode-resource.vscode-cdn.net data:; " +
-      `style-src https://file+.vscode-resource.vscode-cdn.net 'nonce-${nonce}'; font-src https://file+.vscode-resource.vscode-cdn.net; script-src 'nonce-${nonce}';`);
+        `style-src https://file+.vscode-resource.vscode-cdn.net 'nonce-${nonce}'; font-src https://file+.vscode-resource.vscode-cdn.net; script-src 'nonce-${nonce}';`,
+    );
     assert.doesNotMatch(html, /unsafe-(inline|eval)/);
     assert.doesNotMatch(html, /style="/);
     // Every script carries the nonce; the only script is the bundle.

@@ -5,24 +5,55 @@ import { histogramScheme } from "../../src/core/stats/histogram";
 import { ChannelStats } from "../../src/core/stats/accumulator";
 import { DEFAULT_THRESHOLDS } from "../../src/core/stats/judge";
 import { bnLayerReport, modelStatement, probeReport, toFlatIntervals } from "../../src/core/inspect/inspection";
-import { REPORT_SCHEMA_VERSION, type ActivationJson, type ActivationLayerReport, type IntervalJson, type LayerReport, type Report } from "../../src/core/report";
+import {
+  REPORT_SCHEMA_VERSION,
+  type ActivationJson,
+  type ActivationLayerReport,
+  type IntervalJson,
+  type LayerReport,
+  type Report,
+} from "../../src/core/report";
 
 const ACTIVATIONS: Record<"Relu" | "Sigmoid" | "none", ActivationJson> = {
-  Relu: { op: "Relu", description: "ReLU", nodes: [], consumers: [], flatRegion: { intervals: [[null, 0]], description: "x ≤ 0", slopeFraction: 0.02 } },
-  Sigmoid: {
-    op: "Sigmoid", description: "Sigmoid", nodes: [], consumers: [],
-    flatRegion: { intervals: [[null, -5.288241522117258], [5.288241522117258, null]], description: "|x| ≥ 5.288", slopeFraction: 0.02 },
+  Relu: {
+    op: "Relu",
+    description: "ReLU",
+    nodes: [],
+    consumers: [],
+    flatRegion: { intervals: [[null, 0]], description: "x ≤ 0", slopeFraction: 0.02 },
   },
-  none: { op: "none", description: "no nonlinearity", nodes: [], consumers: [], flatRegion: { intervals: [], description: "none", slopeFraction: 0.02 } },
+  Sigmoid: {
+    op: "Sigmoid",
+    description: "Sigmoid",
+    nodes: [],
+    consumers: [],
+    flatRegion: {
+      intervals: [
+        [null, -5.288241522117258],
+        [5.288241522117258, null],
+      ],
+      description: "|x| ≥ 5.288",
+      slopeFraction: 0.02,
+    },
+  },
+  none: {
+    op: "none",
+    description: "no nonlinearity",
+    nodes: [],
+    consumers: [],
+    flatRegion: { intervals: [], description: "none", slopeFraction: 0.02 },
+  },
 };
 
 /** xorshift32: deterministic, tiny. */
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
   const u = () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return (s + 0.5) / 4294967296;
   };
   const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
@@ -87,18 +118,38 @@ export function syntheticReport(o: SyntheticOptions): Report {
     preStats.add(pre, dims, 1);
     const postStats = new ChannelStats(C, slots);
     postStats.add(post, dims, 1, flat);
-    layers.push(bnLayerReport(
-      {
-        index: i, name: `stage${Math.floor(i / 10)}/block${i % 10}/bn`, input: `conv_${i}_out`, output: `bn_${i}_out`, channels: C, epsilon: eps,
-        gamma, beta, runningMean, runningVar, producer: { op: "Conv", node: `conv_${i}` }, trainingMode: false,
-      },
-      act, preStats, postStats, 3, t));
+    layers.push(
+      bnLayerReport(
+        {
+          index: i,
+          name: `stage${Math.floor(i / 10)}/block${i % 10}/bn`,
+          input: `conv_${i}_out`,
+          output: `bn_${i}_out`,
+          channels: C,
+          epsilon: eps,
+          gamma,
+          beta,
+          runningMean,
+          runningVar,
+          producer: { op: "Conv", node: `conv_${i}` },
+          trainingMode: false,
+        },
+        act,
+        preStats,
+        postStats,
+        3,
+        t,
+      ),
+    );
   }
   const { statement, warnings } = modelStatement(layers, activations.length);
   const summaryOf = (ls: readonly { warnings: Report["warnings"]; channels: number }[]) => {
     const w = { error: 0, warning: 0, info: 0 };
     let channels = 0;
-    for (const l of ls) { channels += l.channels; for (const x of l.warnings) w[x.severity]++; }
+    for (const l of ls) {
+      channels += l.channels;
+      for (const x of l.warnings) w[x.severity]++;
+    }
     for (const x of warnings) w[x.severity]++;
     return { layers: ls.length, channels, warnings: w };
   };
@@ -107,14 +158,30 @@ export function syntheticReport(o: SyntheticOptions): Report {
     generator: { name: "bn-lens", version: "synthetic", onnxruntime: "none" },
     createdAt: new Date(0).toISOString(),
     model: {
-      path: `/synthetic/${o.fused ? "fused" : "bn"}-${o.layers}.onnx`, name: `synthetic-${o.layers}${o.fused ? "-fused" : ""}.onnx`,
-      sizeBytes: 1000 * o.layers, sha256: "0".repeat(64), producer: "synthetic", irVersion: 8, opset: 17, nodeCount: 3 * o.layers,
-      inputs: [{ name: "x", dtype: "float32", declared: [1, 3, 32, 32], fed: [3, 32, 32] }], outputs: ["y"],
-      bnCount: layers.length, fusedAway: layers.length === 0, statement, notes: [],
+      path: `/synthetic/${o.fused ? "fused" : "bn"}-${o.layers}.onnx`,
+      name: `synthetic-${o.layers}${o.fused ? "-fused" : ""}.onnx`,
+      sizeBytes: 1000 * o.layers,
+      sha256: "0".repeat(64),
+      producer: "synthetic",
+      irVersion: 8,
+      opset: 17,
+      nodeCount: 3 * o.layers,
+      inputs: [{ name: "x", dtype: "float32", declared: [1, 3, 32, 32], fed: [3, 32, 32] }],
+      outputs: ["y"],
+      bnCount: layers.length,
+      fusedAway: layers.length === 0,
+      statement,
+      notes: [],
     },
     data: { kind: "random", description: `${n} synthetic values per channel`, sources: [] },
     samples: 1,
-    run: { batchSize: 1, seed: o.seed ?? 7, elapsedMs: 0, runs: 1, precision: { mode: "exact", description: "synthetic", histogramSampling: 1 } },
+    run: {
+      batchSize: 1,
+      seed: o.seed ?? 7,
+      elapsedMs: 0,
+      runs: 1,
+      precision: { mode: "exact", description: "synthetic", histogramSampling: 1 },
+    },
     thresholds: t,
     histogram: histogramScheme(),
     layers,

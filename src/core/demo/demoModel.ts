@@ -64,9 +64,11 @@ function valueInfo(name: string, dims: (number | string)[]) {
         value: create(TypeProto_TensorSchema, {
           elemType: 1,
           shape: create(TensorShapeProtoSchema, {
-            dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, {
-              value: typeof d === "number" ? { case: "dimValue", value: BigInt(d) } : { case: "dimParam", value: d },
-            })),
+            dim: dims.map((d) =>
+              create(TensorShapeProto_DimensionSchema, {
+                value: typeof d === "number" ? { case: "dimValue", value: BigInt(d) } : { case: "dimParam", value: d },
+              }),
+            ),
           }),
         }),
       },
@@ -81,7 +83,12 @@ function weights(rng: SampleRng, out: number, inp: number): Float64Array {
   return w;
 }
 
-interface BnParams { gamma: Float64Array; beta: Float64Array; mean: Float64Array; var: Float64Array }
+interface BnParams {
+  gamma: Float64Array;
+  beta: Float64Array;
+  mean: Float64Array;
+  var: Float64Array;
+}
 
 /** Per-channel mean and population variance of pixel vectors [pixels x C]. */
 function moments(x: Float64Array, C: number): { mean: Float64Array; var: Float64Array } {
@@ -112,7 +119,7 @@ function batchNorm(x: Float64Array, p: BnParams, C: number, f: (v: number) => nu
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const c = i % C;
-    y[i] = f(p.gamma[c] * (x[i] - p.mean[c]) / Math.sqrt(p.var[c] + EPS) + p.beta[c]);
+    y[i] = f((p.gamma[c] * (x[i] - p.mean[c])) / Math.sqrt(p.var[c] + EPS) + p.beta[c]);
   }
   return y;
 }
@@ -131,11 +138,20 @@ export function buildDemoModel(): Uint8Array {
   const betas = () => Float64Array.from({ length: C }, () => (rng.nextDouble() - 0.5) * 0.4);
 
   // Calibration data: standard normal images, pixels as rows of 3 channels.
-  const batch = randomBatch({ kind: "normal", mean: 0, std: 1 }, CALIBRATION_SEED, 0, 0, CALIBRATION_SAMPLES, [3, DEMO_SIZE, DEMO_SIZE], "float64");
+  const batch = randomBatch(
+    { kind: "normal", mean: 0, std: 1 },
+    CALIBRATION_SEED,
+    0,
+    0,
+    CALIBRATION_SAMPLES,
+    [3, DEMO_SIZE, DEMO_SIZE],
+    "float64",
+  );
   const hw = DEMO_SIZE * DEMO_SIZE;
   const x0 = new Float64Array(CALIBRATION_SAMPLES * hw * 3);
   const src = batch.data as Float64Array;
-  for (let n = 0; n < CALIBRATION_SAMPLES; n++) for (let c = 0; c < 3; c++) for (let i = 0; i < hw; i++) x0[(n * hw + i) * 3 + c] = src[(n * 3 + c) * hw + i];
+  for (let n = 0; n < CALIBRATION_SAMPLES; n++)
+    for (let c = 0; c < 3; c++) for (let i = 0; i < hw; i++) x0[(n * hw + i) * 3 + c] = src[(n * 3 + c) * hw + i];
 
   const bn: BnParams[] = [];
   const a1 = conv1x1(x0, w[0], b[0], 3, C);
@@ -172,7 +188,15 @@ export function buildDemoModel(): Uint8Array {
     inits.push(floats(`bn${i}.weight`, [C], bn[k].gamma), floats(`bn${i}.bias`, [C], bn[k].beta));
     inits.push(floats(`bn${i}.running_mean`, [C], bn[k].mean), floats(`bn${i}.running_var`, [C], bn[k].var));
     nodes.push(node("Conv", [prev, `conv${i}.weight`, `conv${i}.bias`], [`conv${i}`], `conv${i}`));
-    nodes.push(node("BatchNormalization", [`conv${i}`, `bn${i}.weight`, `bn${i}.bias`, `bn${i}.running_mean`, `bn${i}.running_var`], [`bn${i}`], `bn${i}`, [attrFloat("epsilon", EPS), attrFloat("momentum", 0.9)]));
+    nodes.push(
+      node(
+        "BatchNormalization",
+        [`conv${i}`, `bn${i}.weight`, `bn${i}.bias`, `bn${i}.running_mean`, `bn${i}.running_var`],
+        [`bn${i}`],
+        `bn${i}`,
+        [attrFloat("epsilon", EPS), attrFloat("momentum", 0.9)],
+      ),
+    );
     const act = acts[k];
     if (act === "relu") nodes.push(node("Relu", [`bn${i}`], [`act${i}`], `relu${i}`));
     else if (act === "sigmoid") nodes.push(node("Sigmoid", [`bn${i}`], [`act${i}`], `sigmoid${i}`));

@@ -91,8 +91,21 @@ const MAX_CLOSURE = 48;
 
 /** Catalogued ops that are single ONNX nodes (input 0 is x; other inputs are constant parameters). */
 const CATALOGUE_OPS = new Set([
-  "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "Tanh", "HardSwish", "Elu", "Selu", "Celu",
-  "Softplus", "Softsign", "Gelu", "Mish",
+  "Relu",
+  "LeakyRelu",
+  "PRelu",
+  "Clip",
+  "Sigmoid",
+  "HardSigmoid",
+  "Tanh",
+  "HardSwish",
+  "Elu",
+  "Selu",
+  "Celu",
+  "Softplus",
+  "Softsign",
+  "Gelu",
+  "Mish",
 ]);
 const UNARY_MATH = new Set(["Neg", "Abs", "Sqrt", "Exp", "Log", "Reciprocal", "Erf", "Identity"]);
 const ARITHMETIC = new Set(["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"]);
@@ -123,7 +136,10 @@ class Context {
   private readonly constCache = new Map<string, HostTensor | null>();
   private rankCache: Map<string, number> | undefined;
 
-  constructor(readonly model: OnnxModel, readonly readExternal: ExternalReader | undefined) {}
+  constructor(
+    readonly model: OnnxModel,
+    readonly readExternal: ExternalReader | undefined,
+  ) {}
 
   constant(name: string): HostTensor | undefined {
     if (!name) return undefined;
@@ -198,7 +214,13 @@ function activationOfNode(ctx: Context, node: NodeProto): Activation | string {
 function readActivation(ctx: Context, node: NodeProto): Activation | string {
   if (!isOnnxOp(node) || !CATALOGUE_OPS.has(node.opType)) return `${node.opType} is not a catalogued nonlinearity`;
   switch (node.opType) {
-    case "Relu": case "Sigmoid": case "Tanh": case "HardSwish": case "Softplus": case "Softsign": case "Mish":
+    case "Relu":
+    case "Sigmoid":
+    case "Tanh":
+    case "HardSwish":
+    case "Softplus":
+    case "Softsign":
+    case "Mish":
       return { op: node.opType };
     case "LeakyRelu":
       return { op: "LeakyRelu", alpha: attrFloat(node, "alpha", 0.01) };
@@ -219,7 +241,10 @@ function readActivation(ctx: Context, node: NodeProto): Activation | string {
       // Opset < 11 gives the bounds as attributes, later opsets as optional inputs; read whichever is there.
       let min = bound(attrFloat(node, "min", -Infinity), -Infinity);
       let max = bound(attrFloat(node, "max", Infinity), Infinity);
-      for (const [i, which] of [[1, "min"], [2, "max"]] as const) {
+      for (const [i, which] of [
+        [1, "min"],
+        [2, "max"],
+      ] as const) {
         const name = node.input[i];
         if (!name) continue;
         const v = ctx.scalar(name);
@@ -346,24 +371,57 @@ function evaluateStage(ctx: Context, nodes: readonly NodeProto[], start: string,
     const b = ins[1];
     let y: number;
     switch (n.opType) {
-      case "Add": y = a + b; break;
-      case "Sub": y = a - b; break;
-      case "Mul": y = a * b; break;
-      case "Div": y = a / b; break;
-      case "Pow": y = Math.pow(a, b); break;
-      case "Max": y = Math.max(...ins); break;
-      case "Min": y = Math.min(...ins); break;
-      case "Neg": y = -a; break;
-      case "Abs": y = Math.abs(a); break;
-      case "Sqrt": y = Math.sqrt(a); break;
-      case "Exp": y = Math.exp(a); break;
-      case "Log": y = Math.log(a); break;
-      case "Reciprocal": y = 1 / a; break;
-      case "Erf": y = erf(a); break;
-      case "Identity": y = a; break;
+      case "Add":
+        y = a + b;
+        break;
+      case "Sub":
+        y = a - b;
+        break;
+      case "Mul":
+        y = a * b;
+        break;
+      case "Div":
+        y = a / b;
+        break;
+      case "Pow":
+        y = Math.pow(a, b);
+        break;
+      case "Max":
+        y = Math.max(...ins);
+        break;
+      case "Min":
+        y = Math.min(...ins);
+        break;
+      case "Neg":
+        y = -a;
+        break;
+      case "Abs":
+        y = Math.abs(a);
+        break;
+      case "Sqrt":
+        y = Math.sqrt(a);
+        break;
+      case "Exp":
+        y = Math.exp(a);
+        break;
+      case "Log":
+        y = Math.log(a);
+        break;
+      case "Reciprocal":
+        y = 1 / a;
+        break;
+      case "Erf":
+        y = erf(a);
+        break;
+      case "Identity":
+        y = a;
+        break;
       default: {
         const act = activationOfNode(ctx, n);
-        y = typeof act === "string" || (act.op === "PRelu" && typeof act.slope !== "number") ? NaN : evaluateChain(act, vals.get(n.input[0]) ?? NaN);
+        y =
+          typeof act === "string" || (act.op === "PRelu" && typeof act.slope !== "number")
+            ? NaN
+            : evaluateChain(act, vals.get(n.input[0]) ?? NaN);
       }
     }
     vals.set(n.output[0], y);
@@ -371,7 +429,12 @@ function evaluateStage(ctx: Context, nodes: readonly NodeProto[], start: string,
   return vals;
 }
 
-interface Match { activation: Activation; scale: number; offset: number; exact: boolean }
+interface Match {
+  activation: Activation;
+  scale: number;
+  offset: number;
+  exact: boolean;
+}
 
 let targetValues: number[][] | undefined;
 
@@ -502,15 +565,31 @@ export function findFollowingActivation(model: OnnxModel, tensor: string, option
   for (const c of chains) if (!distinct.has(signature(c))) distinct.set(signature(c), c);
 
   const none = (description: string, note: string, candidates: string[] = []): FollowingActivation => ({
-    tensor, op: "none", chain: [], stages: [], nodes: [], output: undefined, description, regions: [], perChannel: false,
-    consumers: all.map((n) => n.opType), consumerNodes: all.map((n) => ctx.name(n)), graphOutput, candidates, note,
+    tensor,
+    op: "none",
+    chain: [],
+    stages: [],
+    nodes: [],
+    output: undefined,
+    description,
+    regions: [],
+    perChannel: false,
+    consumers: all.map((n) => n.opType),
+    consumerNodes: all.map((n) => ctx.name(n)),
+    graphOutput,
+    candidates,
+    note,
   });
   const readers = [...(all.length > 0 ? [`read by ${listOps(all)}`] : []), ...(graphOutput ? ["a graph output"] : [])];
   const where = readers.length > 0 ? readers.join(" and ") : "not read by any node";
 
   if (distinct.size > 1) {
     const names = [...distinct.values()].map((c) => chainOpName(c.map((s) => s.activation!)));
-    return none(`no single nonlinearity: ${where}`, `Different nonlinearities read this tensor (${names.join("; ")}), so none is chosen.`, names);
+    return none(
+      `no single nonlinearity: ${where}`,
+      `Different nonlinearities read this tensor (${names.join("; ")}), so none is chosen.`,
+      names,
+    );
   }
   if (distinct.size === 0) {
     const unrecognised = stages.filter((s) => s.nodes.length > 1);

@@ -71,7 +71,10 @@ export function findBnLayers(model: OnnxModel, readExternal?: ExternalReader): B
       );
     }
     if (model.opset < 9 && attrInt(node, "spatial", 1) === 0) {
-      throw new UserError("model", `BatchNormalization node "${name}" uses spatial=0 (per-position statistics), which BN Lens does not support yet.`);
+      throw new UserError(
+        "model",
+        `BatchNormalization node "${name}" uses spatial=0 (per-position statistics), which BN Lens does not support yet.`,
+      );
     }
     const producerNode = model.producers.get(input);
     layers.push({
@@ -125,7 +128,15 @@ export function findActivationProbes(model: OnnxModel): ActivationProbe[] {
       const d = weightDims(1);
       channels = d ? d[d.length - 1] : undefined;
     }
-    probes.push({ index: probes.length, node, name: model.nodeName.get(node)!, op: node.opType, output: node.output[0], channelAxis, channels });
+    probes.push({
+      index: probes.length,
+      node,
+      name: model.nodeName.get(node)!,
+      op: node.opType,
+      output: node.output[0],
+      channelAxis,
+      channels,
+    });
   }
   return probes;
 }

@@ -98,10 +98,7 @@ function piecewiseLinear(slopeBelow: number, slopeAbove: number, kink: number) {
     if (maxSlope === 0) return { maxSlope, intervals: [[-Infinity, Infinity] as Interval] };
     return {
       maxSlope,
-      intervals: twoSidedRegion(
-        Math.abs(slopeBelow) < t ? [[-Infinity, kink]] : [],
-        Math.abs(slopeAbove) < t ? [[kink, Infinity]] : [],
-      ),
+      intervals: twoSidedRegion(Math.abs(slopeBelow) < t ? [[-Infinity, kink]] : [], Math.abs(slopeAbove) < t ? [[kink, Infinity]] : []),
     };
   };
 }
@@ -145,7 +142,7 @@ function clip(lo: number, hi: number): ScalarFn {
   const kinks = [lo, hi].filter(Number.isFinite);
   return {
     value: (x) => Math.min(Math.max(x, lo), hi),
-    slope: (x, side) => (x > lo && x < hi) || (x === lo && side > 0) || (x === hi && side < 0) ? 1 : 0,
+    slope: (x, side) => ((x > lo && x < hi) || (x === lo && side > 0) || (x === hi && side < 0) ? 1 : 0),
     kinks,
     scale: Math.max(1, ...kinks.map(Math.abs)),
     exact: () => {
@@ -168,10 +165,16 @@ function hardSigmoid(alpha: number, beta: number): ScalarFn {
   const hi = Math.max(k0, k1);
   return {
     value: (x) => Math.min(Math.max(alpha * x + beta, 0), 1),
-    slope: (x, side) => (x > lo && x < hi) || (x === lo && side > 0) || (x === hi && side < 0) ? alpha : 0,
+    slope: (x, side) => ((x > lo && x < hi) || (x === lo && side > 0) || (x === hi && side < 0) ? alpha : 0),
     kinks: [lo, hi],
     scale: Math.max(1, Math.abs(lo), Math.abs(hi)),
-    exact: () => ({ maxSlope: Math.abs(alpha), intervals: [[-Infinity, lo], [hi, Infinity]] }),
+    exact: () => ({
+      maxSlope: Math.abs(alpha),
+      intervals: [
+        [-Infinity, lo],
+        [hi, Infinity],
+      ],
+    }),
   };
 }
 
@@ -221,7 +224,13 @@ function resolve(a: Activation, channel: number): ScalarFn {
         exact: (f) => {
           // σ' = σ(1-σ) ≤ ¼; σ'(x) = f/4 ⇔ tanh(x/2) = ±√(1-f).
           const b = 2 * tanhBoundary(f);
-          return { maxSlope: 0.25, intervals: [[-Infinity, -b], [b, Infinity]] };
+          return {
+            maxSlope: 0.25,
+            intervals: [
+              [-Infinity, -b],
+              [b, Infinity],
+            ],
+          };
         },
       };
     case "HardSigmoid":
@@ -234,7 +243,13 @@ function resolve(a: Activation, channel: number): ScalarFn {
         scale: 1,
         exact: (f) => {
           const b = tanhBoundary(f);
-          return { maxSlope: 1, intervals: [[-Infinity, -b], [b, Infinity]] };
+          return {
+            maxSlope: 1,
+            intervals: [
+              [-Infinity, -b],
+              [b, Infinity],
+            ],
+          };
         },
       };
     case "HardSwish":
@@ -286,7 +301,13 @@ function resolve(a: Activation, channel: number): ScalarFn {
         scale: 1,
         exact: (f) => {
           const b = 1 / Math.sqrt(f) - 1;
-          return { maxSlope: 1, intervals: [[-Infinity, -b], [b, Infinity]] };
+          return {
+            maxSlope: 1,
+            intervals: [
+              [-Infinity, -b],
+              [b, Infinity],
+            ],
+          };
         },
       };
     case "Gelu":
@@ -332,13 +353,25 @@ function slopeOf(slope: number | readonly number[], channel: number): number {
 export function activationProblem(a: Activation): string | undefined {
   const finite = (v: number, name: string) => (Number.isFinite(v) ? undefined : `${name} must be a finite number, got ${v}`);
   switch (a.op) {
-    case "LeakyRelu": case "Elu": return finite(a.alpha, "alpha");
-    case "PRelu": for (const s of typeof a.slope === "number" ? [a.slope] : a.slope) { const p = finite(s, "slope"); if (p) return p; } return undefined;
-    case "Clip": return Number.isNaN(a.min) || Number.isNaN(a.max) ? "bounds must not be NaN" : undefined;
-    case "HardSigmoid": return finite(a.alpha, "alpha") ?? finite(a.beta, "beta");
-    case "Selu": return finite(a.alpha, "alpha") ?? finite(a.gamma, "gamma");
-    case "Celu": return finite(a.alpha, "alpha") ?? (a.alpha > 0 ? undefined : `alpha must be > 0, got ${a.alpha}`);
-    default: return undefined;
+    case "LeakyRelu":
+    case "Elu":
+      return finite(a.alpha, "alpha");
+    case "PRelu":
+      for (const s of typeof a.slope === "number" ? [a.slope] : a.slope) {
+        const p = finite(s, "slope");
+        if (p) return p;
+      }
+      return undefined;
+    case "Clip":
+      return Number.isNaN(a.min) || Number.isNaN(a.max) ? "bounds must not be NaN" : undefined;
+    case "HardSigmoid":
+      return finite(a.alpha, "alpha") ?? finite(a.beta, "beta");
+    case "Selu":
+      return finite(a.alpha, "alpha") ?? finite(a.gamma, "gamma");
+    case "Celu":
+      return finite(a.alpha, "alpha") ?? (a.alpha > 0 ? undefined : `alpha must be > 0, got ${a.alpha}`);
+    default:
+      return undefined;
   }
 }
 
@@ -437,7 +470,9 @@ export function flatRegionsByChannel(chain: Chain | Activation, options: Omit<Fl
   const memo = new Map<string, FlatRegion>();
   const out: FlatRegion[] = [];
   for (let c = 0; c < n; c++) {
-    const key = asChain(chain).map((a) => (a.op === "PRelu" ? slopeOf(a.slope, c) : "")).join(",");
+    const key = asChain(chain)
+      .map((a) => (a.op === "PRelu" ? slopeOf(a.slope, c) : ""))
+      .join(",");
     let r = memo.get(key);
     if (!r) {
       r = flatRegion(chain, { ...options, channel: c });
@@ -516,9 +551,17 @@ function goldenMin(f: (x: number) => number, lo: number, hi: number): number {
   let fd = f(d);
   for (let i = 0; i < 120 && b - a > 1e-15 * Math.max(1, Math.abs(a)); i++) {
     if (fc < fd) {
-      b = d; d = c; fd = fc; c = b - r * (b - a); fc = f(c);
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - r * (b - a);
+      fc = f(c);
     } else {
-      a = c; c = d; fc = fd; d = a + r * (b - a); fd = f(d);
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + r * (b - a);
+      fd = f(d);
     }
   }
   return fc < fd ? c : d;
@@ -565,7 +608,11 @@ function preimages(fns: readonly ScalarFn[], c: number, anchors: number[], reach
   return roots;
 }
 
-interface Sample { x: number; left: number; right: number }
+interface Sample {
+  x: number;
+  left: number;
+  right: number;
+}
 
 function numericRegion(fns: readonly ScalarFn[], fraction: number): { maxSlope: number; intervals: Interval[] } {
   // Kinks of the chain: each function's kinks pulled back through the functions before it.
@@ -723,32 +770,56 @@ export function describeRegion(intervals: readonly Interval[]): string {
 }
 
 const NAMES: Record<ActivationOp, string> = {
-  Identity: "Identity", Relu: "ReLU", LeakyRelu: "LeakyReLU", PRelu: "PReLU", Clip: "Clip", Sigmoid: "Sigmoid",
-  HardSigmoid: "HardSigmoid", Tanh: "Tanh", HardSwish: "HardSwish", Elu: "ELU", Selu: "SELU", Celu: "CELU",
-  Softplus: "Softplus", Softsign: "Softsign", Gelu: "GELU", Silu: "SiLU", Mish: "Mish",
+  Identity: "Identity",
+  Relu: "ReLU",
+  LeakyRelu: "LeakyReLU",
+  PRelu: "PReLU",
+  Clip: "Clip",
+  Sigmoid: "Sigmoid",
+  HardSigmoid: "HardSigmoid",
+  Tanh: "Tanh",
+  HardSwish: "HardSwish",
+  Elu: "ELU",
+  Selu: "SELU",
+  Celu: "CELU",
+  Softplus: "Softplus",
+  Softsign: "Softsign",
+  Gelu: "GELU",
+  Silu: "SiLU",
+  Mish: "Mish",
 };
 
 /** "ReLU", "ReLU6 (Clip 0…6)", "LeakyReLU (α=0.1)", "PReLU (64 channel slopes, -0.02…0.31)", "GELU (tanh approximation)". */
 export function describeActivation(a: Activation): string {
   const f = formatBound;
   switch (a.op) {
-    case "LeakyRelu": return `LeakyReLU (α=${f(a.alpha)})`;
+    case "LeakyRelu":
+      return `LeakyReLU (α=${f(a.alpha)})`;
     case "PRelu": {
       if (typeof a.slope === "number" || a.slope.length === 1) return `PReLU (slope ${f(slopeOf(a.slope, 0))})`;
       let lo = Infinity;
       let hi = -Infinity;
-      for (const s of a.slope) { lo = Math.min(lo, s); hi = Math.max(hi, s); }
+      for (const s of a.slope) {
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, s);
+      }
       return `PReLU (${a.slope.length} channel slopes, ${f(lo)}…${f(hi)})`;
     }
     case "Clip":
       if (a.min === 0 && a.max === 6) return "ReLU6 (Clip 0…6)";
       return `Clip ${f(a.min)}…${f(a.max)}`;
-    case "HardSigmoid": return `HardSigmoid (α=${f(a.alpha)}, β=${f(a.beta)})`;
-    case "Elu": return `ELU (α=${f(a.alpha)})`;
-    case "Selu": return a.alpha === SELU_ALPHA && a.gamma === SELU_GAMMA ? "SELU" : `SELU (α=${f(a.alpha)}, γ=${f(a.gamma)})`;
-    case "Celu": return `CELU (α=${f(a.alpha)})`;
-    case "Gelu": return a.approximate === "tanh" ? "GELU (tanh approximation)" : "GELU";
-    default: return NAMES[a.op];
+    case "HardSigmoid":
+      return `HardSigmoid (α=${f(a.alpha)}, β=${f(a.beta)})`;
+    case "Elu":
+      return `ELU (α=${f(a.alpha)})`;
+    case "Selu":
+      return a.alpha === SELU_ALPHA && a.gamma === SELU_GAMMA ? "SELU" : `SELU (α=${f(a.alpha)}, γ=${f(a.gamma)})`;
+    case "Celu":
+      return `CELU (α=${f(a.alpha)})`;
+    case "Gelu":
+      return a.approximate === "tanh" ? "GELU (tanh approximation)" : "GELU";
+    default:
+      return NAMES[a.op];
   }
 }
 

@@ -8,8 +8,16 @@ export function isFloat(dtype: DType): boolean {
 
 /** Dtypes whose values are integers. */
 export function isInteger(dtype: DType): boolean {
-  return dtype === "int8" || dtype === "uint8" || dtype === "int16" || dtype === "uint16" || dtype === "int32" ||
-    dtype === "uint32" || dtype === "int64" || dtype === "uint64";
+  return (
+    dtype === "int8" ||
+    dtype === "uint8" ||
+    dtype === "int16" ||
+    dtype === "uint16" ||
+    dtype === "int32" ||
+    dtype === "uint32" ||
+    dtype === "int64" ||
+    dtype === "uint64"
+  );
 }
 
 const F32 = new Float32Array(1);
@@ -42,9 +50,14 @@ export function floatToHalf(v: number): number {
 }
 
 const INT_RANGE: Partial<Record<DType, [bigint, bigint]>> = {
-  int8: [-128n, 127n], uint8: [0n, 255n], int16: [-32768n, 32767n], uint16: [0n, 65535n],
-  int32: [-2147483648n, 2147483647n], uint32: [0n, 4294967295n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
+  int8: [-128n, 127n],
+  uint8: [0n, 255n],
+  int16: [-32768n, 32767n],
+  uint16: [0n, 65535n],
+  int32: [-2147483648n, 2147483647n],
+  uint32: [0n, 4294967295n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
 };
 
 /** Reads element i of any tensor as a number (float16/bfloat16 decoded, int64 via Number). */

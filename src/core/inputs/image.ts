@@ -62,7 +62,10 @@ export function imageLayout(dims: readonly number[], inputName: string): ImageGe
 export function checkNormalization(norm: ImageNormalization, channels: number): { mean: Float64Array; std: Float64Array } {
   const expand = (values: number[], what: string) => {
     if (values.length !== 1 && values.length !== channels) {
-      throw new UserError("usage", `The image ${what} has ${values.length} values but the model's images have ${channels} channel${channels === 1 ? "" : "s"}; give 1 or ${channels} values.`);
+      throw new UserError(
+        "usage",
+        `The image ${what} has ${values.length} values but the model's images have ${channels} channel${channels === 1 ? "" : "s"}; give 1 or ${channels} values.`,
+      );
     }
     if (values.some((v) => !Number.isFinite(v))) {
       throw new UserError("usage", `The image ${what} (${values.join(", ")}) must be finite numbers in pixel units (0 to 255).`);
@@ -72,7 +75,10 @@ export function checkNormalization(norm: ImageNormalization, channels: number): 
   const mean = expand(norm.mean, "mean");
   const std = expand(norm.std, "std");
   if (std.some((s) => s === 0)) {
-    throw new UserError("usage", `The image std (${norm.std.join(", ")}) has a zero, which would divide by zero; give non-zero values in pixel units, e.g. 128 or 58.4.`);
+    throw new UserError(
+      "usage",
+      `The image std (${norm.std.join(", ")}) has a zero, which would divide by zero; give non-zero values in pixel units, e.g. 128 or 58.4.`,
+    );
   }
   return { mean, std };
 }
@@ -90,8 +96,12 @@ export function describeNormalization(norm: ImageNormalization, geometry: ImageG
  * Gray pixels are repeated for 3-channel inputs; RGB becomes gray by ITU-R BT.601 luma for 1-channel inputs.
  */
 export function pixelsToSample(
-  pixels: Uint8Array, pixelChannels: number, geometry: ImageGeometry, norm: ImageNormalization,
-  out: Float32Array | Uint8Array, offset: number,
+  pixels: Uint8Array,
+  pixelChannels: number,
+  geometry: ImageGeometry,
+  norm: ImageNormalization,
+  out: Float32Array | Uint8Array,
+  offset: number,
 ): void {
   const { height, width, channels, layout } = geometry;
   const plane = height * width;

@@ -24,8 +24,17 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 export const NPY_PREAMBLE_BYTES = 12;
 
 const KINDS: Record<string, DType> = {
-  f2: "float16", f4: "float32", f8: "float64",
-  i1: "int8", u1: "uint8", i2: "int16", u2: "uint16", i4: "int32", u4: "uint32", i8: "int64", u8: "uint64",
+  f2: "float16",
+  f4: "float32",
+  f8: "float64",
+  i1: "int8",
+  u1: "uint8",
+  i2: "int16",
+  u2: "uint16",
+  i4: "int32",
+  u4: "uint32",
+  i8: "int64",
+  u8: "uint64",
   b1: "bool",
 };
 
@@ -50,7 +59,10 @@ export function npyHeaderLength(preamble: Uint8Array, what: string): number {
     if (preamble.length < 12) throw truncatedHeader(what);
     return 12 + view.getUint32(8, true);
   }
-  throw new UserError("data", `${what} is .npy format version ${major}.${preamble[7]}, which BN Lens does not read; save it with numpy.save (versions 1 to 3).`);
+  throw new UserError(
+    "data",
+    `${what} is .npy format version ${major}.${preamble[7]}, which BN Lens does not read; save it with numpy.save (versions 1 to 3).`,
+  );
 }
 
 function truncatedHeader(what: string): UserError {

@@ -15,7 +15,13 @@ export interface ImagePreset {
 /** The presets, most common first for models exported from PyTorch/ONNX zoos. */
 export const IMAGE_PRESETS: readonly ImagePreset[] = [
   { id: "centered128", label: "(p − 127) / 128", detail: "mean 127, std 128: values in about [−1, 1]", mean: [127], std: [128] },
-  { id: "imagenet", label: "ImageNet mean/std", detail: "mean 123.675, 116.28, 103.53; std 58.395, 57.12, 57.375 (pixel units)", mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] },
+  {
+    id: "imagenet",
+    label: "ImageNet mean/std",
+    detail: "mean 123.675, 116.28, 103.53; std 58.395, 57.12, 57.375 (pixel units)",
+    mean: [123.675, 116.28, 103.53],
+    std: [58.395, 57.12, 57.375],
+  },
   { id: "unit", label: "[0, 1]", detail: "p / 255 (mean 0, std 255)", mean: [0], std: [255] },
   { id: "raw", label: "Raw pixels", detail: "0..255 as they are (mean 0, std 1)", mean: [0], std: [1] },
 ];
@@ -44,7 +50,10 @@ export function shapeHint(message: string): { input: string; suggestion: string 
 export function checkShapeText(text: string): string | undefined {
   const colon = text.lastIndexOf(":");
   if (colon <= 0) return "Write NAME:D0xD1x..., e.g. x:Nx3x48x192.";
-  const dims = text.slice(colon + 1).split(/[xX*,]/).map((s) => s.trim());
+  const dims = text
+    .slice(colon + 1)
+    .split(/[xX*,]/)
+    .map((s) => s.trim());
   if (dims.length === 0 || dims.some((d, i) => !(/^\d+$/.test(d) && Number(d) > 0) && !(i === 0 && /^(N|\?|-1)$/i.test(d)))) {
     return "Every dim must be a positive whole number (N or ? for the batch dim); replace each <...> with a number.";
   }

@@ -3,9 +3,7 @@ import { halfToFloat, sizeOf, type DType, type HostTensor } from "../tensor";
 import { floatToHalf, isFloat } from "./convert";
 
 /** How random samples are drawn: normal(mean, std) or uniform in [low, high). */
-export type RandomSpec =
-  | { kind: "normal"; mean: number; std: number }
-  | { kind: "uniform"; low: number; high: number };
+export type RandomSpec = { kind: "normal"; mean: number; std: number } | { kind: "uniform"; low: number; high: number };
 
 /** The default random data: standard normal. */
 export const DEFAULT_RANDOM: RandomSpec = { kind: "normal", mean: 0, std: 1 };
@@ -17,13 +15,17 @@ export function describeRandom(spec: RandomSpec): string {
 
 /** Checks a random spec's numbers; bad values are a usage error. */
 export function checkRandomSpec(spec: RandomSpec): void {
-  const ok = spec.kind === "normal"
-    ? Number.isFinite(spec.mean) && Number.isFinite(spec.std) && spec.std >= 0
-    : Number.isFinite(spec.low) && Number.isFinite(spec.high) && spec.low < spec.high;
+  const ok =
+    spec.kind === "normal"
+      ? Number.isFinite(spec.mean) && Number.isFinite(spec.std) && spec.std >= 0
+      : Number.isFinite(spec.low) && Number.isFinite(spec.high) && spec.low < spec.high;
   if (!ok) {
-    throw new UserError("usage", spec.kind === "normal"
-      ? `Random normal data needs a finite mean and a finite std of at least 0, not mean ${spec.mean} and std ${spec.std}.`
-      : `Random uniform data needs finite bounds with low < high, not [${spec.low}, ${spec.high}).`);
+    throw new UserError(
+      "usage",
+      spec.kind === "normal"
+        ? `Random normal data needs a finite mean and a finite std of at least 0, not mean ${spec.mean} and std ${spec.std}.`
+        : `Random uniform data needs finite bounds with low < high, not [${spec.low}, ${spec.high}).`,
+    );
   }
 }
 
@@ -157,8 +159,13 @@ function float32Below(v: number): number {
  * in a float dtype (float32, float64 or float16 as bits); uniform values stay below `high` after rounding.
  */
 export function randomBatch(
-  spec: RandomSpec, seed: number, inputIndex: number, start: number, count: number,
-  sampleDims: readonly number[], dtype: DType,
+  spec: RandomSpec,
+  seed: number,
+  inputIndex: number,
+  start: number,
+  count: number,
+  sampleDims: readonly number[],
+  dtype: DType,
 ): HostTensor {
   const per = sizeOf(sampleDims);
   const scratch = new Float64Array(per);

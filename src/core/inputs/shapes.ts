@@ -53,7 +53,13 @@ const SYNTAX = "NAME:D0xD1x... (for example x:Nx3x48x192, with N or ? for the ba
 export function parseInputShape(text: string): ShapeOverride {
   const colon = text.lastIndexOf(":");
   const name = colon > 0 ? text.slice(0, colon).trim() : "";
-  const parts = colon > 0 ? text.slice(colon + 1).split(/[x,X*]/).map((s) => s.trim()) : [];
+  const parts =
+    colon > 0
+      ? text
+          .slice(colon + 1)
+          .split(/[x,X*]/)
+          .map((s) => s.trim())
+      : [];
   const bad = (why: string) => new UserError("usage", `--input-shape "${text}" is not ${SYNTAX}: ${why}.`);
   if (!name) throw bad("it needs an input name before ':'");
   if (parts.length === 0 || parts.every((p) => p === "")) throw bad("it has no dims after ':'");
@@ -106,7 +112,10 @@ export function resolveInputs(opts: ResolveOptions): ResolvedInput[] {
   const names = opts.inputs.map((i) => i.name);
   for (const o of overrides.values()) {
     if (!names.includes(o.name)) {
-      throw new UserError("usage", `--input-shape names "${o.name}", which is not an input of the model; its inputs are ${names.map((n) => `"${n}"`).join(", ") || "none"}.`);
+      throw new UserError(
+        "usage",
+        `--input-shape names "${o.name}", which is not an input of the model; its inputs are ${names.map((n) => `"${n}"`).join(", ") || "none"}.`,
+      );
     }
   }
   const data = opts.data ?? new Map<string, DataSampleInfo>();
@@ -123,7 +132,10 @@ export function resolveInputs(opts: ResolveOptions): ResolvedInput[] {
       if (sym === undefined || v === null) return;
       const seen = symbols.get(sym);
       if (seen && seen.value !== v) {
-        throw new UserError("data", `Symbolic dim "${sym}" is ${seen.value} for input "${seen.input}" but ${v} for input "${p.input.name}"; inputs that share a dim name must agree, so give matching data or --input-shape values.`);
+        throw new UserError(
+          "data",
+          `Symbolic dim "${sym}" is ${seen.value} for input "${seen.input}" but ${v} for input "${p.input.name}"; inputs that share a dim name must agree, so give matching data or --input-shape values.`,
+        );
       }
       if (!seen) symbols.set(sym, { value: v, input: p.input.name });
     });
@@ -131,13 +143,23 @@ export function resolveInputs(opts: ResolveOptions): ResolvedInput[] {
 
   // Pass 2: fill symbols shared with other inputs; anything still open is the user's to give.
   return partial.map((p): ResolvedInput => {
-    const sample = p.sample.map((v, j) => v ?? (p.symbolic[j] !== undefined ? symbols.get(p.symbolic[j]!)?.value ?? null : null));
+    const sample = p.sample.map((v, j) => v ?? (p.symbolic[j] !== undefined ? (symbols.get(p.symbolic[j]!)?.value ?? null) : null));
     const open = sample.flatMap((v, j) => (v === null ? [j] : []));
-    if (open.length) throw unresolved(p.input, open.map((j) => j + 1));
+    if (open.length)
+      throw unresolved(
+        p.input,
+        open.map((j) => j + 1),
+      );
     const conversion = p.dataDtype ? `${p.input.name}: ${p.dataDtype} data is converted to ${p.dtype}.` : undefined;
     return {
-      name: p.input.name, index: p.index, sampleDims: sample as number[], dtype: p.dtype, dataDtype: p.dataDtype,
-      fixedBatch: p.fixedBatch, declared: formatDeclared(p.input.dims), conversion,
+      name: p.input.name,
+      index: p.index,
+      sampleDims: sample as number[],
+      dtype: p.dtype,
+      dataDtype: p.dataDtype,
+      fixedBatch: p.fixedBatch,
+      declared: formatDeclared(p.input.dims),
+      conversion,
     };
   });
 }
@@ -145,7 +167,10 @@ export function resolveInputs(opts: ResolveOptions): ResolvedInput[] {
 function checkDtype(input: ModelInput, dataDtype: DType | undefined): { dtype: DType; dataDtype: DType | undefined } {
   const dtype = input.dtype;
   if (!dtype || dtype === "string" || dtype === "bfloat16") {
-    throw new UserError("model", `Input "${input.name}" has type ${input.typeName}, which BN Lens cannot feed; it feeds float, integer and bool inputs.`);
+    throw new UserError(
+      "model",
+      `Input "${input.name}" has type ${input.typeName}, which BN Lens cannot feed; it feeds float, integer and bool inputs.`,
+    );
   }
   if (!dataDtype || dataDtype === dtype) return { dtype, dataDtype: undefined };
   const ok = isFloat(dtype)
@@ -155,7 +180,10 @@ function checkDtype(input: ModelInput, dataDtype: DType | undefined): { dtype: D
       : isInteger(dataDtype) || dataDtype === "bool";
   if (!ok) {
     const needs = isInteger(dtype) ? "integer data" : "bool or integer data";
-    throw new UserError("data", `Input "${input.name}" has type ${dtype} and needs ${needs}, but the data is ${dataDtype}; save it as ${dtype}.`);
+    throw new UserError(
+      "data",
+      `Input "${input.name}" has type ${dtype} and needs ${needs}, but the data is ${dataDtype}; save it as ${dtype}.`,
+    );
   }
   return { dtype, dataDtype };
 }
@@ -173,10 +201,16 @@ function sampleShape(input: ModelInput, o: ShapeOverride | undefined, d: DataSam
   const name = input.name;
   const shown = formatDeclared(declared);
   if (declared && declared.length === 0) {
-    throw new UserError("model", `Input "${name}" is a scalar, so it has no sample axis to feed batches along; BN Lens feeds samples along the first dim of every input.`);
+    throw new UserError(
+      "model",
+      `Input "${name}" is a scalar, so it has no sample axis to feed batches along; BN Lens feeds samples along the first dim of every input.`,
+    );
   }
   if (o && declared && o.dims.length !== declared.length) {
-    throw new UserError("usage", `--input-shape ${o.text} gives ${o.dims.length} dims but input "${name}" has ${declared.length} (${shown}); give all ${declared.length}.`);
+    throw new UserError(
+      "usage",
+      `--input-shape ${o.text} gives ${o.dims.length} dims but input "${name}" has ${declared.length} (${shown}); give all ${declared.length}.`,
+    );
   }
 
   // The leading dim is the batch: fixed by the model, or symbolic and taken from the batch size.
@@ -185,12 +219,18 @@ function sampleShape(input: ModelInput, o: ShapeOverride | undefined, d: DataSam
   const userLead = o?.dims[0];
   if (typeof userLead === "number" && userLead !== batchSize && userLead !== fixedBatch) {
     const suggestion = `${name}:${["N", ...o!.dims.slice(1)].join("x")}`;
-    throw new UserError("usage", `--input-shape ${o!.text} sets the batch dim to ${userLead} but the batch size is ${batchSize}; write ${suggestion} to follow the batch size, or change the batch size.`);
+    throw new UserError(
+      "usage",
+      `--input-shape ${o!.text} sets the batch dim to ${userLead} but the batch size is ${batchSize}; write ${suggestion} to follow the batch size, or change the batch size.`,
+    );
   }
 
   const rank = declared?.length ?? (o ? o.dims.length : d?.dims ? d.dims.length + 1 : undefined);
   if (rank === undefined) {
-    throw new UserError("data", `Input "${name}" declares no shape and the data does not give one; give it with --input-shape ${name}:NxD1xD2..., using numbers for D1, D2 and so on.`);
+    throw new UserError(
+      "data",
+      `Input "${name}" declares no shape and the data does not give one; give it with --input-shape ${name}:NxD1xD2..., using numbers for D1, D2 and so on.`,
+    );
   }
   const sample: (number | null)[] = [];
   const symbolic: (string | undefined)[] = [];
@@ -199,7 +239,10 @@ function sampleShape(input: ModelInput, o: ShapeOverride | undefined, d: DataSam
     const u = o?.dims[j];
     if (typeof m === "number") {
       if (typeof u === "number" && u !== m) {
-        throw new UserError("usage", `--input-shape ${o!.text} sets dim ${j} of input "${name}" to ${u}, but the model fixes it at ${m} (${shown}); use ${m}.`);
+        throw new UserError(
+          "usage",
+          `--input-shape ${o!.text} sets dim ${j} of input "${name}" to ${u}, but the model fixes it at ${m} (${shown}); use ${m}.`,
+        );
       }
       sample.push(m);
       symbolic.push(undefined);
@@ -211,12 +254,14 @@ function sampleShape(input: ModelInput, o: ShapeOverride | undefined, d: DataSam
 
   if (d?.dims) {
     if (!sameDims(sample, d.dims)) {
-      const expected = sample.map((v, j) => v ?? (symbolic[j] ?? "?"));
+      const expected = sample.map((v, j) => v ?? symbolic[j] ?? "?");
       const whole = declared ? ` (model shape ${shown})` : "";
-      const fromUser = o && sample.some((v, j) => v !== null && typeof declared?.[j + 1] !== "number") ? ` with --input-shape ${o.text}` : "";
-      const single = d.count !== undefined && sameDims(sample, [d.count, ...d.dims])
-        ? ` (it looks like one sample without the leading sample axis: add one, e.g. with numpy.expand_dims(a, 0))`
-        : "";
+      const fromUser =
+        o && sample.some((v, j) => v !== null && typeof declared?.[j + 1] !== "number") ? ` with --input-shape ${o.text}` : "";
+      const single =
+        d.count !== undefined && sameDims(sample, [d.count, ...d.dims])
+          ? ` (it looks like one sample without the leading sample axis: add one, e.g. with numpy.expand_dims(a, 0))`
+          : "";
       throw new UserError(
         "data",
         `Input "${name}" expects ${formatShape(expected)} per sample${whole}${fromUser}, but the data has ${formatShape(d.dims)}${single}; give data of that shape.`,

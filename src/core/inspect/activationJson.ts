@@ -19,7 +19,7 @@ export function activationJson(f: FollowingActivation, slopeFraction: number): A
     flatRegion: {
       intervals: shared ? shared.intervals.map(toJson) : [],
       ...(f.perChannel ? { perChannel: f.regions.map((r) => r.intervals.map(toJson)) } : {}),
-      description: f.perChannel ? "per channel (PRelu slopes)" : shared?.description ?? "none",
+      description: f.perChannel ? "per channel (PRelu slopes)" : (shared?.description ?? "none"),
       slopeFraction,
     },
   };

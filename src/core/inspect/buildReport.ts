@@ -31,7 +31,10 @@ export interface RunFacts {
   createdAt: string;
 }
 
-function summarise(layers: readonly { warnings: Report["warnings"]; channels: number }[], modelWarnings: Report["warnings"]): Report["summary"] {
+function summarise(
+  layers: readonly { warnings: Report["warnings"]; channels: number }[],
+  modelWarnings: Report["warnings"],
+): Report["summary"] {
   const warnings: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   let channels = 0;
   for (const l of layers) {
@@ -84,10 +87,16 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
 export function checkReport(value: unknown, what: string): Report {
   const r = value as Partial<Report> | null;
   if (!r || typeof r !== "object" || r.generator?.name !== "bn-lens" || !Array.isArray(r.layers)) {
-    throw new UserError("data", `${what} is not a BN Lens report (no generator "bn-lens" or no layers); pass files written by "bn-lens inspect --json".`);
+    throw new UserError(
+      "data",
+      `${what} is not a BN Lens report (no generator "bn-lens" or no layers); pass files written by "bn-lens inspect --json".`,
+    );
   }
   if (r.schemaVersion !== REPORT_SCHEMA_VERSION) {
-    throw new UserError("data", `${what} has report schema version ${String(r.schemaVersion)}, and this BN Lens reads version ${REPORT_SCHEMA_VERSION}; re-run the inspection with this version.`);
+    throw new UserError(
+      "data",
+      `${what} has report schema version ${String(r.schemaVersion)}, and this BN Lens reads version ${REPORT_SCHEMA_VERSION}; re-run the inspection with this version.`,
+    );
   }
   return r as Report;
 }
@@ -107,13 +116,19 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
   reports.forEach((r, i) => {
     const what = names[i] ?? `report ${i + 1}`;
     if (r.model.sha256 !== first.model.sha256) {
-      throw new UserError("data", `${what} was made from a different model (${r.model.name}, sha256 ${r.model.sha256.slice(0, 12)}…) than ${names[0] ?? "the first report"} (${first.model.name}, ${first.model.sha256.slice(0, 12)}…); merge reports of the same model only.`);
+      throw new UserError(
+        "data",
+        `${what} was made from a different model (${r.model.name}, sha256 ${r.model.sha256.slice(0, 12)}…) than ${names[0] ?? "the first report"} (${first.model.name}, ${first.model.sha256.slice(0, 12)}…); merge reports of the same model only.`,
+      );
     }
     if (r.histogram.bucketCount !== first.histogram.bucketCount || r.histogram.name !== first.histogram.name) {
       throw new UserError("data", `${what} uses a different histogram scheme; re-run both inspections with the same BN Lens version.`);
     }
     if (r.thresholds.slopeFraction !== first.thresholds.slopeFraction) {
-      throw new UserError("data", `${what} measured saturation with slope fraction ${r.thresholds.slopeFraction}, ${names[0] ?? "the first report"} with ${first.thresholds.slopeFraction}; merge reports made with the same settings.`);
+      throw new UserError(
+        "data",
+        `${what} measured saturation with slope fraction ${r.thresholds.slopeFraction}, ${names[0] ?? "the first report"} with ${first.thresholds.slopeFraction}; merge reports made with the same settings.`,
+      );
     }
     if (r.layers.length !== first.layers.length || r.activations.length !== first.activations.length) {
       throw new UserError("data", `${what} has a different set of layers than the first report; merge reports of the same model only.`);
@@ -127,7 +142,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     for (const r of reports.slice(1)) {
       const l = r.layers[i];
       if (l.node !== l0.node || !sameNumbers(l.gamma, l0.gamma) || !sameNumbers(l.running.mean, l0.running.mean)) {
-        throw new UserError("data", `Layer ${i} differs between the reports (${l.node} vs ${l0.node}); merge reports of the same model only.`);
+        throw new UserError(
+          "data",
+          `Layer ${i} differs between the reports (${l.node} vs ${l0.node}); merge reports of the same model only.`,
+        );
       }
       pre.merge(ChannelStats.fromJson(l.pre));
       post.merge(ChannelStats.fromJson(l.post, l.saturation.countByInterval));
@@ -135,19 +153,32 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     }
     return bnLayerReport(
       {
-        index: l0.index, name: l0.node, input: l0.input, output: l0.output, channels: l0.channels, epsilon: l0.epsilon,
-        gamma: Float64Array.from(l0.gamma), beta: Float64Array.from(l0.beta),
-        runningMean: Float64Array.from(l0.running.mean), runningVar: Float64Array.from(l0.running.var),
-        producer: l0.producer, trainingMode: l0.warnings.some((w) => w.rule === "training-mode"),
+        index: l0.index,
+        name: l0.node,
+        input: l0.input,
+        output: l0.output,
+        channels: l0.channels,
+        epsilon: l0.epsilon,
+        gamma: Float64Array.from(l0.gamma),
+        beta: Float64Array.from(l0.beta),
+        runningMean: Float64Array.from(l0.running.mean),
+        runningVar: Float64Array.from(l0.running.var),
+        producer: l0.producer,
+        trainingMode: l0.warnings.some((w) => w.rule === "training-mode"),
       },
-      l0.activation, pre, post, rank, thresholds,
+      l0.activation,
+      pre,
+      post,
+      rank,
+      thresholds,
       // Shards measured the same way share the sampling; a mix of sampled and exact shards is still sampled.
       reports.map((r) => r.layers[i].sampling).find((s) => s) ?? null,
     );
   });
   const activations: ActivationLayerReport[] = first.activations.map((a0, i) => {
     const stats = ChannelStats.fromJson(a0.stats, a0.saturation.countByInterval);
-    for (const r of reports.slice(1)) stats.merge(ChannelStats.fromJson(r.activations[i].stats, r.activations[i].saturation.countByInterval));
+    for (const r of reports.slice(1))
+      stats.merge(ChannelStats.fromJson(r.activations[i].stats, r.activations[i].saturation.countByInterval));
     return probeReport({ index: a0.index, name: a0.node, op: a0.op, output: a0.output }, a0.activation, stats, a0.channelAxis, thresholds);
   });
   const samples = reports.reduce((s, r) => s + r.samples, 0);

@@ -79,9 +79,23 @@ export function planFastCapture(layers: readonly BnLayer[], dims: readonly (read
       return;
     }
     const x = layer.input;
-    const [sample, mean, square, meanSquare, shape] = ["sample", "mean", "square", "meansq", "shape"].map((what) => fresh(`bnlens_${what}_${i}`));
+    const [sample, mean, square, meanSquare, shape] = ["sample", "mean", "square", "meansq", "shape"].map((what) =>
+      fresh(`bnlens_${what}_${i}`),
+    );
     nodes.push(
-      create(NodeProtoSchema, { opType: "MaxPool", name: sample, input: [x], output: [sample], attribute: [ints("kernel_shape", strides.map(() => 1)), ints("strides", strides)] }),
+      create(NodeProtoSchema, {
+        opType: "MaxPool",
+        name: sample,
+        input: [x],
+        output: [sample],
+        attribute: [
+          ints(
+            "kernel_shape",
+            strides.map(() => 1),
+          ),
+          ints("strides", strides),
+        ],
+      }),
       create(NodeProtoSchema, { opType: "GlobalAveragePool", name: mean, input: [x], output: [mean] }),
       create(NodeProtoSchema, { opType: "Mul", name: square, input: [x, x], output: [square] }),
       create(NodeProtoSchema, { opType: "GlobalAveragePool", name: meanSquare, input: [square], output: [meanSquare] }),

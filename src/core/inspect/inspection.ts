@@ -27,7 +27,7 @@ export function toFlatIntervals(intervals: readonly IntervalJson[]): FlatInterva
 /** The intervals of channel c: PRelu's own when given per channel, else the shared list. */
 export function channelIntervals(activation: ActivationJson): (c: number) => IntervalJson[] {
   const per = activation.flatRegion.perChannel;
-  return (c) => (per ? per[c] ?? [] : activation.flatRegion.intervals);
+  return (c) => (per ? (per[c] ?? []) : activation.flatRegion.intervals);
 }
 
 function intervalSlots(activation: ActivationJson, channels: number): number {
@@ -187,7 +187,8 @@ export class Inspection {
       const means = new Float32Array(outer * channels);
       const meanSquares = new Float32Array(outer * channels);
       for (let m = 0; m < outer * channels; m++) {
-        let s1 = 0, s2 = 0;
+        let s1 = 0,
+          s2 = 0;
         for (let i = m * inner; i < (m + 1) * inner; i++) {
           s1 += data[i];
           s2 += data[i] * data[i];
@@ -211,9 +212,18 @@ export class Inspection {
   }
 
   /** One layer's sample (values [N, C, ...sampled]) with per-map means and mean squares over every value. */
-  private foldSample(layer: number, data: Float32Array, sampleDims: readonly number[], means: Float32Array, meanSquares: Float32Array, fullDims: readonly number[], strides: number[]): void {
+  private foldSample(
+    layer: number,
+    data: Float32Array,
+    sampleDims: readonly number[],
+    means: Float32Array,
+    meanSquares: Float32Array,
+    fullDims: readonly number[],
+    strides: number[],
+  ): void {
     const s = this.bn[layer];
-    if (sampleDims.length < 2 || sampleDims[1] !== s.layer.channels) checkChannels(s.layer.name, { dtype: "float32", dims: [...sampleDims], data }, s.layer.channels);
+    if (sampleDims.length < 2 || sampleDims[1] !== s.layer.channels)
+      checkChannels(s.layer.name, { dtype: "float32", dims: [...sampleDims], data }, s.layer.channels);
     s.rank = fullDims.length;
     const mapSize = fullDims.slice(2).reduce((a, b) => a * b, 1);
     addSampledHistograms(s.pre, s.post, data, sampleDims, s.affine, s.flat);
@@ -249,8 +259,7 @@ export class Inspection {
 
   /** Report entries for Conv/Gemm/MatMul outputs when the model has no BN. */
   activationReports(): ActivationLayerReport[] {
-    return this.probeStates.filter((p) => p.stats).map((p) =>
-      probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
+    return this.probeStates.filter((p) => p.stats).map((p) => probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
   }
 }
 
@@ -266,7 +275,9 @@ export function strided(data: Float32Array, dims: readonly number[], strides: re
   // Row-major offsets of the kept positions inside one map.
   const offsets = new Int32Array(keptInner);
   for (let j = 0; j < keptInner; j++) {
-    let rem = j, off = 0, scale = 1;
+    let rem = j,
+      off = 0,
+      scale = 1;
     for (let k = spatial.length - 1; k >= 0; k--) {
       const idx = rem % kept[k];
       rem = Math.floor(rem / kept[k]);
@@ -280,7 +291,10 @@ export function strided(data: Float32Array, dims: readonly number[], strides: re
 }
 
 /** BatchNormalization at inference as y = a·x + b per channel. */
-export function bnAffine(layer: Pick<BnLayer, "gamma" | "beta" | "runningMean" | "runningVar" | "epsilon">): { a: Float64Array; b: Float64Array } {
+export function bnAffine(layer: Pick<BnLayer, "gamma" | "beta" | "runningMean" | "runningVar" | "epsilon">): {
+  a: Float64Array;
+  b: Float64Array;
+} {
   const C = layer.gamma.length;
   const a = new Float64Array(C);
   const b = new Float64Array(C);
@@ -309,7 +323,21 @@ function checkChannels(layer: string, t: HostTensor, channels: number): void {
 
 /** Builds (or rebuilds, for merge) one BN layer's report entry from its accumulators. */
 export function bnLayerReport(
-  layer: Pick<BnLayer, "index" | "name" | "input" | "output" | "channels" | "epsilon" | "gamma" | "beta" | "runningMean" | "runningVar" | "producer" | "trainingMode">,
+  layer: Pick<
+    BnLayer,
+    | "index"
+    | "name"
+    | "input"
+    | "output"
+    | "channels"
+    | "epsilon"
+    | "gamma"
+    | "beta"
+    | "runningMean"
+    | "runningVar"
+    | "producer"
+    | "trainingMode"
+  >,
   activation: ActivationJson,
   pre: ChannelStats,
   post: ChannelStats,
@@ -368,7 +396,10 @@ export function probeReport(
 }
 
 /** The model-level sentence and findings. */
-export function modelStatement(layers: readonly { activation: ActivationJson }[], probes: number): { statement: string; warnings: WarningJson[] } {
+export function modelStatement(
+  layers: readonly { activation: ActivationJson }[],
+  probes: number,
+): { statement: string; warnings: WarningJson[] } {
   if (layers.length === 0) {
     const message =
       `No BatchNormalization nodes: BN was probably folded into the preceding Conv/Gemm at export (PyTorch does this by default in eval mode), so there are no running statistics to check. ` +
@@ -377,8 +408,9 @@ export function modelStatement(layers: readonly { activation: ActivationJson }[]
   }
   const byOp = new Map<string, number>();
   for (const l of layers) byOp.set(l.activation.op, (byOp.get(l.activation.op) ?? 0) + 1);
-  const parts = [...byOp.entries()].sort((a, b) => b[1] - a[1]).map(([op, n]) =>
-    op === "none" ? `${n} not followed by a recognised nonlinearity` : `${n} followed by ${op}`);
+  const parts = [...byOp.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([op, n]) => (op === "none" ? `${n} not followed by a recognised nonlinearity` : `${n} followed by ${op}`));
   return {
     statement: `${layers.length} BatchNormalization layer${layers.length === 1 ? "" : "s"}: ${parts.join(", ")}.`,
     warnings: [],

@@ -32,7 +32,11 @@ export function nodeText(node: string, overview: ModelOverview | undefined, repo
     const lines = header(a.op, [`Follows ${after.node} (BatchNormalization)`]);
     lines.push("Neighbours", `  before: ${after.node} (output ${after.output})`, `  chain:  ${a.nodes.join(" → ")}`);
     if (a.consumers.length) lines.push(`  then:   ${a.consumers.join(", ")}`);
-    lines.push("", "Flat region (in post-BN units)", `  ${a.flatRegion.description}; slope below ${a.flatRegion.slopeFraction} of its maximum`);
+    lines.push(
+      "",
+      "Flat region (in post-BN units)",
+      `  ${a.flatRegion.description}; slope below ${a.flatRegion.slopeFraction} of its maximum`,
+    );
     if (a.description) lines.push("", a.description);
     return lines.join("\n") + "\n";
   }
@@ -43,10 +47,20 @@ export function nodeText(node: string, overview: ModelOverview | undefined, repo
     const op = act?.op ?? probe!.op;
     const lines = header(op, ["Observed instead of a BN layer (BN was fused away)"]);
     lines.push("Outputs", `  ${act?.output ?? probe!.output}`);
-    lines.push("Neighbours", `  then: ${act?.activation.op ?? probe!.activation}${act?.activation.nodes.length ? ` (${act.activation.nodes.join(" → ")})` : ""}`);
+    lines.push(
+      "Neighbours",
+      `  then: ${act?.activation.op ?? probe!.activation}${act?.activation.nodes.length ? ` (${act.activation.nodes.join(" → ")})` : ""}`,
+    );
     if (act) {
       lines.push("", `Last run: ${act.channels} channels, channel axis ${act.channelAxis}`);
-      lines.push(...channelTable(["mean", "var", "min", "max"], act.channels, (c) => [act.stats.mean[c], act.stats.var[c], act.stats.min[c], act.stats.max[c]]));
+      lines.push(
+        ...channelTable(["mean", "var", "min", "max"], act.channels, (c) => [
+          act.stats.mean[c],
+          act.stats.var[c],
+          act.stats.min[c],
+          act.stats.max[c],
+        ]),
+      );
     }
     return lines.join("\n") + "\n";
   }
@@ -69,11 +83,25 @@ function bnText(l: StoredLayer, obs: LayerReport | undefined, lines: string[]): 
   if (l.activation.consumers.length) lines.push(`  also read by: ${l.activation.consumers.join(", ")}`);
   if (l.activation.op !== "none") lines.push(`  flat region: ${l.activation.flatRegion.description}`);
   lines.push("", "Stored parameters");
-  lines.push(...channelTable(["gamma", "beta", "running mean", "running var"], l.channels, (c) => [l.gamma[c], l.beta[c], l.running.mean[c], l.running.var[c]]));
+  lines.push(
+    ...channelTable(["gamma", "beta", "running mean", "running var"], l.channels, (c) => [
+      l.gamma[c],
+      l.beta[c],
+      l.running.mean[c],
+      l.running.var[c],
+    ]),
+  );
   if (obs) {
     lines.push("", "Observed in the last run (pre-BN mean and variance against the running statistics)");
-    lines.push(...channelTable(["mean", "var", "z", "var ratio", "flat share"], obs.channels,
-      (c) => [obs.pre.mean[c], obs.pre.var[c], obs.compare.z[c], obs.compare.varRatio[c], obs.saturation.fraction[c]]));
+    lines.push(
+      ...channelTable(["mean", "var", "z", "var ratio", "flat share"], obs.channels, (c) => [
+        obs.pre.mean[c],
+        obs.pre.var[c],
+        obs.compare.z[c],
+        obs.compare.varRatio[c],
+        obs.saturation.fraction[c],
+      ]),
+    );
     if (obs.warnings.length) lines.push("", "Findings", ...obs.warnings.map((w) => `  [${w.severity} ${w.rule}] ${w.message}`));
   }
   return lines.join("\n") + "\n";
@@ -82,6 +110,11 @@ function bnText(l: StoredLayer, obs: LayerReport | undefined, lines: string[]): 
 function channelTable(columns: string[], channels: number, row: (c: number) => (number | null | undefined)[]): string[] {
   const width = 14;
   const out = [`  ${"ch".padStart(4)}  ${columns.map((c) => c.padStart(width)).join("")}`];
-  for (let c = 0; c < channels; c++) out.push(`  ${String(c).padStart(4)}  ${row(c).map((v) => fmt(v).padStart(width)).join("")}`);
+  for (let c = 0; c < channels; c++)
+    out.push(
+      `  ${String(c).padStart(4)}  ${row(c)
+        .map((v) => fmt(v).padStart(width))
+        .join("")}`,
+    );
   return out;
 }

@@ -6,13 +6,19 @@ import type { ExternalReader } from "../onnx/tensorData";
 import { DEFAULT_THRESHOLDS } from "../stats/judge";
 
 /** A BN layer as stored in the model, before any data is run. */
-export type StoredLayer = Pick<LayerReport, "index" | "node" | "input" | "output" | "channels" | "epsilon" | "producer" | "gamma" | "beta" | "running"> & {
+export type StoredLayer = Pick<
+  LayerReport,
+  "index" | "node" | "input" | "output" | "channels" | "epsilon" | "producer" | "gamma" | "beta" | "running"
+> & {
   activation: ActivationJson;
 };
 
 /** What opening a model shows at once, without running it. */
 export interface ModelOverview {
-  model: Pick<Report["model"], "path" | "name" | "sizeBytes" | "producer" | "irVersion" | "opset" | "nodeCount" | "outputs" | "bnCount" | "fusedAway" | "statement"> & {
+  model: Pick<
+    Report["model"],
+    "path" | "name" | "sizeBytes" | "producer" | "irVersion" | "opset" | "nodeCount" | "outputs" | "bnCount" | "fusedAway" | "statement"
+  > & {
     inputs: { name: string; dtype: string; dims: (number | string | null)[] | null }[];
   };
   layers: StoredLayer[];
@@ -41,9 +47,15 @@ export function modelOverview(
     running: { mean: Array.from(l.runningMean), var: Array.from(l.runningVar) },
     activation: findActivation(model, l.output, slopeFraction),
   }));
-  const probes = layers.length === 0
-    ? findActivationProbes(model).map((p) => ({ node: p.name, op: p.op, output: p.output, activation: findActivation(model, p.output, slopeFraction).op }))
-    : [];
+  const probes =
+    layers.length === 0
+      ? findActivationProbes(model).map((p) => ({
+          node: p.name,
+          op: p.op,
+          output: p.output,
+          activation: findActivation(model, p.output, slopeFraction).op,
+        }))
+      : [];
   const { statement } = modelStatement(layers, probes.length);
   return {
     model: {

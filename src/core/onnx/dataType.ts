@@ -50,15 +50,40 @@ export function onnxFromDtype(dtype: DType): number {
 /** Bytes per element of a dtype in raw_data (strings have none). */
 export function bytesPerElement(dtype: DType): number {
   switch (dtype) {
-    case "float64": case "int64": case "uint64": return 8;
-    case "float32": case "int32": case "uint32": return 4;
-    case "float16": case "bfloat16": case "int16": case "uint16": return 2;
-    case "int8": case "uint8": case "bool": return 1;
-    case "string": return 0;
+    case "float64":
+    case "int64":
+    case "uint64":
+      return 8;
+    case "float32":
+    case "int32":
+    case "uint32":
+      return 4;
+    case "float16":
+    case "bfloat16":
+    case "int16":
+    case "uint16":
+      return 2;
+    case "int8":
+    case "uint8":
+    case "bool":
+      return 1;
+    case "string":
+      return 0;
   }
 }
 
 /** Dtypes BN Lens can feed to a model input. */
 export const FEEDABLE_DTYPES: readonly DType[] = [
-  "float32", "float64", "float16", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool",
+  "float32",
+  "float64",
+  "float16",
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "bool",
 ];

@@ -55,7 +55,8 @@ const DEFAULT_DOMAINS = new Set(["", "ai.onnx"]);
 
 /** Decodes ONNX bytes; a file that is not a model gets a UserError saying so. */
 export function decodeModel(bytes: Uint8Array): OnnxModel {
-  if (bytes.length === 0) throw new UserError("model", "The model file is empty (0 bytes); choose a .onnx file exported from your framework.");
+  if (bytes.length === 0)
+    throw new UserError("model", "The model file is empty (0 bytes); choose a .onnx file exported from your framework.");
   let proto: ModelProto;
   try {
     proto = fromBinary(ModelProtoSchema, bytes, { readUnknownFields: false });
@@ -79,7 +80,10 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
 }
 
 function notAModelButATensor(): UserError {
-  return new UserError("model", "The file is an ONNX tensor (a TensorProto, like test_data_set_0/input_0.pb), not a model; choose the model's .onnx file and pass tensors with --data.");
+  return new UserError(
+    "model",
+    "The file is an ONNX tensor (a TensorProto, like test_data_set_0/input_0.pb), not a model; choose the model's .onnx file and pass tensors with --data.",
+  );
 }
 
 /** True when the bytes decode as a TensorProto with a known data type and data for its shape. */

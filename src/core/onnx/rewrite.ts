@@ -57,7 +57,12 @@ function withDims(v: ValueInfoProto, dims: readonly Dim[]): ValueInfoProto {
   if (t?.case === "tensorType" && t.value.shape) {
     t.value.shape.dim = dims.map((d) =>
       create(TensorShapeProto_DimensionSchema, {
-        value: typeof d === "number" ? { case: "dimValue", value: BigInt(d) } : typeof d === "string" ? { case: "dimParam", value: d } : { case: undefined },
+        value:
+          typeof d === "number"
+            ? { case: "dimValue", value: BigInt(d) }
+            : typeof d === "string"
+              ? { case: "dimParam", value: d }
+              : { case: undefined },
       }),
     );
   }
@@ -160,7 +165,24 @@ export function rewriteModel(bytes: Uint8Array, model: OnnxModel, edits: ModelEd
 
 // Ops whose behaviour did not change between opsets 1-6 and 7, or whose change is removing an
 // attribute that was a no-op at inference (is_test, consumed_inputs).
-const CHANGED_AT_7 = new Set(["Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor", "Equal", "Greater", "Less", "PRelu", "GRU", "LSTM", "RNN", "Upsample"]);
+const CHANGED_AT_7 = new Set([
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Pow",
+  "And",
+  "Or",
+  "Xor",
+  "Equal",
+  "Greater",
+  "Less",
+  "PRelu",
+  "GRU",
+  "LSTM",
+  "RNN",
+  "Upsample",
+]);
 const DROP_AT_7: Record<string, string[]> = {
   BatchNormalization: ["is_test", "consumed_inputs"],
   Dropout: ["is_test"],

@@ -22,7 +22,10 @@ export type ExternalReader = (ref: ExternalRef, tensorName: string) => Uint8Arra
  */
 export function checkExternalLocation(location: string, tensorName: string): string {
   const bad = (why: string) =>
-    new UserError("model", `Tensor "${tensorName}" points to external data "${location}" ${why}; BN Lens only reads external data files inside the model's folder.`);
+    new UserError(
+      "model",
+      `Tensor "${tensorName}" points to external data "${location}" ${why}; BN Lens only reads external data files inside the model's folder.`,
+    );
   if (!location) throw bad("with an empty file name");
   if (location.includes("\0")) throw bad("with a NUL character in its name");
   if (/^([a-zA-Z]:|[\\/]|~)/.test(location)) throw bad("with an absolute path");
@@ -63,22 +66,48 @@ function viewOf(dtype: DType, bytes: Uint8Array, n: number): TypedArray {
 function fromTypedFields(t: TensorProto, dtype: DType, n: number): TypedArray {
   const check = (len: number, field: string) => {
     if (len !== n) {
-      throw new UserError("model", `Tensor "${t.name || "(unnamed)"}" declares ${n} elements but its ${field} holds ${len}; the file is damaged.`);
+      throw new UserError(
+        "model",
+        `Tensor "${t.name || "(unnamed)"}" declares ${n} elements but its ${field} holds ${len}; the file is damaged.`,
+      );
     }
   };
   switch (dtype) {
-    case "float32": check(t.floatData.length, "float_data"); return Float32Array.from(t.floatData);
-    case "float64": check(t.doubleData.length, "double_data"); return Float64Array.from(t.doubleData);
-    case "int64": check(t.int64Data.length, "int64_data"); return BigInt64Array.from(t.int64Data);
-    case "uint64": check(t.uint64Data.length, "uint64_data"); return BigUint64Array.from(t.uint64Data);
-    case "uint32": check(t.uint64Data.length, "uint64_data"); return Uint32Array.from(t.uint64Data, Number);
-    case "int32": check(t.int32Data.length, "int32_data"); return Int32Array.from(t.int32Data);
-    case "int16": check(t.int32Data.length, "int32_data"); return Int16Array.from(t.int32Data);
-    case "int8": check(t.int32Data.length, "int32_data"); return Int8Array.from(t.int32Data);
-    case "uint16": case "float16": case "bfloat16":
-      check(t.int32Data.length, "int32_data"); return Uint16Array.from(t.int32Data);
-    case "uint8": case "bool": check(t.int32Data.length, "int32_data"); return Uint8Array.from(t.int32Data);
-    case "string": throw new Error("unreachable");
+    case "float32":
+      check(t.floatData.length, "float_data");
+      return Float32Array.from(t.floatData);
+    case "float64":
+      check(t.doubleData.length, "double_data");
+      return Float64Array.from(t.doubleData);
+    case "int64":
+      check(t.int64Data.length, "int64_data");
+      return BigInt64Array.from(t.int64Data);
+    case "uint64":
+      check(t.uint64Data.length, "uint64_data");
+      return BigUint64Array.from(t.uint64Data);
+    case "uint32":
+      check(t.uint64Data.length, "uint64_data");
+      return Uint32Array.from(t.uint64Data, Number);
+    case "int32":
+      check(t.int32Data.length, "int32_data");
+      return Int32Array.from(t.int32Data);
+    case "int16":
+      check(t.int32Data.length, "int32_data");
+      return Int16Array.from(t.int32Data);
+    case "int8":
+      check(t.int32Data.length, "int32_data");
+      return Int8Array.from(t.int32Data);
+    case "uint16":
+    case "float16":
+    case "bfloat16":
+      check(t.int32Data.length, "int32_data");
+      return Uint16Array.from(t.int32Data);
+    case "uint8":
+    case "bool":
+      check(t.int32Data.length, "int32_data");
+      return Uint8Array.from(t.int32Data);
+    case "string":
+      throw new Error("unreachable");
   }
 }
 
@@ -87,7 +116,10 @@ export function tensorFromProto(t: TensorProto, readExternal?: ExternalReader): 
   const dtype = dtypeFromOnnx(t.dataType);
   const label = t.name ? `Tensor "${t.name}"` : "The tensor";
   if (!dtype || dtype === "string") {
-    throw new UserError("data", `${label} has element type ${onnxTypeName(t.dataType)}, which BN Lens cannot read; it reads numeric and bool tensors.`);
+    throw new UserError(
+      "data",
+      `${label} has element type ${onnxTypeName(t.dataType)}, which BN Lens cannot read; it reads numeric and bool tensors.`,
+    );
   }
   const dims = tensorDims(t);
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
@@ -100,7 +132,10 @@ export function tensorFromProto(t: TensorProto, readExternal?: ExternalReader): 
   if (ref) {
     if (!readExternal) throw new UserError("model", `${label} stores its data in an external file, which cannot be read here.`);
     if (ref.length !== undefined && ref.length < need) {
-      throw new UserError("model", `${label} needs ${need} bytes but its external data entry gives only ${ref.length}; the model's data file does not match it.`);
+      throw new UserError(
+        "model",
+        `${label} needs ${need} bytes but its external data entry gives only ${ref.length}; the model's data file does not match it.`,
+      );
     }
     bytes = readExternal({ ...ref, length: ref.length ?? need }, t.name);
   } else if (t.rawData.length > 0 || (n > 0 && fieldLength(t, dtype) === 0)) {
@@ -117,11 +152,17 @@ export function tensorFromProto(t: TensorProto, readExternal?: ExternalReader): 
 
 function fieldLength(t: TensorProto, dtype: DType): number {
   switch (dtype) {
-    case "float32": return t.floatData.length;
-    case "float64": return t.doubleData.length;
-    case "int64": return t.int64Data.length;
-    case "uint64": case "uint32": return t.uint64Data.length;
-    default: return t.int32Data.length;
+    case "float32":
+      return t.floatData.length;
+    case "float64":
+      return t.doubleData.length;
+    case "int64":
+      return t.int64Data.length;
+    case "uint64":
+    case "uint32":
+      return t.uint64Data.length;
+    default:
+      return t.int32Data.length;
   }
 }
 

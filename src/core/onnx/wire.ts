@@ -40,16 +40,23 @@ export function scanFields(buf: Uint8Array, from = 0, to = buf.length): WireFiel
     let payloadStart = afterTag;
     let end: number;
     switch (wireType) {
-      case 0: end = readVarint(buf, afterTag)[1]; break;
-      case 1: end = afterTag + 8; break;
+      case 0:
+        end = readVarint(buf, afterTag)[1];
+        break;
+      case 1:
+        end = afterTag + 8;
+        break;
       case 2: {
         const [len, afterLen] = readVarint(buf, afterTag);
         payloadStart = afterLen;
         end = afterLen + len;
         break;
       }
-      case 5: end = afterTag + 4; break;
-      default: throw new RangeError(`unsupported wire type ${wireType}`);
+      case 5:
+        end = afterTag + 4;
+        break;
+      default:
+        throw new RangeError(`unsupported wire type ${wireType}`);
     }
     if (end > to || field === 0) throw new RangeError("field runs past the end of the message");
     fields.push({ field, wireType, start, payloadStart, end });

@@ -46,7 +46,10 @@ export class ChannelStats {
   readonly nonFinite: NonFiniteCounts = { nan: 0, posInf: 0, negInf: 0 };
 
   /** `intervalSlots`: the most flat intervals any channel has (0 when flat regions are not counted). */
-  constructor(readonly channels: number, readonly intervalSlots = 0) {
+  constructor(
+    readonly channels: number,
+    readonly intervalSlots = 0,
+  ) {
     this.count = new Float64Array(channels);
     this.mean = new Float64Array(channels);
     this.m2 = new Float64Array(channels);
@@ -96,7 +99,13 @@ export class ChannelStats {
    * intervals per channel (one entry shared by all channels, or one per channel). With `affine`, the values
    * added are a[c]·x + b[c] rounded to float32 (a BN layer's own map turns pre-BN into post-BN values).
    */
-  add(data: Float32Array, dims: readonly number[], axis: number, flat?: readonly FlatIntervals[], affine?: { a: Float64Array; b: Float64Array }): void {
+  add(
+    data: Float32Array,
+    dims: readonly number[],
+    axis: number,
+    flat?: readonly FlatIntervals[],
+    affine?: { a: Float64Array; b: Float64Array },
+  ): void {
     const { outer, channels, inner } = channelLayout(dims, axis);
     if (channels !== this.channels) throw new Error(`expected ${this.channels} channels, got ${channels}`);
     if (affine && inner === 1 && channels > 1) {
@@ -125,7 +134,8 @@ export class ChannelStats {
         for (let c = 0; c < channels; c++) {
           const start = (o * channels + c) * inner;
           if (row && rowBits && affine) {
-            const ac = affine.a[c], bc = affine.b[c];
+            const ac = affine.a[c],
+              bc = affine.b[c];
             for (let i = 0; i < inner; i++) row[i] = ac * data[start + i] + bc;
             this.addRun(c, row, rowBits, 0, inner, n, s1, s2, shift, flatOf(c));
           } else this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, flatOf(c));
@@ -147,13 +157,25 @@ export class ChannelStats {
   }
 
   private addRun(
-    c: number, data: Float32Array, bits: Uint32Array, start: number, end: number,
-    n: Float64Array, s1: Float64Array, s2: Float64Array, shift: Float64Array, flat: FlatIntervals | undefined,
+    c: number,
+    data: Float32Array,
+    bits: Uint32Array,
+    start: number,
+    end: number,
+    n: Float64Array,
+    s1: Float64Array,
+    s2: Float64Array,
+    shift: Float64Array,
+    flat: FlatIntervals | undefined,
   ): void {
     const [hA, hB] = this.histHalves();
     const hb = c * BUCKET_COUNT;
     let k = shift[c];
-    let cnt = 0, a = 0, b = 0, mn = this.min[c], mx = this.max[c];
+    let cnt = 0,
+      a = 0,
+      b = 0,
+      mn = this.min[c],
+      mx = this.max[c];
     const nonFinite = (x: number) => {
       if (x !== x) this.nonFinite.nan++;
       else if (x > 0) this.nonFinite.posInf++;
@@ -171,10 +193,15 @@ export class ChannelStats {
         for (let j = i; j < (pair ? i + 2 : i + 1); j++) {
           const x = data[j];
           const bucket = BUCKET_OF_TOP_BITS[bits[j] >>> 21];
-          if (bucket < 0) { nonFinite(x); continue; }
+          if (bucket < 0) {
+            nonFinite(x);
+            continue;
+          }
           if (k !== k) k = x;
           const d = x - k;
-          cnt++; a += d; b += d * d;
+          cnt++;
+          a += d;
+          b += d * d;
           if (x < mn) mn = x;
           if (x > mx) mx = x;
           hA[hb + bucket]++;
@@ -304,8 +331,12 @@ export function pooled(stats: Pick<ChannelStatsJson, "count" | "mean" | "var">):
  * Moments are not touched (they come from reductions over every value).
  */
 export function addSampledHistograms(
-  pre: ChannelStats, post: ChannelStats, data: Float32Array, dims: readonly number[],
-  affine: { a: Float64Array; b: Float64Array }, flat?: readonly FlatIntervals[],
+  pre: ChannelStats,
+  post: ChannelStats,
+  data: Float32Array,
+  dims: readonly number[],
+  affine: { a: Float64Array; b: Float64Array },
+  flat?: readonly FlatIntervals[],
 ): void {
   const { outer, channels, inner } = channelLayout(dims, 1);
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
@@ -318,9 +349,11 @@ export function addSampledHistograms(
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const start = (o * channels + c) * inner;
-      const a = affine.a[c], b = affine.b[c];
+      const a = affine.a[c],
+        b = affine.b[c];
       const hb = c * BUCKET_COUNT;
-      let mn = pre.min[c], mx = pre.max[c];
+      let mn = pre.min[c],
+        mx = pre.max[c];
       for (let i = 0; i < inner; i++) {
         const x = data[start + i];
         row[i] = a * x + b;
@@ -363,7 +396,8 @@ export function countFlat(v: Float32Array, start: number, end: number, fl: FlatI
   // Branch-free counting: about half the values of a ReLU layer are flat, so a branch would mispredict
   // constantly. x - x === 0 holds only for finite x: infinities are counted apart, never as flat.
   if (n === 1) {
-    const lo = fl.lo[0], hi = fl.hi[0];
+    const lo = fl.lo[0],
+      hi = fl.hi[0];
     let c0 = 0;
     for (let i = start; i < end; i++) {
       const x = v[i];
@@ -373,8 +407,12 @@ export function countFlat(v: Float32Array, start: number, end: number, fl: FlatI
     return c0;
   }
   if (n === 2) {
-    const lo0 = fl.lo[0], hi0 = fl.hi[0], lo1 = fl.lo[1], hi1 = fl.hi[1];
-    let c0 = 0, c1 = 0;
+    const lo0 = fl.lo[0],
+      hi0 = fl.hi[0],
+      lo1 = fl.lo[1],
+      hi1 = fl.hi[1];
+    let c0 = 0,
+      c1 = 0;
     for (let i = start; i < end; i++) {
       const x = v[i];
       const finite = +(x - x === 0);

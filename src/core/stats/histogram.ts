@@ -109,8 +109,14 @@ export function rebinLinear(counts: ArrayLike<number>, first: number, lo: number
     let [a, b] = bucketRange(first + k);
     if (!Number.isFinite(a)) a = Math.min(b, lo);
     if (!Number.isFinite(b)) b = Math.max(a, hi);
-    if (b <= lo) { out[0] += c; continue; }
-    if (a >= hi) { out[bins - 1] += c; continue; }
+    if (b <= lo) {
+      out[0] += c;
+      continue;
+    }
+    if (a >= hi) {
+      out[bins - 1] += c;
+      continue;
+    }
     const span = b - a;
     const i0 = Math.max(0, Math.floor((a - lo) / width));
     const i1 = Math.min(bins - 1, Math.floor((b - lo) / width));

@@ -53,11 +53,28 @@ function pct(x: number): string {
 }
 
 // The low side of these functions is their normal "off" state, not saturation.
-const RECTIFIERS = new Set(["Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Softplus", "HardSwish", "Gelu", "Silu", "Mish", "ThresholdedRelu"]);
+const RECTIFIERS = new Set([
+  "Relu",
+  "LeakyRelu",
+  "PRelu",
+  "Elu",
+  "Selu",
+  "Celu",
+  "Softplus",
+  "HardSwish",
+  "Gelu",
+  "Silu",
+  "Mish",
+  "ThresholdedRelu",
+]);
 
 /** Decides how a flat region is judged (see SaturationJson.kind). */
 export function saturationKind(activation: ActivationJson): SaturationJson["kind"] {
-  if (activation.op === "none" || activation.flatRegion.intervals.length === 0 && !activation.flatRegion.perChannel?.some((r) => r.length)) return "none";
+  if (
+    activation.op === "none" ||
+    (activation.flatRegion.intervals.length === 0 && !activation.flatRegion.perChannel?.some((r) => r.length))
+  )
+    return "none";
   const first = activation.op.split("→")[0];
   if (RECTIFIERS.has(first)) return "rectifier";
   // Clip(0, hi) is ReLU6-like: its lower side is "off"; Clip with a negative lower bound saturates.
@@ -77,7 +94,14 @@ export interface JudgeInput {
   intervals: (c: number) => readonly [number | null, number | null][];
   post: ChannelStats;
   pre?: ChannelStats;
-  bn?: { gamma: Float64Array; beta: Float64Array; runningMean: Float64Array; runningVar: Float64Array; epsilon: number; trainingMode: boolean };
+  bn?: {
+    gamma: Float64Array;
+    beta: Float64Array;
+    runningMean: Float64Array;
+    runningVar: Float64Array;
+    epsilon: number;
+    trainingMode: boolean;
+  };
 }
 
 /** Result of judging one layer. */
@@ -169,7 +193,13 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     const severity: Severity = nErr > 0 ? "error" : "warning";
     const threshold = nErr > 0 && levels.error !== undefined ? levels.error : levels.warning;
     warnings.push({
-      rule, severity, layer, channel: hits[0].c, channels: hits.map((h) => h.c), value: hits[0].v, threshold,
+      rule,
+      severity,
+      layer,
+      channel: hits[0].c,
+      channels: hits.map((h) => h.c),
+      value: hits[0].v,
+      threshold,
       message: message(hits[0].c, hits[0].v, hits.length, levels.warning),
     });
   };
@@ -178,39 +208,71 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
 
   if (compare && bn && pre) {
     const absZ = compare.z.map((z) => (z === null ? null : Math.abs(z)));
-    channelRule("mean-shift", absZ, t.meanShift, (c, _v, n, th) =>
-      `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: z = ${fmt(compare!.z[c])}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
-      (c) => paramDead.has(c));
-    channelRule("variance-ratio", compare.varRatio, t.varianceRatio, (c, v, n, th) =>
-      `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ratio ${fmt(v)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
-      (c) => paramDead.has(c));
+    channelRule(
+      "mean-shift",
+      absZ,
+      t.meanShift,
+      (c, _v, n, th) =>
+        `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: z = ${fmt(compare!.z[c])}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
+      (c) => paramDead.has(c),
+    );
+    channelRule(
+      "variance-ratio",
+      compare.varRatio,
+      t.varianceRatio,
+      (c, v, n, th) =>
+        `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ratio ${fmt(v)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
+      (c) => paramDead.has(c),
+    );
   }
   if (kind !== "none") {
-    const intervalFraction = (c: number, pick: (iv: readonly [number | null, number | null], j: number, all: number) => boolean): number | null => {
+    const intervalFraction = (
+      c: number,
+      pick: (iv: readonly [number | null, number | null], j: number, all: number) => boolean,
+    ): number | null => {
       if (tested[c] === 0) return null;
       const ivs = input.intervals(c);
       let s = 0;
-      ivs.forEach((iv, j) => { if (pick(iv, j, ivs.length)) s += countByInterval[c][j] ?? 0; });
+      ivs.forEach((iv, j) => {
+        if (pick(iv, j, ivs.length)) s += countByInterval[c][j] ?? 0;
+      });
       return s / tested[c];
     };
     const isOff = (iv: readonly [number | null, number | null]) => kind === "rectifier" && iv[0] === null;
     const satValues = Array.from({ length: C }, (_, c) => intervalFraction(c, (iv) => !isOff(iv)));
     const region = input.activation.flatRegion.description;
-    channelRule("saturation", satValues, t.saturation, (c, v, n, th) =>
-      `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
-      (c) => paramDead.has(c));
+    channelRule(
+      "saturation",
+      satValues,
+      t.saturation,
+      (c, v, n, th) =>
+        `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
+      (c) => paramDead.has(c),
+    );
     if (kind === "rectifier") {
       const offValues = Array.from({ length: C }, (_, c) => intervalFraction(c, (iv) => isOff(iv)));
-      channelRule("rectifier-off", offValues, t.rectifierOff, (c, v, n, th) =>
-        `${actName} after this BN is almost always off in ${of(n)}: ${pct(th)} or more of post-BN values are in its flat low side (${region}); worst channel ${c}: ${pct(v)}. These channels pass little information; likely cause: beta pushed far negative or inputs that differ from training data.`,
-        (c) => dead.has(c));
+      channelRule(
+        "rectifier-off",
+        offValues,
+        t.rectifierOff,
+        (c, v, n, th) =>
+          `${actName} after this BN is almost always off in ${of(n)}: ${pct(th)} or more of post-BN values are in its flat low side (${region}); worst channel ${c}: ${pct(v)}. These channels pass little information; likely cause: beta pushed far negative or inputs that differ from training data.`,
+        (c) => dead.has(c),
+      );
     }
   }
   if (dead.size > 0) {
     const channels = [...dead.keys()].sort((a, b) => a - b);
-    const shown = channels.slice(0, 8).map((c) => `${c} (${dead.get(c)!.join(", ")})`).join("; ");
+    const shown = channels
+      .slice(0, 8)
+      .map((c) => `${c} (${dead.get(c)!.join(", ")})`)
+      .join("; ");
     warnings.push({
-      rule: "dead-channel", severity: "warning", layer, channel: channels[0], channels,
+      rule: "dead-channel",
+      severity: "warning",
+      layer,
+      channel: channels[0],
+      channels,
       message: `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${shown}${channels.length > 8 ? "; …" : ""}. A dead channel passes a constant (gamma ≈ 0), had no variance in training (running var ≈ 0), or never leaves the flat region of ${actName} on this data; it can be pruned or points to a training problem.`,
     });
   }
@@ -222,7 +284,10 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     const part = (label: string, s?: ChannelStats) =>
       s && nf(s) > 0 ? `${label}: ${s.nonFinite.nan} NaN, ${s.nonFinite.posInf} +Inf, ${s.nonFinite.negInf} -Inf` : "";
     warnings.push({
-      rule: "non-finite", severity: "error", layer, value: nonFinite,
+      rule: "non-finite",
+      severity: "error",
+      layer,
+      value: nonFinite,
       message: `Non-finite values reached this layer (${[part("pre-BN", pre), part("post-BN", post)].filter(Boolean).join("; ")}); they are counted here and left out of the statistics. Likely cause: NaN or Inf in the input data, or an overflow upstream.`,
     });
   }
@@ -230,14 +295,21 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
   for (let c = 0; c < C; c++) minCount = Math.min(minCount, post.count[c]);
   if (Number.isFinite(minCount) && minCount < t.minCount) {
     warnings.push({
-      rule: "low-count", severity: "info", layer, value: minCount, threshold: t.minCount,
+      rule: "low-count",
+      severity: "info",
+      layer,
+      value: minCount,
+      threshold: t.minCount,
       message: `Statistics of this layer rest on only ${minCount} value${minCount === 1 ? "" : "s"} per channel (fewer than ${t.minCount}); feed more samples for reliable numbers.`,
     });
   }
   if (bn?.trainingMode) {
     warnings.push({
-      rule: "training-mode", severity: "warning", layer,
-      message: "This BatchNormalization node was exported with training_mode=1: at inference it normalises with each batch's own statistics, not the running ones, so results depend on the batch. Re-export the model in eval mode.",
+      rule: "training-mode",
+      severity: "warning",
+      layer,
+      message:
+        "This BatchNormalization node was exported with training_mode=1: at inference it normalises with each batch's own statistics, not the running ones, so results depend on the batch. Re-export the model in eval mode.",
     });
   }
 

@@ -8,9 +8,22 @@ const vals = (t: HostTensor) => Array.from(t.data as ArrayLike<number | bigint>)
 describe("dtype conversion for feeding (core)", () => {
   it("encodes float16 with round-to-nearest-even, overflow, subnormals and NaN", () => {
     const cases: [number, number][] = [
-      [1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00], [-Infinity, 0xfc00],
-      [2 ** -24, 0x0001], [2 ** -25, 0x0000], [1.5 * 2 ** -25, 0x0001], [2 ** -14, 0x0400], [0.1, 0x2e66],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [2049, 0x6800], [2051, 0x6802], [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [1e6, 0x7c00],
+      [-Infinity, 0xfc00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [1.5 * 2 ** -25, 0x0001],
+      [2 ** -14, 0x0400],
+      [0.1, 0x2e66],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [2049, 0x6800],
+      [2051, 0x6802],
+      [-0, 0x8000],
     ];
     for (const [v, bits] of cases) assert.equal(floatToHalf(v), bits, `floatToHalf(${v})`);
     assert.ok(Number.isNaN(halfToFloat(floatToHalf(NaN))));
@@ -36,10 +49,14 @@ describe("dtype conversion for feeding (core)", () => {
 
   it("refuses integer values that do not fit the input's type", () => {
     const big: HostTensor = { dtype: "int64", dims: [2], data: BigInt64Array.from([1n, 2n ** 40n]) };
-    throwsUser(() => castTensor(big, "int32", '"ids.npy"'),
-      '"ids.npy" holds the value 1099511627776 at element 1, which does not fit the model\'s int32; save the data as int32.');
+    throwsUser(
+      () => castTensor(big, "int32", '"ids.npy"'),
+      '"ids.npy" holds the value 1099511627776 at element 1, which does not fit the model\'s int32; save the data as int32.',
+    );
     const neg: HostTensor = { dtype: "int16", dims: [1], data: Int16Array.from([-1]) };
-    throwsUser(() => castTensor(neg, "uint8", '"ids.npy"'),
-      '"ids.npy" holds the value -1 at element 0, which does not fit the model\'s uint8; save the data as uint8.');
+    throwsUser(
+      () => castTensor(neg, "uint8", '"ids.npy"'),
+      '"ids.npy" holds the value -1 at element 0, which does not fit the model\'s uint8; save the data as uint8.',
+    );
   });
 });

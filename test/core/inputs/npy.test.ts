@@ -8,7 +8,10 @@ describe("npy parsing (core)", () => {
   const values = [0, 1, -2, 3.5, 100, -7.25];
 
   for (const [descr, dtype, ctor] of [
-    ["<f4", "float32", Float32Array], ["<f8", "float64", Float64Array], [">f4", "float32", Float32Array], [">f8", "float64", Float64Array],
+    ["<f4", "float32", Float32Array],
+    ["<f8", "float64", Float64Array],
+    [">f4", "float32", Float32Array],
+    [">f8", "float64", Float64Array],
   ] as const) {
     it(`reads ${descr} as ${dtype}`, () => {
       const t = parseNpy(npyBytes(descr, [2, 3], elementBytes(descr, values)));
@@ -21,13 +24,20 @@ describe("npy parsing (core)", () => {
 
   it("reads every integer type in both byte orders, with extreme values", () => {
     const cases: [string, string, (number | bigint)[]][] = [
-      ["|i1", "int8", [-128, -1, 0, 127]], ["|u1", "uint8", [0, 1, 200, 255]],
-      ["<i2", "int16", [-32768, -1, 2, 32767]], [">i2", "int16", [-32768, -1, 2, 32767]],
-      ["<u2", "uint16", [0, 1, 40000, 65535]], [">u2", "uint16", [0, 1, 40000, 65535]],
-      ["<i4", "int32", [-2147483648, -1, 5, 2147483647]], [">i4", "int32", [-2147483648, -1, 5, 2147483647]],
-      ["<u4", "uint32", [0, 1, 3000000000, 4294967295]], [">u4", "uint32", [0, 1, 3000000000, 4294967295]],
-      ["<i8", "int64", [-(2n ** 63n), -1n, 2n ** 53n + 1n, 2n ** 63n - 1n]], [">i8", "int64", [-(2n ** 63n), -1n, 2n ** 53n + 1n, 2n ** 63n - 1n]],
-      ["<u8", "uint64", [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]], [">u8", "uint64", [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]],
+      ["|i1", "int8", [-128, -1, 0, 127]],
+      ["|u1", "uint8", [0, 1, 200, 255]],
+      ["<i2", "int16", [-32768, -1, 2, 32767]],
+      [">i2", "int16", [-32768, -1, 2, 32767]],
+      ["<u2", "uint16", [0, 1, 40000, 65535]],
+      [">u2", "uint16", [0, 1, 40000, 65535]],
+      ["<i4", "int32", [-2147483648, -1, 5, 2147483647]],
+      [">i4", "int32", [-2147483648, -1, 5, 2147483647]],
+      ["<u4", "uint32", [0, 1, 3000000000, 4294967295]],
+      [">u4", "uint32", [0, 1, 3000000000, 4294967295]],
+      ["<i8", "int64", [-(2n ** 63n), -1n, 2n ** 53n + 1n, 2n ** 63n - 1n]],
+      [">i8", "int64", [-(2n ** 63n), -1n, 2n ** 53n + 1n, 2n ** 63n - 1n]],
+      ["<u8", "uint64", [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]],
+      [">u8", "uint64", [0n, 1n, 2n ** 63n, 2n ** 64n - 1n]],
     ];
     for (const [descr, dtype, v] of cases) {
       const t = parseNpy(npyBytes(descr, [4], elementBytes(descr, v)));
@@ -78,7 +88,9 @@ describe("npy parsing (core)", () => {
       const t = parseNpy(npyBytes("<i2", [3], elementBytes("<i2", [7, 8, 9]), { version }));
       assert.deepEqual(Array.from(t.data as Int16Array), [7, 8, 9]);
     }
-    const longs = parseNpy(npyBytes("<u1", [2, 1], elementBytes("<u1", [4, 5]), { header: "{'descr': '<u1', 'fortran_order': False, 'shape': (2L, 1L), }" }));
+    const longs = parseNpy(
+      npyBytes("<u1", [2, 1], elementBytes("<u1", [4, 5]), { header: "{'descr': '<u1', 'fortran_order': False, 'shape': (2L, 1L), }" }),
+    );
     assert.deepEqual(longs.dims, [2, 1]);
   });
 
@@ -87,7 +99,16 @@ describe("npy parsing (core)", () => {
     const h = parseNpyHeader(bytes.subarray(0, 128), "big.npy");
     assert.deepEqual(
       { ...h },
-      { dtype: "float32", descr: "<f4", shape: [1000, 3, 4], fortranOrder: false, dataOffset: 128, itemSize: 4, bigEndian: false, dataBytes: 48000 },
+      {
+        dtype: "float32",
+        descr: "<f4",
+        shape: [1000, 3, 4],
+        fortranOrder: false,
+        dataOffset: 128,
+        itemSize: 4,
+        bigEndian: false,
+        dataBytes: 48000,
+      },
     );
     assert.equal(headerText("<f4", [5]), "{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }");
   });
@@ -100,22 +121,44 @@ describe("npy parsing (core)", () => {
   });
 
   it("rejects damaged and unsupported files with one sentence", () => {
-    throwsUser(() => parseNpy(new TextEncoder().encode("PK\u0003\u0004 not npy"), '"x.npy"'),
-      '"x.npy" is not a .npy file (it does not start with the NumPy magic bytes); save it with numpy.save.');
+    throwsUser(
+      () => parseNpy(new TextEncoder().encode("PK\u0003\u0004 not npy"), '"x.npy"'),
+      '"x.npy" is not a .npy file (it does not start with the NumPy magic bytes); save it with numpy.save.',
+    );
     const full = npyBytes("<f4", [2, 3], elementBytes("<f4", values));
-    throwsUser(() => parseNpy(full.subarray(0, full.length - 5), '"x.npy"'),
-      '"x.npy" is truncated: its header declares 2x3 float32 (24 bytes of data) but only 19 bytes follow the header; save the file again.');
-    throwsUser(() => parseNpy(full.subarray(0, 40), '"x.npy"'), '"x.npy" is truncated: it ends inside its .npy header; save the file again.');
-    throwsUser(() => parseNpy(npyBytes("<c8", [1], new Uint8Array(8)), '"x.npy"'),
-      '"x.npy" holds elements of NumPy type "<c8", which BN Lens cannot feed; save it as float32, float64, float16, an integer type or bool.');
-    throwsUser(() => parseNpy(npyBytes("<U5", [1], new Uint8Array(20)), '"x.npy"'),
-      '"x.npy" holds elements of NumPy type "<U5", which BN Lens cannot feed; save it as float32, float64, float16, an integer type or bool.');
-    throwsUser(() => parseNpy(npyBytes("", [1], new Uint8Array(4), { header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }" }), '"x.npy"'),
-      '"x.npy" holds a structured (record) array, which BN Lens cannot feed; save a plain numeric array.');
+    throwsUser(
+      () => parseNpy(full.subarray(0, full.length - 5), '"x.npy"'),
+      '"x.npy" is truncated: its header declares 2x3 float32 (24 bytes of data) but only 19 bytes follow the header; save the file again.',
+    );
+    throwsUser(
+      () => parseNpy(full.subarray(0, 40), '"x.npy"'),
+      '"x.npy" is truncated: it ends inside its .npy header; save the file again.',
+    );
+    throwsUser(
+      () => parseNpy(npyBytes("<c8", [1], new Uint8Array(8)), '"x.npy"'),
+      '"x.npy" holds elements of NumPy type "<c8", which BN Lens cannot feed; save it as float32, float64, float16, an integer type or bool.',
+    );
+    throwsUser(
+      () => parseNpy(npyBytes("<U5", [1], new Uint8Array(20)), '"x.npy"'),
+      '"x.npy" holds elements of NumPy type "<U5", which BN Lens cannot feed; save it as float32, float64, float16, an integer type or bool.',
+    );
+    throwsUser(
+      () =>
+        parseNpy(
+          npyBytes("", [1], new Uint8Array(4), { header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }" }),
+          '"x.npy"',
+        ),
+      '"x.npy" holds a structured (record) array, which BN Lens cannot feed; save a plain numeric array.',
+    );
     const v9 = npyBytes("<f4", [1], elementBytes("<f4", [1]));
     v9[6] = 9;
-    throwsUser(() => parseNpy(v9, '"x.npy"'), '"x.npy" is .npy format version 9.0, which BN Lens does not read; save it with numpy.save (versions 1 to 3).');
-    throwsUser(() => parseNpy(npyBytes("<f4", [1], new Uint8Array(4), { header: "{'descr': '<f4', 'shape': (1,), }" }), '"x.npy"'),
-      '"x.npy" has a .npy header BN Lens cannot read (no fortran_order); save it again with numpy.save.');
+    throwsUser(
+      () => parseNpy(v9, '"x.npy"'),
+      '"x.npy" is .npy format version 9.0, which BN Lens does not read; save it with numpy.save (versions 1 to 3).',
+    );
+    throwsUser(
+      () => parseNpy(npyBytes("<f4", [1], new Uint8Array(4), { header: "{'descr': '<f4', 'shape': (1,), }" }), '"x.npy"'),
+      '"x.npy" has a .npy header BN Lens cannot read (no fortran_order); save it again with numpy.save.',
+    );
   });
 });

@@ -27,7 +27,11 @@ describe("seeded random data (core)", () => {
     const whole = randomBatch(normal, 42, 1, 0, 10, dims, "float32").data as Float32Array;
     const per = 3 * 5 * 7;
     const pieces: number[] = [];
-    for (const [start, count] of [[0, 3], [3, 1], [4, 6]]) {
+    for (const [start, count] of [
+      [0, 3],
+      [3, 1],
+      [4, 6],
+    ]) {
       const t = randomBatch(normal, 42, 1, start, count, dims, "float32");
       assert.deepEqual(t.dims, [count, ...dims]);
       pieces.push(...(t.data as Float32Array));
@@ -79,13 +83,23 @@ describe("seeded random data (core)", () => {
 
   it("asks for real data for integer and bool inputs, and checks its parameters", () => {
     checkRandomInput("x", "float16");
-    throwsUser(() => checkRandomInput("ids", "int64"),
-      'Input "ids" has type int64, and random data is only generated for float inputs; give real data for it with --data.');
-    throwsUser(() => checkRandomInput("mask", "bool"),
-      'Input "mask" has type bool, and random data is only generated for float inputs; give real data for it with --data.');
-    throwsUser(() => checkRandomSpec({ kind: "uniform", low: 1, high: 1 }),
-      "Random uniform data needs finite bounds with low < high, not [1, 1).", "usage");
-    throwsUser(() => checkRandomSpec({ kind: "normal", mean: 0, std: -1 }),
-      "Random normal data needs a finite mean and a finite std of at least 0, not mean 0 and std -1.", "usage");
+    throwsUser(
+      () => checkRandomInput("ids", "int64"),
+      'Input "ids" has type int64, and random data is only generated for float inputs; give real data for it with --data.',
+    );
+    throwsUser(
+      () => checkRandomInput("mask", "bool"),
+      'Input "mask" has type bool, and random data is only generated for float inputs; give real data for it with --data.',
+    );
+    throwsUser(
+      () => checkRandomSpec({ kind: "uniform", low: 1, high: 1 }),
+      "Random uniform data needs finite bounds with low < high, not [1, 1).",
+      "usage",
+    );
+    throwsUser(
+      () => checkRandomSpec({ kind: "normal", mean: 0, std: -1 }),
+      "Random normal data needs a finite mean and a finite std of at least 0, not mean 0 and std -1.",
+      "usage",
+    );
   });
 });

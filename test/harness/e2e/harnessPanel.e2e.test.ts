@@ -28,11 +28,15 @@ describe("harness fixture in the browser", function () {
   it("passes: answers a command's open dialog with the model's path", async () => {
     const { page, modelPath, screenshot } = e2e();
     await runCommand(page, "Harness Fixture: Pick Model");
-    const frame = await waitFor(async () => {
-      for (const f of page.frames()) if (f !== page.mainFrame() && (await f.locator('[data-testid="picked"]').count()) > 0) return f;
-      await answerFilePrompt(page, modelPath!);
-      return undefined;
-    }, 30_000, "the picked model's panel");
+    const frame = await waitFor(
+      async () => {
+        for (const f of page.frames()) if (f !== page.mainFrame() && (await f.locator('[data-testid="picked"]').count()) > 0) return f;
+        await answerFilePrompt(page, modelPath!);
+        return undefined;
+      },
+      30_000,
+      "the picked model's panel",
+    );
     assert.equal(await frame.locator('[data-testid="picked"]').innerText(), "version-RFB-320.onnx");
     await screenshot("harness-picked");
   });

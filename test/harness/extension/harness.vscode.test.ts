@@ -5,7 +5,9 @@ import * as vscode from "vscode";
 
 const ID = "bn-lens-test.harness-extension";
 
-interface HarnessApi { panelState(): { received: boolean; layers: number } | undefined }
+interface HarnessApi {
+  panelState(): { received: boolean; layers: number } | undefined;
+}
 
 async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -52,6 +54,8 @@ describe("harness fixture", () => {
 
   it("hangs: on purpose, so the runner's timeout must end the run", async function () {
     this.timeout(0);
-    await new Promise(() => { /* never settles */ });
+    await new Promise(() => {
+      /* never settles */
+    });
   });
 });

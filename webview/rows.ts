@@ -174,6 +174,27 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
     explain:
       "BN was folded into the preceding convolution at export, so there are no running statistics to compare; BN Lens shows activation statistics instead.",
   },
+  "random-data": {
+    badge: "random inputs",
+    title: "The run used random inputs",
+    explain:
+      "Random inputs check that the model runs and show what its stored parameters imply; they say nothing about whether its BN " +
+      "statistics fit real data, so the rules that compare observed with stored statistics were not judged. Run on data to check them.",
+  },
+  "expected-flat": {
+    badge: "flat by training",
+    title: "Training left channels mostly in the flat region",
+    explain:
+      "From gamma and beta alone (post-BN values N(beta, gamma²) under the stored statistics, a normal approximation), these " +
+      "channels were expected to sit mostly in the flat part of the following nonlinearity, whatever the data.",
+  },
+  "batch-size": {
+    badge: "small batch",
+    title: "Training batches too small for stable batch statistics",
+    explain:
+      "During training BN normalises with each batch's own mean and std. With few samples per batch these stray from the population's " +
+      "(batch renormalization's d and r); the study shows, per batch size, the range 95% of random batches stay within.",
+  },
 };
 
 /** One badge per rule a row's findings name, worst severity first. */

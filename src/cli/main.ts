@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
-import { formatOverview, formatReport } from "../core/inspect/table";
+import { formatBatchStudy, formatOverview, formatReport } from "../core/inspect/table";
 import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
@@ -26,13 +26,17 @@ const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
-  bn-lens merge REPORT.json... --json OUT
+                  [--train-batch N] [--batch-study] [--random-is-domain]
+  bn-lens merge REPORT.json... --json OUT [--batch-study]
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
 
 inspect   runs MODEL on the data (seeded random data when --data is absent), captures the values before
           and after every BatchNormalization layer, prints a per-layer table with warnings, and writes
           the JSON report to OUT.
+          --train-batch N judges the training batch size against the batch-size study; --batch-study prints
+          that study; --random-is-domain treats random inputs as the model's own data (models calibrated on
+          random inputs, like the demo), so stale statistics are judged on them.
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.`;
@@ -124,6 +128,9 @@ async function inspectCommand(args: string[]): Promise<void> {
       mode: { type: "string" },
       threads: { type: "string" },
       json: { type: "string" },
+      "train-batch": { type: "string" },
+      "batch-study": { type: "boolean" },
+      "random-is-domain": { type: "boolean" },
     },
   });
   if (positionals.length !== 1)
@@ -146,15 +153,23 @@ async function inspectCommand(args: string[]): Promise<void> {
     bgr: values.bgr,
     mode: values.mode as InspectRequest["mode"],
     intraOpNumThreads: intOption(values.threads, "threads", 1),
+    trainBatch: intOption(values["train-batch"], "train-batch", 1),
+    randomIsDomain: values["random-is-domain"],
   };
+  if (values["random-is-domain"] && values.data !== undefined) throw usage("--random-is-domain applies to random data, not --data");
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   const report = await runInspect(request, values.json);
   process.stdout.write(formatReport(report) + "\n");
+  if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
 }
 
 async function mergeCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "string" }, "batch-study": { type: "boolean" } },
+  });
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (!values.json) throw usage("merge needs --json OUT for the merged report");
   const reports = positionals.map((file) => {
@@ -177,7 +192,9 @@ async function mergeCommand(args: string[]): Promise<void> {
   });
   const merged = mergeReports(reports, positionals);
   writeJson(values.json, merged);
-  process.stdout.write(formatReport(merged) + `\n\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
+  process.stdout.write(formatReport(merged) + "\n");
+  if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(merged) + "\n");
+  process.stdout.write(`\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
 }
 
 async function describeCommand(args: string[]): Promise<void> {
@@ -201,9 +218,10 @@ async function demoCommand(args: string[]): Promise<void> {
   process.stdout.write(
     `Built the demo model ${modelPath}: 1x1 convolutions with four BatchNormalization layers and planted problems\n` +
       "(a channel with gamma = 0, a layer pushed into sigmoid saturation, running statistics that do not match the data).\n" +
-      `Running: bn-lens inspect ${modelPath} --samples 256 --seed 1\n\n`,
+      `Running: bn-lens inspect ${modelPath} --samples 256 --seed 1 --random-is-domain\n\n`,
   );
-  const report = await runInspect({ modelPath, samples: 256, seed: 1 }, values.json);
+  // The demo model's statistics were calibrated on standard normal inputs: for it, random inputs are its data.
+  const report = await runInspect({ modelPath, samples: 256, seed: 1, randomIsDomain: true }, values.json);
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
 }

@@ -3,7 +3,7 @@
  * Versioned by `schemaVersion`; README "Report format" documents every field.
  * Per-channel arrays are indexed by channel. Numbers that cannot be computed (no data) are null.
  */
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** Severity of a finding, as shown in the Problems panel. */
 export type Severity = "error" | "warning" | "info";
@@ -87,6 +87,42 @@ export interface ComparisonJson {
   postMeanMinusBeta: (number | null)[];
   /** Observed post-BN std divided by |gamma| (1 when the statistics fit), per channel. */
   postStdOverGamma: (number | null)[];
+  /**
+   * Confidence interval of z per channel (level `thresholds.confidence`), from the between-sample variance of
+   * per-sample means (src/core/stats/uncertainty.ts); null with fewer than two samples.
+   */
+  zInterval: ([number, number] | null)[];
+  /** Confidence interval of varRatio per channel (delta method on the log scale); null as for zInterval. */
+  varRatioInterval: ([number, number] | null)[];
+  /** Effective sample size per channel: the number of samples (independent units) behind the intervals. */
+  effectiveSamples: number[];
+}
+
+/**
+ * Per-channel moments of per-sample statistics of the pre-BN values (src/core/stats/sampleMoments.ts):
+ * sample i has mean m_i, population variance w_i and q_i = w_i + (m_i - center)², center = running mean.
+ */
+export interface SampleMomentsJson {
+  center: number[];
+  /** Samples per channel. */
+  n: number[];
+  /** Means over samples of m, w and q. */
+  mean: { m: number[]; w: number[]; q: number[] };
+  /** Sums of squared deviations over samples of m, w and q. */
+  m2: { m: number[]; w: number[]; q: number[] };
+  /** Co-moment Σ(m_i - m̄)(q_i - q̄). */
+  cmq: number[];
+}
+
+/** What the stored parameters imply, before any data: post-BN values N(beta, gamma²) (normal approximation). */
+export interface ExpectedJson {
+  /** Expected share of post-BN values in the flat region, per channel. */
+  flat: number[];
+  /** The part of `flat` on a rectifier's off side (0 for saturating functions). */
+  off: number[];
+  /** The part of `flat` that is saturation. */
+  saturated: number[];
+  method: string;
 }
 
 /** A finding of the rule list. */
@@ -116,7 +152,10 @@ export type RuleId =
   | "non-finite"
   | "low-count"
   | "training-mode"
-  | "bn-fused";
+  | "bn-fused"
+  | "random-data"
+  | "expected-flat"
+  | "batch-size";
 
 /** A per-layer digest for the overview. */
 export interface LayerSummaryJson {
@@ -158,6 +197,10 @@ export interface LayerReport {
    * over every value. Null when every value was measured.
    */
   sampling: { strides: number[]; fraction: number } | null;
+  /** Per-sample moments of the pre-BN values (null when unavailable). */
+  perSample: SampleMomentsJson | null;
+  /** Flat-region shares the stored gamma and beta imply (data-free). */
+  expected: ExpectedJson;
 }
 
 /** When BN was fused away: statistics of a Conv/Gemm/MatMul output. */
@@ -202,6 +245,33 @@ export interface Thresholds {
   deadRunningVar: number;
   /** Fewer finite values per channel than this makes statistics unreliable (info). */
   minCount: number;
+  /** Level of the confidence intervals; mean-shift and variance-ratio fire when the interval's near end crosses. */
+  confidence: number;
+  /** Batch-size study: a batch's d = (batch mean - mean)/std must stay within ±tol and r = batch std/std within 1 ± tol. */
+  batchTolerance: number;
+}
+
+/** The batch-size study of one BN layer (src/core/stats/batchStudy.ts). */
+export interface BatchStudyLayerJson {
+  layer: string;
+  /** Batch sizes studied: 1, 2, 4, ... up to the number of samples. */
+  sizes: number[];
+  /** For each size, the worst channel's 95% ranges of d and r over random batches (without replacement). */
+  d95: number[];
+  rLow: number[];
+  rHigh: number[];
+  /** Smallest studied size whose 95% ranges stay within the tolerance in every channel; null if none. */
+  minBatch: number | null;
+  /** Channel that needs the largest batch. */
+  worstChannel: number | null;
+}
+
+/** Batch-size study over all layers. */
+export interface BatchStudyJson {
+  tolerance: number;
+  samples: number;
+  method: string;
+  layers: BatchStudyLayerJson[];
 }
 
 /** A real model input and the shape BN Lens fed. */
@@ -245,7 +315,12 @@ export interface Report {
     /** Changes BN Lens made to run it (dynamic batch, opset upgrade...). */
     notes: string[];
   };
-  data: { kind: string; description: string; sources: string[] };
+  /**
+   * `kind`: "random" (seeded random inputs), "random-domain" (random inputs that are the model's own input
+   * distribution, as in the demo), "npy", "npz", "onnx-test-data", "images", or kinds joined by "+" after merge.
+   * `synthetic`: true when any data is random: the data-comparing rules are then not judged (README "Warnings").
+   */
+  data: { kind: string; synthetic: boolean; description: string; sources: string[] };
   /** Number of samples the statistics cover. */
   samples: number;
   run: {
@@ -255,6 +330,8 @@ export interface Report {
     /** How many runs were merged into this report (1 for a plain inspect). */
     runs: number;
     precision: PrecisionJson;
+    /** The training batch size the user gave (--train-batch, bnLens.trainBatchSize), or null. */
+    trainBatch: number | null;
   };
   thresholds: Thresholds;
   histogram: HistogramScheme;
@@ -262,6 +339,8 @@ export interface Report {
   activations: ActivationLayerReport[];
   /** Model-level findings; layer findings live in layers[i].warnings. */
   warnings: WarningJson[];
+  /** How a random batch's statistics spread around the population's, per layer (null without per-sample moments). */
+  batchStudy: BatchStudyJson | null;
   summary: {
     layers: number;
     channels: number;

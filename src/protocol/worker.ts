@@ -13,6 +13,13 @@ export interface InspectRequest {
   dataPath?: string;
   /** Random data distribution when no data path is given. */
   random?: "normal" | "uniform";
+  /**
+   * The random inputs are the model's own input distribution (the demo model's statistics were calibrated on
+   * them), so they count as data: the report's data kind is "random-domain" and every rule is judged.
+   */
+  randomIsDomain?: boolean;
+  /** Training batch size to judge against the batch-size study (--train-batch, bnLens.trainBatchSize). */
+  trainBatch?: number;
   /** Cap on the number of samples (random data: the number generated). */
   samples?: number;
   batchSize?: number;

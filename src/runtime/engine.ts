@@ -324,8 +324,9 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         fed: i.sampleDims,
       })),
       notes,
+      trainBatch: request.trainBatch,
       data: {
-        kind: source.info.kind,
+        kind: source.info.kind === "random" && request.randomIsDomain ? "random-domain" : source.info.kind,
         description: describeData(source.info.description, opened.description),
         sources: request.dataPath ? [request.dataPath] : [],
       },

@@ -173,7 +173,7 @@ export function syntheticReport(o: SyntheticOptions): Report {
       statement,
       notes: [],
     },
-    data: { kind: "random", description: `${n} synthetic values per channel`, sources: [] },
+    data: { kind: "npy", synthetic: false, description: `${n} synthetic values per channel`, sources: [] },
     samples: 1,
     run: {
       batchSize: 1,
@@ -181,12 +181,14 @@ export function syntheticReport(o: SyntheticOptions): Report {
       elapsedMs: 0,
       runs: 1,
       precision: { mode: "exact", description: "synthetic", histogramSampling: 1 },
+      trainBatch: null,
     },
     thresholds: t,
     histogram: histogramScheme(),
     layers,
     activations,
     warnings,
+    batchStudy: null,
     summary: summaryOf(layers.length ? layers : activations),
   };
 }

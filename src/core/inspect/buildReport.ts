@@ -10,7 +10,10 @@ import {
   type Thresholds,
 } from "../report";
 import { ChannelStats } from "../stats/accumulator";
+import { batchStudy } from "../stats/batchStudy";
 import { histogramScheme } from "../stats/histogram";
+import { SampleMoments } from "../stats/sampleMoments";
+import { isSyntheticKind, randomDataWarning, withBatchFindings } from "./dataEvidence";
 import { bnLayerReport, modelStatement, probeReport, type Inspection } from "./inspection";
 
 /** Facts about the run that the inspection itself does not know. */
@@ -23,7 +26,9 @@ export interface RunFacts {
   sha256: string;
   inputs: InputJson[];
   notes: string[];
-  data: Report["data"];
+  data: Omit<Report["data"], "synthetic">;
+  /** The training batch size to judge (--train-batch), if given. */
+  trainBatch?: number;
   batchSize: number;
   seed: number;
   elapsedMs: number;
@@ -45,11 +50,35 @@ function summarise(
   return { layers: layers.length, channels, warnings };
 }
 
+/** The batch-size study of report layers, from their per-sample moments (constant and dead channels left out). */
+export function studyOf(layers: readonly LayerReport[], t: Thresholds): Report["batchStudy"] {
+  return batchStudy(
+    layers.map((l) => ({
+      node: l.node,
+      sm: l.perSample ? SampleMoments.fromJson(l.perSample) : null,
+      // A channel BN turns into a constant (gamma ≈ 0, running var ≈ 0) does not depend on its batch statistics.
+      skip: (c: number) => Math.abs(l.gamma[c]) <= t.deadGamma || l.running.var[c] <= t.deadRunningVar,
+    })),
+    t.batchTolerance,
+  );
+}
+
+/** Model-level findings that depend on the data kind, then the rest. */
+function modelWarnings(synthetic: boolean, warnings: Report["warnings"]): Report["warnings"] {
+  return synthetic ? [randomDataWarning(), ...warnings] : warnings;
+}
+
 /** Assembles the full report of one inspection. */
 export function buildReport(inspection: Inspection, facts: RunFacts): Report {
-  const layers = inspection.layerReports();
+  const synthetic = isSyntheticKind(facts.data.kind);
+  const trainBatch = facts.trainBatch ?? null;
+  const judged = inspection.layerReports({ synthetic });
+  const study = studyOf(judged, inspection.thresholds);
+  const layers = withBatchFindings(judged, synthetic ? null : study, trainBatch);
   const activations = inspection.activationReports();
-  const { statement, warnings } = modelStatement(layers, inspection.probes.length);
+  const stated = modelStatement(layers, inspection.probes.length);
+  const statement = stated.statement;
+  const warnings = modelWarnings(synthetic, stated.warnings);
   const m = inspection.model;
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -71,14 +100,22 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
       statement,
       notes: facts.notes,
     },
-    data: facts.data,
+    data: { ...facts.data, synthetic },
     samples: inspection.samples,
-    run: { batchSize: facts.batchSize, seed: facts.seed, elapsedMs: facts.elapsedMs, runs: 1, precision: facts.precision },
+    run: {
+      batchSize: facts.batchSize,
+      seed: facts.seed,
+      elapsedMs: facts.elapsedMs,
+      runs: 1,
+      precision: facts.precision,
+      trainBatch,
+    },
     thresholds: inspection.thresholds,
     histogram: histogramScheme(),
     layers,
     activations,
     warnings,
+    batchStudy: study,
     summary: summarise(layers.length ? layers : activations, warnings),
   };
 }
@@ -135,8 +172,13 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     }
   });
   const thresholds: Thresholds = first.thresholds;
-  const layers: LayerReport[] = first.layers.map((l0, i) => {
+  const kind = [...new Set(reports.map((r) => r.data.kind))].join("+");
+  const synthetic = isSyntheticKind(kind);
+  // Per-sample moments merge only when every shard has them (else the merged ones would miss samples).
+  const perSampleAll = (i: number) => reports.every((r) => r.layers[i].perSample);
+  const judged: LayerReport[] = first.layers.map((l0, i) => {
     const pre = ChannelStats.fromJson(l0.pre);
+    if (perSampleAll(i)) pre.perSample = SampleMoments.fromJson(l0.perSample!);
     const post = ChannelStats.fromJson(l0.post, l0.saturation.countByInterval);
     let rank = l0.rank;
     for (const r of reports.slice(1)) {
@@ -147,7 +189,9 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
           `Layer ${i} differs between the reports (${l.node} vs ${l0.node}); merge reports of the same model only.`,
         );
       }
-      pre.merge(ChannelStats.fromJson(l.pre));
+      const shard = ChannelStats.fromJson(l.pre);
+      if (perSampleAll(i)) shard.perSample = SampleMoments.fromJson(l.perSample!);
+      pre.merge(shard);
       post.merge(ChannelStats.fromJson(l.post, l.saturation.countByInterval));
       rank = rank || l.rank;
     }
@@ -173,8 +217,15 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       thresholds,
       // Shards measured the same way share the sampling; a mix of sampled and exact shards is still sampled.
       reports.map((r) => r.layers[i].sampling).find((s) => s) ?? null,
+      { synthetic },
     );
   });
+  const study = studyOf(judged, thresholds);
+  const layers = withBatchFindings(judged, synthetic ? null : study, first.run.trainBatch);
+  const warnings = modelWarnings(
+    synthetic,
+    first.warnings.filter((w) => w.rule !== "random-data"),
+  );
   const activations: ActivationLayerReport[] = first.activations.map((a0, i) => {
     const stats = ChannelStats.fromJson(a0.stats, a0.saturation.countByInterval);
     for (const r of reports.slice(1))
@@ -187,7 +238,8 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     ...first,
     createdAt: new Date().toISOString(),
     data: {
-      kind: [...new Set(reports.map((r) => r.data.kind))].join("+"),
+      kind,
+      synthetic,
       description: descriptions.length === 1 ? descriptions[0] : `${reports.length} shards: ${descriptions.join("; ")}`,
       sources: reports.flatMap((r) => r.data.sources),
     },
@@ -199,6 +251,8 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     },
     layers,
     activations,
-    summary: summarise(layers.length ? layers : activations, first.warnings),
+    warnings,
+    batchStudy: study,
+    summary: summarise(layers.length ? layers : activations, warnings),
   };
 }

@@ -6,7 +6,14 @@ import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, 
 import { toFloat32, type HostTensor } from "../tensor";
 import { ChannelStats, addSampledHistograms, channelLayout, variance, type FlatIntervals } from "../stats/accumulator";
 import { judgeLayer } from "../stats/judge";
+import { SampleMoments } from "../stats/sampleMoments";
 import type { FastPlan } from "./fastPlan";
+
+/** What the rules need to know about the run besides the statistics. */
+export interface JudgeContext {
+  /** The data is random: rules that compare observed with stored statistics are not judged. */
+  synthetic?: boolean;
+}
 
 /** The nonlinearity after a tensor, as the inspection needs it. */
 export interface ActivationInfo {
@@ -86,11 +93,13 @@ export class Inspection {
     this.bn = this.layers.map((layer) => {
       const activation = findActivation(model, layer.output, thresholds.slopeFraction);
       const slots = intervalSlots(activation, layer.channels);
+      const pre = new ChannelStats(layer.channels);
+      pre.perSample = new SampleMoments(Float64Array.from(layer.runningMean));
       return {
         layer,
         activation,
         flat: flatList(activation, layer.channels),
-        pre: new ChannelStats(layer.channels),
+        pre,
         post: new ChannelStats(layer.channels, slots),
         rank: layer.rank,
         affine: bnAffine(layer),
@@ -237,6 +246,7 @@ export class Inspection {
       let v = meanSquares[i] - mu * mu;
       if (!(v >= 1e-3 * meanSquares[i])) v = variance(data, i * perMap, (i + 1) * perMap);
       s.pre.mergeMoments(c, mapSize, mu, v * mapSize);
+      s.pre.perSample?.add(c, mu, v);
       s.post.mergeMoments(c, mapSize, a[c] * mu + b[c], a[c] * a[c] * v * mapSize);
     }
     s.sampling = { strides, fraction: perMap / mapSize };
@@ -253,8 +263,10 @@ export class Inspection {
   }
 
   /** Report entries for every BN layer, judged with the inspection's thresholds. */
-  layerReports(): LayerReport[] {
-    return this.bn.map((s) => bnLayerReport(s.layer, s.activation, s.pre, s.post, s.rank ?? 0, this.thresholds, s.sampling ?? null));
+  layerReports(context: JudgeContext = {}): LayerReport[] {
+    return this.bn.map((s) =>
+      bnLayerReport(s.layer, s.activation, s.pre, s.post, s.rank ?? 0, this.thresholds, s.sampling ?? null, context),
+    );
   }
 
   /** Report entries for Conv/Gemm/MatMul outputs when the model has no BN. */
@@ -344,9 +356,10 @@ export function bnLayerReport(
   rank: number,
   thresholds: Thresholds,
   sampling: LayerReport["sampling"] = null,
+  context: JudgeContext = {},
 ): LayerReport {
   const judged = judgeLayer(
-    { layer: layer.name, activation, intervals: channelIntervals(activation), post, pre, bn: { ...layer } },
+    { layer: layer.name, activation, intervals: channelIntervals(activation), post, pre, bn: { ...layer }, ...context },
     thresholds,
   );
   return {
@@ -369,6 +382,8 @@ export function bnLayerReport(
     summary: judged.summary,
     warnings: judged.warnings,
     sampling,
+    perSample: pre.perSample?.toJson() ?? null,
+    expected: judged.expected!,
   };
 }
 

@@ -1,6 +1,8 @@
-import type { ActivationJson, LayerReport, Report } from "../report";
+import type { ActivationJson, ExpectedJson, LayerReport, Report } from "../report";
 import type { OnnxModel } from "../onnx/model";
-import { modelStatement, type ActivationFinder } from "./inspection";
+import { channelIntervals, modelStatement, type ActivationFinder } from "./inspection";
+import { expectedFlat } from "../stats/expected";
+import { saturationKind } from "../stats/judge";
 import { findActivationProbes, findBnLayers } from "../graph/bnLayers";
 import type { ExternalReader } from "../onnx/tensorData";
 import { DEFAULT_THRESHOLDS } from "../stats/judge";
@@ -11,6 +13,8 @@ export type StoredLayer = Pick<
   "index" | "node" | "input" | "output" | "channels" | "epsilon" | "producer" | "gamma" | "beta" | "running"
 > & {
   activation: ActivationJson;
+  /** Flat-region shares gamma and beta imply (normal approximation). */
+  expected: ExpectedJson;
 };
 
 /** What opening a model shows at once, without running it. */
@@ -34,19 +38,23 @@ export function modelOverview(
   readExternal?: ExternalReader,
   slopeFraction = DEFAULT_THRESHOLDS.slopeFraction,
 ): ModelOverview {
-  const layers: StoredLayer[] = findBnLayers(model, readExternal).map((l) => ({
-    index: l.index,
-    node: l.name,
-    input: l.input,
-    output: l.output,
-    channels: l.channels,
-    epsilon: l.epsilon,
-    producer: l.producer,
-    gamma: Array.from(l.gamma),
-    beta: Array.from(l.beta),
-    running: { mean: Array.from(l.runningMean), var: Array.from(l.runningVar) },
-    activation: findActivation(model, l.output, slopeFraction),
-  }));
+  const layers: StoredLayer[] = findBnLayers(model, readExternal).map((l) => {
+    const activation = findActivation(model, l.output, slopeFraction);
+    return {
+      index: l.index,
+      node: l.name,
+      input: l.input,
+      output: l.output,
+      channels: l.channels,
+      epsilon: l.epsilon,
+      producer: l.producer,
+      gamma: Array.from(l.gamma),
+      beta: Array.from(l.beta),
+      running: { mean: Array.from(l.runningMean), var: Array.from(l.runningVar) },
+      activation,
+      expected: expectedFlat(l.gamma, l.beta, channelIntervals(activation), saturationKind(activation)),
+    };
+  });
   const probes =
     layers.length === 0
       ? findActivationProbes(model).map((p) => ({

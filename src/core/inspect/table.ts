@@ -27,6 +27,11 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
     `Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${report.run.precision.mode}.`,
   );
   for (const n of m.notes) lines.push(`Note: ${n}`);
+  if (report.data.synthetic) {
+    lines.push("");
+    lines.push("Random inputs: this run checks that the model runs and what its stored parameters imply, not whether its BN statistics");
+    lines.push("fit real data, so stale statistics are not judged. Run on data: bn-lens inspect MODEL --data PATH.");
+  }
   lines.push("");
   const nameWidth = Math.max(
     12,
@@ -34,7 +39,7 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
   );
   if (report.layers.length) {
     lines.push(
-      `${pad("#", 4, true)}  ${pad("BN layer", nameWidth)}  ${pad("ch", 5, true)}  ${pad("then", 10)}  ${pad("max |z|", 12, true)}  ${pad("max var ratio", 14, true)}  ${pad("in flat", 7, true)}  ${pad("dead", 4, true)}  !`,
+      `${pad("#", 4, true)}  ${pad("BN layer", nameWidth)}  ${pad("ch", 5, true)}  ${pad("then", 10)}  ${pad("max |z|", 12, true)}  ${pad("max var ratio", 14, true)}  ${pad("in flat", 7, true)}  ${pad("expected", 8, true)}  ${pad("dead", 4, true)}  !`,
     );
     for (const l of report.layers) {
       const z = l.summary.worstZ;
@@ -48,6 +53,7 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
           pad(z ? `${fmt(Math.abs(z.value))} c${z.channel}` : "–", 12, true),
           pad(r ? `${fmt(r.value)} c${r.channel}` : "–", 14, true),
           pad(pct(l.saturation.layerFraction), 7, true),
+          pad(l.activation.op === "none" ? "–" : pct(mean(l.expected.flat)), 8, true),
           pad(String(l.summary.deadChannels.length), 4, true),
           l.summary.severity ? mark[l.summary.severity] : "",
         ].join("  "),
@@ -83,7 +89,8 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
     lines.push("");
     lines.push("max |z|: largest shift of the observed pre-BN mean from the running mean, in running std (channel);");
     lines.push("max var ratio: largest factor between observed and running variance; in flat: share of post-BN values");
-    lines.push("where the following nonlinearity is flat; dead: dead channels; !: E error, W warning, i info.");
+    lines.push("where the following nonlinearity is flat; expected: the share gamma and beta imply (post-BN N(beta, gamma²),");
+    lines.push("normal approximation, mean over channels); dead: dead channels; !: E error, W warning, i info.");
   }
   const all = [...report.warnings, ...report.layers.flatMap((l) => l.warnings), ...report.activations.flatMap((a) => a.warnings)];
   const s = report.summary.warnings;
@@ -103,6 +110,42 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
     lines.push(`  ${w.severity.padEnd(7)} ${w.layer ? `${w.layer} ` : ""}[${w.rule}] ${w.message}`);
   }
   if (sorted.length > max) lines.push(`  … ${sorted.length - max} more in the JSON report.`);
+  return lines.join("\n");
+}
+
+function mean(values: readonly number[]): number | null {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+}
+
+/** The batch-size study as a compact table: per layer, the worst channel's 95% ranges of d and r at a few sizes. */
+export function formatBatchStudy(report: Report, sizes = [1, 2, 4, 8, 16, 32, 64]): string {
+  const study = report.batchStudy;
+  if (!study) return "Batch-size study: not available (no per-sample statistics in this report).";
+  const lines: string[] = [];
+  const tol = study.tolerance;
+  const train = report.run.trainBatch;
+  lines.push(
+    `Batch-size study over ${study.samples} samples: for random batches of b samples, 95% of batches have |d| below the first figure and r`,
+  );
+  lines.push(
+    `between the other two (d = (batch mean - mean)/std, r = batch std/std; worst channel); "need" is the smallest b keeping |d| ≤ ${fmt(tol)}`,
+  );
+  lines.push(`and |r - 1| ≤ ${fmt(tol)}${train !== null ? `; training batch ${train}` : ""}.`);
+  if (report.data.synthetic) lines.push("The data is random: these figures describe random inputs, not your training data.");
+  const shown = sizes.filter((b) => b <= study.samples);
+  const w = Math.max(12, Math.min(32, Math.max(0, ...study.layers.map((l) => l.layer.length))));
+  lines.push("");
+  lines.push(`${pad("BN layer", w)}  ${shown.map((b) => pad(`b=${b}`, 17, true)).join("")}  ${pad("need", 6, true)}`);
+  for (const l of study.layers) {
+    const cells = shown.map((b) => {
+      const k = l.sizes.indexOf(b);
+      return pad(k < 0 ? "–" : `${fmt(l.d95[k])} ${fmt(l.rLow[k])}–${fmt(l.rHigh[k])}`, 17, true);
+    });
+    const need = l.minBatch === null ? `>${l.sizes[l.sizes.length - 1] ?? 0}` : String(l.minBatch);
+    lines.push(
+      `${pad(l.layer, w)}  ${cells.join("")}  ${pad(need, 6, true)}${train !== null && (l.minBatch === null || train < l.minBatch) ? "  !" : ""}`,
+    );
+  }
   return lines.join("\n");
 }
 

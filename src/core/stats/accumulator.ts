@@ -1,5 +1,6 @@
 import type { ChannelStatsJson, HistogramJson, NonFiniteCounts } from "../report";
 import { BUCKET_COUNT, BUCKET_OF_TOP_BITS } from "./histogram";
+import type { SampleMoments } from "./sampleMoments";
 
 /**
  * Closed intervals [lo[i], hi[i]] (±Infinity allowed) in which a value counts as saturated,
@@ -44,6 +45,11 @@ export class ChannelStats {
   /** channels x intervalSlots: values inside each flat interval. */
   readonly flatByInterval: Float64Array;
   readonly nonFinite: NonFiniteCounts = { nan: 0, posInf: 0, negInf: 0 };
+  /**
+   * When set, add() also folds each sample's mean and variance per channel into it (tensors whose channel axis
+   * is 1, so that the outer dim is the sample). Only plain adds (no affine map) feed it.
+   */
+  perSample: SampleMoments | null = null;
 
   /** `intervalSlots`: the most flat intervals any channel has (0 when flat regions are not counted). */
   constructor(
@@ -123,11 +129,25 @@ export class ChannelStats {
     const flatOf = (c: number) => (flat ? flat[flat.length === 1 ? 0 : c] : undefined);
     const row = affine ? new Float32Array(inner) : undefined;
     const rowBits = row ? new Uint32Array(row.buffer) : undefined;
+    const ps = axis === 1 && !affine ? this.perSample : null;
+    // One run of addRun is one sample's values of channel c: its moments are the change of the batch sums.
+    const sampleRun = (c: number, run: () => void) => {
+      if (!ps) return run();
+      const n0 = n[c],
+        a0 = s1[c],
+        b0 = s2[c];
+      run();
+      const dn = n[c] - n0;
+      if (dn === 0) return;
+      const m = (s1[c] - a0) / dn;
+      ps.add(c, shift[c] + m, Math.max(0, (s2[c] - b0) / dn - m * m));
+    };
     if (inner === 1 && channels > 1) {
       // Channel is the last axis (e.g. [N, C] or MatMul outputs): walk rows.
       for (let o = 0; o < outer; o++) {
         const base = o * channels;
-        for (let c = 0; c < channels; c++) this.addRun(c, data, bits, base + c, base + c + 1, n, s1, s2, shift, flatOf(c));
+        for (let c = 0; c < channels; c++)
+          sampleRun(c, () => this.addRun(c, data, bits, base + c, base + c + 1, n, s1, s2, shift, flatOf(c)));
       }
     } else {
       for (let o = 0; o < outer; o++) {
@@ -138,7 +158,7 @@ export class ChannelStats {
               bc = affine.b[c];
             for (let i = 0; i < inner; i++) row[i] = ac * data[start + i] + bc;
             this.addRun(c, row, rowBits, 0, inner, n, s1, s2, shift, flatOf(c));
-          } else this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, flatOf(c));
+          } else sampleRun(c, () => this.addRun(c, data, bits, start, start + inner, n, s1, s2, shift, flatOf(c)));
         }
       }
     }
@@ -246,6 +266,7 @@ export class ChannelStats {
       this.flatCount[c] += other.flatCount[c];
     }
     for (let i = 0; i < this.hist.length; i++) this.hist[i] += other.hist[i];
+    if (this.perSample && other.perSample) this.perSample.merge(other.perSample);
     this.nonFinite.nan += other.nonFinite.nan;
     this.nonFinite.posInf += other.nonFinite.posInf;
     this.nonFinite.negInf += other.nonFinite.negInf;

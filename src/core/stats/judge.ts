@@ -1,6 +1,7 @@
 import type {
   ActivationJson,
   ComparisonJson,
+  ExpectedJson,
   LayerSummaryJson,
   RuleId,
   SaturationJson,
@@ -9,6 +10,8 @@ import type {
   WarningJson,
 } from "../report";
 import type { ChannelStats } from "./accumulator";
+import { expectedFlat } from "./expected";
+import { foldInterval, logVarianceHalfWidth, meanHalfWidth, nearMagnitude, samplesToDecide } from "./uncertainty";
 
 /** Default thresholds of the rule list (README "Warnings" explains each). */
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -20,6 +23,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   deadGamma: 1e-6,
   deadRunningVar: 1e-8,
   minCount: 100,
+  confidence: 0.95,
+  batchTolerance: 0.1,
 };
 
 /** Fills missing fields of partial user thresholds from the defaults. */
@@ -34,6 +39,8 @@ export function withDefaults(partial?: Partial<Thresholds>): Thresholds {
     deadGamma: partial?.deadGamma ?? d.deadGamma,
     deadRunningVar: partial?.deadRunningVar ?? d.deadRunningVar,
     minCount: partial?.minCount ?? d.minCount,
+    confidence: partial?.confidence ?? d.confidence,
+    batchTolerance: partial?.batchTolerance ?? d.batchTolerance,
   };
 }
 
@@ -102,12 +109,16 @@ export interface JudgeInput {
     epsilon: number;
     trainingMode: boolean;
   };
+  /** Random data: the rules comparing observed with stored statistics are not judged. */
+  synthetic?: boolean;
 }
 
 /** Result of judging one layer. */
 export interface Judgement {
   saturation: SaturationJson;
   compare: ComparisonJson | null;
+  /** What gamma and beta imply (BN layers only). */
+  expected: ExpectedJson | null;
   summary: LayerSummaryJson;
   warnings: WarningJson[];
 }
@@ -150,42 +161,80 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     if (byParams) paramDead.add(c);
   };
 
+  const synthetic = input.synthetic === true;
+  const level = `${Math.round(t.confidence * 100)}%`;
+  const sm = pre?.perSample ?? null;
   let compare: ComparisonJson | null = null;
+  // Per channel, the end of each interval nearest to "fits" (what a rule decides on) and the half-widths.
+  const zNear: (number | null)[] = [];
+  const rNear: (number | null)[] = [];
+  const zHalf: (number | null)[] = [];
+  const rLogHalf: (number | null)[] = [];
   if (bn && pre) {
-    compare = { z: [], varRatio: [], postMeanMinusBeta: [], postStdOverGamma: [] };
+    compare = {
+      z: [],
+      varRatio: [],
+      postMeanMinusBeta: [],
+      postStdOverGamma: [],
+      zInterval: [],
+      varRatioInterval: [],
+      effectiveSamples: [],
+    };
     for (let c = 0; c < C; c++) {
       const has = pre.count[c] > 0;
       const mean = pre.mean[c];
       const v = pre.variance(c) ?? NaN;
-      const z = (mean - bn.runningMean[c]) / Math.sqrt(bn.runningVar[c] + bn.epsilon);
+      const scale = Math.sqrt(bn.runningVar[c] + bn.epsilon);
+      const z = (mean - bn.runningMean[c]) / scale;
       const r = Math.max(v / bn.runningVar[c], bn.runningVar[c] / v);
       compare.z.push(has ? finiteOrNull(z) : null);
       compare.varRatio.push(has ? finiteOrNull(r) : null);
       const postVar = post.variance(c);
       compare.postMeanMinusBeta.push(post.count[c] > 0 ? post.mean[c] - bn.beta[c] : null);
       compare.postStdOverGamma.push(postVar !== null && bn.gamma[c] !== 0 ? Math.sqrt(postVar) / Math.abs(bn.gamma[c]) : null);
+      compare.effectiveSamples.push(sm ? sm.n[c] : 0);
+      const hm = sm && has ? meanHalfWidth(sm, c, t.confidence) : null;
+      const hz = hm !== null && Number.isFinite(z) ? hm / scale : null;
+      zHalf.push(hz);
+      compare.zInterval.push(hz !== null ? [z - hz, z + hz] : null);
+      zNear.push(hz !== null ? nearMagnitude(z - hz, z + hz) : has && Number.isFinite(z) ? Math.abs(z) : null);
+      const hl = sm && has ? logVarianceHalfWidth(sm, c, v, t.confidence) : null;
+      rLogHalf.push(hl !== null && Number.isFinite(r) ? hl : null);
+      if (hl !== null && Number.isFinite(r) && bn.runningVar[c] > 0) {
+        const R = v / bn.runningVar[c];
+        const iv = foldInterval(R * Math.exp(-hl), R * Math.exp(hl));
+        compare.varRatioInterval.push(iv);
+        rNear.push(iv[0]);
+      } else {
+        compare.varRatioInterval.push(null);
+        rNear.push(has && Number.isFinite(r) ? r : null);
+      }
       if (Math.abs(bn.gamma[c]) <= t.deadGamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`, true);
       if (bn.runningVar[c] <= t.deadRunningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`, true);
     }
   }
-  if (kind !== "none") {
+  const expected = bn ? expectedFlat(bn.gamma, bn.beta, input.intervals, kind) : null;
+  if (kind !== "none" && !synthetic) {
     for (let c = 0; c < C; c++) if (tested[c] > 0 && post.flatCount[c] === tested[c]) markDead(c, "never outside the flat region");
   }
 
   // Rules over channels: each yields one warning per layer naming the worst channel and how many cross.
+  // `decide`, when given, holds what the thresholds apply to (an interval's near end); `values` what is shown.
   const channelRule = (
     rule: RuleId,
     values: (number | null)[],
     levels: { warning: number; error?: number },
     message: (worst: number, value: number, nWarn: number, threshold: number) => string,
     skip?: (c: number) => boolean,
+    decide: (number | null)[] = values,
   ) => {
-    const hits: { c: number; v: number }[] = [];
+    const hits: { c: number; v: number; d: number }[] = [];
     let nErr = 0;
-    values.forEach((v, c) => {
-      if (v === null || skip?.(c) || !(v >= levels.warning)) return;
-      hits.push({ c, v });
-      if (levels.error !== undefined && v >= levels.error) nErr++;
+    decide.forEach((d, c) => {
+      const v = values[c];
+      if (d === null || v === null || skip?.(c) || !(d >= levels.warning)) return;
+      hits.push({ c, v, d });
+      if (levels.error !== undefined && d >= levels.error) nErr++;
     });
     exceed[rule] = { warning: hits.length, error: nErr };
     if (hits.length === 0) return;
@@ -205,27 +254,90 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
   };
   const of = (n: number) => `${n} of ${C} channel${C === 1 ? "" : "s"}`;
   const actName = input.activation.op;
+  const samplesNote = (c: number) => {
+    const n = compare?.effectiveSamples[c] ?? 0;
+    return n >= 2 ? `, ${n} samples` : n === 1 ? ", 1 sample: no interval" : "";
+  };
+  const zText = (c: number) => {
+    const iv = compare!.zInterval[c];
+    return `z = ${fmt(compare!.z[c])}${iv ? ` (${level} CI ${fmt(iv[0])} to ${fmt(iv[1])}${samplesNote(c)})` : samplesNote(c) ? ` (${samplesNote(c).slice(2)})` : ""}`;
+  };
+  const rText = (c: number) => {
+    const iv = compare!.varRatioInterval[c];
+    return `ratio ${fmt(compare!.varRatio[c])}${iv ? ` (${level} CI ${fmt(iv[0])} to ${fmt(iv[1])}${samplesNote(c)})` : ""}`;
+  };
+  /**
+   * Channels whose estimate crosses a threshold while the interval still reaches below it: one info finding
+   * that says how many samples would decide.
+   */
+  const undecided = (
+    rule: RuleId,
+    point: (number | null)[],
+    near: (number | null)[],
+    half: (number | null)[],
+    threshold: number,
+    distance: (value: number) => number,
+    describe: (c: number) => string,
+  ) => {
+    const open: { c: number; need: number }[] = [];
+    point.forEach((v, c) => {
+      const h = half[c];
+      const d = near[c];
+      if (v === null || d === null || h === null || paramDead.has(c) || !(v >= threshold) || d >= threshold) return;
+      open.push({ c, need: samplesToDecide(compare!.effectiveSamples[c], h, distance(v)) });
+    });
+    if (open.length === 0) return;
+    open.sort((a, b) => a.need - b.need);
+    const w = open[0];
+    const need = Number.isFinite(w.need) ? `about ${w.need} samples would decide` : "more samples would decide";
+    warnings.push({
+      rule,
+      severity: "info",
+      layer,
+      channel: w.c,
+      channels: open.map((o) => o.c),
+      value: point[w.c]!,
+      threshold,
+      message: `Not decided in ${of(open.length)}: the estimate crosses ${fmt(threshold)} but its ${level} interval reaches below it (closest channel ${w.c}: ${describe(w.c)}); ${need} (the data has ${compare!.effectiveSamples[w.c]}).`,
+    });
+  };
 
-  if (compare && bn && pre) {
+  if (compare && bn && pre && !synthetic) {
     const absZ = compare.z.map((z) => (z === null ? null : Math.abs(z)));
     channelRule(
       "mean-shift",
       absZ,
       t.meanShift,
       (c, _v, n, th) =>
-        `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: z = ${fmt(compare!.z[c])}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
+        `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: ${zText(c)}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
       (c) => paramDead.has(c),
+      zNear,
     );
+    undecided("mean-shift", absZ, zNear, zHalf, t.meanShift.warning, (v) => v - t.meanShift.warning, zText);
     channelRule(
       "variance-ratio",
       compare.varRatio,
       t.varianceRatio,
       (c, v, n, th) =>
-        `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ratio ${fmt(v)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
+        `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ${rText(c)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
       (c) => paramDead.has(c),
+      rNear,
+    );
+    undecided(
+      "variance-ratio",
+      compare.varRatio,
+      rNear,
+      rLogHalf,
+      t.varianceRatio.warning,
+      (v) => Math.log(v) - Math.log(t.varianceRatio.warning),
+      rText,
     );
   }
-  if (kind !== "none") {
+  const expectedNote = (c: number, part: "off" | "saturated", observed: number) =>
+    expected
+      ? ` (expected ${pct(expected[part][c])} ${part === "off" ? "off" : "saturated"} from gamma and beta, observed ${pct(observed)})`
+      : "";
+  if (kind !== "none" && !synthetic) {
     const intervalFraction = (
       c: number,
       pick: (iv: readonly [number | null, number | null], j: number, all: number) => boolean,
@@ -246,7 +358,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       satValues,
       t.saturation,
       (c, v, n, th) =>
-        `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
+        `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}${expectedNote(c, "saturated", v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
       (c) => paramDead.has(c),
     );
     if (kind === "rectifier") {
@@ -256,10 +368,34 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
         offValues,
         t.rectifierOff,
         (c, v, n, th) =>
-          `${actName} after this BN is almost always off in ${of(n)}: ${pct(th)} or more of post-BN values are in its flat low side (${region}); worst channel ${c}: ${pct(v)}. These channels pass little information; likely cause: beta pushed far negative or inputs that differ from training data.`,
+          `${actName} after this BN is almost always off in ${of(n)}: ${pct(th)} or more of post-BN values are in its flat low side (${region}); worst channel ${c}: ${pct(v)}${expectedNote(c, "off", v)}. These channels pass little information; likely cause: beta pushed far negative or inputs that differ from training data.`,
         (c) => dead.has(c),
       );
     }
+  }
+  if (expected && kind !== "none") {
+    // Data-free: what training itself left mostly off or saturated, from gamma and beta alone.
+    const region = input.activation.flatRegion.description;
+    const off = kind === "rectifier" ? expected.off : expected.off.map(() => 0);
+    const hits = Array.from({ length: C }, (_, c) => c).filter(
+      (c) => !paramDead.has(c) && (off[c] >= t.rectifierOff.warning || expected.saturated[c] >= t.saturation.warning),
+    );
+    if (hits.length) {
+      hits.sort((a, b) => Math.max(expected.flat[b]) - Math.max(expected.flat[a]));
+      const w = hits[0];
+      const isOffHit = off[w] >= t.rectifierOff.warning;
+      warnings.push({
+        rule: "expected-flat",
+        severity: "info",
+        layer,
+        channel: w,
+        channels: hits,
+        value: isOffHit ? off[w] : expected.saturated[w],
+        threshold: isOffHit ? t.rectifierOff.warning : t.saturation.warning,
+        message: `From its stored parameters alone, training left ${of(hits.length)} mostly in the flat region of ${actName} (${region}): worst channel ${w}, gamma ${fmt(bn!.gamma[w])}, beta ${fmt(bn!.beta[w])}, expected ${pct(isOffHit ? off[w] : expected.saturated[w])} ${isOffHit ? "off" : "saturated"} (post-BN values N(beta, gamma²), a normal approximation; thresholds: ${pct(t.rectifierOff.warning)} off, ${pct(t.saturation.warning)} saturated). Such channels carry little signal whatever the data.`,
+      });
+    }
+    exceed["expected-flat"] = { warning: hits.length, error: 0 };
   }
   if (dead.size > 0) {
     const channels = [...dead.keys()].sort((a, b) => a - b);
@@ -273,7 +409,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       layer,
       channel: channels[0],
       channels,
-      message: `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${shown}${channels.length > 8 ? "; …" : ""}. A dead channel passes a constant (gamma ≈ 0), had no variance in training (running var ≈ 0), or never leaves the flat region of ${actName} on this data; it can be pruned or points to a training problem.`,
+      message: `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${shown}${channels.length > 8 ? "; …" : ""}. A dead channel passes a constant (gamma ≈ 0), had no variance in training (running var ≈ 0)${synthetic ? "" : `, or never leaves the flat region of ${actName} on this data`}; it can be pruned or points to a training problem.`,
     });
   }
   exceed["dead-channel"] = { warning: dead.size, error: 0 };
@@ -331,5 +467,5 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
     exceed,
     severity,
   };
-  return { saturation, compare, summary, warnings };
+  return { saturation, compare, expected, summary, warnings };
 }

@@ -6,6 +6,7 @@ import type { ActivationLayerReport, LayerReport, Thresholds, WarningJson } from
 import { pooled } from "../src/core/stats/accumulator";
 import { h, replace } from "./dom";
 import { ChannelCharts, HistogramChart, type ChannelChartSpec, type HistogramSeries } from "./detailCharts";
+import { batchChart } from "./batchChart";
 import { count, num, percent, plural, ratio, sigma } from "./format";
 import { layerHistogram as layerHist } from "../src/core/inspect/panelData";
 import { RULES, flatWord, level } from "./rows";
@@ -272,8 +273,21 @@ export class DetailView {
             `${percent(sat.layerFraction)} of values after BN ${sat.kind === "rectifier" ? `on ${l.activation.op}'s off side` : `where ${l.activation.op} is saturated`}`,
           )
         : null,
+      sat.kind !== "none" && l.expected?.flat.length
+        ? h(
+            "span",
+            {
+              "data-testid": "expected-vs-observed",
+              title:
+                "Expected from gamma and beta alone: post-BN values N(beta, gamma²) under the stored statistics (a normal approximation).",
+            },
+            `expected ${percent(avg(l.expected.flat))} from γ and β`,
+          )
+        : null,
       h("span", { class: "muted" }, `${count(pre.n)} values per tensor`),
     );
+    const intervals = intervalLine(l, t);
+    if (intervals) stats.append(intervals);
     const hist = this.histogramSection(
       [
         { label: "before BN", hist: layerHist(l.pre.histogram), color: "pre" },
@@ -327,12 +341,21 @@ export class DetailView {
     this.channels.setCursor(start);
     showChannel(start);
 
+    const report = this.d.report;
+    const batch = batchChart(
+      report.batchStudy?.layers.find((b) => b.layer === l.node),
+      report.batchStudy?.tolerance ?? t.batchTolerance,
+      report.run.trainBatch ?? null,
+    );
     return [
       this.findings(
         l.warnings,
-        "Nothing flagged: the stored statistics fit this data, no channel is dead and the nonlinearity is not saturated.",
+        report.data.synthetic
+          ? "Nothing flagged from the stored parameters. This run used random inputs, so whether the statistics fit real data was not judged."
+          : "Nothing flagged: the stored statistics fit this data, no channel is dead and the nonlinearity is not saturated.",
       ),
       hist,
+      ...(batch ? [batch] : []),
       h(
         "section",
         { class: "card" },
@@ -498,4 +521,28 @@ export class DetailView {
       h("section", { class: "card" }, h("h3", null, "Per channel"), readout, this.channels.element),
     ];
   }
+}
+
+function avg(v: readonly number[]): number {
+  return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+/** The confidence intervals of the worst channels and the effective sample size, in one line. */
+function intervalLine(l: LayerReport, t: Thresholds): HTMLElement | null {
+  const cmp = l.compare;
+  if (!cmp?.zInterval) return null;
+  const n = cmp.effectiveSamples.length ? Math.min(...cmp.effectiveSamples) : 0;
+  const level = `${Math.round((t.confidence ?? 0.95) * 100)}%`;
+  const z = l.summary.worstZ;
+  const r = l.summary.worstVarRatio;
+  const zi = z ? cmp.zInterval[z.channel] : null;
+  const ri = r ? cmp.varRatioInterval[r.channel] : null;
+  const parts: string[] = [];
+  if (z && zi) parts.push(`z ${num(z.value)} in channel ${z.channel}: ${level} CI ${num(zi[0])} to ${num(zi[1])}`);
+  if (r && ri) parts.push(`variance ratio ${ratio(r.value)} in channel ${r.channel}: ${level} CI ${ratio(ri[0])} to ${ratio(ri[1])}`);
+  const text =
+    n < 2
+      ? `No confidence intervals: ${plural(n, "sample")} (samples, not values, are the independent units).`
+      : `${parts.join("; ")}. Effective sample size ${count(n)} (samples, not values, limit the precision); rules fire only when the interval's near end crosses the threshold.`;
+  return h("span", { class: "muted intervals", "data-testid": "intervals" }, text);
 }

@@ -3,7 +3,7 @@
 import type { ModelOverview, StoredLayer } from "../src/core/inspect/overview";
 import { DEFAULT_THRESHOLDS } from "../src/core/stats/judge";
 import { h } from "./dom";
-import { bytes, count, plural, range, shape } from "./format";
+import { bytes, count, percent, plural, range, shape } from "./format";
 import { palette, setupCanvas, withAlpha } from "./theme";
 
 const MINI_W = 96;
@@ -130,6 +130,7 @@ export class ModelView {
         h("td", { class: "num" }, rangeOf(l.running.mean)),
         h("td", { class: "num" }, rangeOf(l.running.var)),
         h("td", { class: "mini", title: "Running variance per channel, log scale" }, v),
+        expectedCell(l),
         h(
           "td",
           { class: dead.length ? "note warn" : "note muted" },
@@ -166,6 +167,11 @@ export class ModelView {
                 th("Running mean", "Range of the mean stored in training; BN subtracts it", "num"),
                 th("Running var", "Range of the variance stored in training; BN divides by its square root", "num"),
                 th("Var per channel", "Running variance per channel on a log scale"),
+                th(
+                  "Expected flat",
+                  "Share of post-BN values training expected in the following nonlinearity's flat region: post-BN values N(β, γ²) under the stored statistics (a normal approximation), mean over channels",
+                  "num",
+                ),
                 th("Notes", "What the stored values alone reveal"),
               ),
             ),
@@ -264,4 +270,26 @@ export class ModelView {
   dispose(): void {
     this.io.disconnect();
   }
+}
+
+/** The flat share gamma and beta imply, as a table cell: "31% off", "51% saturated", the worst channel in the title. */
+function expectedCell(l: StoredLayer): HTMLElement {
+  const e = l.expected;
+  if (l.activation.op === "none" || !e || e.flat.length === 0 || e.flat.every((f) => f === 0))
+    return h("td", { class: "num muted", "data-testid": "expected-flat" }, "–");
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const off = mean(e.off),
+    sat = mean(e.saturated);
+  let worst = 0;
+  e.flat.forEach((f, c) => (f > e.flat[worst] ? (worst = c) : undefined));
+  const text = [off > 0 ? `${percent(off)} off` : "", sat > 0 ? `${percent(sat)} saturated` : ""].filter(Boolean).join(", ");
+  return h(
+    "td",
+    {
+      class: "num",
+      "data-testid": "expected-flat",
+      title: `Expected from γ and β alone (normal approximation); most in channel ${worst}: ${percent(e.flat[worst])}.`,
+    },
+    text,
+  );
 }

@@ -361,6 +361,9 @@ export class OverviewView {
       c.flat,
       h("span", { class: `fig ${kind === "saturating" ? level(f, t.saturation) : ""}` }, kind === "none" ? "–" : percent(f)),
       kind === "none" ? null : h("span", { class: "ch" }, flatWord(kind)),
+      r.expectedFlat === null
+        ? null
+        : h("span", { class: "ch expected", "data-testid": "expected-flat" }, `exp. ${percent(r.expectedFlat)}`),
     );
     setAttr(
       c.flat,
@@ -371,6 +374,13 @@ export class OverviewView {
           ? `${percent(f)} of post-BN values are on ${r.activation.op}'s off side (${r.activation.flatRegion.description}). About half is normal for a rectifier.`
           : `${percent(f)} of post-BN values are where ${r.activation.op} is saturated (${r.activation.flatRegion.description}); from ${percent(t.saturation.warning)} it is flagged.`,
     );
+    if (r.expectedFlat !== null && kind !== "none")
+      setAttr(
+        c.flat,
+        "title",
+        `Observed ${percent(f)}, expected ${percent(r.expectedFlat)} from gamma and beta (post-BN N(beta, gamma²), a normal approximation). ` +
+          (c.flat.getAttribute("title") ?? ""),
+      );
 
     const dead = s ? s.deadChannels.length : null;
     replace(c.dead, dead === null ? "–" : h("span", { class: `fig ${dead > 0 ? "warn" : "zero"}` }, String(dead)));
@@ -514,21 +524,27 @@ export class OverviewView {
         ...answer,
       );
     const deadTotal = a.dead.reduce((s, d) => s + d.channels, 0);
+    // Random inputs are no evidence about statistics: the data-comparing questions are not answered.
+    const notJudged =
+      'Not judged: this run used random inputs, which check that the model runs and what its stored parameters imply, not whether its statistics fit real data. Run "BN Lens: Inspect Model with Data..." to check them.';
+    const synthetic = r.data.synthetic === true;
     const sat = (row: LayerRow) => ` (${row.activation.op}, ${percent(row.saturation.layerFraction)})`;
     replace(
       this.answers,
       ...(total === 0
         ? []
         : [
-            a.hasStored
-              ? item(
-                  "Stale BN statistics for this data?",
-                  a.stale.length > 0,
-                  ...(a.stale.length
-                    ? [`Yes, in ${a.stale.length} of ${plural(total, "layer")}: `, ...names(a.stale.map((row) => ({ row })))]
-                    : ["No: the stored running means and variances fit this data in every layer."]),
-                )
-              : item("Stale BN statistics?", false, "Nothing to check: BN was fused away, so no running statistics are stored."),
+            a.hasStored && synthetic
+              ? item("Stale BN statistics for this data?", false, h("span", { "data-testid": "random-data" }, notJudged))
+              : a.hasStored
+                ? item(
+                    "Stale BN statistics for this data?",
+                    a.stale.length > 0,
+                    ...(a.stale.length
+                      ? [`Yes, in ${a.stale.length} of ${plural(total, "layer")}: `, ...names(a.stale.map((row) => ({ row })))]
+                      : ["No: the stored running means and variances fit this data in every layer."]),
+                  )
+                : item("Stale BN statistics?", false, "Nothing to check: BN was fused away, so no running statistics are stored."),
             item(
               "Dead channels?",
               deadTotal > 0,
@@ -539,16 +555,18 @@ export class OverviewView {
                   ]
                 : ["None."]),
             ),
-            item(
-              "Saturated or stuck nonlinearity?",
-              a.saturated.length + a.mostlyOff.length > 0,
-              ...(a.saturated.length ? ["Saturated after ", ...names(a.saturated.map((row) => ({ row, extra: sat(row) })))] : []),
-              ...(a.saturated.length && a.mostlyOff.length ? ["; "] : []),
-              ...(a.mostlyOff.length
-                ? [`${a.saturated.length ? "c" : "C"}hannels almost always off after `, ...names(a.mostlyOff.map((row) => ({ row })))]
-                : []),
-              ...(a.saturated.length + a.mostlyOff.length ? [] : ["No."]),
-            ),
+            synthetic
+              ? item("Saturated or stuck nonlinearity?", false, "Not judged on random inputs (see above).")
+              : item(
+                  "Saturated or stuck nonlinearity?",
+                  a.saturated.length + a.mostlyOff.length > 0,
+                  ...(a.saturated.length ? ["Saturated after ", ...names(a.saturated.map((row) => ({ row, extra: sat(row) })))] : []),
+                  ...(a.saturated.length && a.mostlyOff.length ? ["; "] : []),
+                  ...(a.mostlyOff.length
+                    ? [`${a.saturated.length ? "c" : "C"}hannels almost always off after `, ...names(a.mostlyOff.map((row) => ({ row })))]
+                    : []),
+                  ...(a.saturated.length + a.mostlyOff.length ? [] : ["No."]),
+                ),
           ]),
     );
   }

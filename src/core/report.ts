@@ -254,7 +254,7 @@ export interface Thresholds {
 /** The batch-size study of one BN layer (src/core/stats/batchStudy.ts). */
 export interface BatchStudyLayerJson {
   layer: string;
-  /** Batch sizes studied: 1, 2, 4, ... up to the number of samples. */
+  /** Batch sizes studied: 1, 2, 4, ... up to half the number of samples. */
   sizes: number[];
   /** For each size, the worst channel's 95% ranges of d and r over random batches (without replacement). */
   d95: number[];

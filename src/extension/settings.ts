@@ -10,7 +10,7 @@ import type { InspectRequest } from "../protocol/worker";
 /** What the run settings give an inspection request (everything but the model and the data). */
 export type RunSettings = Pick<
   InspectRequest,
-  "batchSize" | "samples" | "seed" | "random" | "thresholds" | "mode" | "executionProviders" | "intraOpNumThreads"
+  "batchSize" | "samples" | "seed" | "random" | "thresholds" | "mode" | "executionProviders" | "intraOpNumThreads" | "trainBatch"
 >;
 
 /** The image preprocessing setting: "ask", a preset id, or "custom" (bnLens.image.mean/std). */
@@ -45,6 +45,7 @@ export function runSettings(scope?: vscode.Uri): RunSettings {
     executionProviders:
       Array.isArray(providers) && providers.every((p) => typeof p === "string") && providers.length ? (providers as string[]) : undefined,
     intraOpNumThreads: threads,
+    trainBatch: positiveInt(c.get("trainBatchSize"), 1),
   };
 }
 
@@ -67,6 +68,10 @@ function thresholdSettings(c: vscode.WorkspaceConfiguration): Partial<Thresholds
   if (dv !== undefined) t.deadRunningVar = dv;
   const mc = finite(c.get("thresholds.minCount"));
   if (mc !== undefined) t.minCount = mc;
+  const cl = finite(c.get("thresholds.confidence"));
+  if (cl !== undefined && cl > 0 && cl < 1) t.confidence = cl;
+  const bt = finite(c.get("thresholds.batchTolerance"));
+  if (bt !== undefined && bt > 0) t.batchTolerance = bt;
   const sf = finite(c.get("slopeFraction"));
   if (sf !== undefined && sf > 0 && sf <= 1) t.slopeFraction = sf;
   return t;

@@ -45,6 +45,8 @@ export interface LayerRow {
   min: number | null;
   max: number | null;
   saturation: Pick<SaturationJson, "kind" | "layerFraction">;
+  /** Flat share gamma and beta imply, mean over channels (BN layers with a flat region; else null). */
+  expectedFlat: number | null;
   summary: LayerSummaryJson | null;
   warnings: WarningJson[];
 }
@@ -60,6 +62,7 @@ export interface ReportOverview {
   rows: LayerRow[];
   warnings: WarningJson[];
   summary: Report["summary"];
+  batchStudy: Report["batchStudy"];
 }
 
 /** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */

@@ -126,7 +126,7 @@ describe("batch-size study: closed forms", () => {
       assert.ok(Math.abs(s1.d95 - s2.d95) < 1e-12 && Math.abs(s1.rHigh - s2.rHigh) < 1e-12 && Math.abs(s1.rLow - s2.rLow) < 1e-12);
     }
     const study = studyLayer("bn", whole, 0.1);
-    assert.deepEqual(study.sizes, [1, 2, 4, 8, 16, 32, 64]);
+    assert.deepEqual(study.sizes, [1, 2, 4, 8, 16, 32]);
     const first = study.sizes.find((b) => {
       const s = batchSpread(whole, 0, b)!;
       return s.d95 <= 0.1 && s.rLow >= 0.9 && s.rHigh <= 1.1;

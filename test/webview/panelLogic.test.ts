@@ -57,6 +57,7 @@ function row(over: Partial<LayerRow> & { node: string; index: number }): LayerRo
     min: 0,
     max: 0,
     saturation: { kind: "rectifier", layerFraction: 0.5 },
+    expectedFlat: null,
     summary: { worstZ: null, worstVarRatio: null, worstSaturation: null, deadChannels: [], exceed: {}, severity: null },
     warnings: [],
     ...over,

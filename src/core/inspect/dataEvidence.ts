@@ -27,12 +27,14 @@ export function withBatchFindings(layers: LayerReport[], study: BatchStudyJson |
   return layers.map((l) => {
     const s = byNode.get(l.node);
     if (!s || s.sizes.length === 0 || (s.minBatch !== null && trainBatch >= s.minBatch)) return l;
+    // Beyond the largest size studied without an answer, this data cannot tell.
+    if (s.minBatch === null && trainBatch > s.sizes[s.sizes.length - 1]) return l;
     const at = s.sizes.findIndex((b) => b >= trainBatch);
     const k = at < 0 ? s.sizes.length - 1 : at;
     const tol = study.tolerance;
     const need =
       s.minBatch === null
-        ? `no batch of up to ${s.sizes[s.sizes.length - 1]} samples (all this data has) keeps them within ±${fmt(tol)}`
+        ? `no batch of up to ${s.sizes[s.sizes.length - 1]} samples (half of this data) keeps them within ±${fmt(tol)}; run on more samples to find the size that does`
         : `batches of ${s.minBatch} or more keep them within ±${fmt(tol)}`;
     const w: WarningJson = {
       rule: "batch-size",

@@ -29,6 +29,8 @@ export function bnRow(l: LayerReport) {
     min: extent(l.post.min, Math.min),
     max: extent(l.post.max, Math.max),
     saturation: { kind: l.saturation.kind, layerFraction: l.saturation.layerFraction },
+    expectedFlat:
+      l.saturation.kind === "none" || !l.expected?.flat.length ? null : l.expected.flat.reduce((a, b) => a + b, 0) / l.expected.flat.length,
     summary: l.summary,
     warnings: l.warnings,
   };
@@ -47,6 +49,7 @@ export function activationRow(a: ActivationLayerReport) {
     min: extent(a.stats.min, Math.min),
     max: extent(a.stats.max, Math.max),
     saturation: { kind: a.saturation.kind, layerFraction: a.saturation.layerFraction },
+    expectedFlat: null,
     summary: null,
     warnings: a.warnings,
   };
@@ -64,5 +67,6 @@ export function reportOverview(r: Report) {
     rows: [...r.layers.map(bnRow), ...r.activations.map(activationRow)],
     warnings: r.warnings,
     summary: r.summary,
+    batchStudy: r.batchStudy ?? null,
   };
 }

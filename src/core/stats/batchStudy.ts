@@ -54,11 +54,13 @@ export function withinTolerance(s: BatchSpread, tol: number): boolean {
   return s.d95 <= tol && s.rLow >= 1 - tol && s.rHigh <= 1 + tol;
 }
 
-/** Batch sizes 1, 2, 4, ... below n, then n itself. */
+/**
+ * Batch sizes 1, 2, 4, ... up to half the samples. Larger batches of this data are mostly the same samples
+ * (at b = n every batch is the whole data and d = 0, r = 1), which says nothing about training batches.
+ */
 export function studySizes(n: number): number[] {
   const out: number[] = [];
-  for (let b = 1; b < n; b *= 2) out.push(b);
-  if (n >= 1) out.push(n);
+  for (let b = 1; b <= n / 2; b *= 2) out.push(b);
   return out;
 }
 

@@ -234,7 +234,8 @@ export interface Answers {
 /** Which layers have stale statistics, dead channels, a saturated or mostly-off nonlinearity. */
 export function answers(rows: readonly LayerRow[]): Answers {
   const ordered = sortRows(rows, "order", "asc");
-  const has = (r: LayerRow, ...rules: RuleId[]) => r.warnings.some((w) => rules.includes(w.rule));
+  // Info findings of these rules are "not decided" notes (the interval still reaches the threshold), not answers.
+  const has = (r: LayerRow, ...rules: RuleId[]) => r.warnings.some((w) => rules.includes(w.rule) && w.severity !== "info");
   return {
     hasStored: ordered.some((r) => r.kind === "bn"),
     stale: ordered.filter((r) => has(r, "mean-shift", "variance-ratio")),

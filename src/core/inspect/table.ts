@@ -132,7 +132,7 @@ export function formatBatchStudy(report: Report, sizes = [1, 2, 4, 8, 16, 32, 64
   );
   lines.push(`and |r - 1| ≤ ${fmt(tol)}${train !== null ? `; training batch ${train}` : ""}.`);
   if (report.data.synthetic) lines.push("The data is random: these figures describe random inputs, not your training data.");
-  const shown = sizes.filter((b) => b <= study.samples);
+  const shown = sizes.filter((b) => study.layers.some((l) => l.sizes.includes(b)));
   const w = Math.max(12, Math.min(32, Math.max(0, ...study.layers.map((l) => l.layer.length))));
   lines.push("");
   lines.push(`${pad("BN layer", w)}  ${shown.map((b) => pad(`b=${b}`, 17, true)).join("")}  ${pad("need", 6, true)}`);

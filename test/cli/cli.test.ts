@@ -170,4 +170,32 @@ describe("bn-lens CLI", function () {
     assert.deepEqual(rules(bn4), []);
     assert.match(r.stdout, /bn3 \[variance-ratio\]/);
   });
+
+  it("random data: says so instead of judging stale statistics; --train-batch and --batch-study on the demo's own distribution", () => {
+    const model = path.join(tmp, "bn-lens-demo.onnx");
+    if (!fs.existsSync(model)) assert.equal(bnLens("demo", "--out", tmp).code, 0);
+    const random = bnLens("inspect", model, "--samples", "32");
+    assert.equal(random.code, 0, random.stderr);
+    assert.match(random.stdout, /^Random inputs: this run checks that the model runs/m);
+    assert.match(random.stdout, /\[random-data\] This run used random inputs/);
+    assert.doesNotMatch(random.stdout, /\[(mean-shift|variance-ratio|saturation|rectifier-off)\]/);
+    assert.match(random.stdout, /bn1 \[dead-channel\] 1 of 8 channels is dead: 5 \(gamma 0\)/);
+
+    const out = path.join(tmp, "study.json");
+    const study = bnLens("inspect", model, "--samples", "64", "--random-is-domain", "--train-batch", "2", "--batch-study", "--json", out);
+    assert.equal(study.code, 0, study.stderr);
+    assert.match(study.stdout, /^Batch-size study over 64 samples/m);
+    assert.match(study.stdout, /^bn4 .* b=1|^BN layer +b=1/m);
+    const report = JSON.parse(fs.readFileSync(out, "utf8")) as Report;
+    assert.equal(report.run.trainBatch, 2);
+    assert.equal(report.data.synthetic, false);
+    const layer = report.batchStudy!.layers.find((l) => l.layer === "bn4")!;
+    assert.deepEqual(layer.sizes, [1, 2, 4, 8, 16, 32]);
+    // A batch-size finding exactly where the study needs more than 2 samples per batch.
+    for (const l of report.batchStudy!.layers) {
+      const flagged = report.layers.find((x) => x.node === l.layer)!.warnings.some((w) => w.rule === "batch-size");
+      assert.equal(flagged, l.minBatch === null || l.minBatch > 2, l.layer);
+    }
+    assertCleanError(bnLens("inspect", model, "--train-batch", "0"), /--train-batch must be a whole number of at least 1/);
+  });
 });

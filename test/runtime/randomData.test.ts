@@ -3,12 +3,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildDemoModel } from "../../src/core/demo/demoModel";
-import { reportFindings } from "../../src/core/inspect/findings";
-import type { Report } from "../../src/core/report";
+import type { Report, WarningJson } from "../../src/core/report";
 import { inspect, type EngineHooks } from "../../src/runtime/engine";
 import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
 
 const hooks: EngineHooks = { progress: () => undefined, log: () => undefined, cancelled: () => false };
+/** Every finding of a report: model-level, BN layers, activation layers. */
+function reportFindings(r: Report): WarningJson[] {
+  return [...r.warnings, ...r.layers.flatMap((l) => l.warnings), ...r.activations.flatMap((a) => a.warnings)];
+}
+
 const DATA_RULES = ["mean-shift", "variance-ratio", "saturation", "rectifier-off"];
 
 function dataRuleFindings(r: Report) {

@@ -2,10 +2,10 @@ import type { ActivationJson, ExpectedJson, LayerReport, Report } from "../repor
 import type { OnnxModel } from "../onnx/model";
 import { channelIntervals, modelStatement, type ActivationFinder } from "./inspection";
 import { expectedFlat } from "../stats/expected";
-import { saturationKind } from "../stats/judge";
 import { findActivationProbes, findBnLayers } from "../graph/bnLayers";
 import type { ExternalReader } from "../onnx/tensorData";
-import { DEFAULT_THRESHOLDS } from "../stats/judge";
+import { saturationKind, storedDead, withDefaults } from "../stats/judge";
+import type { Thresholds } from "../report";
 
 /** A BN layer as stored in the model, before any data is run. */
 export type StoredLayer = Pick<
@@ -15,6 +15,8 @@ export type StoredLayer = Pick<
   activation: ActivationJson;
   /** Flat-region shares gamma and beta imply (normal approximation). */
   expected: ExpectedJson;
+  /** Channels dead from the stored values alone (|gamma| or running variance at or below the thresholds); data may add more. */
+  deadChannels: number[];
 };
 
 /** What opening a model shows at once, without running it. */
@@ -36,8 +38,10 @@ export function modelOverview(
   file: { path: string; name: string; sizeBytes: number },
   findActivation: ActivationFinder,
   readExternal?: ExternalReader,
-  slopeFraction = DEFAULT_THRESHOLDS.slopeFraction,
+  partialThresholds: Partial<Thresholds> = {},
 ): ModelOverview {
+  const thresholds = withDefaults(partialThresholds);
+  const slopeFraction = thresholds.slopeFraction;
   const layers: StoredLayer[] = findBnLayers(model, readExternal).map((l) => {
     const activation = findActivation(model, l.output, slopeFraction);
     return {
@@ -53,6 +57,9 @@ export function modelOverview(
       running: { mean: Array.from(l.runningMean), var: Array.from(l.runningVar) },
       activation,
       expected: expectedFlat(l.gamma, l.beta, channelIntervals(activation), saturationKind(activation)),
+      deadChannels: Array.from(l.gamma, (g, c) => storedDead(g, l.runningVar[c], thresholds)).flatMap((d, c) =>
+        d.gamma || d.runningVar ? [c] : [],
+      ),
     };
   });
   const probes =

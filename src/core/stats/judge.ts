@@ -27,6 +27,18 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   batchTolerance: 0.1,
 };
 
+/**
+ * The dead-channel rule on what a layer stores (|gamma| or running variance at or below its threshold): one
+ * predicate for the report and for the model view before any run.
+ */
+export function storedDead(
+  gamma: number,
+  runningVar: number,
+  t: Pick<Thresholds, "deadGamma" | "deadRunningVar">,
+): { gamma: boolean; runningVar: boolean } {
+  return { gamma: Math.abs(gamma) <= t.deadGamma, runningVar: runningVar <= t.deadRunningVar };
+}
+
 /** Fills missing fields of partial user thresholds from the defaults. */
 export function withDefaults(partial?: Partial<Thresholds>): Thresholds {
   const d = DEFAULT_THRESHOLDS;
@@ -209,8 +221,9 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
         compare.varRatioInterval.push(null);
         rNear.push(has && Number.isFinite(r) ? r : null);
       }
-      if (Math.abs(bn.gamma[c]) <= t.deadGamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`, true);
-      if (bn.runningVar[c] <= t.deadRunningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`, true);
+      const stored = storedDead(bn.gamma[c], bn.runningVar[c], t);
+      if (stored.gamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`, true);
+      if (stored.runningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`, true);
     }
   }
   const expected = bn ? expectedFlat(bn.gamma, bn.beta, input.intervals, kind) : null;

@@ -38,6 +38,9 @@ describe("BN Lens in the browser", function () {
       throw new Error(`${err.message} (saw ${count})`);
     });
     assert.equal(count, BN_LAYERS);
+    // Random inputs are no evidence about statistics: the overview says so instead of answering "stale?".
+    const statement = await frame.locator('[data-testid="random-data"]').innerText({ timeout: 10_000 });
+    assert.match(statement, /Not judged: this run used random inputs/);
     await screenshot("inspect-02-overview");
     // The same frame is what later checks (charts, warnings) will look into.
     assert.ok(await webviewFrame(page, overviewSelector, 5_000));
@@ -82,6 +85,14 @@ describe("BN Lens in the browser", function () {
       "the layer's detail",
     );
     assert.match(detail, /BatchNormalization_1/);
+    // Confidence intervals with the effective sample size (16 photos), and the batch-size chart.
+    assert.match(detail, /95% CI .* Effective sample size 16/s);
+    assert.match(detail, /expected [\d.]+% from γ and β/);
     await screenshot("inspect-04-layer-detail");
+    const chart = frame.locator('[data-testid="batch-chart"]');
+    await chart.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    assert.match(await chart.innerText(), /Batch size and BN/);
+    assert.equal(await chart.locator("polyline").count(), 2, "d and r curves");
+    await screenshot("inspect-05-batch-chart");
   });
 });

@@ -54,6 +54,7 @@ describe("Inspect Model: results where VS Code users look", function () {
     assert.equal(report.layers.length, 35);
     assert.equal(report.samples, 8);
     assert.equal(report.data.kind, "random");
+    assert.equal(report.data.synthetic, true);
     const state = await until(
       () => (api.panelState()?.received && api.panelState()?.model === uri.fsPath ? api.panelState() : undefined),
       30_000,
@@ -65,6 +66,11 @@ describe("Inspect Model: results where VS Code users look", function () {
 
   it("puts one diagnostic per finding on the .onnx file, naming layer and channel", () => {
     const diags = vscode.languages.getDiagnostics(uri);
+    // Random inputs: one plain statement in the Problems panel, no stale-statistics findings.
+    const codes = diags.map((d) => d.code);
+    assert.equal(codes.filter((c) => c === "random-data").length, 1);
+    assert.match(diags.find((d) => d.code === "random-data")!.message, /random inputs/);
+    for (const rule of ["mean-shift", "variance-ratio", "saturation", "rectifier-off"]) assert.ok(!codes.includes(rule), rule);
     const findings = reportFindings(report);
     assert.ok(findings.length > 0, "the face detector on random data has findings");
     assert.equal(diags.length, findings.length);

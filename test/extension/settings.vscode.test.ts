@@ -32,6 +32,8 @@ describe("settings", function () {
       "deadGamma",
       "deadRunningVar",
       "minCount",
+      "confidence",
+      "batchTolerance",
     ])
       assert.ok(`bnLens.thresholds.${field}` in props, `no setting for thresholds.${field}`);
   });
@@ -46,6 +48,8 @@ describe("settings", function () {
       "thresholds.meanShift.warning": 1e9,
       "thresholds.meanShift.error": 2e9,
       "thresholds.varianceRatio.warning": 50,
+      "thresholds.confidence": 0.9,
+      trainBatchSize: 4,
       slopeFraction: 0.1,
       statisticsMode: "fast",
       executionProviders: ["cpu"],
@@ -62,6 +66,8 @@ describe("settings", function () {
       assert.equal(r.thresholds.varianceRatio.warning, 50);
       assert.equal(r.thresholds.varianceRatio.error, 10, "unset fields keep their defaults");
       assert.equal(r.thresholds.slopeFraction, 0.1);
+      assert.equal(r.thresholds.confidence, 0.9);
+      assert.equal(r.run.trainBatch, 4);
       assert.equal(r.layers[0].activation.flatRegion.slopeFraction, 0.1);
       assert.ok(
         !r.layers.some((l) => l.warnings.some((w) => w.rule === "mean-shift")),

@@ -331,7 +331,9 @@ export class OverviewView {
 
     setText(c.z, s?.worstZ ? sigma(Math.abs(s.worstZ.value), false) : "–");
     setText(c.zc, s?.worstZ ? `ch ${s.worstZ.channel}` : "");
-    c.z.className = `fig ${level(s?.worstZ ? Math.abs(s.worstZ.value) : null, t.meanShift)}`;
+    // On random data the figures are measured but not judged: no threshold colours.
+    const judged = this.report?.data.synthetic !== true;
+    c.z.className = `fig ${judged ? level(s?.worstZ ? Math.abs(s.worstZ.value) : null, t.meanShift) : ""}`;
     setAttr(
       c.z.parentElement!,
       "title",
@@ -344,7 +346,7 @@ export class OverviewView {
 
     setText(c.vr, s?.worstVarRatio ? ratio(s.worstVarRatio.value) : "–");
     setText(c.vrc, s?.worstVarRatio ? `ch ${s.worstVarRatio.channel}` : "");
-    c.vr.className = `fig ${level(s?.worstVarRatio?.value, t.varianceRatio)}`;
+    c.vr.className = `fig ${judged ? level(s?.worstVarRatio?.value, t.varianceRatio) : ""}`;
     setAttr(
       c.vr.parentElement!,
       "title",
@@ -359,11 +361,13 @@ export class OverviewView {
     const kind = r.saturation.kind;
     replace(
       c.flat,
-      h("span", { class: `fig ${kind === "saturating" ? level(f, t.saturation) : ""}` }, kind === "none" ? "–" : percent(f)),
-      kind === "none" ? null : h("span", { class: "ch" }, flatWord(kind)),
-      r.expectedFlat === null
+      h("span", { class: `fig ${kind === "saturating" && judged ? level(f, t.saturation) : ""}` }, kind === "none" ? "–" : percent(f)),
+      // Second line: the share gamma and beta imply when known (the tooltip says what it is), else the word.
+      kind === "none"
         ? null
-        : h("span", { class: "ch expected", "data-testid": "expected-flat" }, `exp. ${percent(r.expectedFlat)}`),
+        : r.expectedFlat === null
+          ? h("span", { class: "ch" }, flatWord(kind))
+          : h("span", { class: "ch expected", "data-testid": "expected-flat" }, `exp. ${percent(r.expectedFlat)}`),
     );
     setAttr(
       c.flat,

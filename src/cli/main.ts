@@ -3,6 +3,8 @@
  *
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
+ *                   [--baseline A.json [--compare-json OUT]]
+ *   bn-lens compare A.json B.json [--json OUT]
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
  *   bn-lens demo [--json OUT]
@@ -14,25 +16,31 @@ import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
-import { checkReport, mergeReports } from "../core/inspect/buildReport";
+import { mergeReports } from "../core/inspect/buildReport";
 import { formatOverview, formatReport } from "../core/inspect/table";
 import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
+import { compareCommand, printComparison } from "./compareCommand";
 import { writeDemoModel } from "./demo";
+import { readReportFile, refuseInputAsOutput } from "./reportFiles";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
+                  [--baseline A.json [--compare-json OUT]]
+  bn-lens compare A.json B.json [--json OUT]
   bn-lens merge REPORT.json... --json OUT
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
 
 inspect   runs MODEL on the data (seeded random data when --data is absent), captures the values before
           and after every BatchNormalization layer, prints a per-layer table with warnings, and writes
-          the JSON report to OUT.
+          the JSON report to OUT. With --baseline A.json it compares this run (B) with the report A of
+          the same model instead: the per-layer drift table, where the shift starts, the findings.
+compare   compares report B with baseline report A of the same model, layer by layer in graph order.
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.`;
@@ -124,6 +132,8 @@ async function inspectCommand(args: string[]): Promise<void> {
       mode: { type: "string" },
       threads: { type: "string" },
       json: { type: "string" },
+      baseline: { type: "string" },
+      "compare-json": { type: "string" },
     },
   });
   if (positionals.length !== 1)
@@ -148,7 +158,22 @@ async function inspectCommand(args: string[]): Promise<void> {
     intraOpNumThreads: intOption(values.threads, "threads", 1),
   };
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
+  if (values["compare-json"] !== undefined && values.baseline === undefined) throw usage("--compare-json needs --baseline A.json");
+  // Read the baseline before running, so a wrong file is refused before the inference starts.
+  const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;
+  if (values.baseline !== undefined) {
+    const inputs = [values.baseline, request.modelPath, ...(request.dataPath ? [request.dataPath] : [])];
+    refuseInputAsOutput(values.json, inputs);
+    refuseInputAsOutput(values["compare-json"], [...inputs, ...(values.json ? [values.json] : [])], "the comparison");
+  }
   const report = await runInspect(request, values.json);
+  if (baseline && values.baseline !== undefined) {
+    printComparison(baseline, report, [values.baseline, "this run"], [values.baseline, values.json], values["compare-json"], [
+      values.baseline,
+    ]);
+    if (values.json) process.stdout.write(`Report of this run written to ${values.json}\n`);
+    return;
+  }
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
 }
@@ -157,24 +182,7 @@ async function mergeCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "string" } } });
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (!values.json) throw usage("merge needs --json OUT for the merged report");
-  const reports = positionals.map((file) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new UserError(
-        "data",
-        `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
-    }
-    return checkReport(json, file);
-  });
+  const reports = positionals.map(readReportFile);
   const merged = mergeReports(reports, positionals);
   writeJson(values.json, merged);
   process.stdout.write(formatReport(merged) + `\n\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
@@ -217,6 +225,9 @@ async function main(argv: string[]): Promise<number> {
         break;
       case "merge":
         await mergeCommand(rest);
+        break;
+      case "compare":
+        compareCommand(rest);
         break;
       case "describe":
         await describeCommand(rest);

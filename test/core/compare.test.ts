@@ -133,7 +133,9 @@ describe("compareReports", () => {
     assert.equal(l.pre.js[1], 0);
     close(l.pre.smd[0], 3);
     close(l.pre.varRatio[0], 4);
-    close(l.pre.score, Math.SQRT1_2 / 2);
+    close(l.pre.score, Math.SQRT1_2);
+    close(l.pre.meanJs, Math.SQRT1_2 / 2);
+    assert.deepEqual(l.shiftedChannels, [0]);
     // Support 3, 2000 values each side: sqrt(2 · (2/2000) / (8 ln 2)); channel 1: support 2.
     close(l.pre.jsNoiseFloor[0], Math.sqrt(0.002 / 5.545177444479562));
     close(l.pre.jsNoiseFloor[1], Math.sqrt(0.001 / 5.545177444479562));
@@ -146,8 +148,11 @@ describe("compareReports", () => {
     assert.equal(f.severity, "error");
     assert.equal(f.channel, 0);
     assert.deepEqual(f.channels, [0]);
-    assert.match(f.message, /mean Jensen-Shannon distance 0\.354 over 2 channels/);
-    assert.match(f.message, /worst channel 0: JS 0\.707, mean moved \+3 std of A, variance ×4/);
+    assert.match(f.message, /shifted from A to B in 1 of 2 channels/);
+    assert.match(
+      f.message,
+      /worst channel 0: JS 0\.707 \(noise floor 0\.019\), mean moved \+3 std of A, variance ×4; mean JS over the layer's channels 0\.354/,
+    );
     assert.match(f.message, /the input data differ between A and B/);
   });
 

@@ -70,6 +70,15 @@ function activationSide(a: ActivationLayerReport): Side {
   };
 }
 
+/** Channels with a value, largest value first (ties by channel). */
+function worstFirst(values: readonly (number | null)[]): number[] {
+  return values
+    .map((v, c) => ({ v, c }))
+    .filter((x): x is { v: number; c: number } => x.v !== null)
+    .sort((x, y) => y.v - x.v || x.c - y.c)
+    .map((x) => x.c);
+}
+
 function mean(values: readonly (number | null)[]): number | null {
   let s = 0;
   let n = 0;
@@ -84,7 +93,16 @@ function mean(values: readonly (number | null)[]): number | null {
 /** Per-channel and pooled drift of one captured tensor from A to B. */
 export function tensorDrift(a: ChannelStatsJson, b: ChannelStatsJson): DriftJson {
   const C = a.count.length;
-  const drift: DriftJson = { smd: [], varRatio: [], js: [], jsNoiseFloor: [], pooledJs: null, score: null, scoreNoiseFloor: null };
+  const drift: DriftJson = {
+    smd: [],
+    varRatio: [],
+    js: [],
+    jsNoiseFloor: [],
+    pooledJs: null,
+    score: null,
+    scoreNoiseFloor: null,
+    meanJs: null,
+  };
   for (let c = 0; c < C; c++) {
     drift.smd.push(standardizedMeanDifference(a.mean[c], a.var[c], b.mean[c]));
     drift.varRatio.push(varianceRatio(a.var[c], b.var[c]));
@@ -99,8 +117,13 @@ export function tensorDrift(a: ChannelStatsJson, b: ChannelStatsJson): DriftJson
     { first: a.histogram.first, counts: a.histogram.total },
     { first: b.histogram.first, counts: b.histogram.total },
   ).distance;
-  drift.score = mean(drift.js);
-  drift.scoreNoiseFloor = mean(drift.jsNoiseFloor);
+  drift.meanJs = mean(drift.js);
+  drift.js.forEach((js, c) => {
+    if (js !== null && (drift.score === null || js > drift.score)) {
+      drift.score = js;
+      drift.scoreNoiseFloor = drift.jsNoiseFloor[c];
+    }
+  });
   return drift;
 }
 
@@ -147,12 +170,12 @@ function compareLayer(
   const flatShareChange = sa.saturation.fraction.map((f, c) => shareChange(f, sb.saturation.fraction[c] ?? null));
   const deadA = new Set(sa.dead);
   const deadB = new Set(sb.dead);
-  const worst: WorstChannelJson[] = pre.js
-    .map((js, c) => ({ channel: c, js: js ?? -1, smd: pre.smd[c], varRatio: pre.varRatio[c] }))
-    .filter((w) => w.js >= 0)
-    .sort((x, y) => y.js - x.js || x.channel - y.channel)
-    .slice(0, 5);
-  const drifting = pre.score !== null && pre.score >= t.jsDistance.warning && pre.score >= t.noiseFactor * (pre.scoreNoiseFloor ?? 0);
+  const worst: WorstChannelJson[] = worstFirst(pre.js)
+    .slice(0, 5)
+    .map((c) => ({ channel: c, js: pre.js[c]!, smd: pre.smd[c], varRatio: pre.varRatio[c] }));
+  const shiftedChannels = worstFirst(pre.js).filter(
+    (c) => pre.js[c]! >= t.jsDistance.warning && pre.js[c]! >= t.noiseFactor * (pre.jsNoiseFloor[c] ?? 0),
+  );
   return {
     index,
     node: sa.node,
@@ -169,7 +192,8 @@ function compareLayer(
     newDead: sb.dead.filter((c) => !deadA.has(c)),
     revived: sa.dead.filter((c) => !deadB.has(c)),
     worst,
-    drifting,
+    shiftedChannels,
+    drifting: shiftedChannels.length > 0,
     findings: [],
     severity: null,
   };
@@ -181,11 +205,10 @@ function domainShift(
   firstIndex: number,
   t: CompareThresholds,
 ): CompareFindingJson | null {
-  const score = l.pre.score;
-  if (!l.drifting || score === null) return null;
-  const w = l.worst[0];
-  const over = l.pre.js.map((js, c) => ({ js, c })).filter((x) => x.js !== null && x.js >= t.jsDistance.warning);
-  const severity: Severity = score >= t.jsDistance.error ? "error" : "warning";
+  if (!l.drifting) return null;
+  const c = l.shiftedChannels[0];
+  const js = l.pre.js[c]!;
+  const severity: Severity = js >= t.jsDistance.error ? "error" : "warning";
   const what = l.kind === "bn" ? "pre-BN distribution" : `${l.op ?? "layer"} output distribution`;
   const cause =
     l === start
@@ -193,18 +216,19 @@ function domainShift(
         ? "Likely cause: the input data differ between A and B (preprocessing such as normalisation, channel order or resizing, a different camera or domain)."
         : "Likely cause: the shift starts here, earlier layers agree: B differs in features this layer responds to (a domain shift the first layers do not see)."
       : `Likely cause: it follows from the shift that starts at layer ${start.index} (${start.node}).`;
-  const ch = w ? ` worst channel ${w.channel}: JS ${fmt(w.js)}, mean moved ${signedStd(w.smd)} of A, variance ×${fmt(w.varRatio)}.` : "";
+  const n = l.shiftedChannels.length;
   return {
     rule: "domain-shift",
     severity,
     layer: l.node,
-    channel: w?.channel,
-    channels: over.sort((x, y) => (y.js ?? 0) - (x.js ?? 0)).map((x) => x.c),
-    value: score,
+    channel: c,
+    channels: l.shiftedChannels,
+    value: js,
     threshold: severity === "error" ? t.jsDistance.error : t.jsDistance.warning,
     message:
-      `The ${what} shifted from A to B: mean Jensen-Shannon distance ${fmt(score)} over ${l.channels} channels ` +
-      `(${over.length} channel${over.length === 1 ? "" : "s"} at ${fmt(t.jsDistance.warning)} or more; noise floor ${fmt(l.pre.scoreNoiseFloor)});${ch} ${cause}`,
+      `The ${what} shifted from A to B in ${n} of ${l.channels} channels (Jensen-Shannon distance ${fmt(t.jsDistance.warning)} or more and ${fmt(t.noiseFactor)}× its noise floor); ` +
+      `worst channel ${c}: JS ${fmt(js)} (noise floor ${fmt(l.pre.jsNoiseFloor[c])}), mean moved ${signedStd(l.pre.smd[c])} of A, variance ×${fmt(l.pre.varRatio[c])}; ` +
+      `mean JS over the layer's channels ${fmt(l.pre.meanJs)}. ${cause}`,
   };
 }
 

@@ -13,9 +13,9 @@ export type CompareRuleId = "domain-shift" | "new-dead-channel" | "saturation-ch
 
 /** Configurable thresholds of the comparison rules. */
 export interface CompareThresholds {
-  /** Layer drift score (mean per-channel Jensen-Shannon distance of the pre-BN distribution). */
+  /** Jensen-Shannon distance of a channel's pre-BN distribution at which the channel counts as shifted. */
   jsDistance: { warning: number; error: number };
-  /** The score must also be this many times its noise floor (what two samples of one distribution show). */
+  /** A channel's distance must also be this many times its noise floor (what two samples of one distribution show). */
   noiseFactor: number;
   /** Absolute change of a channel's share of post-BN values in the flat region of the following nonlinearity. */
   flatShareChange: { warning: number; error: number };
@@ -49,10 +49,12 @@ export interface DriftJson {
   jsNoiseFloor: (number | null)[];
   /** JS distance of the layer's pooled histograms (all channels together). */
   pooledJs: number | null;
-  /** The layer's drift score: the mean of the channels' JS distances. */
+  /** The layer's drift score: the largest JS distance of its channels (the worst channel's). */
   score: number | null;
-  /** The mean of the channels' noise floors. */
+  /** The noise floor of that worst channel. */
   scoreNoiseFloor: number | null;
+  /** The mean of the channels' JS distances (how broad the shift is). */
+  meanJs: number | null;
 }
 
 /** What one side (A or B) measured in a layer: moments, flat shares, dead channels, pooled histograms. */
@@ -111,7 +113,11 @@ export interface LayerComparisonJson {
   revived: number[];
   /** Up to 5 channels with the largest pre-BN JS distance. */
   worst: WorstChannelJson[];
-  /** True when the drift score crosses the warning threshold and its noise floor (see CompareThresholds). */
+  /**
+   * Channels whose pre-BN JS distance crosses the warning threshold and `noiseFactor` times their noise floor,
+   * largest distance first; the layer drifts when there is one.
+   */
+  shiftedChannels: number[];
   drifting: boolean;
   findings: CompareFindingJson[];
   severity: Severity | null;

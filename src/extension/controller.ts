@@ -6,6 +6,10 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { compareReports } from "../core/compare/compareReports";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
+import { UserError, isUserError } from "../core/errors";
+import { checkReport } from "../core/inspect/buildReport";
 import { countFindings, countsSentence, reportFindings, statusText } from "../core/inspect/findings";
 import { nodeText } from "../core/inspect/nodeText";
 import type { ModelOverview } from "../core/inspect/overview";
@@ -16,6 +20,7 @@ import type { RpcServer } from "../protocol/rpc";
 import type { HostToWebview, ReportOverview, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { WorkerError, type InspectorClient, type RunHandle } from "../runtime/client";
+import { comparisonFindings, comparisonFindingText, compareSettings } from "./compareSettings";
 import { askData, describeChoice, type DataChoice } from "./dataChoice";
 import { VIEW_TYPE, type ModelView, type ViewHost } from "./modelView";
 import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
@@ -69,6 +74,8 @@ class ModelState {
   restored = false;
   restoring: Promise<void> | undefined;
   run: Running | undefined;
+  /** The last comparison of the report with another data set (cleared by the next run). */
+  comparison: ComparisonReport | undefined;
   readonly views = new Set<ModelView>();
   /** Host → webview messages, newest last (tests read them through the API). */
   readonly sent: HostToWebview[] = [];
@@ -220,6 +227,9 @@ export class Controller implements ViewHost, vscode.Disposable {
         break;
       case "layerOpened":
         break;
+      case "compareData":
+        void this.compareWith(view.uri);
+        break;
     }
   }
 
@@ -267,6 +277,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     } else if (s.report && s.overviewOfReport) {
       this.postTo(view, { type: "runFinished", report: s.overviewOfReport, restored: s.restored });
       this.lastPanel = view;
+      if (s.comparison) this.postTo(view, { type: "comparisonFinished", comparison: s.comparison });
     }
     if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
   }
@@ -337,15 +348,20 @@ export class Controller implements ViewHost, vscode.Disposable {
   private setDiagnostics(s: ModelState): void {
     if (!s.report) return;
     const start = new vscode.Range(0, 0, 0, 0);
-    this.diagnostics.set(
-      s.uri,
-      reportFindings(s.report).map((f) => {
+    this.diagnostics.set(s.uri, [
+      ...reportFindings(s.report).map((f) => {
         const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
         d.source = "BN Lens";
         d.code = f.rule;
         return d;
       }),
-    );
+      ...(s.comparison ? comparisonFindings(s.comparison) : []).map((f) => {
+        const d = new vscode.Diagnostic(start, comparisonFindingText(f), SEVERITY[f.severity]);
+        d.source = "BN Lens";
+        d.code = f.rule;
+        return d;
+      }),
+    ]);
   }
 
   private trustGranted(): void {
@@ -474,6 +490,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     this.log.info(`  data: ${description}${choice.preprocessing ? ` (${choice.preprocessing})` : ""}`);
     this.log.info(`  options: ${JSON.stringify({ ...request, modelPath: undefined, dataPath: undefined })}`);
     this.diagnostics.delete(s.uri);
+    s.comparison = undefined;
     const handle = this.client.inspect(request, {
       progress: (p) => this.progressed(s, p),
       log: (line) => this.log.info(`  ${line}`),
@@ -589,6 +606,97 @@ export class Controller implements ViewHost, vscode.Disposable {
     this.log.info(`Exported the report of ${s.name} to ${target.fsPath}.`);
     this.seam.notify("info", `BN Lens wrote the report to ${target.fsPath}.`, { Open: () => void vscode.window.showTextDocument(target) });
     return target;
+  }
+
+  /**
+   * "Compare with Another Data Set...": the model's current report is A (the baseline); B comes from a run on
+   * another data source (which then becomes the current report) or from a saved report. The comparison goes
+   * to the panel's comparison mode and its findings to the Problems panel.
+   */
+  async compareWith(arg?: unknown): Promise<ComparisonReport | undefined> {
+    const uri = await this.resolveModel(arg, true);
+    if (!uri) return undefined;
+    const s = this.state(uri);
+    await this.restore(s);
+    const baseline = s.report;
+    if (!baseline) {
+      this.seam.notify(
+        "info",
+        `Inspect ${s.name} first: BN Lens compares another data set with the model's current report, which is the baseline (A).`,
+        { "Inspect with Data...": () => void this.inspect(uri, "withData") },
+      );
+      return undefined;
+    }
+    const source = await this.seam.prompts.quickPick(
+      [
+        {
+          id: "run",
+          label: "$(database) Run on another data set...",
+          detail: "Images, .npy/.npz or ONNX test data; the new run becomes B.",
+        },
+        { id: "report", label: "$(json) Pick a saved report...", detail: "A BN Lens report (JSON) of the same model, as B." },
+      ],
+      { id: "compareSource", title: `BN Lens: compare ${s.name} with`, placeHolder: `A (baseline): ${baseline.data.description}` },
+    );
+    if (!source) return undefined;
+    let other: Report;
+    let otherName: string;
+    let otherPath: string | undefined;
+    if (source.id === "run") {
+      const result = await this.inspect(uri, "withData");
+      if (!result) return undefined;
+      other = result.report;
+      otherName = "the new run";
+    } else {
+      const picked = await this.seam.prompts.openDialog({
+        canSelectFiles: true,
+        canSelectMany: false,
+        filters: { "BN Lens report (JSON)": ["json"] },
+        openLabel: "Compare",
+        title: `BN Lens: report to compare with ${s.name}'s current one`,
+      });
+      const file = picked?.[0];
+      if (!file) return undefined;
+      otherName = path.basename(file.fsPath);
+      otherPath = file.fsPath;
+      try {
+        let json: unknown;
+        try {
+          json = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(file)).toString("utf8"));
+        } catch {
+          throw new UserError(
+            "data",
+            `${otherName} is not a JSON file; pick a report exported by BN Lens or written by "bn-lens inspect --json".`,
+          );
+        }
+        other = checkReport(json, otherName);
+      } catch (e) {
+        this.seam.notify("error", errorMessage(e));
+        return undefined;
+      }
+    }
+    let comparison: ComparisonReport;
+    try {
+      comparison = compareReports(baseline, other, {
+        names: ["The current report", otherName],
+        reportPaths: [undefined, otherPath],
+        generatorVersion: baseline.generator.version,
+        thresholds: compareSettings(uri),
+      });
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      this.seam.notify("error", e.message);
+      return undefined;
+    }
+    s.comparison = comparison;
+    this.setDiagnostics(s);
+    this.post(s, { type: "comparisonFinished", comparison });
+    const start = comparison.shiftStart;
+    this.log.info(
+      `Compared ${s.name}: A ${baseline.data.description}; B ${other.data.description}; ` +
+        (start ? `the shift starts at layer ${start.index} (${start.node}), ${comparison.summary.drifting} layers drift.` : "no drift."),
+    );
+    return comparison;
   }
 
   /** Opens a read-only document about one node, beside the model view. */

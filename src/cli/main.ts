@@ -4,7 +4,7 @@
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
  *                   [--baseline A.json [--compare-json OUT]]
- *   bn-lens compare A.json B.json [--json OUT]
+ *   bn-lens compare A.json B.json [--json OUT] [--drift-warning X] [--drift-error X] [--noise-factor X] ...
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
  *   bn-lens demo [--json OUT]
@@ -22,7 +22,7 @@ import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
-import { compareCommand, printComparison } from "./compareCommand";
+import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
 import { writeDemoModel } from "./demo";
 import { readReportFile, refuseInputAsOutput } from "./reportFiles";
 
@@ -31,7 +31,8 @@ const USAGE = `Usage:
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
                   [--baseline A.json [--compare-json OUT]]
-  bn-lens compare A.json B.json [--json OUT]
+  bn-lens compare A.json B.json [--json OUT] [--drift-warning 0.1] [--drift-error 0.2] [--noise-factor 3]
+                  [--flat-change-warning 0.1] [--flat-change-error 0.3]
   bn-lens merge REPORT.json... --json OUT
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
@@ -40,7 +41,9 @@ inspect   runs MODEL on the data (seeded random data when --data is absent), cap
           and after every BatchNormalization layer, prints a per-layer table with warnings, and writes
           the JSON report to OUT. With --baseline A.json it compares this run (B) with the report A of
           the same model instead: the per-layer drift table, where the shift starts, the findings.
-compare   compares report B with baseline report A of the same model, layer by layer in graph order.
+compare   compares report B with baseline report A of the same model, layer by layer in graph order. A channel
+          has shifted when the Jensen-Shannon distance of its pre-BN histograms reaches --drift-warning and
+          --noise-factor times its noise floor; the threshold options work with inspect --baseline too.
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.`;
@@ -134,6 +137,7 @@ async function inspectCommand(args: string[]): Promise<void> {
       json: { type: "string" },
       baseline: { type: "string" },
       "compare-json": { type: "string" },
+      ...COMPARE_THRESHOLD_OPTIONS,
     },
   });
   if (positionals.length !== 1)
@@ -159,6 +163,7 @@ async function inspectCommand(args: string[]): Promise<void> {
   };
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   if (values["compare-json"] !== undefined && values.baseline === undefined) throw usage("--compare-json needs --baseline A.json");
+  const compareThresholds = compareThresholdOptions(values);
   // Read the baseline before running, so a wrong file is refused before the inference starts.
   const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;
   if (values.baseline !== undefined) {
@@ -168,9 +173,8 @@ async function inspectCommand(args: string[]): Promise<void> {
   }
   const report = await runInspect(request, values.json);
   if (baseline && values.baseline !== undefined) {
-    printComparison(baseline, report, [values.baseline, "this run"], [values.baseline, values.json], values["compare-json"], [
-      values.baseline,
-    ]);
+    const names: [string, string] = [values.baseline, "this run"];
+    printComparison(baseline, report, names, [values.baseline, values.json], values["compare-json"], [values.baseline], compareThresholds);
     if (values.json) process.stdout.write(`Report of this run written to ${values.json}\n`);
     return;
   }

@@ -83,6 +83,14 @@ describe("bn-lens compare on the face detector", function () {
     assert.equal(c.shiftStart?.node, "BatchNormalization_1");
     assert.equal(c.a.reportPath, reportA);
     assert.match(c.b.data.description, /BGR/);
+    // Thresholds from the command line: at 0.35 no channel of the BGR run counts as shifted (the largest is about 0.3).
+    const strict = path.join(tmp, "bgr-strict.json");
+    assert.equal(bnLens("compare", reportA, reportB, "--drift-warning", "0.35", "--drift-error", "0.5", "--json", strict).code, 0);
+    const cs = readJson<ComparisonReport>(strict);
+    assert.deepEqual(cs.thresholds.jsDistance, { warning: 0.35, error: 0.5 });
+    assert.ok(c.layers[0].pre.score! < 0.35, `largest BGR distance ${c.layers[0].pre.score}`);
+    assert.equal(cs.layers[0].drifting, false);
+    assertCleanError(bnLens("compare", reportA, reportB, "--noise-factor", "x"), /--noise-factor takes a number from 0 to 1000, not "x"/);
   });
 
   it("A against a copy of A's photos: exactly zero drift and no findings", () => {

@@ -10,8 +10,8 @@ import { compareReports } from "../core/compare/compareReports";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError, isUserError } from "../core/errors";
 import { checkReport } from "../core/inspect/buildReport";
-import { countFindings, countsSentence, reportFindings, statusText } from "../core/inspect/findings";
-import { nodeText } from "../core/inspect/nodeText";
+import { countFindings, countsSentence, reportFindings, statusText } from "./findings";
+import { nodeText } from "./nodeText";
 import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import { checkShapeText, shapeHint } from "../core/inputs/presets";
@@ -292,7 +292,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
     const t0 = performance.now();
     s.describing = this.client
-      .describeModel(s.uri.fsPath, { slopeFraction: runSettings(s.uri).thresholds?.slopeFraction })
+      .describeModel(s.uri.fsPath, { thresholds: runSettings(s.uri).thresholds })
       .then(
         (overview) => {
           s.overview = overview;

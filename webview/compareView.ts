@@ -205,9 +205,10 @@ export class CompareView {
 
   private showLayer(l: LayerComparisonJson): void {
     this.layer = l;
+    const what = l.kind === "bn" ? "pre-BN" : `${l.op ?? "layer"} output`;
     const series: OverlaySeries[] = [
-      { label: "A pre-BN", hist: l.a.preHistogram, color: "pre", dashed: false },
-      { label: "B pre-BN", hist: l.b.preHistogram, color: "pre", dashed: true },
+      { label: `A ${what}`, hist: l.a.preHistogram, color: "pre", dashed: false },
+      { label: `B ${what}`, hist: l.b.preHistogram, color: "pre", dashed: true },
     ];
     if (l.a.postHistogram && l.b.postHistogram)
       series.push(
@@ -223,7 +224,9 @@ export class CompareView {
       "div",
       { class: "legend", "data-testid": "overlay-legend" },
       ...series.map((s) => h("span", null, h("i", { class: `sw-line sw-${s.color}${s.dashed ? " dashed" : ""}` }), s.label)),
-      l.flatRegion.length ? h("span", null, h("i", { class: "sw sw-flat" }), `flat region of ${l.activation} (post-BN units)`) : null,
+      l.flatRegion.length
+        ? h("span", null, h("i", { class: "sw sw-flat" }), `flat region of ${l.activation}${l.kind === "bn" ? " (post-BN units)" : ""}`)
+        : null,
     );
     const chLegend = h(
       "div",

@@ -12,6 +12,7 @@ import { reportOverview } from "../../src/core/inspect/panelData";
 import type { ComparisonReport } from "../../src/core/compare/comparisonReport";
 import type { Report } from "../../src/core/report";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
+import { rep, tinyReport } from "../helpers/tinyReport";
 import { launchBrowser, Panel } from "./harness";
 
 const CLI = path.join(ROOT, "dist", "cli.js");
@@ -132,5 +133,21 @@ describe("BN Lens panel: comparison mode (headless Chromium)", function () {
     await panel.screenshot("62-compare-layer-overlay-light");
     await page.getByTestId("compare-layer-back").click();
     await page.getByTestId("compare-table").waitFor();
+  });
+
+  it("a model without BN: Conv outputs compared, two curves (no post-BN), no running statistics", async () => {
+    const { page } = panel;
+    const values = (k: number) => [...rep(k, 1000), ...rep(2 * k, 1000)];
+    const fused = compareReports(
+      tinyReport([{ channels: [values(1), values(1)], relu: true }], { fused: true }),
+      tinyReport([{ channels: [values(2), values(1)], relu: true }], { fused: true }),
+      { generatorVersion: "test" },
+    );
+    await panel.send({ type: "comparisonFinished", comparison: fused });
+    assert.match(await page.getByTestId("shift-start").innerText(), /The shift starts at layer 0 \(conv0\): 1 of 2 channels shifted/);
+    await page.getByTestId("compare-row").first().click();
+    const legend = await page.getByTestId("overlay-legend").innerText();
+    assert.ok(legend.includes("A Conv output") && legend.includes("B Conv output") && !legend.includes("BN"), legend);
+    assert.match(await page.locator(".compare").innerText(), /Per channel: A and B/);
   });
 });

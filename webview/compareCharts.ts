@@ -288,7 +288,7 @@ export class ChannelCompareChart extends Chart {
     lo -= pad;
     hi += pad;
     const toY = (u: number) => M.top + ph - ((u - lo) / (hi - lo)) * ph;
-    const ticks = this.log ? niceTicks(lo, hi, 4).filter((t) => Number.isInteger(t)) : niceTicks(lo, hi, 4);
+    const ticks = this.log ? niceTicks(lo, hi, 4).filter((t) => Number.isInteger(t)) : niceTicks(lo, hi, 6);
     yAxis(ctx, p, ticks, toY, M.left, M.left + pw, (t) => (this.log ? num(10 ** t) : num(t)));
     const C = this.a.length;
     this.step = pw / Math.max(1, C);

@@ -106,6 +106,8 @@ describe("BN Lens panel: comparison mode (headless Chromium)", function () {
 
   it("layer detail: A's and B's pre- and post-BN histograms on the same bins, four curves with a legend, channels against running statistics", async () => {
     const { page } = panel;
+    await panel.send({ type: "runFinished", report: reportOverview(reportB), restored: false });
+    await panel.waitForPosted("overviewRendered");
     await panel.send({ type: "comparisonFinished", comparison });
     await page.locator('[data-testid="compare-row"][data-node="BatchNormalization_1"]').click();
     await page.getByTestId("compare-layer-title").waitFor();

@@ -3,6 +3,7 @@
 import type { HostToWebview, LayerRow, ReportOverview } from "../src/protocol/webview";
 import type { ModelOverview } from "../src/core/inspect/overview";
 import type { Progress } from "../src/protocol/worker";
+import { CompareView } from "./compareView";
 import { DetailView } from "./detail";
 import { h, replace } from "./dom";
 import { count, duration, plural } from "./format";
@@ -43,6 +44,7 @@ export class App {
   private readonly overview: OverviewView;
   private detail: DetailView | null = null;
   private modelView: ModelView | null = null;
+  private compare: CompareView | null = null;
   private readonly top = h("header", { class: "topbar" });
   private readonly status = h("div", { class: "status", role: "status", "aria-live": "polite" });
   /** Holds the current view other than the overview. */
@@ -85,7 +87,14 @@ export class App {
           this.phase = "described";
         this.render();
         return;
+      case "comparisonFinished":
+        this.closeCompare(false);
+        this.closeDetail(false);
+        this.compare = new CompareView(m.comparison, () => this.closeCompare());
+        this.render();
+        return;
       case "runStarted":
+        this.closeCompare(false);
         this.phase = "running";
         this.runDescription = m.description;
         this.progress = null;
@@ -158,6 +167,7 @@ export class App {
     this.overview.redraw();
     this.detail?.redraw();
     this.modelView?.redraw();
+    this.compare?.redraw();
   }
 
   private run(withData: boolean): void {
@@ -217,6 +227,18 @@ export class App {
               on: { click: () => this.host.post({ type: "exportReport" }) },
             },
             "Export report…",
+          )
+        : null,
+      r && this.phase === "finished" && this.trusted
+        ? h(
+            "vscode-button",
+            {
+              "data-testid": "compare-data",
+              secondary: true,
+              title: "Run the model on a second data set, or pick a saved report, and see where the activations shift",
+              on: { click: () => this.host.post({ type: "compareData" }) },
+            },
+            "Compare with…",
           )
         : null,
     );
@@ -368,6 +390,10 @@ export class App {
     const showReport = this.report && (this.phase === "finished" || this.phase === "cancelled" || this.phase === "failed");
     this.modelView?.dispose();
     this.modelView = null;
+    if (this.compare) {
+      this.setMain(this.compare.element);
+      return;
+    }
     if (showReport) {
       if (this.detail) this.setMain(this.detail.element);
       else {
@@ -410,6 +436,13 @@ export class App {
     this.main.scrollTop = 0;
     detail.focusTitle();
     void detail.load();
+  }
+
+  private closeCompare(show = true): void {
+    if (!this.compare) return;
+    this.compare.dispose();
+    this.compare = null;
+    if (show) this.render();
   }
 
   private closeDetail(show = true): void {

@@ -3,6 +3,8 @@
  *
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
+ *                   [--baseline A.json [--compare-json OUT]]
+ *   bn-lens compare A.json B.json [--json OUT] [--drift-warning X] [--drift-error X] [--noise-factor X] ...
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
  *   bn-lens demo [--json OUT]
@@ -14,19 +16,24 @@ import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
-import { checkReport, mergeReports } from "../core/inspect/buildReport";
+import { mergeReports } from "../core/inspect/buildReport";
 import { formatBatchStudy, formatOverview, formatReport } from "./table";
 import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
+import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
 import { writeDemoModel } from "./demo";
+import { readReportFile, refuseInputAsOutput } from "./reportFiles";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
                   [--train-batch N] [--batch-study] [--random-is-domain]
+                  [--baseline A.json [--compare-json OUT]]
+  bn-lens compare A.json B.json [--json OUT] [--drift-warning 0.1] [--drift-error 0.2] [--noise-factor 3]
+                  [--flat-change-warning 0.1] [--flat-change-error 0.3]
   bn-lens merge REPORT.json... --json OUT [--batch-study]
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
@@ -37,6 +44,11 @@ inspect   runs MODEL on the data (seeded random data when --data is absent), cap
           --train-batch N judges the training batch size against the batch-size study; --batch-study prints
           that study; --random-is-domain treats random inputs as the model's own data (models calibrated on
           random inputs, like the demo), so stale statistics are judged on them.
+          With --baseline A.json it compares this run (B) with the report A of the same model instead:
+          the per-layer drift table, where the shift starts, the findings.
+compare   compares report B with baseline report A of the same model, layer by layer in graph order. A channel
+          has shifted when the Jensen-Shannon distance of its pre-BN histograms reaches --drift-warning and
+          --noise-factor times its noise floor; the threshold options work with inspect --baseline too.
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.`;
@@ -131,6 +143,9 @@ async function inspectCommand(args: string[]): Promise<void> {
       "train-batch": { type: "string" },
       "batch-study": { type: "boolean" },
       "random-is-domain": { type: "boolean" },
+      baseline: { type: "string" },
+      "compare-json": { type: "string" },
+      ...COMPARE_THRESHOLD_OPTIONS,
     },
   });
   if (positionals.length !== 1)
@@ -158,7 +173,22 @@ async function inspectCommand(args: string[]): Promise<void> {
   };
   if (values["random-is-domain"] && values.data !== undefined) throw usage("--random-is-domain applies to random data, not --data");
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
+  if (values["compare-json"] !== undefined && values.baseline === undefined) throw usage("--compare-json needs --baseline A.json");
+  const compareThresholds = compareThresholdOptions(values);
+  // Read the baseline before running, so a wrong file is refused before the inference starts.
+  const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;
+  if (values.baseline !== undefined) {
+    const inputs = [values.baseline, request.modelPath, ...(request.dataPath ? [request.dataPath] : [])];
+    refuseInputAsOutput(values.json, inputs);
+    refuseInputAsOutput(values["compare-json"], [...inputs, ...(values.json ? [values.json] : [])], "the comparison");
+  }
   const report = await runInspect(request, values.json);
+  if (baseline && values.baseline !== undefined) {
+    const names: [string, string] = [values.baseline, "this run"];
+    printComparison(baseline, report, names, [values.baseline, values.json], values["compare-json"], [values.baseline], compareThresholds);
+    if (values.json) process.stdout.write(`Report of this run written to ${values.json}\n`);
+    return;
+  }
   process.stdout.write(formatReport(report) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
@@ -172,24 +202,7 @@ async function mergeCommand(args: string[]): Promise<void> {
   });
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (!values.json) throw usage("merge needs --json OUT for the merged report");
-  const reports = positionals.map((file) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new UserError(
-        "data",
-        `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
-    }
-    return checkReport(json, file);
-  });
+  const reports = positionals.map(readReportFile);
   const merged = mergeReports(reports, positionals);
   writeJson(values.json, merged);
   process.stdout.write(formatReport(merged) + "\n");
@@ -235,6 +248,9 @@ async function main(argv: string[]): Promise<number> {
         break;
       case "merge":
         await mergeCommand(rest);
+        break;
+      case "compare":
+        compareCommand(rest);
         break;
       case "describe":
         await describeCommand(rest);

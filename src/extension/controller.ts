@@ -6,6 +6,10 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { compareReports } from "../core/compare/compareReports";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
+import { UserError, isUserError } from "../core/errors";
+import { checkReport } from "../core/inspect/buildReport";
 import { countFindings, countsSentence, reportFindings } from "./findings";
 import { nodeText } from "./nodeText";
 import type { Report } from "../core/report";
@@ -13,6 +17,7 @@ import type { RpcServer } from "../protocol/rpc";
 import type { HostToWebview, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
+import { compareSettings } from "./compareSettings";
 import { askData, describeChoice, type DataChoice } from "./dataChoice";
 import { FindingsDiagnostics } from "./diagnostics";
 import type { ModelDocument, Running } from "./modelDocument";
@@ -193,6 +198,9 @@ export class Controller implements ViewHost, vscode.Disposable {
         break;
       case "layerOpened":
         break;
+      case "compareData":
+        void this.compareWith(view.uri);
+        break;
     }
   }
 
@@ -231,6 +239,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     } else if (s.report && s.overviewOfReport) {
       this.postTo(view, { type: "runFinished", report: s.overviewOfReport, restored: s.restored });
       this.lastPanel = view;
+      if (s.comparison) this.postTo(view, { type: "comparisonFinished", comparison: s.comparison });
     }
     if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
   }
@@ -480,6 +489,96 @@ export class Controller implements ViewHost, vscode.Disposable {
   async exportReport(arg?: unknown): Promise<vscode.Uri | undefined> {
     const uri = await this.resolveModel(arg, false);
     return exportReport(uri && this.find(uri), this.seam, this.context.globalState, (line) => this.log.info(line));
+  }
+
+  /**
+   * "Compare with Another Data Set...": the model's current report is A (the baseline); B comes from a run on
+   * another data source (which then becomes the current report) or from a saved report. The comparison goes
+   * to the panel's comparison mode and its findings to the Problems panel.
+   */
+  async compareWith(arg?: unknown): Promise<ComparisonReport | undefined> {
+    const uri = await this.resolveModel(arg, true);
+    if (!uri) return undefined;
+    await this.openView(uri);
+    const s = this.docs.open(uri);
+    await this.restore(s);
+    const baseline = s.report;
+    if (!baseline) {
+      this.seam.notify(
+        "info",
+        `Inspect ${s.name} first: BN Lens compares another data set with the model's current report, which is the baseline (A).`,
+        { "Inspect with Data...": () => void this.inspect(uri, "withData") },
+      );
+      return undefined;
+    }
+    const source = await this.seam.prompts.quickPick(
+      [
+        {
+          id: "run",
+          label: "$(database) Run on another data set...",
+          detail: "Images, .npy/.npz or ONNX test data; the new run becomes B.",
+        },
+        { id: "report", label: "$(json) Pick a saved report...", detail: "A BN Lens report (JSON) of the same model, as B." },
+      ],
+      { id: "compareSource", title: `BN Lens: compare ${s.name} with`, placeHolder: `A (baseline): ${baseline.data.description}` },
+    );
+    if (!source) return undefined;
+    let other: Report;
+    let otherName: string;
+    let otherPath: string | undefined;
+    if (source.id === "run") {
+      const result = await this.inspect(uri, "withData");
+      if (!result) return undefined;
+      other = result.report;
+      otherName = "the new run";
+    } else {
+      const picked = await this.seam.prompts.openDialog({
+        canSelectFiles: true,
+        canSelectMany: false,
+        filters: { "BN Lens report (JSON)": ["json"] },
+        openLabel: "Compare",
+        title: `BN Lens: report to compare with ${s.name}'s current one`,
+      });
+      const file = picked?.[0];
+      if (!file) return undefined;
+      otherName = path.basename(file.fsPath);
+      otherPath = file.fsPath;
+      try {
+        let json: unknown;
+        try {
+          json = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(file)).toString("utf8"));
+        } catch {
+          throw new UserError(
+            "data",
+            `${otherName} is not a JSON file; pick a report exported by BN Lens or written by "bn-lens inspect --json".`,
+          );
+        }
+        other = checkReport(json, otherName);
+      } catch (e) {
+        this.seam.notify("error", errorMessage(e));
+        return undefined;
+      }
+    }
+    let comparison: ComparisonReport;
+    try {
+      comparison = compareReports(baseline, other, {
+        names: ["The current report", otherName],
+        reportPaths: [undefined, otherPath],
+        generatorVersion: baseline.generator.version,
+        thresholds: compareSettings(uri),
+      });
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      this.seam.notify("error", e.message);
+      return undefined;
+    }
+    s.setComparison(comparison);
+    const start = comparison.shiftStart;
+    this.log.info(
+      `Compared ${s.name}: A ${baseline.data.description}; B ${other.data.description}; ` +
+        (start ? `the shift starts at layer ${start.index} (${start.node}), ${comparison.summary.drifting} layers drift.` : "no drift."),
+    );
+    return comparison;
   }
 
   /** Opens a read-only document about one node, beside the model view. */

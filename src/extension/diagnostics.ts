@@ -4,6 +4,8 @@
  */
 import * as vscode from "vscode";
 import type { Severity } from "../core/report";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
+import { comparisonFindingText, comparisonFindings } from "./compareSettings";
 import { reportFindings } from "./findings";
 import type { ModelDocuments } from "./modelDocuments";
 
@@ -22,7 +24,11 @@ export class FindingsDiagnostics implements vscode.Disposable {
     this.subscription = docs.onDidChange(({ document: d, change }) => {
       switch (change.kind) {
         case "report":
-          this.collection.set(d.uri, d.report ? diagnosticsOf(d.report) : []);
+        case "comparison":
+          this.collection.set(d.uri, [
+            ...(d.report ? diagnosticsOf(d.report) : []),
+            ...(d.comparison ? comparisonDiagnostics(d.comparison) : []),
+          ]);
           break;
         case "runStarted":
         case "closed":
@@ -50,6 +56,17 @@ function diagnosticsOf(report: Parameters<typeof reportFindings>[0]): vscode.Dia
   const start = new vscode.Range(0, 0, 0, 0);
   return reportFindings(report).map((f) => {
     const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
+    d.source = "BN Lens";
+    d.code = f.rule;
+    return d;
+  });
+}
+
+/** A comparison's findings, after the report's (code = the comparison rule). */
+function comparisonDiagnostics(c: ComparisonReport): vscode.Diagnostic[] {
+  const start = new vscode.Range(0, 0, 0, 0);
+  return comparisonFindings(c).map((f) => {
+    const d = new vscode.Diagnostic(start, comparisonFindingText(f), SEVERITY[f.severity]);
     d.source = "BN Lens";
     d.code = f.rule;
     return d;

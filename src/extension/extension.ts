@@ -70,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
     command("bnLens.rerun", (uri?: unknown) => c.inspect(uri, "rerun")),
     command("bnLens.cancel", (uri?: unknown) => c.cancel(uri)),
     command("bnLens.exportReport", (uri?: unknown) => c.exportReport(uri)),
+    command("bnLens.compareWithData", (uri?: unknown) => c.compareWith(uri)),
     command("bnLens.showLog", () => log.channel.show()),
   );
   const activationMs = performance.now() - t0;

@@ -6,6 +6,7 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import type { Report } from "../core/report";
@@ -26,6 +27,7 @@ export interface Running {
 /** What changed about a document. */
 export type DocumentChange =
   | { kind: "report"; restored: boolean }
+  | { kind: "comparison" }
   | { kind: "runStarted" }
   | { kind: "runProgressed" }
   | { kind: "runEnded" }
@@ -42,6 +44,7 @@ export class ModelDocument implements vscode.CustomDocument {
   private _overviewOfReport: ReportOverview | undefined;
   private _restored = false;
   private _run: Running | undefined;
+  private _comparison: ComparisonReport | undefined;
   /** When the report was set (the status bar shows the most recent). */
   reportedAt = 0;
   readonly views = new Set<ModelPanel>();
@@ -76,6 +79,17 @@ export class ModelDocument implements vscode.CustomDocument {
   get run(): Running | undefined {
     return this._run;
   }
+  /** The last comparison of the report with another data set (cleared when a run starts). */
+  get comparison(): ComparisonReport | undefined {
+    return this._comparison;
+  }
+
+  /** Takes a comparison of the report with another data set and shows it in every view. */
+  setComparison(comparison: ComparisonReport): void {
+    this._comparison = comparison;
+    this.post({ type: "comparisonFinished", comparison });
+    this.changed.fire({ kind: "comparison" });
+  }
 
   /** Takes a new report (a finished run, or one restored from storage) and shows it in every view. */
   setReport(report: Report, restored: boolean): void {
@@ -89,6 +103,7 @@ export class ModelDocument implements vscode.CustomDocument {
 
   startRun(run: Running): void {
     this._run = run;
+    this._comparison = undefined;
     this.post({ type: "runStarted", description: run.description });
     this.changed.fire({ kind: "runStarted" });
   }

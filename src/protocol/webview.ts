@@ -7,6 +7,7 @@
  * webview calls it with `requests.request("name", params)`. Notifications (no reply) are listed in
  * webviewNotifications with their schema.
  */
+import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelOverview } from "../core/inspect/overview";
 import type {
   ActivationJson,
@@ -93,6 +94,7 @@ export const webviewNotifications = {
   revealNode: s.object({ node: s.string(1, 4095) }),
   overviewRendered: s.object({ rows: s.int(), firstPaintMs: s.number() }),
   layerOpened: s.object({ kind: layerKind, index: s.int() }),
+  compareData: s.object({}),
 } satisfies Record<string, Schema<object>>;
 
 type Notifications = typeof webviewNotifications;
@@ -111,6 +113,7 @@ export type HostToWebview =
   | { type: "runFailed"; message: string; kind: string }
   | { type: "runCancelled" }
   | { type: "modelFailed"; message: string }
+  | { type: "comparisonFinished"; comparison: ComparisonReport }
   | WebviewReply;
 
 /** Webview → host messages. */

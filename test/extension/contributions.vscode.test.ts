@@ -19,7 +19,7 @@ interface Manifest {
 describe("contributions", () => {
   const m = () => bnLens().packageJSON as Manifest;
 
-  it("names the six commands exactly, all in the BN Lens category", () => {
+  it("names the seven commands exactly, all in the BN Lens category", () => {
     assert.deepEqual(
       m().contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]),
       [
@@ -28,6 +28,7 @@ describe("contributions", () => {
         ["bnLens.rerun", "BN Lens: Re-run"],
         ["bnLens.cancel", "BN Lens: Cancel"],
         ["bnLens.exportReport", "BN Lens: Export Report (JSON)"],
+        ["bnLens.compareWithData", "BN Lens: Compare with Another Data Set..."],
         ["bnLens.showLog", "BN Lens: Show Log"],
       ],
     );

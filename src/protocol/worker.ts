@@ -4,6 +4,7 @@
  */
 import type { UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
 
 /** What to inspect and how; every field but modelPath is optional. */
@@ -35,6 +36,24 @@ export interface InspectRequest {
   intraOpNumThreads?: number;
 }
 
+/** What to recalibrate: an inspection's data and shape options plus where and how to write the new model. */
+export interface RecalibrateRequest extends InspectRequest {
+  /** The new model; default `<name>.recalibrated.onnx` next to the model. */
+  outPath?: string;
+  /** Replace an existing output file. */
+  force?: boolean;
+  /** BN layer names or globs to recalibrate; all when absent. */
+  layers?: string[];
+  /** new = blend * observed + (1 - blend) * stored; default 1. */
+  blend?: number;
+  /** Write BN layers exported in training mode in inference mode. */
+  toInference?: boolean;
+  /** Measurement passes at most (default DEFAULT_MAX_PASSES). */
+  maxPasses?: number;
+  /** Fewest values per channel to accept (default DEFAULT_MIN_COUNT). */
+  minCount?: number;
+}
+
 /** Where a run is. */
 export interface Progress {
   phase: "loading" | "running" | "finishing";
@@ -55,6 +74,7 @@ export interface ErrorInfo {
 export type HostToWorker =
   | { type: "inspect"; id: number; request: InspectRequest }
   | { type: "describeModel"; id: number; modelPath: string; slopeFraction?: number }
+  | { type: "recalibrate"; id: number; request: RecalibrateRequest }
   | { type: "cancel"; id: number };
 
 /** Worker → host. */
@@ -63,4 +83,5 @@ export type WorkerToHost =
   | { type: "logged"; id: number; line: string }
   | { type: "inspected"; id: number; report: Report }
   | { type: "described"; id: number; overview: ModelOverview }
+  | { type: "recalibrated"; id: number; result: RecalibrationJson }
   | { type: "failed"; id: number; error: ErrorInfo };

@@ -5,8 +5,9 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report } from "../core/report";
-import type { ErrorInfo, HostToWorker, InspectRequest, Progress, WorkerToHost } from "../protocol/worker";
+import type { ErrorInfo, HostToWorker, InspectRequest, Progress, RecalibrateRequest, WorkerToHost } from "../protocol/worker";
 
 /** Callbacks for a running inspection. */
 export interface InspectEvents {
@@ -14,10 +15,10 @@ export interface InspectEvents {
   log?(line: string): void;
 }
 
-/** A running inspection: its result and a way to stop it. */
-export interface RunHandle {
+/** A running inspection (or recalibration): its result and a way to stop it. */
+export interface RunHandle<T = Report> {
   readonly id: number;
-  readonly result: Promise<Report>;
+  readonly result: Promise<T>;
   /** Asks the worker to stop after the current batch; kills it if it does not stop within the grace period. */
   cancel(): void;
 }
@@ -122,6 +123,10 @@ export class InspectorClient {
         this.pending.delete(msg.id);
         p.resolve(msg.overview);
         break;
+      case "recalibrated":
+        this.pending.delete(msg.id);
+        p.resolve(msg.result);
+        break;
       case "failed":
         this.pending.delete(msg.id);
         p.reject(new WorkerError(msg.error));
@@ -153,7 +158,16 @@ export class InspectorClient {
 
   /** Starts an inspection in the worker; inspections run one after another. */
   inspect(request: InspectRequest, events?: InspectEvents): RunHandle {
-    const { id, promise } = this.request<Report>((i) => ({ type: "inspect", id: i, request }), events);
+    return this.cancellable<Report>((i) => ({ type: "inspect", id: i, request }), events);
+  }
+
+  /** Starts a recalibration in the worker (queued with inspections); cancel stops it between batches. */
+  recalibrate(request: RecalibrateRequest, events?: InspectEvents): RunHandle<RecalibrationJson> {
+    return this.cancellable<RecalibrationJson>((i) => ({ type: "recalibrate", id: i, request }), events);
+  }
+
+  private cancellable<T>(build: (id: number) => HostToWorker, events?: InspectEvents): RunHandle<T> {
+    const { id, promise } = this.request<T>(build, events);
     let timer: NodeJS.Timeout | undefined;
     const result = promise.finally(() => timer && clearTimeout(timer));
     return {

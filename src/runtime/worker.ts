@@ -6,6 +6,7 @@
 import { isUserError, oneLine } from "../core/errors";
 import type { ErrorInfo, HostToWorker, WorkerToHost } from "../protocol/worker";
 import { describeModel, inspect } from "./engine";
+import { recalibrate } from "./recalibrate";
 
 function send(msg: WorkerToHost): void {
   process.send?.(msg);
@@ -35,6 +36,21 @@ async function runInspect(id: number, msg: Extract<HostToWorker, { type: "inspec
   }
 }
 
+async function runRecalibrate(id: number, msg: Extract<HostToWorker, { type: "recalibrate" }>): Promise<void> {
+  try {
+    const result = await recalibrate(msg.request, {
+      progress: (progress) => send({ type: "progressed", id, progress }),
+      log: (line) => send({ type: "logged", id, line }),
+      cancelled: () => cancelled.has(id),
+    });
+    send({ type: "recalibrated", id, result });
+  } catch (e) {
+    send({ type: "failed", id, error: errorInfo(e) });
+  } finally {
+    cancelled.delete(id);
+  }
+}
+
 process.on("message", (msg: HostToWorker) => {
   switch (msg.type) {
     case "cancel":
@@ -42,6 +58,9 @@ process.on("message", (msg: HostToWorker) => {
       break;
     case "inspect":
       queue = queue.then(() => runInspect(msg.id, msg));
+      break;
+    case "recalibrate":
+      queue = queue.then(() => runRecalibrate(msg.id, msg));
       break;
     case "describeModel":
       try {

@@ -33,7 +33,7 @@ import {
   type PassJson,
   type RecalibrationJson,
 } from "../core/recalibrate/recalibration";
-import { rewriteBnStatistics, roundToDtype, statDtypes, type StatsChange, type StatsUpdate } from "../core/recalibrate/statsRewrite";
+import { rewriteBnStatistics, statRounding, type StatsChange, type StatsUpdate } from "../core/recalibrate/statsRewrite";
 import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import type { RecalibrateRequest } from "../protocol/worker";
@@ -167,12 +167,7 @@ export async function recalibrate(
   const externalPath = path.join(path.dirname(out), externalName);
 
   const original = new Map<string, Stats>(selected.map((l) => [l.name, { mean: l.runningMean, var: l.runningVar }]));
-  const rounding = new Map(
-    selected.map((l) => {
-      const d = statDtypes(model, l.node);
-      return [l.name, { mean: (x: number) => roundToDtype(x, d.mean), var: (x: number) => roundToDtype(x, d.var) }];
-    }),
-  );
+  const rounding = new Map(selected.map((l) => [l.name, statRounding(model, l.node)]));
   const toInference = new Set(training.map((l) => l.name));
   const date = new Date().toISOString();
 

@@ -226,7 +226,7 @@ export interface RecalibrationJson {
 export function layerSide(l: LayerReport): LayerSide {
   const flat = l.saturation.kind === "none" ? null : l.saturation.layerFraction;
   return {
-    worstZ: l.summary.worstZ?.value ?? null,
+    worstZ: l.summary.worstZ ? Math.abs(l.summary.worstZ.value) : null,
     worstVarRatio: l.summary.worstVarRatio?.value ?? null,
     flatShare: flat,
     deadChannels: l.summary.deadChannels.length,

@@ -149,40 +149,48 @@ export function roundToDtype(x: number, dtype: DType): number {
   return s * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** Where a BN statistic comes from, as far as rewriting it is concerned. */
+/** Where a BN statistic comes from: an initializer or Constant node, possibly through Identity-like ops and Cast. */
 interface StatSource {
-  kind: "initializer" | "constant" | "derived";
-  dtype: DType;
+  kind: "initializer" | "constant";
+  /** The initializer or Constant output holding the values. */
+  root: string;
+  /** Tensors from the BN's input down to the root (the root included). */
+  chain: string[];
+  /** Element type stored at the root, and the one the BN sees (differs after a Cast). */
+  rootDtype: DType;
+  seenDtype: DType;
 }
 
-/** The element type a BN sees for a statistics tensor, following Identity-like ops and Cast. */
-function statSource(model: OnnxModel, name: string, what: string, depth = 0): StatSource {
-  const init = model.initializers.get(name);
+/** Follows a statistics input down to the constant that holds it. */
+function statSource(model: OnnxModel, name: string, what: string): StatSource {
   const fail = () => new UserError("model", `The ${what} is not a floating-point constant of the model, so BN Lens cannot replace it.`);
-  if (init) {
-    const dtype = dtypeFromOnnx(init.dataType);
-    if (!dtype || !STAT_DTYPES.has(dtype)) throw fail();
-    return { kind: "initializer", dtype };
-  }
-  const node = model.producers.get(name);
-  if (!node || !isOnnxOp(node) || depth > 16) throw fail();
-  if (node.opType === "Constant") {
-    const value = node.attribute.find((a) => a.name === "value");
-    if (value?.t) {
-      const dtype = dtypeFromOnnx(value.t.dataType);
+  const chain: string[] = [];
+  let seen: DType | undefined;
+  let current = name;
+  for (let depth = 0; depth <= 16; depth++) {
+    chain.push(current);
+    const init = model.initializers.get(current);
+    if (init) {
+      const dtype = dtypeFromOnnx(init.dataType);
       if (!dtype || !STAT_DTYPES.has(dtype)) throw fail();
-      return { kind: "constant", dtype };
+      return { kind: "initializer", root: current, chain, rootDtype: dtype, seenDtype: seen ?? dtype };
     }
-    if (node.attribute.some((a) => a.name === "value_floats" || a.name === "value_float")) return { kind: "constant", dtype: "float32" };
-    throw fail();
-  }
-  if (node.opType === "Cast") {
-    const dtype = dtypeFromOnnx(attrInt(node, "to", 0));
-    if (!dtype || !STAT_DTYPES.has(dtype)) throw fail();
-    return { kind: "derived", dtype };
-  }
-  if (["Identity", "Reshape", "Squeeze", "Unsqueeze", "Flatten"].includes(node.opType)) {
-    return { kind: "derived", dtype: statSource(model, node.input[0], what, depth + 1).dtype };
+    const node = model.producers.get(current);
+    if (!node || !isOnnxOp(node)) throw fail();
+    if (node.opType === "Constant") {
+      const value = node.attribute.find((a) => a.name === "value");
+      let dtype: DType | undefined;
+      if (value?.t) dtype = dtypeFromOnnx(value.t.dataType);
+      else if (node.attribute.some((a) => a.name === "value_floats" || a.name === "value_float")) dtype = "float32";
+      if (!dtype || !STAT_DTYPES.has(dtype)) throw fail();
+      return { kind: "constant", root: current, chain, rootDtype: dtype, seenDtype: seen ?? dtype };
+    }
+    if (node.opType === "Cast") {
+      const to = dtypeFromOnnx(attrInt(node, "to", 0));
+      if (!to || !STAT_DTYPES.has(to)) throw fail();
+      seen ??= to;
+    } else if (!["Identity", "Reshape", "Squeeze", "Unsqueeze", "Flatten"].includes(node.opType)) throw fail();
+    current = node.input[0];
   }
   throw fail();
 }
@@ -308,33 +316,48 @@ export function rewriteBnStatistics(
     ] as const) {
       const tensor = node.input[slot];
       const source = statSource(model, tensor, `running ${label} of BatchNormalization node "${nodeName}"`);
-      const exclusive = (uses.get(tensor) ?? 0) === 1 && node.input.filter((i) => i === tensor).length === 1;
-      const init = model.initializers.get(tensor);
+      // In place only when nothing else reads any tensor between the BN and the constant.
+      const exclusive = source.chain.every((t) => (uses.get(t) ?? 0) === 1) && node.input.filter((i) => i === tensor).length === 1;
+      const init = model.initializers.get(source.root);
+      const storageOf = (wasExternal: boolean, dtype: DType): "inline" | "external" =>
+        wasExternal && options.externalLocation && values.length * bytesOf(dtype) >= threshold ? "external" : "inline";
       if (exclusive && source.kind === "initializer" && init) {
         const wasExternal = init.dataLocation === 1;
-        replaceInitializer.set(initializerIndex.get(tensor)!, { values, dtype: source.dtype, wasExternal });
-        const storage =
-          wasExternal && options.externalLocation && values.length * bytesOf(source.dtype) >= threshold ? "external" : "inline";
-        changes.push({ node: nodeName, slot: label, from: tensor, to: tensor, how: "initializer replaced", dtype: source.dtype, storage });
-      } else if (exclusive && source.kind === "constant") {
-        replaceConstant.set(model.nodeIndex.get(model.producers.get(tensor)!)!, { values, dtype: source.dtype });
+        replaceInitializer.set(initializerIndex.get(source.root)!, { values, dtype: source.rootDtype, wasExternal });
         changes.push({
           node: nodeName,
           slot: label,
-          from: tensor,
-          to: tensor,
+          from: source.root,
+          to: source.root,
+          how: "initializer replaced",
+          dtype: source.rootDtype,
+          storage: storageOf(wasExternal, source.rootDtype),
+        });
+      } else if (exclusive && source.kind === "constant") {
+        replaceConstant.set(model.nodeIndex.get(model.producers.get(source.root)!)!, { values, dtype: source.rootDtype });
+        changes.push({
+          node: nodeName,
+          slot: label,
+          from: source.root,
+          to: source.root,
           how: "constant replaced",
-          dtype: source.dtype,
+          dtype: source.rootDtype,
           storage: "inline",
         });
       } else {
         const name = fresh(`${nodeName}.${label === "mean" ? "running_mean" : "running_var"}.recalibrated`);
         const wasExternal = init?.dataLocation === 1;
-        added.push({ name, values, dtype: source.dtype, external: wasExternal });
+        added.push({ name, values, dtype: source.seenDtype, external: wasExternal });
         edit.inputs.set(slot, name);
-        const storage =
-          wasExternal && options.externalLocation && values.length * bytesOf(source.dtype) >= threshold ? "external" : "inline";
-        changes.push({ node: nodeName, slot: label, from: tensor, to: name, how: "new initializer", dtype: source.dtype, storage });
+        changes.push({
+          node: nodeName,
+          slot: label,
+          from: tensor,
+          to: name,
+          how: "new initializer",
+          dtype: source.seenDtype,
+          storage: storageOf(wasExternal, source.seenDtype),
+        });
       }
     }
     if (edit.inputs.size || edit.toInference) rewire.set(u.nodeIndex, edit);
@@ -457,11 +480,12 @@ function rewriteConstantNode(bytes: Uint8Array, nodeField: WireField, values: Fl
   return concat(chunks);
 }
 
-/** The element types of a BN node's running mean and variance as the node sees them. */
-export function statDtypes(model: OnnxModel, node: NodeProto): { mean: DType; var: DType } {
+/** What a BN actually reads for a value written as its running mean or variance (rounded through every stored type). */
+export function statRounding(model: OnnxModel, node: NodeProto): { mean: (x: number) => number; var: (x: number) => number } {
   const name = model.nodeName.get(node) ?? node.name;
-  return {
-    mean: statSource(model, node.input[3], `running mean of BatchNormalization node "${name}"`).dtype,
-    var: statSource(model, node.input[4], `running var of BatchNormalization node "${name}"`).dtype,
+  const round = (slot: number, what: string) => {
+    const s = statSource(model, node.input[slot], `${what} of BatchNormalization node "${name}"`);
+    return (x: number) => roundToDtype(roundToDtype(x, s.rootDtype), s.seenDtype);
   };
+  return { mean: round(3, "running mean"), var: round(4, "running var") };
 }

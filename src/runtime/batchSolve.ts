@@ -54,7 +54,11 @@ export async function solveInOneBatch(
       const mean = out[o.mean];
       const v = out[o.var];
       if (!mean || !v) return undefined;
-      result.set(name, { mean: toFloat64(mean), var: toFloat64(v) });
+      const m = toFloat64(mean);
+      const vv = toFloat64(v);
+      // NaN or infinity in the data reach the in-graph sums; the passes measure without them instead.
+      if (!m.every(Number.isFinite) || !vv.every(Number.isFinite)) return undefined;
+      result.set(name, { mean: m, var: vv });
     }
     return result;
   } finally {

@@ -1,16 +1,19 @@
 /**
  * Recalibration: re-estimates BN running statistics on the user's data and writes a new model whose
  * stored statistics equal the population statistics of each BN's own input, in inference mode, as the
- * corrected upstream layers produce it.
+ * corrected upstream layers produce it (a fixed point: changing one layer changes what those below see).
  *
- * Algorithm (full passes, fixed-point iteration): pass 1 measures the model as stored. Every later pass
- * writes a candidate whose statistics are the previous pass's observations (blended when asked), and
- * measures it exactly, on the same data. A candidate is accepted when its own measurement shows every
- * recalibrated channel within |z| <= 0.01 and variance ratio <= 1.01. Why this terminates: a BN's input
- * depends only on the statistics of BN layers upstream of it, so after pass k every BN with at most k-2
- * BN ancestors is exact, and the iteration is exact after (BN depth + 1) passes at worst; in practice
- * a change upstream moves downstream statistics much less than it moves itself, and 2-4 passes suffice.
- * The accepted candidate is the file the last pass measured: the verification is of the bytes written.
+ * Pass 1 measures the model as stored (exact mode). Then the one-batch solve (batchSolve.ts) runs a
+ * copy of the model on all the data as one batch with every recalibrated BN normalising with its own
+ * input's statistics computed in the graph: that is the fixed point, in one run, in float32. Every later
+ * pass writes a candidate with the latest statistics and measures it exactly (float64) on the same data;
+ * the first candidate whose own measurement shows every recalibrated channel within |z| <= 0.01 and
+ * variance ratio <= 1.01 is the result, so what is verified is the very file written.
+ *
+ * Without the solve (data too large for one batch, or NaN in it) each candidate takes the previous
+ * pass's observations. That terminates: a BN's input depends only on the BN layers upstream of it, so
+ * after pass k every BN with at most k - 2 BN ancestors is exact, and all are after BN depth + 2 passes
+ * (the default bound). Well-conditioned models need far fewer.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -97,11 +100,16 @@ async function trySolve(
   }
 }
 
+/** Engine options, and whether to try the one-batch solve (tests turn it off to exercise the passes alone). */
+export interface RecalibrateOptions extends EngineOptions {
+  solve?: boolean;
+}
+
 /** Runs a recalibration; see the module comment. */
 export async function recalibrate(
   request: RecalibrateRequest,
   hooks: EngineHooks,
-  options: EngineOptions = {},
+  options: RecalibrateOptions = {},
 ): Promise<RecalibrationJson> {
   const modelPath = path.resolve(request.modelPath);
   const out = path.resolve(request.outPath ?? defaultOutPath(modelPath));
@@ -244,7 +252,10 @@ export async function recalibrate(
     checkCounts(before, selectedNames, minCount);
     let stored: ReadonlyMap<string, Stats> = original;
     let { targets } = score(before, stored, 1, t0);
-    const solved = await trySolve(request, { model, bytes: file.bytes, dir }, selected, before, blend, hooks, options);
+    const solved =
+      options.solve === false
+        ? undefined
+        : await trySolve(request, { model, bytes: file.bytes, dir }, selected, before, blend, hooks, options);
     if (solved) targets = solved;
     hooks.log(
       solved
@@ -308,6 +319,7 @@ export async function recalibrate(
       blend,
       tolerance: TOLERANCE,
       converged,
+      method: solved ? "one-batch solve" : "passes",
       passes,
       toInference: [...toInference],
       changes: lastChanges.map((c) => ({ ...c })),

@@ -366,3 +366,24 @@ describe("recalibrate on real models", function () {
     await checkExact(out, request);
   });
 });
+
+describe("recalibrate without the one-batch solve", function () {
+  this.timeout(120_000);
+  it("full passes alone converge within BN depth + 2 passes and are exact", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-recal-passes-"));
+    try {
+      const model = path.join(dir, "model.onnx");
+      fs.writeFileSync(model, recalModelBytes({}));
+      const data = path.join(dir, "data.npy");
+      fs.writeFileSync(data, recalData(24));
+      const r = await recalibrate({ modelPath: model, dataPath: data }, hooks(), { solve: false });
+      assert.equal(r.method, "passes");
+      assert.ok(r.converged);
+      // bna has depth 0, bnb 1, bnc 2 (it reads r1 and r2 through the Add): at most 2 + 2 passes.
+      assert.ok(r.passes.length <= 4, `${r.passes.length} passes`);
+      await checkExact(r.out, { dataPath: data });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

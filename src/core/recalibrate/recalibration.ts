@@ -210,6 +210,11 @@ export interface RecalibrationJson {
   blend: number;
   tolerance: { z: number; varRatio: number };
   converged: boolean;
+  /**
+   * "one-batch solve": pass 2's candidate came from one run on all the data as one batch, every BN
+   * normalising with its input's statistics; "passes": each candidate from the previous pass alone.
+   */
+  method: "one-batch solve" | "passes";
   passes: PassJson[];
   /** BN nodes written in inference mode that were exported with training_mode=1. */
   toInference: string[];
@@ -261,6 +266,9 @@ export function formatRecalibration(r: RecalibrationJson): string {
   const lines: string[] = [];
   const rec = r.layers.filter((l) => l.recalibrated).length;
   lines.push(`Recalibrated ${rec} of ${r.layers.length} BatchNormalization layers of ${r.model} on ${r.samples} samples (${r.data}).`);
+  lines.push(
+    `Method: ${r.method === "passes" ? "full passes, each candidate from the previous pass's measurement" : "one run on all the data as one batch (each BN normalising with its own input's statistics), then exact passes to verify"}.`,
+  );
   lines.push(
     `Passes: ${r.passes.length} (${r.passes.map((p) => `max |z| ${fmt(p.worstZ)}, var ratio ${fmt(p.worstVarRatio, 4)}`).join("; ")}); ` +
       (r.converged

@@ -277,14 +277,14 @@ export function formatRecalibration(r: RecalibrationJson): string {
   );
   lines.push("");
   const head =
-    "   #  BN layer              ch  running mean (old -> new)        running var (old -> new)       max |z| before -> after   var ratio before -> after   flat before -> after  dead";
+    "   #  BN layer                  ch  running mean (old -> new)        running var (old -> new)       max |z| before -> after   var ratio before -> after   flat before -> after  dead";
   lines.push(head);
   r.layers.forEach((l, i) => {
-    const name = l.node.length > 20 ? l.node.slice(0, 19) + "…" : l.node;
+    const name = l.node.length > 24 ? l.node.slice(0, 23) + "…" : l.node;
     const mean = l.recalibrated ? `${range(l.old.mean)} -> ${range(l.new.mean)}` : "(kept)";
     const v = l.recalibrated ? `${range(l.old.var)} -> ${range(l.new.var)}` : "(kept)";
     lines.push(
-      `${String(i).padStart(4)}  ${name.padEnd(20)} ${String(l.channels).padStart(3)}  ${mean.padEnd(31)}  ${v.padEnd(30)}  ` +
+      `${String(i).padStart(4)}  ${name.padEnd(24)} ${String(l.channels).padStart(3)}  ${mean.padEnd(31)}  ${v.padEnd(30)}  ` +
         `${`${fmt(l.before.worstZ)} -> ${fmt(l.after.worstZ)}`.padEnd(24)}  ${`${fmt(l.before.worstVarRatio)} -> ${fmt(l.after.worstVarRatio)}`.padEnd(26)}  ` +
         `${`${pct(l.before.flatShare)} -> ${pct(l.after.flatShare)}`.padEnd(20)}  ${l.before.deadChannels} -> ${l.after.deadChannels}`,
     );

@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { UserError } from "../core/errors";
-import { formatRecalibration, type RecalibrationJson } from "../core/recalibrate/recalibration";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
+import { formatRecalibration } from "./recalibrationTable";
 import type { RecalibrateRequest } from "../protocol/worker";
 import { InspectorClient } from "../runtime/client";
 

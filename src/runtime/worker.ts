@@ -32,7 +32,8 @@ const handlers: Handlers<WorkerMethods> = {
         cancelled: () => call.cancelled(),
       }),
     ),
-  describeModel: ({ modelPath, slopeFraction }) => describeModel(modelPath, slopeFraction),
+  describeModel: ({ modelPath, slopeFraction, thresholds }) =>
+    describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) }),
   recalibrate: ({ request }, call) =>
     inTurn(() =>
       recalibrate(request, {

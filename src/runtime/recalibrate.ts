@@ -249,7 +249,9 @@ export async function recalibrate(
     let t0 = performance.now();
     // Pass 1: the model as stored (in inference mode when asked to convert training-mode layers).
     const first = toInference.size ? build(original, []) : modelPath;
-    const before = await measure(first, 1);
+    const measured = await measure(first, 1);
+    // Pass 1 may have run a temporary inference-mode copy; the report is about the user's model.
+    const before = { ...measured, model: { ...measured.model, path: modelPath, name: path.basename(modelPath) } };
     checkCounts(before, selectedNames, minCount);
     let stored: ReadonlyMap<string, Stats> = original;
     let { targets } = score(before, stored, 1, t0);

@@ -10,7 +10,7 @@ import { describeModel, inspect } from "./engine";
 import { recalibrate } from "./recalibrate";
 
 function errorInfo(e: unknown): ErrorInfo {
-  if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail };
+  if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail, shapeNeeded: e.shapeNeeded };
   const err = e instanceof Error ? e : new Error(String(e));
   return { kind: "bug", message: `BN Lens hit an internal error: ${err.message}`, detail: err.stack };
 }

@@ -25,6 +25,7 @@ import { InspectorClient, WorkerError } from "../runtime/client";
 import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
 import { writeDemoModel } from "./demo";
 import { readReportFile, refuseInputAsOutput } from "./reportFiles";
+import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
@@ -37,6 +38,7 @@ const USAGE = `Usage:
   bn-lens merge REPORT.json... --json OUT [--batch-study]
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
+${RECALIBRATE_USAGE}
 
 inspect   runs MODEL on the data (seeded random data when --data is absent), captures the values before
           and after every BatchNormalization layer, prints a per-layer table with warnings, and writes
@@ -51,7 +53,8 @@ compare   compares report B with baseline report A of the same model, layer by l
           --noise-factor times its noise floor; the threshold options work with inspect --baseline too.
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
-demo      builds BN Lens's example model with planted problems and inspects it.`;
+demo      builds BN Lens's example model with planted problems and inspects it.
+${RECALIBRATE_HELP}`;
 
 const EXIT_OK = 0;
 const EXIT_BUG = 1;
@@ -257,6 +260,9 @@ async function main(argv: string[]): Promise<number> {
         break;
       case "demo":
         await demoCommand(rest);
+        break;
+      case "recalibrate":
+        await recalibrateCommand(rest, workerPath());
         break;
       case "-h":
       case "--help":

@@ -6,6 +6,7 @@
  */
 import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
 import { s, type Schema } from "./schema";
@@ -46,6 +47,24 @@ export interface InspectRequest {
   intraOpNumThreads?: number;
 }
 
+/** What to recalibrate: an inspection's data and shape options plus where and how to write the new model. */
+export interface RecalibrateRequest extends InspectRequest {
+  /** The new model; default `<name>.recalibrated.onnx` next to the model. */
+  outPath?: string;
+  /** Replace an existing output file. */
+  force?: boolean;
+  /** BN layer names or globs to recalibrate; all when absent. */
+  layers?: string[];
+  /** new = blend * observed + (1 - blend) * stored; default 1. */
+  blend?: number;
+  /** Write BN layers exported in training mode in inference mode. */
+  toInference?: boolean;
+  /** Measurement passes at most (default: enough for the model's BN depth). */
+  maxPasses?: number;
+  /** Fewest values per channel to accept (default DEFAULT_MIN_COUNT). */
+  minCount?: number;
+}
+
 /** Where a run is. */
 export interface Progress {
   phase: "loading" | "running" | "finishing";
@@ -70,6 +89,8 @@ export interface WorkerMethods {
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
   /** Reads a model's stored BN parameters without running it. */
   describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelOverview };
+  /** Re-estimates BN statistics and writes a new model; queued with inspections. */
+  recalibrate: { params: { request: RecalibrateRequest }; result: RecalibrationJson; events: { progressed: Progress; logged: string } };
 }
 
 const modes = ["exact", "fast", "auto"] as const;
@@ -89,7 +110,7 @@ const thresholdsSchema: Schema<Partial<Thresholds>> = s.object({
   confidence: s.optional(num),
   batchTolerance: s.optional(num),
 });
-const inspectRequest: Schema<InspectRequest> = s.object({
+const inspectFields = {
   modelPath: s.string(1),
   dataPath: s.optional(s.string(1)),
   random: s.optional(s.literal("normal", "uniform")),
@@ -107,12 +128,24 @@ const inspectRequest: Schema<InspectRequest> = s.object({
   autoExactLimitS: s.optional(num),
   executionProviders: s.optional(s.array(s.string(1))),
   intraOpNumThreads: s.optional(num),
+};
+const inspectRequest: Schema<InspectRequest> = s.object(inspectFields);
+const recalibrateRequest: Schema<RecalibrateRequest> = s.object({
+  ...inspectFields,
+  outPath: s.optional(s.string(1)),
+  force: s.optional(s.boolean()),
+  layers: s.optional(s.array(s.string(1))),
+  blend: s.optional(num),
+  toInference: s.optional(s.boolean()),
+  maxPasses: s.optional(num),
+  minCount: s.optional(num),
 });
 
 /** Parameter schemas the inference process checks every request against. */
 export const workerParams: ParamSchemas<WorkerMethods> = {
   inspect: s.object({ request: inspectRequest }),
   describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num), thresholds: s.optional(thresholdsSchema) }),
+  recalibrate: s.object({ request: recalibrateRequest }),
 };
 
 /** The schema of a failure the inference process reports. */

@@ -5,9 +5,17 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
 import { RpcClient } from "../protocol/rpc";
-import { errorInfoSchema, type ErrorInfo, type InspectRequest, type Progress, type WorkerMethods } from "../protocol/worker";
+import {
+  errorInfoSchema,
+  type ErrorInfo,
+  type InspectRequest,
+  type Progress,
+  type RecalibrateRequest,
+  type WorkerMethods,
+} from "../protocol/worker";
 
 /** Callbacks for a running inspection. */
 export interface InspectEvents {
@@ -15,10 +23,10 @@ export interface InspectEvents {
   log?(line: string): void;
 }
 
-/** A running inspection: its result and a way to stop it. */
-export interface RunHandle {
+/** A running inspection (or recalibration): its result and a way to stop it. */
+export interface RunHandle<T = Report> {
   readonly id: number;
-  readonly result: Promise<Report>;
+  readonly result: Promise<T>;
   /** Asks the worker to stop after the current batch; kills it if it does not stop within the grace period. */
   cancel(): void;
 }
@@ -110,9 +118,18 @@ export class InspectorClient {
 
   /** Starts an inspection in the worker; inspections run one after another. */
   inspect(request: InspectRequest, events?: InspectEvents): RunHandle {
-    const { requestId: id, result: promise } = this.track(
-      this.rpc.request("inspect", { request }, { progressed: events?.progress, logged: events?.log }),
+    return this.cancellable(this.track(this.rpc.request("inspect", { request }, { progressed: events?.progress, logged: events?.log })));
+  }
+
+  /** Starts a recalibration in the worker (queued with inspections); cancel stops it between batches. */
+  recalibrate(request: RecalibrateRequest, events?: InspectEvents): RunHandle<RecalibrationJson> {
+    return this.cancellable(
+      this.track(this.rpc.request("recalibrate", { request }, { progressed: events?.progress, logged: events?.log })),
     );
+  }
+
+  private cancellable<T>(call: { requestId: number; result: Promise<T> }): RunHandle<T> {
+    const { requestId: id, result: promise } = call;
     let timer: NodeJS.Timeout | undefined;
     const result = promise.finally(() => timer && clearTimeout(timer));
     return {

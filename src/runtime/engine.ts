@@ -81,7 +81,7 @@ export function describeModel(modelPath: string, thresholds: Partial<Thresholds>
  * Model edits for a run: expose captured tensors, upgrade opset < 7, and free a fixed batch dim when
  * the run feeds other batch sizes. Returns the notes the report carries about them.
  */
-function planEdits(
+export function planEdits(
   model: OnnxModel,
   capture: readonly string[],
   inputs: readonly ResolvedInput[],

@@ -7,6 +7,7 @@ import { isUserError, oneLine } from "../core/errors";
 import { RpcServer, type Handlers } from "../protocol/rpc";
 import { workerParams, type ErrorInfo, type WorkerMethods, type WorkerToHost } from "../protocol/worker";
 import { describeModel, inspect } from "./engine";
+import { recalibrate } from "./recalibrate";
 
 function errorInfo(e: unknown): ErrorInfo {
   if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail, shapeNeeded: e.shapeNeeded };
@@ -33,6 +34,14 @@ const handlers: Handlers<WorkerMethods> = {
     ),
   describeModel: ({ modelPath, slopeFraction, thresholds }) =>
     describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) }),
+  recalibrate: ({ request }, call) =>
+    inTurn(() =>
+      recalibrate(request, {
+        progress: (progress) => call.emit("progressed", progress),
+        log: (line) => call.emit("logged", line),
+        cancelled: () => call.cancelled(),
+      }),
+    ),
 };
 
 const server = new RpcServer<WorkerMethods, ErrorInfo>({

@@ -169,10 +169,17 @@ export class Inspection {
         if (v) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
       }
     }
+    // The plan's dims hold for every batch of a run (inputs keep their sample dims); should a sample come back
+    // of another size, this batch is measured exactly instead.
+    for (const p of plan.layers) {
+      if (p.whole) continue;
+      const got = need(get, p.sample).dims.slice(2);
+      if (got.some((d, k) => d !== Math.floor((p.sampleDims![k + 1] - 1) / p.strides[k]) + 1)) return false;
+    }
     plan.layers.forEach((p, li) => {
       const x = need(get, p.sample);
       if (p.whole) return this.addWhole(p.layer, x);
-      const dims = Array.from(need(get, p.shape!).data as BigInt64Array, Number);
+      const dims = [x.dims[0], ...p.sampleDims!];
       this.foldSample(p.layer, toFloat32(x), x.dims, reduced[li].mean!, reduced[li].meanSquare!, dims, p.strides);
     });
     this.samples += batchSize;

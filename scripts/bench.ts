@@ -1,12 +1,20 @@
 /**
- * `npm run bench`: BN Lens's performance figures (issue #5). Prints each measurement, then one line of JSON
- * with at least overheadRatio, memoryRatio and panelFirstPaintMs. Benchmarks print; they do not assert.
+ * `npm run bench`: BN Lens's performance figures (issues #5, #16). Prints each measurement, then one line
+ * of JSON. Benchmarks print; they do not assert. `npm run bench -- --help` lists the options.
  *
- *   overheadRatio      wall time of a full inspection (every BN layer, all statistics, histograms and
- *                      saturation) / wall time of plain inference of the unmodified model, same session
- *                      options, same samples (the 16 face photos repeated to 256), same process, after
- *                      warm-up; batch 8 (batch 1 and 32 printed too), for the default mode and the other one.
- *   memoryRatio        peak RSS of an inspection of 4096 samples / of 256 samples (fresh processes).
+ * The floor is plain inference of the model as BN Lens runs it ("optimized plain"): the same model with
+ * the weights an old exporter listed as graph inputs turned into constants, the same session options,
+ * batches and threads, a session created and released per run, the same in-memory samples (the 16 face
+ * photos decoded once and repeated). Every figure is the median of interleaved runs in one process
+ * (plain, fast, exact, plain, fast, exact, ...), so a busy machine slows all of them alike.
+ *
+ *   fastVsOptimizedPlain / exactVsOptimizedPlain   wall time of a full inspection (every BN layer, all
+ *                      statistics, histograms and saturation, reading and rewriting the model, sessions,
+ *                      the report) / optimized plain inference, at 1,024 samples (256 and 4,096 too).
+ *   fixedCostMs, perSampleMs   wall time = fixed + perSample·n, fitted from 256 and 1,024 samples.
+ *   fastVsUnmodifiedPlain ...  the same against plain inference of the model as stored (weights as inputs).
+ *   threads            the 1,024-sample ratios with onnxruntime's intra-op threads at 1 and 2.
+ *   memoryRatio        peak RSS of an exact inspection of 4,096 samples / of 256 samples (fresh processes).
  *   panelFirstPaintMs  from the report arriving in the webview to the overview drawn, 300 BN layers,
  *                      headless Chromium (scripts/benchPanel.mjs).
  */
@@ -28,10 +36,15 @@ import { recalibrationFigure } from "./benchRecalibrate";
 
 const MODEL = FACE_DETECTOR;
 const PHOTOS = FACE_IMAGES;
+const BATCH = 8;
 const quiet: EngineHooks = { progress: () => undefined, log: () => undefined, cancelled: () => false };
 
+type Photos = { sample: Float32Array[]; dims: number[] };
+/** What one timed run does. */
+type Subject = "plain" | "unmodified" | "fast" | "exact";
+
 /** The 16 photos decoded once with the authors' preprocessing, as one float32 sample each. */
-async function decodePhotos(): Promise<{ sample: Float32Array[]; dims: number[] }> {
+async function decodePhotos(): Promise<Photos> {
   const model = decodeModel(fs.readFileSync(MODEL));
   const { source } = await prepareData({ path: PHOTOS, image: { mean: [127], std: [128] } }, model.inputs, { batchSize: 16 });
   const all = (await source.read(0, 16)).input;
@@ -44,7 +57,7 @@ async function decodePhotos(): Promise<{ sample: Float32Array[]; dims: number[] 
 }
 
 /** A data source that repeats decoded photos to `total` samples, so decoding is not timed. */
-function memorySource(photos: { sample: Float32Array[]; dims: number[] }, total: number): DataSource {
+function memorySource(photos: Photos, total: number): DataSource {
   return {
     info: { kind: "images", sampleCount: total, inputs: new Map(), description: `${total} samples (16 face photos repeated)` },
     open: async () => ({ description: "decoded in memory", notes: [] }),
@@ -58,7 +71,7 @@ function memorySource(photos: { sample: Float32Array[]; dims: number[] }, total:
   };
 }
 
-function openMemory(photos: { sample: Float32Array[]; dims: number[] }, total: number): typeof prepareData {
+function openMemory(photos: Photos, total: number): typeof prepareData {
   return async (_options, modelInputs, shapes) => {
     const inputs = resolveInputs({ inputs: modelInputs, overrides: shapes.inputShapes ?? [], batchSize: shapes.batchSize });
     const source = memorySource(photos, total);
@@ -67,30 +80,25 @@ function openMemory(photos: { sample: Float32Array[]; dims: number[] }, total: n
 }
 
 /**
- * Plain inference of the unmodified model (only its batch dim freed), the same way the engine runs batches.
- * `asBnLensRunsIt` also turns the weights the old exporter listed as graph inputs into constants, as BN Lens
- * does: onnxruntime can then fuse and pre-pack them, which makes plain inference itself about 3x faster.
+ * Plain inference the way the engine runs batches: read, decode and rewrite the model (batch dim freed),
+ * create a session, run every batch, release. `optimized` turns the weights the old exporter listed as
+ * graph inputs into constants, as BN Lens does: onnxruntime can then fold, fuse and pre-pack them.
  */
-async function plainRun(
-  photos: { sample: Float32Array[]; dims: number[] },
-  total: number,
-  batch: number,
-  asBnLensRunsIt = false,
-): Promise<number> {
+async function plainRun(photos: Photos, total: number, optimized: boolean, threads: number | undefined): Promise<number> {
   const started = performance.now();
   const bytes = fs.readFileSync(MODEL);
   const model = decodeModel(bytes);
   const edited = rewriteModel(bytes, model, {
     inputDims: new Map([["input", ["N", ...photos.dims]]]),
     dropShapeHints: true,
-    dropInitializerInputs: asBnLensRunsIt,
+    dropInitializerInputs: optimized,
   });
   let session: ort.InferenceSession | undefined;
   try {
-    session = await createSession(edited, path.dirname(MODEL), {});
+    session = await createSession(edited, path.dirname(MODEL), { intraOpNumThreads: threads });
     const source = memorySource(photos, total);
-    for (let start = 0; start < total; start += batch) {
-      const feeds = await source.read(start, Math.min(batch, total - start));
+    for (let start = 0; start < total; start += BATCH) {
+      const feeds = await source.read(start, Math.min(BATCH, total - start));
       await runBatch(session, feeds, model.outputs);
     }
   } finally {
@@ -99,41 +107,33 @@ async function plainRun(
   return performance.now() - started;
 }
 
-async function inspectRun(
-  photos: { sample: Float32Array[]; dims: number[] },
-  total: number,
-  batch: number,
-  mode: "exact" | "fast",
-): Promise<number> {
+async function inspectRun(photos: Photos, total: number, mode: "exact" | "fast", threads: number | undefined): Promise<number> {
   const started = performance.now();
-  await inspect({ modelPath: MODEL, batchSize: batch, mode }, quiet, { openData: openMemory(photos, total) });
+  await inspect({ modelPath: MODEL, batchSize: BATCH, mode, intraOpNumThreads: threads }, quiet, { openData: openMemory(photos, total) });
   return performance.now() - started;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function timeOne(photos: Photos, subject: Subject, total: number, threads?: number): Promise<number> {
+  if (subject === "plain" || subject === "unmodified") return plainRun(photos, total, subject === "plain", threads);
+  return inspectRun(photos, total, subject, threads);
+}
 
-async function overhead(photos: { sample: Float32Array[]; dims: number[] }, batch: number, mode: "exact" | "fast", repeats: number) {
-  const total = 256;
-  // Warm-up: JIT, onnxruntime's thread pool, page cache.
-  await plainRun(photos, 32, batch);
-  await inspectRun(photos, 32, batch, mode);
-  const plain: number[] = [];
-  const optimized: number[] = [];
-  const insp: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    plain.push(await plainRun(photos, total, batch));
-    optimized.push(await plainRun(photos, total, batch, true));
-    insp.push(await inspectRun(photos, total, batch, mode));
-  }
-  return {
-    batch,
-    mode,
-    plainMs: median(plain),
-    optimizedMs: median(optimized),
-    inspectMs: median(insp),
-    ratio: median(insp) / median(plain),
-    ratioVsOptimized: median(insp) / median(optimized),
-  };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Medians of interleaved runs: every subject once per round, `repeats` rounds. */
+async function interleaved(
+  photos: Photos,
+  subjects: readonly Subject[],
+  total: number,
+  repeats: number,
+  threads?: number,
+): Promise<Record<Subject, number>> {
+  const times = new Map<Subject, number[]>(subjects.map((s) => [s, []]));
+  for (let r = 0; r < repeats; r++) for (const s of subjects) times.get(s)!.push(await timeOne(photos, s, total, threads));
+  return Object.fromEntries(subjects.map((s) => [s, median(times.get(s)!)])) as Record<Subject, number>;
 }
 
 /** In a fresh process: inspect `n` photos from a folder of links and report the peak resident memory. */
@@ -147,7 +147,7 @@ async function memoryChild(n: number, mode: "exact" | "fast"): Promise<void> {
     for (let i = 0; i < n; i++)
       fs.symlinkSync(path.join(PHOTOS, photos[i % photos.length]), path.join(dir, `${String(i).padStart(5, "0")}.jpg`));
     const started = performance.now();
-    const report = await inspect({ modelPath: MODEL, dataPath: dir, imageMean: [127], imageStd: [128], batchSize: 8, mode }, quiet);
+    const report = await inspect({ modelPath: MODEL, dataPath: dir, imageMean: [127], imageStd: [128], batchSize: BATCH, mode }, quiet);
     // VmHWM, not getrusage's maxRSS: the latter survives exec and so includes this benchmark's own
     // parent process, whose pages the child shared between fork and exec.
     const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
@@ -198,11 +198,7 @@ function extensionTimings(): { activationMs: number; openToDescribedMs: number; 
   const r = spawnSync(
     process.execPath,
     [path.join(ROOT, "scripts", "runExtensionTests.mjs"), "--grep", "is the default editor of .onnx files"],
-    {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 600_000,
-    },
+    { cwd: ROOT, encoding: "utf8", timeout: 600_000 },
   );
   if (r.status !== 0 || !fs.existsSync(timings)) {
     console.log(`  extension timings unavailable (${(r.stderr || r.stdout).trim().split("\n").pop()})`);
@@ -218,6 +214,15 @@ async function printRecalibration(photos: { sample: Float32Array[]; dims: number
   );
   return r;
 }
+const HELP = `npm run bench -- [options]
+  --repeats N      interleaved rounds per size (default 3; the median is reported)
+  --large          also measure 4,096 samples (one round; adds several minutes)
+  --quick          headline at 256 and 1,024 samples only, one round: no threads, memory, panel or extension figures
+  --no-extension   skip the extension-host timings (they start VS Code)
+  --only plain|unmodified|fast|exact [--samples N] [--repeats N]   time one subject alone (for profiling)`;
+
+const r3 = (x: number) => Number(x.toFixed(3));
+const s1 = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padStart(8);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -227,64 +232,140 @@ async function main(): Promise<void> {
       repeats: { type: "string" },
       quick: { type: "boolean" },
       "recalibration-only": { type: "boolean" },
+      large: { type: "boolean" },
+      "no-extension": { type: "boolean" },
+      help: { type: "boolean" },
+      only: { type: "string" },
+      samples: { type: "string" },
     },
   });
+  if (values.help) return void console.log(HELP);
   if (values["memory-child"]) return memoryChild(Number(values["memory-child"]), (values.mode as "exact" | "fast") ?? "exact");
   if (values["recalibration-only"]) {
     const recal = await printRecalibration(await decodePhotos());
     console.log(JSON.stringify({ recalibrationRatio: Number(recal.ratio.toFixed(3)) }));
     return;
   }
-  const repeats = Number(values.repeats ?? 3);
+  if (values.only) {
+    // One subject, for profiling (node --cpu-prof out/tools/bench.js --only exact --samples 256).
+    const photos = await decodePhotos();
+    const n = Number(values.samples ?? 256);
+    await timeOne(photos, values.only as Subject, 32);
+    const times = [];
+    for (let r = 0; r < Number(values.repeats ?? 1); r++) times.push(await timeOne(photos, values.only as Subject, n));
+    return void console.log(`${values.only} ${n} samples: ${times.map((t) => t.toFixed(0)).join(", ")} ms`);
+  }
+  const benchStarted = performance.now();
+  const repeats = values.quick ? 1 : Number(values.repeats ?? 3);
   console.log(
     `BN Lens benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   console.log(
-    `Model: face detector RFB-320 (35 BN layers), 16 photos repeated to 256 samples. Default mode ${DEFAULT_MODE}: exact unless measuring every value would take over ${AUTO_EXACT_LIMIT_S} s, then fast.\n`,
+    `Model: face detector RFB-320 (35 BN layers); its 16 photos decoded once and repeated; batch ${BATCH}; onnxruntime's default threads unless stated.`,
   );
+  console.log(
+    `"plain" = plain inference of the model as BN Lens runs it (weights as constants), same session options; "unmodified" = the model as stored (its weights are graph inputs).`,
+  );
+  console.log(
+    `Modes: fast and exact as named (the CLI's default is ${DEFAULT_MODE}: exact unless measuring every value would take over ${AUTO_EXACT_LIMIT_S} s).`,
+  );
+  console.log(`Each time is the median of ${repeats} interleaved round(s) (plain, unmodified, fast, exact) in this process.\n`);
   const photos = await decodePhotos();
-  const results: Awaited<ReturnType<typeof overhead>>[] = [];
-  for (const mode of ["fast", "exact"] as const) {
-    for (const batch of values.quick ? [8] : [1, 8, 32]) {
-      const r = await overhead(photos, batch, mode, repeats);
-      results.push(r);
+  // Warm-up: JIT, onnxruntime's thread pool, page cache.
+  for (const s of ["plain", "unmodified", "fast", "exact"] as const) await timeOne(photos, s, 32);
+
+  const subjects: Subject[] = ["plain", "unmodified", "fast", "exact"];
+  const sizes = [256, 1024];
+  const bySize = new Map<number, Record<Subject, number>>();
+  const line = (n: number, t: Record<Subject, number>) =>
+    console.log(
+      `${String(n).padStart(5)} samples  plain ${s1(t.plain)}  unmodified ${s1(t.unmodified)} | fast ${s1(t.fast)} = ${(t.fast / t.plain).toFixed(2)}x plain (${(t.fast / t.unmodified).toFixed(2)}x unmodified)` +
+        ` | exact ${s1(t.exact)} = ${(t.exact / t.plain).toFixed(2)}x plain (${(t.exact / t.unmodified).toFixed(2)}x unmodified)`,
+    );
+  for (const n of sizes) {
+    const t = await interleaved(photos, subjects, n, repeats);
+    bySize.set(n, t);
+    line(n, t);
+  }
+  if (values.large) {
+    const t = await interleaved(photos, subjects, 4096, 1);
+    bySize.set(4096, t);
+    line(4096, t);
+  }
+  // time = fixed + perSample * n through the 256- and 1,024-sample medians.
+  const fit = (s: Subject) => {
+    const a = bySize.get(256)![s],
+      b = bySize.get(1024)![s];
+    const perSampleMs = (b - a) / (1024 - 256);
+    return { fixedCostMs: a - perSampleMs * 256, perSampleMs };
+  };
+  const fits = Object.fromEntries(subjects.map((s) => [s, fit(s)])) as Record<Subject, { fixedCostMs: number; perSampleMs: number }>;
+  console.log("\ntime = fixed + per sample x n (fitted through 256 and 1,024 samples):");
+  for (const s of subjects) {
+    const f = fits[s];
+    const extra = s === "fast" || s === "exact" ? `; per sample ${(f.perSampleMs / fits.plain.perSampleMs).toFixed(2)}x plain's` : "";
+    console.log(
+      `  ${s.padEnd(10)} fixed ${f.fixedCostMs.toFixed(0).padStart(5)} ms, per sample ${f.perSampleMs.toFixed(2).padStart(6)} ms${extra}`,
+    );
+  }
+
+  const threads: Record<string, { plainMs: number; fastVsOptimizedPlain: number; exactVsOptimizedPlain: number }> = {};
+  if (!values.quick) {
+    console.log("\nonnxruntime intra-op threads, 1,024 samples:");
+    for (const k of [1, 2, ...(os.cpus().length > 2 ? [os.cpus().length] : [])]) {
+      const t = await interleaved(photos, ["plain", "fast", "exact"], 1024, repeats, k);
+      threads[k] = {
+        plainMs: Math.round(t.plain),
+        fastVsOptimizedPlain: r3(t.fast / t.plain),
+        exactVsOptimizedPlain: r3(t.exact / t.plain),
+      };
       console.log(
-        `overhead  mode ${mode.padEnd(5)} batch ${String(batch).padStart(2)}: inspection ${r.inspectMs.toFixed(0).padStart(6)} ms / plain ${r.plainMs.toFixed(0).padStart(5)} ms = ${r.ratio.toFixed(2)}x` +
-          `  (plain with weights as constants ${r.optimizedMs.toFixed(0)} ms: ${r.ratioVsOptimized.toFixed(2)}x)`,
+        `  threads ${k}: plain ${s1(t.plain)}, fast ${s1(t.fast)} = ${(t.fast / t.plain).toFixed(2)}x, exact ${s1(t.exact)} = ${(t.exact / t.plain).toFixed(2)}x` +
+          (k > 1 && threads[1] ? `; plain ${(threads[1].plainMs / t.plain).toFixed(2)}x faster than with 1 thread` : ""),
       );
     }
   }
+
   // Exact mode holds the most per batch (every captured value), so it is the stricter memory test.
-  const memory = (["exact", "fast"] as const).map((mode) => {
-    const small = runMemoryChild(256, mode);
-    const large = runMemoryChild(values.quick ? 1024 : 4096, mode);
-    const ratio = large.peakRssMb / small.peakRssMb;
+  const memory = values.quick
+    ? []
+    : (["exact", "fast"] as const).map((mode) => {
+        const small = runMemoryChild(256, mode);
+        const large = runMemoryChild(4096, mode);
+        const ratio = large.peakRssMb / small.peakRssMb;
+        console.log(
+          `${mode === "exact" ? "\n" : ""}memory    mode ${mode.padEnd(5)} ${small.samples} photos from disk: peak ${small.peakRssMb.toFixed(0)} MB (${(small.elapsedMs / 1000).toFixed(1)} s); ${large.samples}: peak ${large.peakRssMb.toFixed(0)} MB (${(large.elapsedMs / 1000).toFixed(1)} s); ratio ${ratio.toFixed(3)}`,
+        );
+        return { mode, small, large, ratio };
+      });
+  const panelFirstPaintMs = values.quick ? null : panelFirstPaint();
+  if (!values.quick)
     console.log(
-      `memory    mode ${mode.padEnd(5)} ${small.samples} samples: peak ${small.peakRssMb.toFixed(0)} MB (${(small.elapsedMs / 1000).toFixed(1)} s); ${large.samples} samples: peak ${large.peakRssMb.toFixed(0)} MB (${(large.elapsedMs / 1000).toFixed(1)} s); ratio ${ratio.toFixed(3)}`,
+      `panel     first paint of the overview, 300 BN layers: ${panelFirstPaintMs === null ? "n/a" : `${panelFirstPaintMs.toFixed(1)} ms`}`,
     );
-    return { mode, small, large, ratio };
-  });
-  const panelFirstPaintMs = panelFirstPaint();
-  console.log(
-    `panel     first paint of the overview, 300 BN layers: ${panelFirstPaintMs === null ? "n/a" : `${panelFirstPaintMs.toFixed(1)} ms`}`,
-  );
-  const ext = values.quick ? null : extensionTimings();
+  const ext = values.quick || values["no-extension"] ? null : extensionTimings();
   if (ext) {
     console.log(
       `extension activation ${ext.activationMs.toFixed(1)} ms; open the face detector's model view until its layers are shown ${ext.openToDescribedMs.toFixed(0)} ms (describe in the inference process ${ext.describeMs.toFixed(0)} ms)`,
     );
   }
   const recal = await printRecalibration(photos);
-  const at8 = (mode: string) => results.find((r) => r.batch === 8 && r.mode === mode)!.ratio;
+  const at = (n: number) => bySize.get(n)!;
+  const ratios = (n: number) => ({ fast: r3(at(n).fast / at(n).plain), exact: r3(at(n).exact / at(n).plain) });
+  const benchS = (performance.now() - benchStarted) / 1000;
+  console.log(`\nbenchmark took ${benchS.toFixed(0)} s`);
   const summary = {
-    // Fast mode is what a long inspection (the case this figure is about) runs in.
-    overheadRatio: Number(at8("fast").toFixed(3)),
-    exactOverheadRatio: Number(at8("exact").toFixed(3)),
-    // The same inspection against plain inference of the model as BN Lens runs it (weights as constants).
-    overheadRatioVsOptimizedPlain: Number(results.find((r) => r.batch === 8 && r.mode === "fast")!.ratioVsOptimized.toFixed(3)),
-    overhead: Object.fromEntries(results.map((r) => [`${r.mode}_batch${r.batch}`, Number(r.ratio.toFixed(3))])),
-    memoryRatio: Number(memory[0].ratio.toFixed(3)),
-    fastMemoryRatio: Number(memory[1].ratio.toFixed(3)),
+    fastVsOptimizedPlain: ratios(1024).fast,
+    exactVsOptimizedPlain: ratios(1024).exact,
+    vsOptimizedPlain: Object.fromEntries([...bySize.keys()].map((n) => [n, ratios(n)])),
+    fastVsUnmodifiedPlain: r3(at(1024).fast / at(1024).unmodified),
+    exactVsUnmodifiedPlain: r3(at(1024).exact / at(1024).unmodified),
+    optimizedPlainMs: Object.fromEntries([...bySize.keys()].map((n) => [n, Math.round(at(n).plain)])),
+    fixedCostMs: Object.fromEntries(subjects.map((s) => [s, Math.round(fits[s].fixedCostMs)])),
+    perSampleMs: Object.fromEntries(subjects.map((s) => [s, r3(fits[s].perSampleMs)])),
+    threads,
+    memoryRatio: memory.length ? r3(memory[0].ratio) : null,
+    fastMemoryRatio: memory.length ? r3(memory[1].ratio) : null,
     peakRssMb: Object.fromEntries(
       memory.flatMap((m) => [
         [`${m.mode}_${m.small.samples}`, Math.round(m.small.peakRssMb)],
@@ -295,6 +376,8 @@ async function main(): Promise<void> {
     activationMs: ext ? Number(ext.activationMs.toFixed(1)) : null,
     openModelViewMs: ext ? Math.round(ext.openToDescribedMs) : null,
     recalibrationRatio: Number(recal.ratio.toFixed(3)),
+    repeats,
+    benchSeconds: Math.round(benchS),
   };
   console.log(JSON.stringify(summary));
 }

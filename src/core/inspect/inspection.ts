@@ -5,6 +5,7 @@ import type { ExternalReader } from "../onnx/tensorData";
 import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
 import { toFloat32, type HostTensor } from "../tensor";
 import { ChannelStats, addSampledHistograms, channelLayout, variance, type FlatIntervals } from "../stats/accumulator";
+import { addOutputWithDerivedInput, inverseAffine, type InverseAffine } from "../stats/derivedPre";
 import { judgeLayer } from "../stats/judge";
 import { SampleMoments } from "../stats/sampleMoments";
 import type { FastPlan } from "./fastPlan";
@@ -62,6 +63,8 @@ interface BnState {
   affine: { a: Float64Array; b: Float64Array };
   /** Set when statistics come from a spatial sample (fast mode). */
   sampling?: { strides: number[]; fraction: number };
+  /** Set when exact batches capture only the BN output and recover the input from it (derivedPre.ts). */
+  inverse?: InverseAffine;
 }
 
 interface ProbeState {
@@ -103,6 +106,8 @@ export class Inspection {
         post: new ChannelStats(layer.channels, slots),
         rank: layer.rank,
         affine: bnAffine(layer),
+        // A fed input costs nothing to capture; every other BN input is recovered from the output when that is well-conditioned.
+        inverse: model.inputs.some((i) => i.name === layer.input) ? undefined : inverseAffine(layer),
       };
     });
     this.probes = this.layers.length === 0 ? findActivationProbes(model) : [];
@@ -119,7 +124,7 @@ export class Inspection {
   captureNames(): string[] {
     const names = new Set<string>();
     for (const s of this.bn) {
-      names.add(s.layer.input);
+      if (!s.inverse) names.add(s.layer.input);
       names.add(s.layer.output);
     }
     for (const p of this.probes) names.add(p.output);
@@ -132,11 +137,16 @@ export class Inspection {
    */
   addBatch(get: (name: string) => HostTensor | undefined, batchSize: number): void {
     for (const s of this.bn) {
-      const pre = need(get, s.layer.input);
       const post = need(get, s.layer.output);
+      checkChannels(s.layer.name, post, s.layer.channels);
+      s.rank = post.dims.length;
+      s.lastDims = post.dims;
+      if (s.inverse) {
+        addOutputWithDerivedInput(s.pre, s.post, toFloat32(post), post.dims, s.inverse, s.flat);
+        continue;
+      }
+      const pre = need(get, s.layer.input);
       checkChannels(s.layer.name, pre, s.layer.channels);
-      s.rank = pre.dims.length;
-      s.lastDims = pre.dims;
       s.pre.add(toFloat32(pre), pre.dims, 1);
       s.post.add(toFloat32(post), post.dims, 1, s.flat);
     }
@@ -168,10 +178,17 @@ export class Inspection {
         if (v) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return false;
       }
     }
+    // The plan's dims hold for every batch of a run (inputs keep their sample dims); should a sample come back
+    // of another size, this batch is measured exactly instead.
+    for (const p of plan.layers) {
+      if (p.whole) continue;
+      const got = need(get, p.sample).dims.slice(2);
+      if (got.some((d, k) => d !== Math.floor((p.sampleDims![k + 1] - 1) / p.strides[k]) + 1)) return false;
+    }
     plan.layers.forEach((p, li) => {
       const x = need(get, p.sample);
       if (p.whole) return this.addWhole(p.layer, x);
-      const dims = Array.from(need(get, p.shape!).data as BigInt64Array, Number);
+      const dims = [x.dims[0], ...p.sampleDims!];
       this.foldSample(p.layer, toFloat32(x), x.dims, reduced[li].mean!, reduced[li].meanSquare!, dims, p.strides);
     });
     this.samples += batchSize;
@@ -186,7 +203,7 @@ export class Inspection {
   addFastFromWhole(plan: FastPlan, get: (name: string) => HostTensor | undefined, batchSize: number): void {
     for (const p of plan.layers) {
       const s = this.bn[p.layer];
-      const x = need(get, s.layer.input);
+      const x = this.inputOf(s, get);
       if (p.whole) {
         this.addWhole(p.layer, x);
         continue;
@@ -254,7 +271,22 @@ export class Inspection {
 
   /** Records each BN input's dims from a batch's captured tensors (they plan the fast capture). */
   noteDims(get: (name: string) => HostTensor | undefined): void {
-    for (const s of this.bn) s.lastDims = need(get, s.layer.input).dims;
+    // BN keeps its input's shape.
+    for (const s of this.bn) s.lastDims = need(get, s.inverse ? s.layer.output : s.layer.input).dims;
+  }
+
+  /** A BN input of an exact batch: captured, or recovered from the output (float32, as onnxruntime held it). */
+  private inputOf(s: BnState, get: (name: string) => HostTensor | undefined): HostTensor {
+    if (!s.inverse) return need(get, s.layer.input);
+    const y = need(get, s.layer.output);
+    const data = toFloat32(y);
+    const { outer, channels, inner } = channelLayout(y.dims, 1);
+    const x = new Float32Array(data.length);
+    const { mean, beta, scale } = s.inverse;
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < channels; c++)
+        for (let i = (o * channels + c) * inner, end = i + inner; i < end; i++) x[i] = mean[c] + (data[i] - beta[c]) * scale[c];
+    return { dtype: "float32", dims: [...y.dims], data: x };
   }
 
   /** The dims each BN input had in the last batch measured whole. */

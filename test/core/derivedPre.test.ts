@@ -1,0 +1,125 @@
+/**
+ * Exact mode's recovered BN inputs (src/core/stats/derivedPre.ts) against float64 statistics computed here,
+ * value by value, from the true inputs x and the outputs y = fround(a·x + b): moments, extremes, buckets
+ * (found from each value's magnitude with logarithms, not the bit table) and flat-region counts.
+ */
+import * as assert from "node:assert/strict";
+import { ChannelStats } from "../../src/core/stats/accumulator";
+import { addOutputWithDerivedInput, inverseAffine, MAX_BETA_OVER_GAMMA } from "../../src/core/stats/derivedPre";
+import { BUCKET_COUNT, ZERO_BUCKET } from "../../src/core/stats/histogram";
+
+/** The bucket of a finite value from its magnitude (README "histograms"), in float64. */
+function bucketByLog(v: number): number {
+  const m = Math.abs(v);
+  if (m < 2 ** -16) return ZERO_BUCKET;
+  if (m >= 2 ** 16) return v > 0 ? BUCKET_COUNT - 1 : 0;
+  const e = Math.floor(Math.log2(m));
+  const k = (e + 16) * 4 + Math.floor((m / 2 ** e - 1) * 4);
+  return v > 0 ? ZERO_BUCKET + 1 + k : ZERO_BUCKET - 1 - k;
+}
+
+const N = 3,
+  C = 3,
+  S = 37; // odd, so each map ends with an unpaired value
+const layer = {
+  gamma: Float64Array.from([1.5, -0.25, 0.8]),
+  beta: Float64Array.from([0.1, 2, -0.3]),
+  runningMean: Float64Array.from([5, -3, 0.02]),
+  runningVar: Float64Array.from([4, 0.09, 1e-3]),
+  epsilon: 1e-5,
+  trainingMode: false,
+};
+const a = Array.from({ length: C }, (_, c) => layer.gamma[c] / Math.sqrt(layer.runningVar[c] + layer.epsilon));
+const b = Array.from({ length: C }, (_, c) => layer.beta[c] - a[c] * layer.runningMean[c]);
+
+function tensors(): { x: Float32Array; y: Float32Array } {
+  const x = new Float32Array(N * C * S);
+  let s = 7;
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const c = Math.floor(i / S) % C;
+    // Around each channel's running mean, shifted by one running std so the statistics are not the stored ones.
+    x[i] = layer.runningMean[c] + Math.sqrt(layer.runningVar[c]) * (1 + 3 * (s / 2147483648 - 0.5));
+  }
+  const y = x.map((v, i) => a[Math.floor(i / S) % C] * v + b[Math.floor(i / S) % C]);
+  return { x, y };
+}
+
+function channel(values: Float32Array, c: number, keep = (v: number) => Number.isFinite(v)): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < N; n++) for (let i = 0; i < S; i++) out.push(values[(n * C + c) * S + i]);
+  return out.filter(keep);
+}
+
+function moments(v: number[]) {
+  const mean = v.reduce((p, q) => p + q, 0) / v.length;
+  return { mean, variance: v.reduce((p, q) => p + (q - mean) ** 2, 0) / v.length };
+}
+
+describe("exact mode: BN input recovered from the BN output", () => {
+  it("gives the output's statistics exactly and the input's to float32 rounding of the output", () => {
+    const { x, y } = tensors();
+    const inv = inverseAffine(layer)!;
+    const pre = new ChannelStats(C);
+    const post = new ChannelStats(C, 1);
+    const relu = [{ lo: Float64Array.from([-Infinity]), hi: Float64Array.from([0]) }];
+    addOutputWithDerivedInput(pre, post, y, [N, C, S], inv, relu);
+    for (let c = 0; c < C; c++) {
+      const ys = channel(y, c);
+      const xs = channel(x, c);
+      const my = moments(ys),
+        mx = moments(xs);
+      assert.equal(post.count[c], N * S);
+      assert.ok(Math.abs(post.mean[c] - my.mean) <= 1e-12 * Math.max(1, Math.abs(my.mean)));
+      assert.ok(Math.abs(post.variance(c)! - my.variance) <= 1e-10 * my.variance);
+      assert.equal(post.min[c], Math.min(...ys));
+      assert.equal(post.max[c], Math.max(...ys));
+      assert.equal(post.flatCount[c], ys.filter((v) => v <= 0).length);
+      // y holds x to float32 rounding: the recovered input's moments and extremes agree to about 1e-6 relative.
+      const sd = Math.sqrt(mx.variance);
+      assert.ok(Math.abs(pre.mean[c] - mx.mean) <= 1e-5 * sd, `channel ${c} mean ${pre.mean[c]} vs ${mx.mean}`);
+      assert.ok(Math.abs(pre.variance(c)! / mx.variance - 1) <= 1e-5, `channel ${c} variance`);
+      assert.ok(Math.abs(pre.min[c] - Math.min(...xs)) <= 1e-5 * sd);
+      assert.ok(Math.abs(pre.max[c] - Math.max(...xs)) <= 1e-5 * sd);
+      const hist = (vs: number[]) => {
+        const h = new Array<number>(BUCKET_COUNT).fill(0);
+        for (const v of vs) h[bucketByLog(v)]++;
+        return h;
+      };
+      assert.deepEqual(Array.from(post.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(ys));
+      // The recovered values as float32, bucketed independently: every one in the pre histogram.
+      const recovered = ys.map((v) =>
+        Math.fround(layer.runningMean[c] + (v - layer.beta[c]) * (Math.sqrt(layer.runningVar[c] + layer.epsilon) / layer.gamma[c])),
+      );
+      assert.deepEqual(Array.from(pre.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(recovered));
+    }
+  });
+
+  it("counts NaN and infinities apart on both sides, the input's infinities with the sign of gamma", () => {
+    const { y } = tensors();
+    y[0] = NaN; // channel 0, first of a pair
+    y[S + 4] = Infinity; // channel 1 (gamma < 0): input -Infinity
+    y[2 * S + S - 1] = -Infinity; // channel 2, the unpaired last value
+    const pre = new ChannelStats(C);
+    const post = new ChannelStats(C);
+    addOutputWithDerivedInput(pre, post, y, [N, C, S], inverseAffine(layer)!);
+    assert.deepEqual(post.nonFinite, { nan: 1, posInf: 1, negInf: 1 });
+    assert.deepEqual(pre.nonFinite, { nan: 1, posInf: 0, negInf: 2 });
+    for (let c = 0; c < C; c++) {
+      assert.equal(post.count[c], channel(y, c).length);
+      assert.equal(pre.count[c], post.count[c]);
+      assert.equal(post.histogramCount(c), post.count[c]);
+      assert.equal(pre.histogramCount(c), pre.count[c]);
+      const m = moments(channel(y, c));
+      assert.ok(Math.abs(post.mean[c] - m.mean) <= 1e-12 * Math.max(1, Math.abs(m.mean)));
+    }
+  });
+
+  it("captures the input directly where recovering it is ill-conditioned", () => {
+    assert.ok(inverseAffine(layer));
+    assert.equal(inverseAffine({ ...layer, gamma: Float64Array.from([1.5, 0, 0.8]) }), undefined);
+    const beta = Float64Array.from([0.1, 2, -0.8 * MAX_BETA_OVER_GAMMA * 1.01]);
+    assert.equal(inverseAffine({ ...layer, beta }), undefined);
+    assert.equal(inverseAffine({ ...layer, trainingMode: true }), undefined);
+  });
+});

@@ -3,11 +3,14 @@
  *
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
+ *                   [--sarif OUT] [--fail-on error|warning|info]
+ *   bn-lens check MODEL [inspect's options] (inspect with --fail-on error by default)
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
  *   bn-lens demo [--json OUT]
  *
- * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens.
+ * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens;
+ * 3 findings at or above --fail-on.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,26 +19,32 @@ import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
 import { formatOverview, formatReport } from "../core/inspect/table";
-import type { Report } from "../core/report";
+import type { Report, Severity } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
 import { writeDemoModel } from "./demo";
+import { SHARE_OPTIONS, gate, parseFailOn, writeShareOutputs } from "./shareOutputs";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
-  bn-lens merge REPORT.json... --json OUT
+                  [--sarif OUT] [--fail-on error|warning|info]
+  bn-lens check MODEL [inspect's options]
+  bn-lens merge REPORT.json... --json OUT [--sarif OUT] [--fail-on error|warning|info]
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
 
 inspect   runs MODEL on the data (seeded random data when --data is absent), captures the values before
           and after every BatchNormalization layer, prints a per-layer table with warnings, and writes
           the JSON report to OUT.
+check     inspect for CI: exits with code 3 when a finding reaches --fail-on (default error).
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
-demo      builds BN Lens's example model with planted problems and inspects it.`;
+demo      builds BN Lens's example model with planted problems and inspects it.
+
+Exit codes: 0 success; 1 a bug in BN Lens; 2 bad usage or bad input; 3 findings at or above --fail-on.`;
 
 const EXIT_OK = 0;
 const EXIT_BUG = 1;
@@ -107,7 +116,7 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
   }
 }
 
-async function inspectCommand(args: string[]): Promise<void> {
+async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -124,6 +133,7 @@ async function inspectCommand(args: string[]): Promise<void> {
       mode: { type: "string" },
       threads: { type: "string" },
       json: { type: "string" },
+      ...SHARE_OPTIONS,
     },
   });
   if (positionals.length !== 1)
@@ -133,6 +143,7 @@ async function inspectCommand(args: string[]): Promise<void> {
   if (values.random !== undefined && values.data !== undefined) throw usage("--random and --data exclude each other");
   if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode))
     throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
+  const failOn = parseFailOn(values["fail-on"], defaultFailOn);
   const request: InspectRequest = {
     modelPath: path.resolve(positionals[0]),
     dataPath: values.data !== undefined ? path.resolve(values.data) : undefined,
@@ -151,10 +162,15 @@ async function inspectCommand(args: string[]): Promise<void> {
   const report = await runInspect(request, values.json);
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
+  for (const line of writeShareOutputs(report, values)) process.stdout.write(`${line}\n`);
+  const verdict = gate(report, failOn);
+  if (verdict.line) process.stdout.write(`${verdict.line}\n`);
+  return verdict.code;
 }
 
-async function mergeCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "string" } } });
+async function mergeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "string" }, ...SHARE_OPTIONS } });
+  const failOn = parseFailOn(values["fail-on"], undefined);
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (!values.json) throw usage("merge needs --json OUT for the merged report");
   const reports = positionals.map((file) => {
@@ -178,6 +194,10 @@ async function mergeCommand(args: string[]): Promise<void> {
   const merged = mergeReports(reports, positionals);
   writeJson(values.json, merged);
   process.stdout.write(formatReport(merged) + `\n\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
+  for (const line of writeShareOutputs(merged, values)) process.stdout.write(`${line}\n`);
+  const verdict = gate(merged, failOn);
+  if (verdict.line) process.stdout.write(`${verdict.line}\n`);
+  return verdict.code;
 }
 
 async function describeCommand(args: string[]): Promise<void> {
@@ -213,11 +233,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "inspect":
-        await inspectCommand(rest);
-        break;
+        return await inspectCommand(rest);
+      case "check":
+        return await inspectCommand(rest, "error");
       case "merge":
-        await mergeCommand(rest);
-        break;
+        return await mergeCommand(rest);
       case "describe":
         await describeCommand(rest);
         break;

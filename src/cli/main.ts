@@ -3,7 +3,7 @@
  *
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
- *                   [--sarif OUT] [--fail-on error|warning|info]
+ *                   [--shard i/n] [--sarif OUT] [--fail-on error|warning|info]
  *   bn-lens check MODEL [inspect's options] (inspect with --fail-on error by default)
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
@@ -17,6 +17,7 @@ import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
+import { parseShard } from "../core/inputs/shard";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
 import { formatOverview, formatReport } from "../core/inspect/table";
 import type { Report, Severity } from "../core/report";
@@ -30,7 +31,7 @@ const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
-                  [--sarif OUT] [--fail-on error|warning|info]
+                  [--shard i/n] [--sarif OUT] [--fail-on error|warning|info]
   bn-lens check MODEL [inspect's options]
   bn-lens merge REPORT.json... --json OUT [--sarif OUT] [--fail-on error|warning|info]
   bn-lens describe MODEL [--json OUT]
@@ -133,6 +134,7 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
       mode: { type: "string" },
       threads: { type: "string" },
       json: { type: "string" },
+      shard: { type: "string" },
       ...SHARE_OPTIONS,
     },
   });
@@ -157,6 +159,7 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
     bgr: values.bgr,
     mode: values.mode as InspectRequest["mode"],
     intraOpNumThreads: intOption(values.threads, "threads", 1),
+    shard: values.shard !== undefined ? parseShard(values.shard) : undefined,
   };
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   const report = await runInspect(request, values.json);

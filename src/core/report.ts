@@ -213,6 +213,14 @@ export interface InputJson {
   fed: number[];
 }
 
+/** Which shard of the data a report covers. */
+export interface ShardJson {
+  index: number;
+  count: number;
+  /** Samples of the whole data (after --samples), of which this shard took those with k mod count = index. */
+  samplesTotal: number;
+}
+
 /** How statistics were computed; `exact` means float64 over every captured value. */
 export interface PrecisionJson {
   mode: "exact" | "fast";
@@ -255,6 +263,8 @@ export interface Report {
     /** How many runs were merged into this report (1 for a plain inspect). */
     runs: number;
     precision: PrecisionJson;
+    /** Set on a shard's report (`inspect --shard index/count`): samples k with k mod count = index, of samplesTotal. */
+    shard?: ShardJson;
   };
   thresholds: Thresholds;
   histogram: HistogramScheme;

@@ -4,6 +4,7 @@
  */
 import type { UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { Shard } from "../core/inputs/shard";
 import type { Report, Thresholds } from "../core/report";
 
 /** What to inspect and how; every field but modelPath is optional. */
@@ -33,6 +34,8 @@ export interface InspectRequest {
   autoExactLimitS?: number;
   executionProviders?: string[];
   intraOpNumThreads?: number;
+  /** Run only shard index/count of the samples (k mod count = index); see core/inputs/shard.ts. */
+  shard?: Shard;
 }
 
 /** Where a run is. */

@@ -740,7 +740,8 @@ async function testDataSource(
   };
 }
 
-function concatSamples(parts: HostTensor[]): HostTensor {
+/** Joins tensors of the same input along the sample axis. */
+export function concatSamples(parts: HostTensor[]): HostTensor {
   if (parts.length === 1) return parts[0];
   const total = parts.reduce((s, t) => s + t.data.length, 0);
   const Ctor = parts[0].data.constructor as new (n: number) => TypedArray;

@@ -1,4 +1,5 @@
 import { UserError } from "../errors";
+import { checkShards } from "../inputs/shard";
 import {
   REPORT_SCHEMA_VERSION,
   type ActivationLayerReport,
@@ -6,6 +7,7 @@ import {
   type LayerReport,
   type PrecisionJson,
   type Report,
+  type ShardJson,
   type Severity,
   type Thresholds,
 } from "../report";
@@ -28,6 +30,7 @@ export interface RunFacts {
   seed: number;
   elapsedMs: number;
   precision: PrecisionJson;
+  shard?: ShardJson;
   createdAt: string;
 }
 
@@ -73,7 +76,14 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
     },
     data: facts.data,
     samples: inspection.samples,
-    run: { batchSize: facts.batchSize, seed: facts.seed, elapsedMs: facts.elapsedMs, runs: 1, precision: facts.precision },
+    run: {
+      batchSize: facts.batchSize,
+      seed: facts.seed,
+      elapsedMs: facts.elapsedMs,
+      runs: 1,
+      precision: facts.precision,
+      ...(facts.shard ? { shard: facts.shard } : {}),
+    },
     thresholds: inspection.thresholds,
     histogram: histogramScheme(),
     layers,
@@ -134,6 +144,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       throw new UserError("data", `${what} has a different set of layers than the first report; merge reports of the same model only.`);
     }
   });
+  const partial = checkShards(
+    reports.map((r) => r.run.shard),
+    names,
+  );
   const thresholds: Thresholds = first.thresholds;
   const layers: LayerReport[] = first.layers.map((l0, i) => {
     const pre = ChannelStats.fromJson(l0.pre);
@@ -188,12 +202,14 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     createdAt: new Date().toISOString(),
     data: {
       kind: [...new Set(reports.map((r) => r.data.kind))].join("+"),
-      description: descriptions.length === 1 ? descriptions[0] : `${reports.length} shards: ${descriptions.join("; ")}`,
+      description:
+        (descriptions.length === 1 ? descriptions[0] : `${reports.length} shards: ${descriptions.join("; ")}`) +
+        (partial ? `; ${partial}` : ""),
       sources: reports.flatMap((r) => r.data.sources),
     },
     samples,
     run: {
-      ...first.run,
+      ...withoutShard(first.run),
       elapsedMs: reports.reduce((s, r) => s + r.run.elapsedMs, 0),
       runs: reports.reduce((s, r) => s + r.run.runs, 0),
     },
@@ -201,4 +217,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     activations,
     summary: summarise(layers.length ? layers : activations, first.warnings),
   };
+}
+
+// A merged report covers the shards together; it is no longer one shard.
+function withoutShard(run: Report["run"]): Report["run"] {
+  const { shard: _shard, ...rest } = run;
+  return rest;
 }

@@ -5,7 +5,8 @@
 import { UserError } from "../core/errors";
 import { shardSampleIndex, shardSize, type Shard } from "../core/inputs/shard";
 import type { HostTensor } from "../core/tensor";
-import { concatSamples, type DataSource } from "./dataSources";
+import { concatSamples } from "./data/files";
+import type { DataSource } from "./dataSources";
 
 /** The shard `s` of `source`; the shard's sample j is the source's sample i + j*n. */
 export function shardSource(source: DataSource, s: Shard): DataSource {

@@ -3,7 +3,8 @@
  *
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
- *                   [--shard i/n] [--sarif OUT] [--fail-on error|warning|info]
+ *                   [--shard i/n] [--sarif OUT] [--html OUT] [--fail-on error|warning|info]
+ *   bn-lens html REPORT.json -o OUT.html
  *   bn-lens check MODEL [inspect's options] (inspect with --fail-on error by default)
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
@@ -31,9 +32,10 @@ const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
-                  [--shard i/n] [--sarif OUT] [--fail-on error|warning|info]
+                  [--shard i/n] [--sarif OUT] [--html OUT] [--fail-on error|warning|info]
   bn-lens check MODEL [inspect's options]
-  bn-lens merge REPORT.json... --json OUT [--sarif OUT] [--fail-on error|warning|info]
+  bn-lens merge REPORT.json... --json OUT [--sarif OUT] [--html OUT] [--fail-on error|warning|info]
+  bn-lens html REPORT.json -o OUT.html
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
 
@@ -42,6 +44,7 @@ inspect   runs MODEL on the data (seeded random data when --data is absent), cap
           the JSON report to OUT.
 check     inspect for CI: exits with code 3 when a finding reaches --fail-on (default error).
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
+html      writes a report as one self-contained HTML page (the panel, offline; the summary reads without JavaScript).
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.
 
@@ -171,29 +174,32 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   return verdict.code;
 }
 
+/** Reads a report written by inspect or merge, with one sentence when it cannot. */
+function readReport(file: string): Report {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UserError(
+      "data",
+      `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
+  }
+  return checkReport(json, file);
+}
+
 async function mergeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "string" }, ...SHARE_OPTIONS } });
   const failOn = parseFailOn(values["fail-on"], undefined);
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (!values.json) throw usage("merge needs --json OUT for the merged report");
-  const reports = positionals.map((file) => {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new UserError(
-        "data",
-        `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`,
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
-    }
-    return checkReport(json, file);
-  });
+  const reports = positionals.map(readReport);
   const merged = mergeReports(reports, positionals);
   writeJson(values.json, merged);
   process.stdout.write(formatReport(merged) + `\n\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
@@ -201,6 +207,14 @@ async function mergeCommand(args: string[]): Promise<number> {
   const verdict = gate(merged, failOn);
   if (verdict.line) process.stdout.write(`${verdict.line}\n`);
   return verdict.code;
+}
+
+async function htmlCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string", short: "o" } } });
+  if (positionals.length !== 1) throw usage("html takes one report (REPORT.json)");
+  if (!values.out) throw usage("html needs -o OUT.html");
+  const report = readReport(positionals[0]);
+  for (const line of writeShareOutputs(report, { html: values.out })) process.stdout.write(`${line}\n`);
 }
 
 async function describeCommand(args: string[]): Promise<void> {
@@ -243,6 +257,9 @@ async function main(argv: string[]): Promise<number> {
         return await mergeCommand(rest);
       case "describe":
         await describeCommand(rest);
+        break;
+      case "html":
+        await htmlCommand(rest);
         break;
       case "demo":
         await demoCommand(rest);

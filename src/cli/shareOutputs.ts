@@ -2,11 +2,14 @@
  * What `inspect` and `check` write besides the JSON report, and the CI gate: --sarif, --html,
  * --model-explorer and --fail-on. Kept apart from main.ts so each output stays one small module.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
+import * as zlib from "node:zlib";
 import { UserError } from "../core/errors";
 import type { Report, Severity } from "../core/report";
+import { reportHtml } from "../core/share/htmlReport";
 import { findingsAtOrAbove, reportToSarif, type SarifArtifact } from "../core/share/sarif";
 
 /** Exit code when findings reach --fail-on's severity (0 success, 1 bug, 2 bad usage or input). */
@@ -52,12 +55,36 @@ export function writeOutput(file: string, text: string, what: string): void {
   }
 }
 
+/** The standalone HTML page of a report, from the panel bundle next to this file (dist/) and media/panel.css. */
+export function htmlOf(report: Report, distDir = __dirname): string {
+  const read = (p: string) => {
+    try {
+      return fs.readFileSync(p, "utf8");
+    } catch {
+      throw new Error(`${p} is missing: build BN Lens (npm run build) before writing HTML reports`);
+    }
+  };
+  return reportHtml({
+    report,
+    panelScript: read(path.join(distDir, "webview.js")),
+    hostScript: read(path.join(distDir, "standalone.js")),
+    panelCss: read(path.join(distDir, "..", "media", "panel.css")),
+    nonce: randomBytes(18).toString("base64"),
+    gzip: (data) => zlib.gzipSync(data, { level: 9 }),
+  });
+}
+
 /** Writes the outputs asked for; returns lines to print ("SARIF written to ..."). */
 export function writeShareOutputs(report: Report, values: ShareValues): string[] {
   const lines: string[] = [];
   if (values.sarif) {
     writeOutput(values.sarif, JSON.stringify(reportToSarif(report, sarifArtifact(report.model.path)), null, 1), "SARIF log");
     lines.push(`SARIF written to ${values.sarif}`);
+  }
+  if (values.html) {
+    const html = htmlOf(report);
+    writeOutput(values.html, html, "HTML report");
+    lines.push(`HTML report written to ${values.html} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`);
   }
   return lines;
 }

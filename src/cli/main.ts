@@ -3,7 +3,7 @@
  *
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
- *                   [--shard i/n] [--sarif OUT] [--html OUT] [--fail-on error|warning|info]
+ *                   [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
  *   bn-lens html REPORT.json -o OUT.html
  *   bn-lens check MODEL [inspect's options] (inspect with --fail-on error by default)
  *   bn-lens merge REPORT.json... --json OUT
@@ -32,9 +32,9 @@ const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
-                  [--shard i/n] [--sarif OUT] [--html OUT] [--fail-on error|warning|info]
+                  [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
   bn-lens check MODEL [inspect's options]
-  bn-lens merge REPORT.json... --json OUT [--sarif OUT] [--html OUT] [--fail-on error|warning|info]
+  bn-lens merge REPORT.json... --json OUT [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
   bn-lens html REPORT.json -o OUT.html
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]

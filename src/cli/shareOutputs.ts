@@ -2,14 +2,16 @@
  * What `inspect` and `check` write besides the JSON report, and the CI gate: --sarif, --html,
  * --model-explorer and --fail-on. Kept apart from main.ts so each output stays one small module.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as zlib from "node:zlib";
 import { UserError } from "../core/errors";
 import type { Report, Severity } from "../core/report";
+import { decodeModel } from "../core/onnx/model";
 import { reportHtml } from "../core/share/htmlReport";
+import { modelExplorerFiles } from "../core/share/modelExplorer";
 import { findingsAtOrAbove, reportToSarif, type SarifArtifact } from "../core/share/sarif";
 
 /** Exit code when findings reach --fail-on's severity (0 success, 1 bug, 2 bad usage or input). */
@@ -74,6 +76,19 @@ export function htmlOf(report: Report, distDir = __dirname): string {
   });
 }
 
+/** The model file a report describes, checked to be the same bytes (node ids come from it). */
+function modelBytes(report: Report): Uint8Array {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(report.model.path);
+  } catch (e) {
+    throw new UserError("data", `Cannot read the model ${report.model.path} for Model Explorer node data: ${(e as Error).message}.`);
+  }
+  if (createHash("sha256").update(bytes).digest("hex") !== report.model.sha256)
+    throw new UserError("data", `The model ${report.model.path} changed since the report was made (its sha256 differs); inspect it again.`);
+  return bytes;
+}
+
 /** Writes the outputs asked for; returns lines to print ("SARIF written to ..."). */
 export function writeShareOutputs(report: Report, values: ShareValues): string[] {
   const lines: string[] = [];
@@ -85,6 +100,17 @@ export function writeShareOutputs(report: Report, values: ShareValues): string[]
     const html = htmlOf(report);
     writeOutput(values.html, html, "HTML report");
     lines.push(`HTML report written to ${values.html} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`);
+  }
+  const dir = values["model-explorer"];
+  if (dir) {
+    const files = modelExplorerFiles(report, decodeModel(modelBytes(report)));
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new UserError("data", `Cannot create the folder ${dir}: ${(e as Error).message}.`);
+    }
+    for (const f of files) writeOutput(path.join(dir, f.fileName), JSON.stringify(f.data, null, 1), "Model Explorer node data");
+    lines.push(`Model Explorer node data written to ${dir}: ${files.map((f) => f.fileName).join(", ")}`);
   }
   return lines;
 }

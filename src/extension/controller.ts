@@ -22,6 +22,7 @@ import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
 import { runSettings } from "./settings";
+import { standaloneHtml } from "./htmlExport";
 import { webviewHandlers, webviewServer } from "./webviewHandlers";
 
 /** What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed). */
@@ -574,13 +575,16 @@ export class Controller implements ViewHost, vscode.Disposable {
     const name = `${s.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
     const target = await this.seam.prompts.saveDialog({
       defaultUri: vscode.Uri.file(path.join(lastDir ?? os.homedir(), name)),
-      filters: { "BN Lens report (JSON)": ["json"] },
+      // The file type picked in the dialog (its extension) chooses the format.
+      filters: { "BN Lens report (JSON)": ["json"], "Standalone HTML report (opens in any browser)": ["html", "htm"] },
       saveLabel: "Export Report",
       title: `BN Lens: export the report of ${s.name}`,
     });
     if (!target) return undefined;
     try {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(JSON.stringify(s.report, null, 1)));
+      const html = /\.html?$/i.test(target.path);
+      const text = html ? standaloneHtml(s.report, this.context.extensionUri.fsPath) : JSON.stringify(s.report, null, 1);
+      await vscode.workspace.fs.writeFile(target, Buffer.from(text));
     } catch (e) {
       this.seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
       return undefined;

@@ -98,6 +98,7 @@ const inspectRequest: Schema<InspectRequest> = s.object({
   autoExactLimitS: s.optional(num),
   executionProviders: s.optional(s.array(s.string(1))),
   intraOpNumThreads: s.optional(num),
+  shard: s.optional(s.object({ index: s.int(), count: s.int() })),
 });
 
 /** Parameter schemas the inference process checks every request against. */

@@ -10,6 +10,8 @@ import type { DataSource } from "./dataSources";
 
 /** The shard `s` of `source`; the shard's sample j is the source's sample i + j*n. */
 export function shardSource(source: DataSource, s: Shard): DataSource {
+  if (!(Number.isSafeInteger(s.index) && Number.isSafeInteger(s.count) && s.count >= 1 && s.index >= 0 && s.index < s.count))
+    throw new UserError("usage", `A shard is i/n with 0 <= i < n, not ${s.index}/${s.count}.`);
   const total = source.info.sampleCount;
   const size = shardSize(total, s);
   if (size === 0)

@@ -91,6 +91,7 @@ describe("bn-lens check, --fail-on and --sarif", function () {
       assert.ok(res.message.text.includes(findings[i].message));
       // The model inside the working directory: a path relative to the checkout, as code scanning wants.
       assert.deepEqual(res.locations[0].physicalLocation.artifactLocation, { uri: "bn-lens-demo.onnx", uriBaseId: "%SRCROOT%", index: 0 });
+      assert.deepEqual(res.locations[0].physicalLocation.region, { startLine: 1 }, "GitHub code scanning needs region.startLine");
       assert.equal(res.locations[0].logicalLocations?.[0].name, findings[i].layer);
     });
     const err = run.results.filter((x) => x.level === "error");

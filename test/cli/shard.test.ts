@@ -201,6 +201,31 @@ describe("sharded runs: inspect --shard i/n and merge", function () {
     assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
   });
 
+  it("npz and random data: 3 shard processes at once, merge equals the single run", async () => {
+    const { zipSync } = await import("fflate");
+    const values = sampleValues(20, 3, 36, 11);
+    const npz = path.join(tmp, "data.npz");
+    fs.writeFileSync(npz, zipSync({ "0.npy": npyBytes("<f4", [20, 3, 6, 6], new Uint8Array(values.buffer as ArrayBuffer)) }));
+    const demoDir = path.join(tmp, "demo");
+    assert.equal(bnLens("demo", "--out", demoDir).code, 0);
+    const demo = path.join(demoDir, "bn-lens-demo.onnx");
+    for (const [name, args] of [
+      ["npz", [BN2D, "--data", npz, "--batch", "3", "--mode", "exact"]],
+      ["random", [demo, "--samples", "40", "--seed", "5", "--batch", "8", "--mode", "exact"]],
+    ] as const) {
+      const shards = await runShards(3, [...args], (i) => path.join(tmp, `${name}-${i}.json`));
+      assert.equal(
+        shards.reduce((s, r) => s + r.samples, 0),
+        name === "npz" ? 20 : 40,
+      );
+      const full = path.join(tmp, `${name}-full.json`);
+      assert.equal(bnLens("inspect", ...args, "--json", full).code, 0);
+      const out = path.join(tmp, `${name}-merged.json`);
+      assert.equal(bnLens("merge", ...[0, 1, 2].map((i) => path.join(tmp, `${name}-${i}.json`)), "--json", out).code, 0);
+      assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
+    }
+  });
+
   it("a shard with no samples is one plain sentence", () => {
     const dir = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval", "test_data_set_0");
     const r = bnLens("inspect", BN2D, "--data", dir, "--shard", "2/3");

@@ -36,7 +36,7 @@ export interface SarifResult {
   level: SarifLevel;
   message: SarifMessage;
   locations: {
-    physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string; index: number } };
+    physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string; index: number }; region: { startLine: number } };
     logicalLocations?: { name: string; fullyQualifiedName: string; kind: string }[];
   }[];
   partialFingerprints: Record<string, string>;
@@ -164,6 +164,9 @@ function result(w: WarningJson, report: Report, artifact: SarifArtifact): SarifR
   const loc: SarifResult["locations"][number] = {
     physicalLocation: {
       artifactLocation: { uri: artifact.uri, ...(artifact.uriBaseId ? { uriBaseId: artifact.uriBaseId } : {}), index: 0 },
+      // GitHub code scanning requires region.startLine on every result (its rule GH1003); a model has no
+      // lines, so the finding points at the file's start and names the layer in logicalLocations.
+      region: { startLine: 1 },
     },
   };
   if (w.layer !== undefined)

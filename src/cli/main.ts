@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { parseShard } from "../core/inputs/shard";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
-import { formatOverview, formatReport } from "../core/inspect/table";
+import { formatOverview, formatReport } from "./table";
 import type { Report, Severity } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";

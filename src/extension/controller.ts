@@ -6,8 +6,8 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { countFindings, countsSentence, reportFindings, statusText } from "../core/inspect/findings";
-import { nodeText } from "../core/inspect/nodeText";
+import { countFindings, countsSentence, reportFindings, statusText } from "./findings";
+import { nodeText } from "./nodeText";
 import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import { checkShapeText, shapeHint } from "../core/inputs/presets";
@@ -282,7 +282,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
     const t0 = performance.now();
     s.describing = this.client
-      .describeModel(s.uri.fsPath, { slopeFraction: runSettings(s.uri).thresholds?.slopeFraction })
+      .describeModel(s.uri.fsPath, { thresholds: runSettings(s.uri).thresholds })
       .then(
         (overview) => {
           s.overview = overview;

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { parseWebviewMessage, type HostToWebview, type WebviewToHost } from "../protocol/webview";
-import { panelHtml } from "../core/webviewShell";
+import { panelHtml } from "./webviewShell";
 
 export const VIEW_TYPE = "bnLens.modelView";
 

@@ -63,7 +63,7 @@ export interface WorkerMethods {
   /** Runs an inspection; inspections run one after another. */
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
   /** Reads a model's stored BN parameters without running it. */
-  describeModel: { params: { modelPath: string; slopeFraction?: number }; result: ModelOverview };
+  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelOverview };
 }
 
 const modes = ["exact", "fast", "auto"] as const;
@@ -71,6 +71,16 @@ const modes = ["exact", "fast", "auto"] as const;
 const num = s.anyNumber();
 // Settings may give one half of a pair; the engine's withDefaults fills the other (as Partial<Thresholds> is used today).
 const level = s.object({ warning: s.optional(num), error: s.optional(num) }) as Schema<{ warning: number; error: number }>;
+const thresholdsSchema: Schema<Partial<Thresholds>> = s.object({
+  slopeFraction: s.optional(num),
+  meanShift: s.optional(level),
+  varianceRatio: s.optional(level),
+  saturation: s.optional(level),
+  rectifierOff: s.optional(s.object({ warning: num })),
+  deadGamma: s.optional(num),
+  deadRunningVar: s.optional(num),
+  minCount: s.optional(num),
+});
 const inspectRequest: Schema<InspectRequest> = s.object({
   modelPath: s.string(1),
   dataPath: s.optional(s.string(1)),
@@ -82,18 +92,8 @@ const inspectRequest: Schema<InspectRequest> = s.object({
   imageMean: s.optional(s.array(num)),
   imageStd: s.optional(s.array(num)),
   bgr: s.optional(s.boolean()),
-  thresholds: s.optional(
-    s.object({
-      slopeFraction: s.optional(num),
-      meanShift: s.optional(level),
-      varianceRatio: s.optional(level),
-      saturation: s.optional(level),
-      rectifierOff: s.optional(s.object({ warning: num })),
-      deadGamma: s.optional(num),
-      deadRunningVar: s.optional(num),
-      minCount: s.optional(num),
-    }),
-  ),
+  thresholds: s.optional(thresholdsSchema),
+
   mode: s.optional(s.literal(...modes)),
   autoExactLimitS: s.optional(num),
   executionProviders: s.optional(s.array(s.string(1))),
@@ -104,7 +104,7 @@ const inspectRequest: Schema<InspectRequest> = s.object({
 /** Parameter schemas the inference process checks every request against. */
 export const workerParams: ParamSchemas<WorkerMethods> = {
   inspect: s.object({ request: inspectRequest }),
-  describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num) }),
+  describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num), thresholds: s.optional(thresholdsSchema) }),
 };
 
 /** The schema of a failure the inference process reports. */

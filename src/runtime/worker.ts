@@ -31,7 +31,8 @@ const handlers: Handlers<WorkerMethods> = {
         cancelled: () => call.cancelled(),
       }),
     ),
-  describeModel: ({ modelPath, slopeFraction }) => describeModel(modelPath, slopeFraction),
+  describeModel: ({ modelPath, slopeFraction, thresholds }) =>
+    describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) }),
 };
 
 const server = new RpcServer<WorkerMethods, ErrorInfo>({

@@ -6,7 +6,6 @@
  */
 import { gzipSync, strToU8 } from "fflate";
 import type { Report, Severity } from "../report";
-import { escapeHtml } from "../webviewShell";
 
 /** What the page is built from. */
 export interface HtmlReportOptions {
@@ -127,6 +126,13 @@ html,body{background:var(--vscode-editor-background);color:var(--vscode-foregrou
 .static-summary .sev-info{color:var(--vscode-editorInfo-foreground)}
 .static-summary .muted{color:var(--vscode-descriptionForeground)}
 .standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="show-node"]{display:none}`;
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+
+/** Escapes text for a text node or a double-quoted attribute value (' needs no escape there: CSP keywords stay readable). */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ESCAPES[c]);
+}
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -208,7 +208,7 @@ export function summaryHtml(r: Report): string {
         const sev = s.severity;
         return (
           `<tr><td class="num">${l.index}</td><td>${e(l.node)}</td><td class="num">${l.channels}</td><td>${e(l.activation.op)}</td>` +
-          `<td class="num">${s.worstZ ? `${num(s.worstZ.value)} <span class="muted">c${s.worstZ.channel}</span>` : "–"}</td>` +
+          `<td class="num">${s.worstZ ? `${num(Math.abs(s.worstZ.value))} <span class="muted">c${s.worstZ.channel}</span>` : "–"}</td>` +
           `<td class="num">${s.worstVarRatio ? `${num(s.worstVarRatio.value)} <span class="muted">c${s.worstVarRatio.channel}</span>` : "–"}</td>` +
           `<td class="num">${pct(l.saturation.layerFraction)}</td><td class="num">${s.deadChannels.length}</td>` +
           `<td${sev ? ` class="sev-${sev}"` : ""}>${sev ? SEVERITY_WORD[sev] : ""}</td></tr>`

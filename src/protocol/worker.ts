@@ -4,7 +4,7 @@
  * WorkerMethods and its parameter schema to workerParams; the compiler then asks for its handler in
  * src/runtime/worker.ts and the client calls it with `rpc.request("name", params)`.
  */
-import { USER_ERROR_KINDS, type UserErrorKind } from "../core/errors";
+import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
 import type { Shard } from "../core/inputs/shard";
 import type { Report, Thresholds } from "../core/report";
@@ -56,6 +56,8 @@ export interface ErrorInfo {
   kind: UserErrorKind | "bug";
   message: string;
   detail?: string;
+  /** The run needs a shape for this input: the editor asks for it and retries (decided on this, never on the text). */
+  shapeNeeded?: ShapeNeeded;
 }
 
 /** The inference process's methods: parameters, result and the events sent while one runs. */
@@ -112,6 +114,7 @@ export const errorInfoSchema: Schema<ErrorInfo> = s.object({
   kind: s.literal(...USER_ERROR_KINDS, "bug"),
   message: s.string(),
   detail: s.optional(s.string()),
+  shapeNeeded: s.optional(s.object({ input: s.string(1), suggestion: s.string(1) })),
 });
 
 /** Host → inference process. */

@@ -20,7 +20,7 @@ const builds = [
     platform: "browser",
     format: "iife",
     target: "chrome120",
-    entryPoints: { webview: "webview/main.ts" },
+    entryPoints: { webview: "webview/main.ts", standalone: "webview/standalone.ts" },
     outdir: "dist",
     loader: { ".css": "text" },
   },

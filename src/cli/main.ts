@@ -5,20 +5,25 @@
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
  *                   [--baseline A.json [--compare-json OUT]]
  *   bn-lens compare A.json B.json [--json OUT] [--drift-warning X] [--drift-error X] [--noise-factor X] ...
+ *                   [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
+ *   bn-lens html REPORT.json -o OUT.html
+ *   bn-lens check MODEL [inspect's options] (inspect with --fail-on error by default)
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
  *   bn-lens demo [--json OUT]
  *
- * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens.
+ * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens;
+ * 3 findings at or above --fail-on.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
+import { parseShard } from "../core/inputs/shard";
 import { mergeReports } from "../core/inspect/buildReport";
 import { formatBatchStudy, formatOverview, formatReport } from "./table";
-import type { Report } from "../core/report";
+import type { Report, Severity } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
@@ -26,6 +31,7 @@ import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, pri
 import { writeDemoModel } from "./demo";
 import { readReportFile, refuseInputAsOutput } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
+import { SHARE_OPTIONS, gate, parseFailOn, writeShareOutputs } from "./shareOutputs";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
@@ -33,9 +39,13 @@ const USAGE = `Usage:
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
                   [--train-batch N] [--batch-study] [--random-is-domain]
                   [--baseline A.json [--compare-json OUT]]
+                  [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
+  bn-lens check MODEL [inspect's options]
   bn-lens compare A.json B.json [--json OUT] [--drift-warning 0.1] [--drift-error 0.2] [--noise-factor 3]
                   [--flat-change-warning 0.1] [--flat-change-error 0.3]
-  bn-lens merge REPORT.json... --json OUT [--batch-study]
+  bn-lens merge REPORT.json... --json OUT [--batch-study] [--sarif OUT] [--html OUT] [--model-explorer DIR]
+                  [--fail-on error|warning|info]
+  bn-lens html REPORT.json -o OUT.html
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
 ${RECALIBRATE_USAGE}
@@ -51,10 +61,14 @@ inspect   runs MODEL on the data (seeded random data when --data is absent), cap
 compare   compares report B with baseline report A of the same model, layer by layer in graph order. A channel
           has shifted when the Jensen-Shannon distance of its pre-BN histograms reaches --drift-warning and
           --noise-factor times its noise floor; the threshold options work with inspect --baseline too.
+check     inspect for CI: exits with code 3 when a finding reaches --fail-on (default error).
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
+html      writes a report as one self-contained HTML page (the panel, offline; the summary reads without JavaScript).
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.
-${RECALIBRATE_HELP}`;
+${RECALIBRATE_HELP}
+
+Exit codes: 0 success; 1 a bug in BN Lens; 2 bad usage or bad input; 3 findings at or above --fail-on.`;
 
 const EXIT_OK = 0;
 const EXIT_BUG = 1;
@@ -126,7 +140,7 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
   }
 }
 
-async function inspectCommand(args: string[]): Promise<void> {
+async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -149,6 +163,8 @@ async function inspectCommand(args: string[]): Promise<void> {
       baseline: { type: "string" },
       "compare-json": { type: "string" },
       ...COMPARE_THRESHOLD_OPTIONS,
+      shard: { type: "string" },
+      ...SHARE_OPTIONS,
     },
   });
   if (positionals.length !== 1)
@@ -158,6 +174,7 @@ async function inspectCommand(args: string[]): Promise<void> {
   if (values.random !== undefined && values.data !== undefined) throw usage("--random and --data exclude each other");
   if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode))
     throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
+  const failOn = parseFailOn(values["fail-on"], defaultFailOn);
   const request: InspectRequest = {
     modelPath: path.resolve(positionals[0]),
     dataPath: values.data !== undefined ? path.resolve(values.data) : undefined,
@@ -173,6 +190,7 @@ async function inspectCommand(args: string[]): Promise<void> {
     intraOpNumThreads: intOption(values.threads, "threads", 1),
     trainBatch: intOption(values["train-batch"], "train-batch", 1),
     randomIsDomain: values["random-is-domain"],
+    shard: values.shard !== undefined ? parseShard(values.shard) : undefined,
   };
   if (values["random-is-domain"] && values.data !== undefined) throw usage("--random-is-domain applies to random data, not --data");
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
@@ -190,19 +208,24 @@ async function inspectCommand(args: string[]): Promise<void> {
     const names: [string, string] = [values.baseline, "this run"];
     printComparison(baseline, report, names, [values.baseline, values.json], values["compare-json"], [values.baseline], compareThresholds);
     if (values.json) process.stdout.write(`Report of this run written to ${values.json}\n`);
-    return;
+    return EXIT_OK;
   }
   process.stdout.write(formatReport(report) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
+  for (const line of writeShareOutputs(report, values)) process.stdout.write(`${line}\n`);
+  const verdict = gate(report, failOn);
+  if (verdict.line) process.stdout.write(`${verdict.line}\n`);
+  return verdict.code;
 }
 
-async function mergeCommand(args: string[]): Promise<void> {
+async function mergeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: "string" }, "batch-study": { type: "boolean" } },
+    options: { json: { type: "string" }, "batch-study": { type: "boolean" }, ...SHARE_OPTIONS },
   });
+  const failOn = parseFailOn(values["fail-on"], undefined);
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (!values.json) throw usage("merge needs --json OUT for the merged report");
   const reports = positionals.map(readReportFile);
@@ -211,6 +234,18 @@ async function mergeCommand(args: string[]): Promise<void> {
   process.stdout.write(formatReport(merged) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(merged) + "\n");
   process.stdout.write(`\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
+  for (const line of writeShareOutputs(merged, values)) process.stdout.write(`${line}\n`);
+  const verdict = gate(merged, failOn);
+  if (verdict.line) process.stdout.write(`${verdict.line}\n`);
+  return verdict.code;
+}
+
+async function htmlCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string", short: "o" } } });
+  if (positionals.length !== 1) throw usage("html takes one report (REPORT.json)");
+  if (!values.out) throw usage("html needs -o OUT.html");
+  const report = readReportFile(positionals[0]);
+  for (const line of writeShareOutputs(report, { html: values.out })) process.stdout.write(`${line}\n`);
 }
 
 async function describeCommand(args: string[]): Promise<void> {
@@ -247,16 +282,19 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "inspect":
-        await inspectCommand(rest);
-        break;
+        return await inspectCommand(rest);
+      case "check":
+        return await inspectCommand(rest, "error");
       case "merge":
-        await mergeCommand(rest);
-        break;
+        return await mergeCommand(rest);
       case "compare":
         compareCommand(rest);
         break;
       case "describe":
         await describeCommand(rest);
+        break;
+      case "html":
+        await htmlCommand(rest);
         break;
       case "demo":
         await demoCommand(rest);

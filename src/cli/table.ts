@@ -23,6 +23,11 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
   );
   lines.push(m.statement);
   lines.push(`Data: ${report.data.description}`);
+  const shard = report.run.shard;
+  if (shard)
+    lines.push(
+      `Shard ${shard.index}/${shard.count}: samples k with k mod ${shard.count} = ${shard.index}, ${report.samples} of ${shard.samplesTotal}.`,
+    );
   lines.push(
     `Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${report.run.precision.mode}.`,
   );

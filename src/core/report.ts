@@ -283,6 +283,14 @@ export interface InputJson {
   fed: number[];
 }
 
+/** Which shard of the data a report covers. */
+export interface ShardJson {
+  index: number;
+  count: number;
+  /** Samples of the whole data (after --samples), of which this shard took those with k mod count = index. */
+  samplesTotal: number;
+}
+
 /** How statistics were computed; `exact` means float64 over every captured value. */
 export interface PrecisionJson {
   mode: "exact" | "fast";
@@ -332,6 +340,8 @@ export interface Report {
     precision: PrecisionJson;
     /** The training batch size the user gave (--train-batch, bnLens.trainBatchSize), or null. */
     trainBatch: number | null;
+    /** Set on a shard's report (`inspect --shard index/count`): samples k with k mod count = index, of samplesTotal. */
+    shard?: ShardJson;
   };
   thresholds: Thresholds;
   histogram: HistogramScheme;

@@ -488,7 +488,13 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Asks where to save a model's report and writes it there (BN Lens writes only where the user chose). */
   async exportReport(arg?: unknown): Promise<vscode.Uri | undefined> {
     const uri = await this.resolveModel(arg, false);
-    return exportReport(uri && this.find(uri), this.seam, this.context.globalState, (line) => this.log.info(line));
+    return exportReport(
+      uri && this.find(uri),
+      this.seam,
+      this.context.globalState,
+      (line) => this.log.info(line),
+      this.context.extensionUri.fsPath,
+    );
   }
 
   /**

@@ -1,10 +1,11 @@
 /**
  * Export Report: asks where to save a model's report and writes it there (BN Lens writes only where the
- * user chose), remembering the folder for next time.
+ * user chose), as JSON or as the standalone HTML page by the file type chosen, remembering the folder.
  */
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { standaloneHtml } from "./htmlExport";
 import type { ModelDocument } from "./modelDocument";
 import type { PromptSeam } from "./prompts";
 
@@ -14,6 +15,8 @@ export async function exportReport(
   seam: PromptSeam,
   globalState: vscode.Memento,
   log: (line: string) => void,
+  /** The extension's install folder: the HTML page is built from its dist/ and media/. */
+  extensionDir: string,
 ): Promise<vscode.Uri | undefined> {
   const report = doc?.report;
   if (!doc || !report) {
@@ -24,13 +27,15 @@ export async function exportReport(
   const name = `${doc.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
   const target = await seam.prompts.saveDialog({
     defaultUri: vscode.Uri.file(path.join(lastDir ?? os.homedir(), name)),
-    filters: { "BN Lens report (JSON)": ["json"] },
+    // The file type picked in the dialog (its extension) chooses the format.
+    filters: { "BN Lens report (JSON)": ["json"], "Standalone HTML report (opens in any browser)": ["html", "htm"] },
     saveLabel: "Export Report",
     title: `BN Lens: export the report of ${doc.name}`,
   });
   if (!target) return undefined;
   try {
-    await vscode.workspace.fs.writeFile(target, Buffer.from(JSON.stringify(report, null, 1)));
+    const html = /\.html?$/i.test(target.path);
+    await vscode.workspace.fs.writeFile(target, Buffer.from(html ? standaloneHtml(report, extensionDir) : JSON.stringify(report, null, 1)));
   } catch (e) {
     seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
     return undefined;

@@ -7,6 +7,7 @@
 import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
+import type { Shard } from "../core/inputs/shard";
 import type { Report, Thresholds } from "../core/report";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
 import { s, type Schema } from "./schema";
@@ -45,6 +46,8 @@ export interface InspectRequest {
   autoExactLimitS?: number;
   executionProviders?: string[];
   intraOpNumThreads?: number;
+  /** Run only shard index/count of the samples (k mod count = index); see core/inputs/shard.ts. */
+  shard?: Shard;
 }
 
 /** What to recalibrate: an inspection's data and shape options plus where and how to write the new model. */
@@ -128,6 +131,7 @@ const inspectFields = {
   autoExactLimitS: s.optional(num),
   executionProviders: s.optional(s.array(s.string(1))),
   intraOpNumThreads: s.optional(num),
+  shard: s.optional(s.object({ index: s.int(), count: s.int() })),
 };
 const inspectRequest: Schema<InspectRequest> = s.object(inspectFields);
 const recalibrateRequest: Schema<RecalibrateRequest> = s.object({

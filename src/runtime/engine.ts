@@ -18,6 +18,7 @@ import { sizeOf, type HostTensor } from "../core/tensor";
 import { bytesPerElement } from "../core/onnx/dataType";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { prepareData, type DataSource } from "./dataSources";
+import { shardSource } from "./shardSource";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
 import { createSession, ortVersion, releaseSession, runBatch } from "./session";
 import { VERSION } from "../core/version";
@@ -210,7 +211,11 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     request.imageMean || request.imageStd || request.bgr
       ? { mean: request.imageMean ?? [0], std: request.imageStd ?? [1], order: request.bgr ? ("bgr" as const) : ("rgb" as const) }
       : undefined;
-  const { source, inputs, opened } = await (options.openData ?? prepareData)(
+  const {
+    source: whole,
+    inputs,
+    opened,
+  } = await (options.openData ?? prepareData)(
     {
       path: request.dataPath,
       samples: request.samples,
@@ -223,7 +228,9 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   );
   let session: ort.InferenceSession | undefined;
   let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
+  let source = whole;
   try {
+    if (request.shard) source = shardSource(whole, request.shard);
     const total = source.info.sampleCount;
     if (total === 0) throw new UserError("data", "The data holds no samples; give a file or folder with at least one.");
     hooks.log(`Data: ${source.info.description}; ${opened.description}.`);
@@ -331,13 +338,14 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       trainBatch: request.trainBatch,
       data: {
         kind: source.info.kind === "random" && request.randomIsDomain ? "random-domain" : source.info.kind,
-        description: describeData(source.info.description, opened.description),
+        description: describeData(whole.info.description, opened.description),
         sources: request.dataPath ? [request.dataPath] : [],
       },
       batchSize,
       seed,
       elapsedMs: elapsed(),
       precision: precisionOf(inspection, exactBatches, batches.length, autoNote),
+      ...(request.shard && request.shard.count > 1 ? { shard: { ...request.shard, samplesTotal: whole.info.sampleCount } } : {}),
       createdAt: new Date().toISOString(),
     });
   } finally {

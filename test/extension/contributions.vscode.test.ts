@@ -27,7 +27,7 @@ describe("contributions", () => {
         ["bnLens.inspectModelWithData", "BN Lens: Inspect Model with Data..."],
         ["bnLens.rerun", "BN Lens: Re-run"],
         ["bnLens.cancel", "BN Lens: Cancel"],
-        ["bnLens.exportReport", "BN Lens: Export Report (JSON)"],
+        ["bnLens.exportReport", "BN Lens: Export Report (JSON or HTML)"],
         ["bnLens.compareWithData", "BN Lens: Compare with Another Data Set..."],
         ["bnLens.showLog", "BN Lens: Show Log"],
       ],

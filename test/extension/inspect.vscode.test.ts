@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { countFindings, reportFindings, statusText } from "../../src/extension/findings";
@@ -143,6 +144,28 @@ describe("Inspect Model: results where VS Code users look", function () {
       assert.ok(!suggested.fsPath.startsWith(folder.uri.fsPath), `the suggestion ${suggested.fsPath} is inside the workspace`);
     }
     assert.match(path.basename(suggested.fsPath), /^version-RFB-320\.bn-lens\.json$/);
+  });
+
+  it("Export Report as HTML: choosing a .html file writes the standalone page with the report embedded", async () => {
+    const api = await activated();
+    const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-export-")), "chosen.html");
+    let filters: Record<string, string[]> | undefined;
+    answerPrompts(api, {
+      saveDialog: (o) => {
+        filters = o.filters;
+        return vscode.Uri.file(target);
+      },
+    });
+    const written = await run<vscode.Uri | undefined>("bnLens.exportReport", uri);
+    assert.equal(written?.fsPath, target);
+    assert.deepEqual(Object.values(filters ?? {}), [["json"], ["html", "htm"]]);
+    const html = fs.readFileSync(target, "utf8");
+    assert.match(html, /^<!DOCTYPE html>/);
+    assert.match(html, /<h1>BN Lens report: version-RFB-320\.onnx<\/h1>/);
+    const data = /id="bn-lens-report">([^<]+)<\/script>/.exec(html)?.[1] ?? "";
+    const embedded = JSON.parse(zlib.gunzipSync(Buffer.from(data, "base64")).toString("utf8")) as Report;
+    assert.equal(embedded.model.sha256, report.model.sha256);
+    assert.equal(embedded.layers.length, 35);
   });
 
   it("the view's exportReport message goes through the same save dialog; cancelling it writes nothing", async () => {

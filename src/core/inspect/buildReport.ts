@@ -1,4 +1,5 @@
 import { UserError } from "../errors";
+import { checkShards } from "../inputs/shard";
 import {
   REPORT_SCHEMA_VERSION,
   type ActivationLayerReport,
@@ -6,6 +7,7 @@ import {
   type LayerReport,
   type PrecisionJson,
   type Report,
+  type ShardJson,
   type Severity,
   type Thresholds,
 } from "../report";
@@ -33,6 +35,7 @@ export interface RunFacts {
   seed: number;
   elapsedMs: number;
   precision: PrecisionJson;
+  shard?: ShardJson;
   createdAt: string;
 }
 
@@ -109,6 +112,7 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
       runs: 1,
       precision: facts.precision,
       trainBatch,
+      ...(facts.shard ? { shard: facts.shard } : {}),
     },
     thresholds: inspection.thresholds,
     histogram: histogramScheme(),
@@ -171,6 +175,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       throw new UserError("data", `${what} has a different set of layers than the first report; merge reports of the same model only.`);
     }
   });
+  const partial = checkShards(
+    reports.map((r) => r.run.shard),
+    names,
+  );
   const thresholds: Thresholds = first.thresholds;
   const kind = [...new Set(reports.map((r) => r.data.kind))].join("+");
   const synthetic = isSyntheticKind(kind);
@@ -240,12 +248,14 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     data: {
       kind,
       synthetic,
-      description: descriptions.length === 1 ? descriptions[0] : `${reports.length} shards: ${descriptions.join("; ")}`,
+      description:
+        (descriptions.length === 1 ? descriptions[0] : `${reports.length} shards: ${descriptions.join("; ")}`) +
+        (partial ? `; ${partial}` : ""),
       sources: reports.flatMap((r) => r.data.sources),
     },
     samples,
     run: {
-      ...first.run,
+      ...withoutShard(first.run),
       elapsedMs: reports.reduce((s, r) => s + r.run.elapsedMs, 0),
       runs: reports.reduce((s, r) => s + r.run.runs, 0),
     },
@@ -255,4 +265,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     batchStudy: study,
     summary: summarise(layers.length ? layers : activations, warnings),
   };
+}
+
+// A merged report covers the shards together; it is no longer one shard.
+function withoutShard(run: Report["run"]): Report["run"] {
+  const { shard: _shard, ...rest } = run;
+  return rest;
 }

@@ -1,0 +1,23 @@
+/**
+ * "Export Report" as HTML: the standalone page of src/core/share/htmlReport.ts, built from the panel
+ * bundle the extension ships (dist/webview.js, dist/standalone.js, media/panel.css).
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import type { Report } from "../core/report";
+import { reportHtml } from "../core/share/htmlReport";
+
+/** The standalone HTML page of a report; `extensionDir` is the extension's install folder. */
+export function standaloneHtml(report: Report, extensionDir: string): string {
+  const read = (...p: string[]) => fs.readFileSync(path.join(extensionDir, ...p), "utf8");
+  return reportHtml({
+    report,
+    panelScript: read("dist", "webview.js"),
+    hostScript: read("dist", "standalone.js"),
+    panelCss: read("media", "panel.css"),
+    nonce: randomBytes(18).toString("base64"),
+    gzip: (data) => zlib.gzipSync(data, { level: 9 }),
+  });
+}

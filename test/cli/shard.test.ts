@@ -1,0 +1,235 @@
+import * as assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { TensorProtoSchema } from "onnx-buf";
+import { checkShards, parseShard, shardSize } from "../../src/core/inputs/shard";
+import type { Report } from "../../src/core/report";
+import { npyBytes } from "../helpers/npyBytes";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, ROOT } from "../helpers/paths";
+import { throwsUser } from "../helpers/userError";
+
+const CLI = path.join(ROOT, "dist", "cli.js");
+const BN2D = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval", "model.onnx");
+
+function bnLens(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the n shards as n processes at once, as n machines of a job array would. */
+async function runShards(n: number, args: string[], outOf: (i: number) => string): Promise<Report[]> {
+  const runs = Array.from({ length: n }, (_, i) => {
+    const child = spawn(process.execPath, [CLI, "inspect", ...args, "--shard", `${i}/${n}`, "--json", outOf(i)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    return new Promise<void>((resolve, reject) =>
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`shard ${i}/${n} exited ${code}: ${err}`)))),
+    );
+  });
+  await Promise.all(runs);
+  return Array.from({ length: n }, (_, i) => JSON.parse(fs.readFileSync(outOf(i), "utf8")) as Report);
+}
+
+/** Seeded values with a per-channel offset and scale, so each channel's statistics differ. */
+function sampleValues(samples: number, channels: number, hw: number, seed: number): Float32Array {
+  const out = new Float32Array(samples * channels * hw);
+  let s = seed >>> 0;
+  for (let k = 0; k < out.length; k++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const c = Math.floor(k / hw) % channels;
+    out[k] = (s / 2 ** 32 - 0.5) * (1 + c) + 0.3 * c;
+  }
+  return out;
+}
+
+/** Float64 mean and population variance per channel over the samples k with k mod n = i, by hand. */
+function shardMoments(values: Float32Array, channels: number, hw: number, n: number, i: number): { mean: number[]; var: number[] } {
+  const per = channels * hw;
+  const samples = values.length / per;
+  const mean: number[] = [];
+  const variance: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const xs: number[] = [];
+    for (let k = i; k < samples; k += n) for (let p = 0; p < hw; p++) xs.push(values[k * per + c * hw + p]);
+    const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+    mean.push(m);
+    variance.push(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length);
+  }
+  return { mean, var: variance };
+}
+
+function assertMergeEqualsSingle(merged: Report, full: Report): void {
+  assert.equal(merged.samples, full.samples);
+  assert.equal(merged.data.description, full.data.description);
+  assert.equal(merged.run.shard, undefined);
+  assert.equal(merged.layers.length, full.layers.length);
+  const near = (a: number | null, b: number | null, what: string) => {
+    assert.ok(a !== null && b !== null, what);
+    assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+  };
+  merged.layers.forEach((l, i) => {
+    const f = full.layers[i];
+    for (const side of ["pre", "post"] as const) {
+      assert.deepEqual(l[side].count, f[side].count);
+      assert.deepEqual(l[side].min, f[side].min);
+      assert.deepEqual(l[side].max, f[side].max);
+      assert.deepEqual(l[side].nonFinite, f[side].nonFinite);
+      assert.deepEqual(l[side].histogram, f[side].histogram);
+      l[side].mean.forEach((v, c) => near(v, f[side].mean[c], `${l.node} ${side}.mean[${c}]`));
+      l[side].var.forEach((v, c) => near(v, f[side].var[c], `${l.node} ${side}.var[${c}]`));
+    }
+    assert.deepEqual(l.saturation.count, f.saturation.count);
+    l.compare.z.forEach((z, c) => near(z, f.compare.z[c], `${l.node} z[${c}]`));
+    assert.deepEqual(
+      l.warnings.map((w) => [w.rule, w.severity, w.channels]),
+      f.warnings.map((w) => [w.rule, w.severity, w.channels]),
+    );
+  });
+}
+
+describe("sharded runs: inspect --shard i/n and merge", function () {
+  this.timeout(300_000);
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-shard-"));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("parses i/n, sizes shards and checks a merge's set of shards", () => {
+    assert.deepEqual(parseShard("2/3"), { index: 2, count: 3 });
+    for (const bad of ["3/3", "1", "-1/3", "0/0", "a/b", "1/2/3"])
+      throwsUser(
+        () => parseShard(bad),
+        `--shard takes i/n with 0 <= i < n (shard i of n, counted from 0), like 0/4, not "${bad}".`,
+        "usage",
+      );
+    // 16 samples in 3 shards: k = 0,3,...,15 (6); 1,4,...,13 (5); 2,5,...,14 (5).
+    assert.deepEqual(
+      [0, 1, 2].map((i) => shardSize(16, { index: i, count: 3 })),
+      [6, 5, 5],
+    );
+    assert.equal(shardSize(2, { index: 2, count: 3 }), 0);
+    const s = (index: number) => ({ index, count: 3, samplesTotal: 16 });
+    assert.equal(checkShards([s(2), s(0), s(1)], ["c", "a", "b"]), "");
+    assert.equal(checkShards([s(0), s(2)], ["a", "c"]), "shards 0, 2 of 3 only");
+    throwsUser(() => checkShards([s(1), s(1)], ["a", "b"]), "b and a are both shard 1/3; each shard may be merged once.");
+    throwsUser(
+      () => checkShards([s(0), { index: 1, count: 4, samplesTotal: 16 }], ["a", "b"]),
+      "b is shard 1/4 of 16 samples but a is shard 0/3 of 16; merge shards of one split only.",
+    );
+  });
+
+  it("npy: 3 shard processes at once; each takes k mod 3 = i (checked by hand), their merge equals the single run", async () => {
+    const [N, C, HW] = [31, 3, 36];
+    const values = sampleValues(N, C, HW, 7);
+    const npy = path.join(tmp, "data.npy");
+    fs.writeFileSync(npy, npyBytes("<f4", [N, C, 6, 6], new Uint8Array(values.buffer)));
+    const args = [BN2D, "--data", npy, "--batch", "4", "--mode", "exact"];
+    const shards = await runShards(3, args, (i) => path.join(tmp, `npy-${i}.json`));
+    assert.deepEqual(
+      shards.map((r) => [r.samples, r.run.shard]),
+      [0, 1, 2].map((i) => [[11, 10, 10][i], { index: i, count: 3, samplesTotal: N }]),
+    );
+    // The model is one BN: its input is the data, so each shard's pre-BN moments are the data's over k mod 3 = i.
+    shards.forEach((r, i) => {
+      const want = shardMoments(values, C, HW, 3, i);
+      for (let c = 0; c < C; c++) {
+        assert.ok(Math.abs(r.layers[0].pre.mean[c]! - want.mean[c]) < 1e-12, `shard ${i} mean[${c}]`);
+        assert.ok(Math.abs(r.layers[0].pre.var[c]! - want.var[c]) < 1e-12 * Math.max(1, want.var[c]), `shard ${i} var[${c}]`);
+      }
+    });
+    const full = path.join(tmp, "npy-full.json");
+    assert.equal(bnLens("inspect", ...args, "--json", full).code, 0);
+    const out = path.join(tmp, "npy-merged.json");
+    const m = bnLens("merge", ...[2, 0, 1].map((i) => path.join(tmp, `npy-${i}.json`)), "--json", out);
+    assert.equal(m.code, 0, m.stderr);
+    assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
+    // A shard given twice is refused; a partial set merges and says which shards it holds.
+    const twice = bnLens("merge", path.join(tmp, "npy-0.json"), path.join(tmp, "npy-0.json"), "--json", path.join(tmp, "x.json"));
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /^error: .*are both shard 0\/3; each shard may be merged once\./);
+    const part = bnLens("merge", path.join(tmp, "npy-0.json"), path.join(tmp, "npy-2.json"), "--json", path.join(tmp, "part.json"));
+    assert.equal(part.code, 0, part.stderr);
+    assert.match(part.stdout, /shards 0, 2 of 3 only/);
+  });
+
+  it("ONNX TensorProto test data sets: 3 shard processes at once, merge equals the single run", async () => {
+    const [C, HW] = [3, 36];
+    // Three sets of 7, 1 and 5 samples: shards cut across set boundaries.
+    const sizes = [7, 1, 5];
+    const root = path.join(tmp, "sets");
+    sizes.forEach((n, s) => {
+      const dir = path.join(root, `test_data_set_${s}`);
+      fs.mkdirSync(dir, { recursive: true });
+      const values = sampleValues(n, C, HW, 100 + s);
+      const t = create(TensorProtoSchema, {
+        dims: [BigInt(n), 3n, 6n, 6n],
+        dataType: 1,
+        rawData: new Uint8Array(values.buffer as ArrayBuffer),
+      });
+      fs.writeFileSync(path.join(dir, "input_0.pb"), toBinary(TensorProtoSchema, t));
+    });
+    const args = [BN2D, "--data", root, "--batch", "2", "--mode", "exact"];
+    const shards = await runShards(3, args, (i) => path.join(tmp, `pb-${i}.json`));
+    assert.deepEqual(
+      shards.map((r) => r.samples),
+      [5, 4, 4],
+    );
+    const full = path.join(tmp, "pb-full.json");
+    assert.equal(bnLens("inspect", ...args, "--json", full).code, 0);
+    const out = path.join(tmp, "pb-merged.json");
+    assert.equal(bnLens("merge", ...[0, 1, 2].map((i) => path.join(tmp, `pb-${i}.json`)), "--json", out).code, 0);
+    assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
+  });
+
+  it("image folder (the face detector on its 16 photos): 3 shard processes at once, merge equals the single run", async () => {
+    const args = [FACE_DETECTOR, "--data", FACE_IMAGES, "--mean", "127", "--std", "128", "--batch", "4", "--mode", "exact"];
+    const shards = await runShards(3, args, (i) => path.join(tmp, `img-${i}.json`));
+    assert.deepEqual(
+      shards.map((r) => r.samples),
+      [6, 5, 5],
+    );
+    const full = path.join(tmp, "img-full.json");
+    assert.equal(bnLens("inspect", ...args, "--json", full).code, 0);
+    const out = path.join(tmp, "img-merged.json");
+    assert.equal(bnLens("merge", ...[0, 1, 2].map((i) => path.join(tmp, `img-${i}.json`)), "--json", out).code, 0);
+    assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
+  });
+
+  it("npz and random data: 3 shard processes at once, merge equals the single run", async () => {
+    const { zipSync } = await import("fflate");
+    const values = sampleValues(20, 3, 36, 11);
+    const npz = path.join(tmp, "data.npz");
+    fs.writeFileSync(npz, zipSync({ "0.npy": npyBytes("<f4", [20, 3, 6, 6], new Uint8Array(values.buffer as ArrayBuffer)) }));
+    const demoDir = path.join(tmp, "demo");
+    assert.equal(bnLens("demo", "--out", demoDir).code, 0);
+    const demo = path.join(demoDir, "bn-lens-demo.onnx");
+    for (const [name, args] of [
+      ["npz", [BN2D, "--data", npz, "--batch", "3", "--mode", "exact"]],
+      ["random", [demo, "--samples", "40", "--seed", "5", "--batch", "8", "--mode", "exact"]],
+    ] as const) {
+      const shards = await runShards(3, [...args], (i) => path.join(tmp, `${name}-${i}.json`));
+      assert.equal(
+        shards.reduce((s, r) => s + r.samples, 0),
+        name === "npz" ? 20 : 40,
+      );
+      const full = path.join(tmp, `${name}-full.json`);
+      assert.equal(bnLens("inspect", ...args, "--json", full).code, 0);
+      const out = path.join(tmp, `${name}-merged.json`);
+      assert.equal(bnLens("merge", ...[0, 1, 2].map((i) => path.join(tmp, `${name}-${i}.json`)), "--json", out).code, 0);
+      assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
+    }
+  });
+
+  it("a shard with no samples is one plain sentence", () => {
+    const dir = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval", "test_data_set_0");
+    const r = bnLens("inspect", BN2D, "--data", dir, "--shard", "2/3");
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), "error: Shard 2/3 has no samples: the data holds 2 samples, fewer than 3; use at most 2 shards.");
+  });
+});

@@ -3,7 +3,7 @@
  * Versioned by `schemaVersion`; README "Report format" documents every field.
  * Per-channel arrays are indexed by channel. Numbers that cannot be computed (no data) are null.
  */
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** Severity of a finding, as shown in the Problems panel. */
 export type Severity = "error" | "warning" | "info";
@@ -107,16 +107,22 @@ export interface WarningJson {
 }
 
 /** Identifiers of the rules in the rule list (README "Warnings"). */
-export type RuleId =
-  | "mean-shift"
-  | "variance-ratio"
-  | "saturation"
-  | "rectifier-off"
-  | "dead-channel"
-  | "non-finite"
-  | "low-count"
-  | "training-mode"
-  | "bn-fused";
+export const RULE_IDS = [
+  "mean-shift",
+  "variance-ratio",
+  "saturation",
+  "rectifier-off",
+  "dead-channel",
+  "non-finite",
+  "low-count",
+  "training-mode",
+  "bn-fused",
+  "invalid-parameters",
+  "bn-in-subgraph",
+] as const;
+
+/** One rule of the rule list. */
+export type RuleId = (typeof RULE_IDS)[number];
 
 /** A per-layer digest for the overview. */
 export interface LayerSummaryJson {
@@ -154,8 +160,8 @@ export interface LayerReport {
   warnings: WarningJson[];
   /**
    * Set when the statistics of this layer come from a systematic spatial sample (fast mode): every
-   * strides[k]-th position along spatial axis k, `fraction` of all positions. Minimum and maximum are still
-   * over every value. Null when every value was measured.
+   * strides[k]-th position along spatial axis k, `fraction` of all positions. Histograms, saturation,
+   * minimum and maximum come from the sample; mean and variance from every value. Null when every value was measured.
    */
   sampling: { strides: number[]; fraction: number } | null;
 }
@@ -224,6 +230,12 @@ export interface PrecisionJson {
 /** The whole report. */
 export interface Report {
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  /**
+   * The run's identity: the first 32 hex digits of sha256 over the model's sha256, the data (kind,
+   * description, sources), the seed and the sample count. Two runs of the same model on the same data
+   * have the same id, so `merge` can refuse a shard given twice. A merged report's id is derived from its shards'.
+   */
+  id: string;
   generator: { name: "bn-lens"; version: string; onnxruntime: string };
   createdAt: string;
   model: {
@@ -254,6 +266,8 @@ export interface Report {
     elapsedMs: number;
     /** How many runs were merged into this report (1 for a plain inspect). */
     runs: number;
+    /** Ids of the single runs this report covers ([id] for a plain inspect); merge refuses overlaps. */
+    shards: string[];
     precision: PrecisionJson;
   };
   thresholds: Thresholds;

@@ -38,7 +38,7 @@ describe("bn-lens CLI", function () {
     assert.match(r.stdout, /1 BatchNormalization layer/);
     assert.match(r.stdout, /Report written to/);
     const report = JSON.parse(fs.readFileSync(out, "utf8")) as Report;
-    assert.equal(report.schemaVersion, 1);
+    assert.equal(report.schemaVersion, 2);
     assert.equal(report.samples, 2);
     const l = report.layers[0];
     for (const key of [

@@ -11,10 +11,13 @@ import {
 } from "../report";
 import { ChannelStats } from "../stats/accumulator";
 import { histogramScheme } from "../stats/histogram";
-import { bnLayerReport, modelStatement, probeReport, type Inspection } from "./inspection";
+import { findSubgraphBn } from "../graph/bnLayers";
+import { blameUpstreamInvalid, bnLayerReport, modelStatement, probeReport, type Inspection } from "./inspection";
 
 /** Facts about the run that the inspection itself does not know. */
 export interface RunFacts {
+  /** The run identity (Report.id), made by the runtime from the model and the data. */
+  id: string;
   generatorVersion: string;
   onnxruntimeVersion: string;
   modelPath: string;
@@ -47,12 +50,14 @@ function summarise(
 
 /** Assembles the full report of one inspection. */
 export function buildReport(inspection: Inspection, facts: RunFacts): Report {
-  const layers = inspection.layerReports();
+  const layers = blameUpstreamInvalid(inspection.layerReports());
   const activations = inspection.activationReports();
-  const { statement, warnings } = modelStatement(layers, inspection.probes.length);
+  const subgraphBn = findSubgraphBn(inspection.model);
+  const { statement, warnings } = modelStatement(layers, inspection.probes.length, subgraphBn);
   const m = inspection.model;
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
+    id: facts.id,
     generator: { name: "bn-lens", version: facts.generatorVersion, onnxruntime: facts.onnxruntimeVersion },
     createdAt: facts.createdAt,
     model: {
@@ -67,13 +72,20 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
       inputs: facts.inputs,
       outputs: m.outputs,
       bnCount: layers.length,
-      fusedAway: layers.length === 0,
+      fusedAway: layers.length === 0 && subgraphBn.length === 0,
       statement,
       notes: facts.notes,
     },
     data: facts.data,
     samples: inspection.samples,
-    run: { batchSize: facts.batchSize, seed: facts.seed, elapsedMs: facts.elapsedMs, runs: 1, precision: facts.precision },
+    run: {
+      batchSize: facts.batchSize,
+      seed: facts.seed,
+      elapsedMs: facts.elapsedMs,
+      runs: 1,
+      shards: [facts.id],
+      precision: facts.precision,
+    },
     thresholds: inspection.thresholds,
     histogram: histogramScheme(),
     layers,
@@ -81,24 +93,6 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
     warnings,
     summary: summarise(layers.length ? layers : activations, warnings),
   };
-}
-
-/** Rejects JSON that is not a BN Lens report this version can read. */
-export function checkReport(value: unknown, what: string): Report {
-  const r = value as Partial<Report> | null;
-  if (!r || typeof r !== "object" || r.generator?.name !== "bn-lens" || !Array.isArray(r.layers)) {
-    throw new UserError(
-      "data",
-      `${what} is not a BN Lens report (no generator "bn-lens" or no layers); pass files written by "bn-lens inspect --json".`,
-    );
-  }
-  if (r.schemaVersion !== REPORT_SCHEMA_VERSION) {
-    throw new UserError(
-      "data",
-      `${what} has report schema version ${String(r.schemaVersion)}, and this BN Lens reads version ${REPORT_SCHEMA_VERSION}; re-run the inspection with this version.`,
-    );
-  }
-  return r as Report;
 }
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
@@ -113,8 +107,30 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
 export function mergeReports(reports: readonly Report[], names: readonly string[]): Report {
   if (reports.length === 0) throw new UserError("usage", "merge needs at least one report.");
   const [first] = reports;
+  const shardOwner = new Map<string, number>();
+  const sourceOwner = new Map<string, number>();
   reports.forEach((r, i) => {
     const what = names[i] ?? `report ${i + 1}`;
+    for (const shard of r.run.shards.length ? r.run.shards : [r.id]) {
+      const j = shardOwner.get(shard);
+      if (j !== undefined && j !== i) {
+        throw new UserError(
+          "data",
+          `${what} and ${names[j] ?? `report ${j + 1}`} cover the same run (id ${shard.slice(0, 12)}…: same model, data and seed); merging them would count those samples twice.`,
+        );
+      }
+      shardOwner.set(shard, i);
+    }
+    for (const source of new Set(r.data.sources)) {
+      const j = sourceOwner.get(source);
+      if (j !== undefined && j !== i) {
+        throw new UserError(
+          "data",
+          `${what} and ${names[j] ?? `report ${j + 1}`} both read ${source}; merge reports of disjoint shards of the data only, or samples are counted twice.`,
+        );
+      }
+      sourceOwner.set(source, i);
+    }
     if (r.model.sha256 !== first.model.sha256) {
       throw new UserError(
         "data",
@@ -135,7 +151,7 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
     }
   });
   const thresholds: Thresholds = first.thresholds;
-  const layers: LayerReport[] = first.layers.map((l0, i) => {
+  const measured: LayerReport[] = first.layers.map((l0, i) => {
     const pre = ChannelStats.fromJson(l0.pre);
     const post = ChannelStats.fromJson(l0.post, l0.saturation.countByInterval);
     let rank = l0.rank;
@@ -175,6 +191,7 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       reports.map((r) => r.layers[i].sampling).find((s) => s) ?? null,
     );
   });
+  const layers = blameUpstreamInvalid(measured);
   const activations: ActivationLayerReport[] = first.activations.map((a0, i) => {
     const stats = ChannelStats.fromJson(a0.stats, a0.saturation.countByInterval);
     for (const r of reports.slice(1))
@@ -183,8 +200,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
   });
   const samples = reports.reduce((s, r) => s + r.samples, 0);
   const descriptions = [...new Set(reports.map((r) => r.data.description))];
+  const shards = reports.flatMap((r) => (r.run.shards.length ? r.run.shards : [r.id]));
   return {
     ...first,
+    id: mergedId(shards),
     createdAt: new Date().toISOString(),
     data: {
       kind: [...new Set(reports.map((r) => r.data.kind))].join("+"),
@@ -196,9 +215,29 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       ...first.run,
       elapsedMs: reports.reduce((s, r) => s + r.run.elapsedMs, 0),
       runs: reports.reduce((s, r) => s + r.run.runs, 0),
+      shards,
     },
     layers,
     activations,
     summary: summarise(layers.length ? layers : activations, first.warnings),
   };
+}
+
+/**
+ * The id of a merged report: 128 bits of FNV-1a (four 32-bit lanes with different offsets) over its sorted
+ * shard ids, so merging the same shards in any order gives the same id. Core has no crypto; this id only
+ * names the merge, while duplicate detection compares the shard ids themselves.
+ */
+export function mergedId(shards: readonly string[]): string {
+  const text = [...shards].sort().join("+");
+  let out = "";
+  for (const offset of [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b]) {
+    let h = offset >>> 0;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    out += h.toString(16).padStart(8, "0");
+  }
+  return out;
 }

@@ -1,7 +1,8 @@
-import type { ActivationJson, LayerReport, Report } from "../report";
+import type { ActivationJson, LayerReport, Report, WarningJson } from "../report";
+import { invalidParameters } from "../graph/bnParameters";
 import type { OnnxModel } from "../onnx/model";
 import { modelStatement, type ActivationFinder } from "./inspection";
-import { findActivationProbes, findBnLayers } from "../graph/bnLayers";
+import { findActivationProbes, findBnLayers, findSubgraphBn } from "../graph/bnLayers";
 import type { ExternalReader } from "../onnx/tensorData";
 import { DEFAULT_THRESHOLDS } from "../stats/judge";
 
@@ -24,6 +25,8 @@ export interface ModelOverview {
   layers: StoredLayer[];
   /** Conv/Gemm/MatMul outputs that would be observed when BN was fused away. */
   probes: { node: string; op: string; output: string; activation: string }[];
+  /** Findings that need no data: invalid stored BN parameters (per layer), BN in subgraphs, BN fused away. */
+  warnings: WarningJson[];
 }
 
 /** Reads the stored BN parameters and what follows each BN. */
@@ -34,7 +37,8 @@ export function modelOverview(
   readExternal?: ExternalReader,
   slopeFraction = DEFAULT_THRESHOLDS.slopeFraction,
 ): ModelOverview {
-  const layers: StoredLayer[] = findBnLayers(model, readExternal).map((l) => ({
+  const stored = findBnLayers(model, readExternal);
+  const layers: StoredLayer[] = stored.map((l) => ({
     index: l.index,
     node: l.name,
     input: l.input,
@@ -56,7 +60,12 @@ export function modelOverview(
           activation: findActivation(model, p.output, slopeFraction).op,
         }))
       : [];
-  const { statement } = modelStatement(layers, probes.length);
+  const subgraphBn = findSubgraphBn(model);
+  const { statement, warnings } = modelStatement(layers, probes.length, subgraphBn);
+  for (const l of stored) {
+    const invalid = invalidParameters(l);
+    if (invalid) warnings.push(invalid);
+  }
   return {
     model: {
       ...file,
@@ -67,10 +76,11 @@ export function modelOverview(
       inputs: model.inputs.map((i) => ({ name: i.name, dtype: i.dtype ?? i.typeName, dims: i.dims ?? null })),
       outputs: model.outputs,
       bnCount: layers.length,
-      fusedAway: layers.length === 0,
+      fusedAway: layers.length === 0 && subgraphBn.length === 0,
       statement,
     },
     layers,
     probes,
+    warnings,
   };
 }

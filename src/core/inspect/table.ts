@@ -150,5 +150,11 @@ export function formatOverview(o: ModelOverview): string {
   } else {
     for (const p of o.probes) lines.push(`  ${p.node} (${p.op}) → ${p.activation}`);
   }
+  // Findings that need no data (invalid stored parameters); the model-level ones are the statement above.
+  const stored = o.warnings.filter((w) => w.layer !== undefined);
+  if (stored.length) {
+    lines.push("", `Stored parameters: ${stored.length} layer${stored.length === 1 ? "" : "s"} with invalid values.`);
+    for (const w of stored) lines.push(`  ${w.severity.padEnd(7)} ${w.layer} [${w.rule}] ${w.message}`);
+  }
   return lines.join("\n");
 }

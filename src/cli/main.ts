@@ -108,7 +108,9 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
       return;
     }
     stoppedBy = signal;
-    process.stderr.write(`${tty ? "\r\x1b[K" : ""}Cancelling after the current batch (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)…\n`);
+    process.stderr.write(
+      `${tty ? "\r\x1b[K" : ""}Cancelling after the current batch (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)…\n`,
+    );
     run.cancel();
   };
   const onInt = () => onSignal("SIGINT");
@@ -176,7 +178,9 @@ async function inspectCommand(args: string[]): Promise<void> {
   };
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   const jsonOut =
-    values.json !== undefined ? checkOutputPath(values.json, "--json", [request.modelPath, ...(request.dataPath ? [request.dataPath] : [])]) : undefined;
+    values.json !== undefined
+      ? checkOutputPath(values.json, "--json", [request.modelPath, ...(request.dataPath ? [request.dataPath] : [])])
+      : undefined;
   const report = await runInspect(request, jsonOut);
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
@@ -330,7 +334,9 @@ process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(process.exitCode ?? EXIT_OK);
   const reason = e.code === "ENOSPC" ? "no space left on the device" : e.message;
   try {
-    process.stderr.write(`error: Cannot write the output to stdout: ${reason} (${e.code ?? "error"}); any --json report was still written.\n`);
+    process.stderr.write(
+      `error: Cannot write the output to stdout: ${reason} (${e.code ?? "error"}); any --json report was still written.\n`,
+    );
   } catch {
     // stderr is gone too: nothing left to tell.
   }

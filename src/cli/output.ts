@@ -77,12 +77,16 @@ export function checkOutputPath(file: string | undefined, option: string, inputs
   } catch {
     throw new UserError("usage", `The folder ${dir} for ${option} does not exist; create it first or choose another path.`);
   }
-  if (!dirStat.isDirectory()) throw new UserError("usage", `${dir} (the folder for ${option}) is a file, not a folder; choose another path.`);
+  if (!dirStat.isDirectory())
+    throw new UserError("usage", `${dir} (the folder for ${option}) is a file, not a folder; choose another path.`);
   try {
     fs.accessSync(dir, fs.constants.W_OK);
     if (stat) fs.accessSync(abs, fs.constants.W_OK);
   } catch {
-    throw new UserError("usage", `BN Lens cannot write to ${stat ? abs : `the folder ${dir}`} (permission denied); choose a path you can write to.`);
+    throw new UserError(
+      "usage",
+      `BN Lens cannot write to ${stat ? abs : `the folder ${dir}`} (permission denied); choose a path you can write to.`,
+    );
   }
   return abs;
 }
@@ -105,7 +109,10 @@ const REASONS: Record<string, string> = {
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array, what = "the report"): void {
   const abs = path.resolve(file);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = path.join(
+    path.dirname(abs),
+    `.${path.basename(abs)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
+  );
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, "wx", 0o644);
@@ -118,6 +125,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, what = 
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code ?? "";
-    throw new UserError("resource", `Cannot write ${what} to ${file}: ${REASONS[code] ?? (e as Error).message} (${code || "error"}); nothing was written.`);
+    throw new UserError(
+      "resource",
+      `Cannot write ${what} to ${file}: ${REASONS[code] ?? (e as Error).message} (${code || "error"}); nothing was written.`,
+    );
   }
 }

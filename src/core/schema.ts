@@ -83,8 +83,16 @@ export function literal(...values: readonly (string | number)[]): Check {
 
 /** null, or what `inner` accepts. */
 export function nullable(inner: Check): Check {
-  return check(`${inner.what} or null`, (v, f) => {
-    if (v !== null) inner(v, f);
+  const what = `${inner.what} or null`;
+  return check(what, (v, f) => {
+    if (v === null) return;
+    try {
+      inner(v, f);
+    } catch (e) {
+      // The mismatch at this very field: say that null would do too.
+      if (e instanceof SchemaError && e.field === f && e.found !== undefined) throw new SchemaError(f, what, e.found);
+      throw e;
+    }
   });
 }
 

@@ -211,6 +211,13 @@ function checkFeedSize(inputs: readonly ResolvedInput[], batch: number): void {
   }
 }
 
+const DATA_KIND_NAMES: Record<string, string> = {
+  random: "random data",
+  npy: "a .npy array",
+  npz: "an .npz archive",
+  "onnx-test-data": "ONNX TensorProto data",
+};
+
 /** Runs a whole inspection: load, check data, rewrite, run in batches, measure, judge. */
 export async function inspect(request: InspectRequest, hooks: EngineHooks, options: EngineOptions = {}): Promise<Report> {
   const started = performance.now();
@@ -254,6 +261,13 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   let session: ort.InferenceSession | undefined;
   let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
   try {
+    if (image && source.info.kind !== "images") {
+      const given = [request.imageMean && "--mean", request.imageStd && "--std", request.bgr && "--bgr"].filter(Boolean).join(", ");
+      throw new UserError(
+        "usage",
+        `${given} appl${given.includes(",") ? "y" : "ies"} to images only, but the data is ${DATA_KIND_NAMES[source.info.kind]}; drop ${given.includes(",") ? "them" : "it"}, or normalise the arrays before saving them.`,
+      );
+    }
     checkFedShapes(inputs, inspection);
     const total = source.info.sampleCount;
     if (total === 0) throw new UserError("data", "The data holds no samples; give a file or folder with at least one.");

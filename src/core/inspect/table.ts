@@ -24,7 +24,11 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
   lines.push(m.statement);
   lines.push(`Data: ${report.data.description}`);
   lines.push(
-    `Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${report.run.precision.mode}.`,
+    `Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${
+      report.run.precision.mode === "fast"
+        ? `fast (histograms, saturation, min and max from a ${(report.run.precision.histogramSampling * 100).toFixed(1)}% spatial sample; mean and variance from every value)`
+        : "exact"
+    }.`,
   );
   for (const n of m.notes) lines.push(`Note: ${n}`);
   lines.push("");

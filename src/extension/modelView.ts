@@ -1,26 +1,28 @@
 /**
- * The .onnx custom editor (viewType bnLens.modelView): a read-only webview per opened model. It owns no
- * state: every message from the webview is validated with parseWebviewMessage and handed to the
- * controller, which decides what the view shows.
+ * The .onnx custom editor (viewType bnLens.modelView): a read-only webview per opened model. The state
+ * lives in the model's document (modelDocument.ts); every message from the webview is validated with
+ * parseWebviewMessage and handed to the controller, which decides what the view shows.
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { parseWebviewMessage, type HostToWebview, type WebviewToHost } from "../protocol/webview";
-import { panelHtml } from "../core/webviewShell";
+import { panelHtml } from "./webviewShell";
 
 export const VIEW_TYPE = "bnLens.modelView";
 
 /** What the controller does for views. */
 export interface ViewHost {
-  viewOpened(view: ModelView): void;
-  viewClosed(view: ModelView): void;
-  viewMessage(view: ModelView, msg: WebviewToHost): void;
+  /** The model's document (one per model: VS Code disposes it when its last view closes). */
+  openDocument(uri: vscode.Uri): vscode.CustomDocument;
+  viewOpened(view: ModelPanel): void;
+  viewClosed(view: ModelPanel): void;
+  viewMessage(view: ModelPanel, msg: WebviewToHost): void;
   /** A message that failed validation (logged, never acted on). */
-  viewRejected(view: ModelView, raw: unknown): void;
+  viewRejected(view: ModelPanel, raw: unknown): void;
 }
 
-/** One open model view. */
-export class ModelView {
+/** One open model panel: the webview showing a model document (webview/modelView.ts is the view it draws). */
+export class ModelPanel {
   /** The webview said webviewReady; messages posted before that would be lost, so they wait for it. */
   ready = false;
   /** Rows of the last report overview sent, and whether the webview acknowledged rendering it. */
@@ -55,7 +57,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
   ) {}
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
-    return { uri, dispose: () => undefined };
+    return this.host.openDocument(uri);
   }
 
   resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
@@ -69,7 +71,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, "webview.js")).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, "panel.css")).toString(),
     });
-    const view = new ModelView(document.uri, panel);
+    const view = new ModelPanel(document.uri, panel);
     webview.onDidReceiveMessage((raw: unknown) => {
       const msg = parseWebviewMessage(raw);
       if (msg) this.host.viewMessage(view, msg);

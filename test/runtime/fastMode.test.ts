@@ -3,7 +3,7 @@
  * (extremes) must match exactly; what it says is sampled must stay close; auto mode picks by projected time.
  */
 import * as assert from "node:assert/strict";
-import { formatReport } from "../../src/core/inspect/table";
+import { formatReport } from "../../src/cli/table";
 import type { LayerReport, Report } from "../../src/core/report";
 import { inspect, type EngineHooks } from "../../src/runtime/engine";
 import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";

@@ -177,6 +177,12 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
  */
 function checkFedShapes(inputs: readonly ResolvedInput[], inspection: Inspection): void {
   for (const i of inputs) {
+    if (i.sampleDims.some((d) => d < 0 || !Number.isSafeInteger(d))) {
+      throw new UserError(
+        "model",
+        `Input "${i.name}" declares dims ${i.sampleDims.join("x")} per sample, and a dim below 0 cannot be fed; the model is damaged (give the shape with --input-shape if the dim is meant to be symbolic).`,
+      );
+    }
     if (i.sampleDims.some((d) => d === 0)) {
       throw new UserError(
         "data",

@@ -261,6 +261,17 @@ describe("models BN Lens used to misread", () => {
     );
   });
 
+  it("a negative declared dim is refused (fuzz seed 20261201, case 5580: it crashed the random data generator)", async () => {
+    const p = demo((m) => {
+      const t = m.graph!.input[0].type!.value;
+      if (t.case === "tensorType") t.value.shape!.dim[3].value = { case: "dimValue", value: -(2n ** 31n) };
+    });
+    assert.equal(
+      await message({ modelPath: p }),
+      'Input "image" declares dims 3x8x-2147483648 per sample, and a dim below 0 cannot be fed; the model is damaged (give the shape with --input-shape if the dim is meant to be symbolic).',
+    );
+  });
+
   it("a BN with no channels is refused", async () => {
     const p = write(
       model(

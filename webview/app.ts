@@ -187,7 +187,12 @@ export class App {
     let sub = "";
     if (this.phase === "finished" && r) {
       const samples = r.data.description.includes(String(r.samples)) ? "" : ` · ${plural(r.samples, "sample")}`;
-      sub = `${r.data.description}${samples} · ${duration(r.run.elapsedMs)}${r.run.runs > 1 ? ` · ${r.run.runs} runs merged` : ""}`;
+      // Fast mode samples: say which numbers come from the sample, so "max" is not read as the max of every value.
+      const fast =
+        r.run.precision.mode === "fast"
+          ? ` · fast: histograms, saturation, min and max from a ${(r.run.precision.histogramSampling * 100).toFixed(1)}% spatial sample; mean and variance from every value`
+          : "";
+      sub = `${r.data.description}${samples} · ${duration(r.run.elapsedMs)}${r.run.runs > 1 ? ` · ${r.run.runs} runs merged` : ""}${fast}`;
     } else if (this.phase === "described") sub = "Not run yet: showing what the model stores";
     const canRun = this.trusted && this.phase !== "running" && this.phase !== "modelFailed" && (this.model !== null || r !== null);
     const runTitle = this.trusted ? "" : "This workspace is untrusted: BN Lens does not run models here.";

@@ -168,6 +168,19 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
     explain:
       "At inference this BN normalises each batch with the batch's own statistics, not the stored ones, so results depend on the batch.",
   },
+  "invalid-parameters": {
+    badge: "invalid BN",
+    title: "The model stores invalid BN parameters",
+    explain:
+      "A variance below 0, an epsilon below 0, or a NaN or infinite mean, variance, gamma or beta is stored in the model itself. BN then " +
+      "outputs NaN or nonsense whatever the data; the model file is damaged or was exported from a broken checkpoint.",
+  },
+  "bn-in-subgraph": {
+    badge: "BN in subgraph",
+    title: "BatchNormalization inside a subgraph",
+    explain:
+      "Some BN nodes sit inside the body of an If, Loop or Scan node. BN Lens measures BN in the main graph only, so those layers are not measured.",
+  },
   "bn-fused": {
     badge: "BN fused",
     title: "BatchNormalization was fused away",

@@ -28,7 +28,8 @@ import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
 import { InspectorClient, WorkerError } from "../runtime/client";
 import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
-import { writeDemoModel } from "./demo";
+import { demoModelPath, writeDemoModel } from "./demo";
+import { checkOutputPath, writeFileAtomic } from "./output";
 import { readReportFile, refuseInputAsOutput } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 import { SHARE_OPTIONS, gate, parseFailOn, writeShareOutputs } from "./shareOutputs";
@@ -100,12 +101,18 @@ function workerPath(): string {
 }
 
 function writeJson(file: string, value: unknown): void {
+  let text: string;
   try {
-    fs.writeFileSync(file, JSON.stringify(value, null, 1));
+    text = JSON.stringify(value, null, 1);
   } catch (e) {
-    throw new UserError("data", `Cannot write the report to ${file}: ${(e as Error).message}.`);
+    throw new UserError("resource", `Cannot write the report to ${file}: it is too large to serialise (${(e as Error).message}).`);
   }
+  writeFileAtomic(file, text);
 }
+
+/** Exit codes of a run stopped by a signal, as shells report them (128 + signal number). */
+const SIGNAL_EXIT: Record<"SIGINT" | "SIGTERM", number> = { SIGINT: 130, SIGTERM: 143 };
+let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
 
 async function runInspect(request: InspectRequest, jsonOut: string | undefined): Promise<Report> {
   // BN_LENS_DEBUG_HOST=1 reports, on stderr, how long this (host) process's event loop was ever blocked
@@ -119,18 +126,39 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
       if (tty && p.phase === "running") process.stderr.write(`\r${p.message} (${(p.elapsedMs / 1000).toFixed(1)} s)   `);
     },
   });
-  const onSigint = () => {
-    process.stderr.write("\nCancelling…\n");
+  // Ctrl-C (SIGINT to the whole process group) and SIGTERM cancel after the current batch; the inference
+  // process runs in its own process group, so only this process receives them and it cancels the run.
+  // A second signal stops at once.
+  let forced: (() => void) | undefined;
+  const forcedStop = new Promise<never>((_, reject) => {
+    forced = () => reject(new UserError("cancelled", "The inspection was stopped; no report was written."));
+  });
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (stoppedBy) {
+      client.dispose();
+      forced?.();
+      return;
+    }
+    stoppedBy = signal;
+    process.stderr.write(
+      `${tty ? "\r\x1b[K" : ""}Cancelling after the current batch (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)…\n`,
+    );
     run.cancel();
   };
-  process.once("SIGINT", onSigint);
+  const onInt = () => onSignal("SIGINT");
+  const onTerm = () => onSignal("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
   try {
-    const report = await run.result;
+    const report = await Promise.race([run.result, forcedStop]);
     if (tty) process.stderr.write("\r\x1b[K");
+    // A signal that arrived while the last batch finished still cancels: nothing is written.
+    if (stoppedBy) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
     if (jsonOut) writeJson(jsonOut, report);
     return report;
   } finally {
-    process.removeListener("SIGINT", onSigint);
+    process.removeListener("SIGINT", onInt);
+    process.removeListener("SIGTERM", onTerm);
     client.dispose();
     if (loop) {
       loop.disable();
@@ -196,17 +224,16 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   if (values["compare-json"] !== undefined && values.baseline === undefined) throw usage("--compare-json needs --baseline A.json");
   const compareThresholds = compareThresholdOptions(values);
+  const inputs = [request.modelPath, ...(request.dataPath ? [request.dataPath] : []), ...(values.baseline ? [values.baseline] : [])];
+  const jsonOut = values.json !== undefined ? checkOutputPath(values.json, "--json", inputs) : undefined;
   // Read the baseline before running, so a wrong file is refused before the inference starts.
   const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;
-  if (values.baseline !== undefined) {
-    const inputs = [values.baseline, request.modelPath, ...(request.dataPath ? [request.dataPath] : [])];
-    refuseInputAsOutput(values.json, inputs);
-    refuseInputAsOutput(values["compare-json"], [...inputs, ...(values.json ? [values.json] : [])], "the comparison");
-  }
-  const report = await runInspect(request, values.json);
+  if (values.baseline !== undefined)
+    refuseInputAsOutput(values["compare-json"], [...inputs, ...(jsonOut ? [jsonOut] : [])], "the comparison");
+  const report = await runInspect(request, jsonOut);
   if (baseline && values.baseline !== undefined) {
     const names: [string, string] = [values.baseline, "this run"];
-    printComparison(baseline, report, names, [values.baseline, values.json], values["compare-json"], [values.baseline], compareThresholds);
+    printComparison(baseline, report, names, [values.baseline, jsonOut], values["compare-json"], [values.baseline], compareThresholds);
     if (values.json) process.stdout.write(`Report of this run written to ${values.json}\n`);
     return EXIT_OK;
   }
@@ -227,10 +254,30 @@ async function mergeCommand(args: string[]): Promise<number> {
   });
   const failOn = parseFailOn(values["fail-on"], undefined);
   if (positionals.length === 0) throw usage("merge needs at least one report");
-  if (!values.json) throw usage("merge needs --json OUT for the merged report");
+  if (values.json === undefined) throw usage("merge needs --json OUT for the merged report");
+  const out = checkOutputPath(values.json, "--json", positionals);
+  const seen = new Map<string, string>();
+  for (const file of positionals) {
+    let real: string;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      continue; // reported as missing below
+    }
+    const earlier = seen.get(real);
+    if (earlier !== undefined) {
+      throw new UserError(
+        "usage",
+        earlier === file
+          ? `${file} is given twice; give each report once, or its samples are counted twice.`
+          : `${earlier} and ${file} are the same file; give each report once, or its samples are counted twice.`,
+      );
+    }
+    seen.set(real, file);
+  }
   const reports = positionals.map(readReportFile);
   const merged = mergeReports(reports, positionals);
-  writeJson(values.json, merged);
+  writeJson(out, merged);
   process.stdout.write(formatReport(merged) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(merged) + "\n");
   process.stdout.write(`\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
@@ -253,10 +300,11 @@ async function describeCommand(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw usage("describe takes one model file");
   const modelPath = path.resolve(positionals[0]);
   if (!fs.existsSync(modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
+  const jsonOut = values.json !== undefined ? checkOutputPath(values.json, "--json", [modelPath]) : undefined;
   const client = new InspectorClient(workerPath());
   try {
     const overview = await client.describeModel(modelPath);
-    if (values.json) writeJson(values.json, overview);
+    if (jsonOut) writeJson(jsonOut, overview);
     process.stdout.write(formatOverview(overview) + "\n");
   } finally {
     client.dispose();
@@ -265,6 +313,7 @@ async function describeCommand(args: string[]): Promise<void> {
 
 async function demoCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { json: { type: "string" }, out: { type: "string" } } });
+  const jsonOut = values.json !== undefined ? checkOutputPath(values.json, "--json", [demoModelPath(values.out)]) : undefined;
   const modelPath = writeDemoModel(values.out);
   process.stdout.write(
     `Built the demo model ${modelPath}: 1x1 convolutions with four BatchNormalization layers and planted problems\n` +
@@ -272,7 +321,7 @@ async function demoCommand(args: string[]): Promise<void> {
       `Running: bn-lens inspect ${modelPath} --samples 256 --seed 1 --random-is-domain\n\n`,
   );
   // The demo model's statistics were calibrated on standard normal inputs: for it, random inputs are its data.
-  const report = await runInspect({ modelPath, samples: 256, seed: 1, randomIsDomain: true }, values.json);
+  const report = await runInspect({ modelPath, samples: 256, seed: 1, randomIsDomain: true }, jsonOut);
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
 }
@@ -325,6 +374,10 @@ async function main(argv: string[]): Promise<number> {
 
 function reportError(e: unknown): number {
   const line = (msg: string) => msg.replace(/\s*\n\s*/g, " ").trim();
+  if (stoppedBy && (e instanceof WorkerError || isUserError(e)) && e.kind === "cancelled") {
+    process.stderr.write(`error: ${line(e.message)}\n`);
+    return SIGNAL_EXIT[stoppedBy];
+  }
   if (e instanceof WorkerError) {
     if (e.kind === "bug") {
       process.stderr.write(`bn-lens: internal error: ${line(e.message)}\n${e.info.detail ?? ""}\n`);
@@ -348,9 +401,18 @@ function reportError(e: unknown): number {
 }
 
 // A reader that stops early (`bn-lens inspect … | head`) closes the pipe: stop quietly, as Unix tools do.
+// Any other failure to write stdout (a full disk, `> /dev/full`) gets one sentence on stderr and exit 2.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => {
   if (e.code === "EPIPE") process.exit(process.exitCode ?? EXIT_OK);
-  throw e;
+  const reason = e.code === "ENOSPC" ? "no space left on the device" : e.message;
+  try {
+    process.stderr.write(
+      `error: Cannot write the output to stdout: ${reason} (${e.code ?? "error"}); any --json report was still written.\n`,
+    );
+  } catch {
+    // stderr is gone too: nothing left to tell.
+  }
+  process.exit(EXIT_USAGE);
 });
 
 main(process.argv.slice(2)).then((code) => {

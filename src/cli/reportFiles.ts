@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { UserError } from "../core/errors";
-import { checkReport } from "../core/inspect/buildReport";
+import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
 
 /** Reads and checks an inspection report written by `bn-lens inspect --json`. */

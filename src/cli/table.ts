@@ -29,7 +29,11 @@ export function formatReport(report: Report, options: { width?: number; maxWarni
       `Shard ${shard.index}/${shard.count}: samples k with k mod ${shard.count} = ${shard.index}, ${report.samples} of ${shard.samplesTotal}.`,
     );
   lines.push(
-    `Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${report.run.precision.mode}.`,
+    `Samples: ${report.samples}, batch ${report.run.batchSize}, ${(report.run.elapsedMs / 1000).toFixed(1)} s${report.run.runs > 1 ? `, merged from ${report.run.runs} runs` : ""}; statistics: ${
+      report.run.precision.mode === "fast"
+        ? `fast (histograms, saturation, min and max from a ${(report.run.precision.histogramSampling * 100).toFixed(1)}% spatial sample; mean and variance from every value)`
+        : "exact"
+    }.`,
   );
   for (const n of m.notes) lines.push(`Note: ${n}`);
   if (report.data.synthetic) {
@@ -197,6 +201,12 @@ export function formatOverview(o: ModelOverview): string {
     }
   } else {
     for (const p of o.probes) lines.push(`  ${p.node} (${p.op}) → ${p.activation}`);
+  }
+  // Findings that need no data (invalid stored parameters); the model-level ones are the statement above.
+  const stored = o.warnings.filter((w) => w.layer !== undefined);
+  if (stored.length) {
+    lines.push("", `Stored parameters: ${stored.length} layer${stored.length === 1 ? "" : "s"} with invalid values.`);
+    for (const w of stored) lines.push(`  ${w.severity.padEnd(7)} ${w.layer} [${w.rule}] ${w.message}`);
   }
   return lines.join("\n");
 }

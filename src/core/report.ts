@@ -143,19 +143,25 @@ export interface WarningJson {
 }
 
 /** Identifiers of the rules in the rule list (README "Warnings"). */
-export type RuleId =
-  | "mean-shift"
-  | "variance-ratio"
-  | "saturation"
-  | "rectifier-off"
-  | "dead-channel"
-  | "non-finite"
-  | "low-count"
-  | "training-mode"
-  | "bn-fused"
-  | "random-data"
-  | "expected-flat"
-  | "batch-size";
+export const RULE_IDS = [
+  "mean-shift",
+  "variance-ratio",
+  "saturation",
+  "rectifier-off",
+  "dead-channel",
+  "non-finite",
+  "low-count",
+  "training-mode",
+  "bn-fused",
+  "invalid-parameters",
+  "bn-in-subgraph",
+  "random-data",
+  "expected-flat",
+  "batch-size",
+] as const;
+
+/** One rule of the rule list. */
+export type RuleId = (typeof RULE_IDS)[number];
 
 /** A per-layer digest for the overview. */
 export interface LayerSummaryJson {
@@ -193,8 +199,8 @@ export interface LayerReport {
   warnings: WarningJson[];
   /**
    * Set when the statistics of this layer come from a systematic spatial sample (fast mode): every
-   * strides[k]-th position along spatial axis k, `fraction` of all positions. Minimum and maximum are still
-   * over every value. Null when every value was measured.
+   * strides[k]-th position along spatial axis k, `fraction` of all positions. Histograms, saturation,
+   * minimum and maximum come from the sample; mean and variance from every value. Null when every value was measured.
    */
   sampling: { strides: number[]; fraction: number } | null;
   /** Per-sample moments of the pre-BN values (null when unavailable). */
@@ -302,6 +308,12 @@ export interface PrecisionJson {
 /** The whole report. */
 export interface Report {
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  /**
+   * The run's identity: the first 32 hex digits of sha256 over the model's sha256, the data (kind,
+   * description, sources), the seed and the sample count. Two runs of the same model on the same data
+   * have the same id, so `merge` can refuse a shard given twice. A merged report's id is derived from its shards'.
+   */
+  id: string;
   generator: { name: "bn-lens"; version: string; onnxruntime: string };
   createdAt: string;
   model: {
@@ -337,6 +349,8 @@ export interface Report {
     elapsedMs: number;
     /** How many runs were merged into this report (1 for a plain inspect). */
     runs: number;
+    /** Ids of the single runs this report covers ([id] for a plain inspect); merge refuses overlaps. */
+    shards: string[];
     precision: PrecisionJson;
     /** The training batch size the user gave (--train-batch, bnLens.trainBatchSize), or null. */
     trainBatch: number | null;

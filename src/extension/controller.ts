@@ -9,7 +9,7 @@ import * as vscode from "vscode";
 import { compareReports } from "../core/compare/compareReports";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError, isUserError } from "../core/errors";
-import { checkReport } from "../core/inspect/buildReport";
+import { checkReport } from "../core/reportSchema";
 import { countFindings, countsSentence, reportFindings } from "./findings";
 import { nodeText } from "./nodeText";
 import type { Report } from "../core/report";

@@ -12,10 +12,11 @@ import { Controller, Log, type InspectionResult, type PanelState } from "./contr
 import { ModelEditorProvider, VIEW_TYPE } from "./modelView";
 import { parseWebviewMessage } from "../protocol/webview";
 import type { Notice, Prompts } from "./prompts";
+import { exportsFor, type BnLensPublicApi } from "./exports";
 
 /**
- * The extension's exports (`vscode.extensions.getExtension("bn-lens.bn-lens").exports`), for tests and
- * for other extensions that want BN Lens's results:
+ * The extension's exports in test mode (`context.extensionMode === ExtensionMode.Test`; a normal
+ * activation exports only BnLensPublicApi, see exports.ts):
  * - lastReport(): the last report produced or restored, of any open model document.
  * - panelState(): what the last view sent a report acknowledged (overviewRendered).
  * - client: the InspectorClient (tests read workerPid to kill the worker).
@@ -52,7 +53,7 @@ export interface BnLensApi {
 
 let controller: Controller | undefined;
 
-export function activate(context: vscode.ExtensionContext): BnLensApi {
+export function activate(context: vscode.ExtensionContext): BnLensApi | BnLensPublicApi {
   const t0 = performance.now();
   const log = new Log(vscode.window.createOutputChannel("BN Lens", { log: true }));
   const client = new InspectorClient(context.asAbsolutePath("dist/worker.js"), { onLog: (line) => log.info(line) });
@@ -78,7 +79,8 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
     `BN Lens activated in ${activationMs.toFixed(1)} ms (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? "web" : "desktop"} UI, workspace ${vscode.workspace.isTrusted ? "trusted" : "not trusted"}).`,
   );
 
-  return {
+  // Test hooks only in test mode: they replace the trust check and the dialogs (src/extension/exports.ts).
+  return exportsFor<BnLensApi>(context.extensionMode === vscode.ExtensionMode.Test, {
     lastReport: () => c.lastReport(),
     panelState: () => c.panelState(),
     client,
@@ -115,7 +117,7 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
       forget: (model) => c.forget(model),
       evict: (model) => c.evict(model),
     },
-  };
+  });
 }
 
 export function deactivate(): void {

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import * as vscode from "vscode";
-import { checkReport } from "../core/inspect/buildReport";
+import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
 
 const KEEP = 30; // reports kept; the oldest go first

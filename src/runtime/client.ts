@@ -81,6 +81,10 @@ export class InspectorClient {
       env: { ...process.env, ...this.options.env, ELECTRON_RUN_AS_NODE: "1" },
       serialization: "advanced",
       stdio: ["ignore", "ignore", "pipe", "ipc"],
+      // Its own process group: Ctrl-C in a terminal signals the whole foreground group, which would kill
+      // the inference process before the host could cancel the run cleanly. The host cancels (or kills)
+      // it itself, and the process exits when the host's IPC channel closes, however the host ends.
+      detached: process.platform !== "win32",
     });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => {

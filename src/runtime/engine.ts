@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as ort from "onnxruntime-node";
@@ -59,10 +60,17 @@ interface LoadedModel {
   dir: string;
 }
 
+/**
+ * Reads and checks a model: `describe` and `inspect` share this one check (graph order, known operators,
+ * opset, external data inside the model's folder), so a model one accepts the other does too.
+ */
 function loadModel(modelPath: string): LoadedModel {
   const file = readFileChunked(modelPath, "The model file");
   const model = decodeModel(file.bytes);
-  return { model, bytes: file.bytes, sha256: file.sha256, sizeBytes: file.sizeBytes, dir: path.dirname(path.resolve(modelPath)) };
+  validateGraph(model);
+  const dir = path.dirname(path.resolve(modelPath));
+  checkExternalData(model, dir);
+  return { model, bytes: file.bytes, sha256: file.sha256, sizeBytes: file.sizeBytes, dir };
 }
 
 /** Reads a model and what it stores, without running it. */
@@ -164,6 +172,37 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
   };
 }
 
+/**
+ * Refuses what onnxruntime would otherwise run into nonsense or reject in its own words: an input with a
+ * dim of size 0 (a report of no values and no warnings), and a BN whose input has fewer than 2 dims.
+ */
+function checkFedShapes(inputs: readonly ResolvedInput[], inspection: Inspection): void {
+  for (const i of inputs) {
+    if (i.sampleDims.some((d) => d < 0 || !Number.isSafeInteger(d))) {
+      throw new UserError(
+        "model",
+        `Input "${i.name}" declares dims ${i.sampleDims.join("x")} per sample, and a dim below 0 cannot be fed; the model is damaged (give the shape with --input-shape if the dim is meant to be symbolic).`,
+      );
+    }
+    if (i.sampleDims.some((d) => d === 0)) {
+      throw new UserError(
+        "data",
+        `Input "${i.name}" would have no values: its dims are ${i.sampleDims.join("x")} per sample, and a dim of size 0 leaves nothing to measure; give every dim a size of at least 1 (with --input-shape for symbolic dims).`,
+      );
+    }
+  }
+  for (const l of inspection.layers) {
+    const fed = inputs.find((i) => i.name === l.input);
+    const rank = fed ? fed.sampleDims.length + 1 : l.rank;
+    if (rank !== undefined && rank < 2) {
+      throw new UserError(
+        "model",
+        `BatchNormalization node "${l.name}" reads "${l.input}", which has ${rank} dim${rank === 1 ? "" : "s"}${fed ? ` (${fed.declared})` : ""}; BN needs at least 2 (N x C, then optional spatial dims) because it normalises along the channel axis 1, so the model is malformed or its input shape is wrong.`,
+      );
+    }
+  }
+}
+
 /** Refuses batches that cannot fit in memory (absurd declared dims) before anything is allocated. */
 function checkFeedSize(inputs: readonly ResolvedInput[], batch: number): void {
   const limit = Math.min(4 * 2 ** 30, os.totalmem() / 4);
@@ -180,6 +219,13 @@ function checkFeedSize(inputs: readonly ResolvedInput[], batch: number): void {
   }
 }
 
+const DATA_KIND_NAMES: Record<string, string> = {
+  random: "random data",
+  npy: "a .npy array",
+  npz: "an .npz archive",
+  "onnx-test-data": "ONNX TensorProto data",
+};
+
 /** Runs a whole inspection: load, check data, rewrite, run in batches, measure, judge. */
 export async function inspect(request: InspectRequest, hooks: EngineHooks, options: EngineOptions = {}): Promise<Report> {
   const started = performance.now();
@@ -193,8 +239,6 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
 
   const loaded = loadModel(request.modelPath);
   const { model } = loaded;
-  validateGraph(model);
-  checkExternalData(model, loaded.dir);
   const readExternal = externalReader(loaded.dir);
   const thresholds = withDefaults(request.thresholds);
   const inspection = new Inspection(model, thresholds, activationFinder(readExternal), readExternal);
@@ -230,6 +274,14 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
   let source = whole;
   try {
+    if (image && source.info.kind !== "images") {
+      const given = [request.imageMean && "--mean", request.imageStd && "--std", request.bgr && "--bgr"].filter(Boolean).join(", ");
+      throw new UserError(
+        "usage",
+        `${given} appl${given.includes(",") ? "y" : "ies"} to images only, but the data is ${DATA_KIND_NAMES[source.info.kind]}; drop ${given.includes(",") ? "them" : "it"}, or normalise the arrays before saving them.`,
+      );
+    }
+    checkFedShapes(inputs, inspection);
     if (request.shard) source = shardSource(whole, request.shard);
     const total = source.info.sampleCount;
     if (total === 0) throw new UserError("data", "The data holds no samples; give a file or folder with at least one.");
@@ -321,7 +373,14 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       elapsedMs: elapsed(),
       message: "Judging the statistics",
     });
+    const data = {
+      kind: source.info.kind === "random" && request.randomIsDomain ? "random-domain" : source.info.kind,
+      // A shard describes the whole data set it is a part of (its run.shard says which part).
+      description: describeData(whole.info.description, opened.description),
+      sources: request.dataPath ? [request.dataPath] : [],
+    };
     return buildReport(inspection, {
+      id: runId(loaded.sha256, data, seed, inspection.samples, request.shard),
       generatorVersion: VERSION,
       onnxruntimeVersion: ortVersion(),
       modelPath: request.modelPath,
@@ -336,11 +395,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       })),
       notes,
       trainBatch: request.trainBatch,
-      data: {
-        kind: source.info.kind === "random" && request.randomIsDomain ? "random-domain" : source.info.kind,
-        description: describeData(whole.info.description, opened.description),
-        sources: request.dataPath ? [request.dataPath] : [],
-      },
+      data,
       batchSize,
       seed,
       elapsedMs: elapsed(),
@@ -353,6 +408,20 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     await releaseSession(fast?.session);
     await source.close();
   }
+}
+
+/** Report.id: the same model, data, seed and sample count give the same id (README "Report format"). */
+export function runId(
+  modelSha256: string,
+  data: Pick<Report["data"], "kind" | "description" | "sources">,
+  seed: number,
+  samples: number,
+  shard?: { index: number; count: number },
+): string {
+  // Shards of one data set share its description; their index and count tell them apart.
+  const part = shard && shard.count > 1 ? [shard.index, shard.count] : [];
+  const identity = JSON.stringify([modelSha256, data.kind, data.description, data.sources, seed, samples, ...part]);
+  return createHash("sha256").update(identity).digest("hex").slice(0, 32);
 }
 
 /** The data line of a report: what was read, then how samples were made when that adds anything. */

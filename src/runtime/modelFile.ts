@@ -76,6 +76,12 @@ function resolveExternal(root: string, location: string, tensorName: string): st
       `Tensor "${tensorName}" points to external data "${location}" that resolves outside the model's folder; BN Lens only reads external data files inside the model's folder.`,
     );
   }
+  if (!fs.statSync(real).isFile()) {
+    throw new UserError(
+      "model",
+      `Tensor "${tensorName}" keeps its data in "${location}", which is a folder, not a file; the model's external data reference is damaged.`,
+    );
+  }
   return real;
 }
 

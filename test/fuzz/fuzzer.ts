@@ -10,6 +10,7 @@
  *   bad-message a user error whose message is not one plain line
  * Only ok and user:* are acceptable.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,11 +19,20 @@ import { scanFields } from "../../src/core/onnx/wire";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   AttributeProto_AttributeType,
+  AttributeProtoSchema,
+  GraphProtoSchema,
   ModelProtoSchema,
+  NodeProtoSchema,
+  TensorProtoSchema,
+  ValueInfoProtoSchema,
   StringStringEntryProtoSchema,
   TensorProto_DataLocation,
   type ModelProto,
 } from "onnx-buf";
+import { isUserError } from "../../src/core/errors";
+import { mergeReports } from "../../src/core/inspect/buildReport";
+import type { Report } from "../../src/core/report";
+import { checkReport } from "../../src/core/reportSchema";
 import type { InspectRequest } from "../../src/protocol/worker";
 import { InspectorClient, WorkerError } from "../../src/runtime/client";
 import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, PADDLE_CLS, ROOT } from "../helpers/paths";
@@ -103,6 +113,38 @@ function readSeeds(): Seed[] {
     request: { dataPath: "data.npy" },
     data: { "data.npy": Buffer.concat([head, Buffer.from(values.buffer)]) },
   });
+  // The demo with its second BN inside an If's then-branch: a BN Lens does not measure (subgraphs).
+  const withIf = fromBinary(ModelProtoSchema, buildDemoModel());
+  const bn2 = withIf.graph!.node.findIndex((n) => n.name === "bn2");
+  const moved = withIf.graph!.node[bn2];
+  withIf.graph!.initializer.push(create(TensorProtoSchema, { name: "fuzz_cond", dims: [], dataType: 9, int32Data: [1] }));
+  withIf.graph!.node[bn2] = create(NodeProtoSchema, {
+    opType: "If",
+    name: "if_bn2",
+    input: ["fuzz_cond"],
+    output: [moved.output[0]],
+    attribute: [
+      create(AttributeProtoSchema, {
+        name: "then_branch",
+        type: AttributeProto_AttributeType.GRAPH,
+        g: create(GraphProtoSchema, {
+          name: "then",
+          node: [create(NodeProtoSchema, { ...moved, output: ["t"] })],
+          output: [create(ValueInfoProtoSchema, { name: "t" })],
+        }),
+      }),
+      create(AttributeProtoSchema, {
+        name: "else_branch",
+        type: AttributeProto_AttributeType.GRAPH,
+        g: create(GraphProtoSchema, {
+          name: "else",
+          node: [create(NodeProtoSchema, { opType: "Identity", input: [moved.input[0]], output: ["e"] })],
+          output: [create(ValueInfoProtoSchema, { name: "e" })],
+        }),
+      }),
+    ],
+  });
+  seeds.push({ name: "demo-if", model: toBinary(ModelProtoSchema, withIf), request: { samples: 4, batchSize: 2 } });
   return seeds.map((s) => ({
     ...s,
     model: own(s.model),
@@ -297,6 +339,54 @@ const SEMANTIC: Record<string, (m: ModelProto, r: Rng) => void> = {
   irVersion: (m, r) => {
     m.irVersion = r.pick([0n, 1n, 3n, 4n, 7n, 10n, 11n, 99n]);
   },
+  /** Invalid stored statistics: negative running variance or epsilon, NaN/Inf mean, gamma or beta. */
+  bnParams: (m, r) => {
+    const bn = r.pick(m.graph!.node.filter((n) => n.opType === "BatchNormalization"));
+    if (!bn) return;
+    if (r.next() < 0.25) {
+      const eps = bn.attribute.find((a) => a.name === "epsilon");
+      if (eps) eps.f = r.pick([-1e-3, -1, NaN, Infinity, 0]);
+      return;
+    }
+    const t = m.graph!.initializer.find((x) => x.name === bn.input[1 + r.int(4)]);
+    if (!t) return;
+    const values = t.rawData.length ? new Float32Array(own(t.rawData).buffer) : Float32Array.from(t.floatData);
+    for (let i = 0; i < values.length; i++) if (r.next() < 0.3) values[i] = r.pick([-1, -1e-6, NaN, Infinity, -Infinity, -1e30]);
+    t.rawData = new Uint8Array(values.buffer);
+    t.floatData = [];
+  },
+  /** Moves a BN node into the then-branch of a new If node (the else-branch passes its input through). */
+  bnIntoIf: (m, r) => {
+    const g = m.graph!;
+    const at = g.node.findIndex((n, i) => n.opType === "BatchNormalization" && r.next() < 0.5 + i / (2 * g.node.length));
+    if (at < 0) return;
+    const bn = g.node[at];
+    const out = bn.output[0];
+    const branch = (name: string, node: (typeof g.node)[number]) =>
+      create(GraphProtoSchema, { name, node: [node], output: [create(ValueInfoProtoSchema, { name: `${name}_out` })] });
+    const thenNode = create(NodeProtoSchema, { ...bn, output: ["then_out"] });
+    const elseNode = create(NodeProtoSchema, { opType: "Identity", input: [bn.input[0]], output: ["else_out"] });
+    g.initializer.push(create(TensorProtoSchema, { name: "fuzz_cond", dims: [], dataType: 9, int32Data: [r.int(2)] }));
+    g.node[at] = create(NodeProtoSchema, {
+      opType: "If",
+      name: "fuzz_if",
+      input: ["fuzz_cond"],
+      output: [out],
+      attribute: [
+        create(AttributeProtoSchema, { name: "then_branch", type: AttributeProto_AttributeType.GRAPH, g: branch("then", thenNode) }),
+        create(AttributeProtoSchema, { name: "else_branch", type: AttributeProto_AttributeType.GRAPH, g: branch("else", elseNode) }),
+      ],
+    });
+  },
+  /** Breaks a node inside a subgraph (drops it or renames one of its inputs). */
+  subgraphNode: (m, r) => {
+    const holders = m.graph!.node.flatMap((n) => n.attribute.filter((a) => a.g).map((a) => a.g!));
+    const sub = r.pick(holders);
+    const n = sub && r.pick(sub.node);
+    if (!n) return;
+    if (r.next() < 0.5) sub.node.splice(sub.node.indexOf(n), 1);
+    else if (n.input.length) n.input[r.int(n.input.length)] = r.pick(["", "nope", m.graph!.input[0]?.name ?? "x"]);
+  },
   dropOutputs: (m, r) => {
     const g = m.graph!;
     if (r.next() < 0.5) g.output = [];
@@ -315,6 +405,135 @@ export function semantic(b: Uint8Array, r: Rng): Uint8Array {
   const k = 1 + (r.next() < 0.3 ? r.int(3) : 0);
   for (let i = 0; i < k; i++) r.pick(Object.values(SEMANTIC))(m, r);
   return toBinary(ModelProtoSchema, m);
+}
+
+/** Two real reports of disjoint shards (the demo on seeds 1 and 2), the seeds of the report mutations. */
+async function baseReports(client: InspectorClient, work: string): Promise<[Report, Report]> {
+  const modelPath = path.join(work, "report-seed.onnx");
+  fs.writeFileSync(modelPath, buildDemoModel());
+  const a = await client.inspect({ modelPath, samples: 8, seed: 1 }).result;
+  const b = await client.inspect({ modelPath, samples: 8, seed: 2 }).result;
+  return [a, b];
+}
+
+const WEIRD: unknown[] = ["NaN", null, -1, 1.5, "16", [], {}, true, 1e308, -0, "", 2 ** 53, "DEEP"];
+
+/** Every path to a value in a JSON value (objects and arrays), walked with a stack. */
+function jsonPaths(root: unknown, limit = 50_000): (string | number)[][] {
+  const out: (string | number)[][] = [];
+  const stack: [unknown, (string | number)[]][] = [[root, []]];
+  while (stack.length && out.length < limit) {
+    const [v, at] = stack.pop()!;
+    if (at.length) out.push(at);
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, [...at, i]]));
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) stack.push([x, [...at, k]]);
+  }
+  return out;
+}
+
+/**
+ * A report mutation for `merge`: JSON text damaged byte by byte, or one field deleted, retyped, shortened
+ * or nested 100,000 deep, or the same shard given twice; then what `bn-lens merge` does with it (parse,
+ * checkReport, mergeReports). A merge that succeeds must itself pass checkReport and add the samples.
+ */
+function reportCase(base: [Report, Report], r: Rng): { mutator: string; outcome: string; message?: string } {
+  let text: string;
+  let mutator: string;
+  let others: Report[] = [base[1]];
+  if (r.next() < 0.3) {
+    mutator = r.pick(["truncate", "bitflips", "randomBytes", "deleteChunk", "duplicateChunk"]);
+    text = new TextDecoder().decode(MUTATORS[mutator](new TextEncoder().encode(JSON.stringify(base[0])), r));
+  } else {
+    const copy = structuredClone(base[0]) as unknown as Record<string, unknown>;
+    const paths = jsonPaths(copy);
+    const at = r.pick(paths);
+    const parent = at.slice(0, -1).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], copy) as Record<
+      string | number,
+      unknown
+    >;
+    const key = at[at.length - 1];
+    const action = r.pick(["delete", "retype", "retype", "shorten", "duplicate", "sameId"]);
+    mutator = `report:${action}`;
+    if (action === "delete") {
+      if (Array.isArray(parent)) parent.splice(key as number, 1);
+      else delete parent[key];
+    } else if (action === "retype") parent[key] = r.pick(WEIRD);
+    else if (action === "shorten") {
+      const arr = paths.filter((p) =>
+        Array.isArray(p.slice(0).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], copy)),
+      );
+      const target = arr.length ? r.pick(arr) : at;
+      const v = target.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], copy);
+      if (Array.isArray(v)) v.pop();
+    } else if (action === "duplicate") others = [base[0]];
+    else (copy as { id: string }).id = base[1].id;
+    text = JSON.stringify(copy).replace('"DEEP"', "[".repeat(100_000) + "1" + "]".repeat(100_000));
+  }
+  try {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return { mutator, outcome: "user:data", message: 'a.json is not JSON; pass reports written by "bn-lens inspect --json".' };
+    }
+    const merged = mergeReports([checkReport(value, "a.json"), ...others], ["a.json", "b.json"]);
+    const again = checkReport(JSON.parse(JSON.stringify(merged)), "the merged report");
+    if (again.samples !== base[0].samples + others.reduce((n, o) => n + o.samples, 0))
+      return { mutator, outcome: "bug", message: "merged samples do not add up" };
+    return { mutator, outcome: "ok" };
+  } catch (e) {
+    if (isUserError(e)) return { mutator, outcome: cleanMessage(e.message) ? `user:${e.kind}` : "bad-message", message: e.message };
+    return { mutator, outcome: "bug", message: e instanceof Error ? `${e.message} | ${e.stack}`.slice(0, 2000) : String(e) };
+  }
+}
+
+/**
+ * Signal delivery: `bn-lens inspect` in its own process group gets SIGINT (Ctrl-C) or SIGTERM for the whole
+ * group after a random delay. Acceptable: it finished first (ok); it cancelled with exit 130/143, the one
+ * sentence and no report file (user:cancelled); or the signal came before BN Lens started, with no file.
+ */
+async function signalCase(work: string, r: Rng, i: number): Promise<{ mutator: string; outcome: string; message?: string }> {
+  const modelPath = path.join(work, "signal.onnx");
+  if (!fs.existsSync(modelPath)) fs.writeFileSync(modelPath, buildDemoModel());
+  const out = path.join(work, `signal${i}.json`);
+  const signal = r.pick(["SIGINT", "SIGTERM"] as const);
+  const delay = r.int(3000);
+  const mutator = `signal:${signal}@${delay}ms`;
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "dist", "cli.js"), "inspect", modelPath, "--samples", "6000", "--mode", "exact", "--json", out],
+    {
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (c, sg) => resolve([c, sg])));
+  await new Promise((res) => setTimeout(res, delay));
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // Already gone: it finished first.
+  }
+  const [code, killedBy] = await Promise.race([exited, new Promise<[number, null]>((res) => setTimeout(() => res([-1, null]), 60_000))]);
+  const wrote = fs.existsSync(out);
+  fs.rmSync(out, { force: true });
+  if (code === -1) {
+    process.kill(-child.pid!, "SIGKILL");
+    return { mutator, outcome: "hang" };
+  }
+  if (code === 0 && wrote) return { mutator, outcome: "ok" };
+  const expected = signal === "SIGINT" ? 130 : 143;
+  if (code === expected && !wrote && /\nerror: The inspection was (cancelled|stopped); no report was written\.\n$/.test(`\n${stderr}`))
+    return { mutator, outcome: "user:cancelled", message: "The inspection was cancelled; no report was written." };
+  if (code === null && killedBy === signal && !wrote && stderr === "")
+    return { mutator, outcome: "user:signal-before-start", message: `${signal} arrived before BN Lens started.` };
+  return {
+    mutator,
+    outcome: "bug",
+    message: `exit ${code} ${killedBy ?? ""}, report ${wrote ? "written" : "absent"}, stderr: ${stderr}`.slice(0, 2000),
+  };
 }
 
 /** What one fuzz case did. */
@@ -361,7 +580,25 @@ export async function fuzz(options: {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-fuzz-"));
   const outcomes: Outcome[] = [];
   try {
+    const reports = await baseReports(client, work);
     for (let i = 0; i < options.iterations; i++) {
+      // About 15% of cases mutate reports for merge, 1% deliver signals to a running CLI.
+      const kind = rng.next();
+      if (kind < 0.16) {
+        const started = performance.now();
+        const c = kind < 0.01 ? await signalCase(work, rng, i) : reportCase(reports, rng);
+        const o: Outcome = {
+          iteration: i,
+          seed: kind < 0.01 ? "cli" : "report",
+          target: kind < 0.01 ? "process group" : "report.json",
+          ...c,
+          ms: 0,
+        };
+        o.ms = Math.round(performance.now() - started);
+        outcomes.push(o);
+        options.onCase?.(o);
+        continue;
+      }
       const s = rng.pick(seeds);
       const dataNames = Object.keys(s.data ?? {});
       // Mostly models; data files when the seed has some.

@@ -85,6 +85,7 @@ export function tinyReport(layers: TinyLayer[], o: { sha256?: string; fused?: bo
   });
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
+    id: (o.sha256 ?? "0".repeat(64)).slice(0, 32),
     generator: { name: "bn-lens", version: "test", onnxruntime: "none" },
     createdAt: new Date(0).toISOString(),
     model: {
@@ -110,6 +111,7 @@ export function tinyReport(layers: TinyLayer[], o: { sha256?: string; fused?: bo
       seed: 0,
       elapsedMs: 0,
       runs: 1,
+      shards: [],
       trainBatch: null,
       precision: { mode: "exact", description: "test", histogramSampling: 1 },
     },

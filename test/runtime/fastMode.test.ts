@@ -3,6 +3,7 @@
  * (extremes) must match exactly; what it says is sampled must stay close; auto mode picks by projected time.
  */
 import * as assert from "node:assert/strict";
+import { formatReport } from "../../src/cli/table";
 import type { LayerReport, Report } from "../../src/core/report";
 import { inspect, type EngineHooks } from "../../src/runtime/engine";
 import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
@@ -55,6 +56,14 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
       16 * 768,
     );
     assert.ok(exact.layers.every((l) => l.sampling === null));
+    // The CLI's summary line says the same, with the measured share.
+    const pct = (fast.run.precision.histogramSampling * 100).toFixed(1);
+    assert.ok(
+      formatReport(fast).includes(
+        `statistics: fast (histograms, saturation, min and max from a ${pct}% spatial sample; mean and variance from every value).`,
+      ),
+    );
+    assert.ok(formatReport(exact).includes("; statistics: exact."));
   });
 
   it("takes minimum and maximum from the sample: never outside the exact range", () => {

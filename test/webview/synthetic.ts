@@ -155,6 +155,7 @@ export function syntheticReport(o: SyntheticOptions): Report {
   };
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
+    id: "5e" + String(o.layers).padStart(30, "0"),
     generator: { name: "bn-lens", version: "synthetic", onnxruntime: "none" },
     createdAt: new Date(0).toISOString(),
     model: {
@@ -180,6 +181,7 @@ export function syntheticReport(o: SyntheticOptions): Report {
       seed: o.seed ?? 7,
       elapsedMs: 0,
       runs: 1,
+      shards: ["5e" + String(o.layers).padStart(30, "0")],
       precision: { mode: "exact", description: "synthetic", histogramSampling: 1 },
       trainBatch: null,
     },

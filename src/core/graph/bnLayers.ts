@@ -1,4 +1,4 @@
-import type { NodeProto } from "onnx-buf";
+import { AttributeProto_AttributeType, type GraphProto, type NodeProto } from "onnx-buf";
 import { UserError } from "../errors";
 import { constantFloats } from "../onnx/constants";
 import { attrFloat, attrInt, isOnnxOp, type OnnxModel } from "../onnx/model";
@@ -64,6 +64,12 @@ export function findBnLayers(model: OnnxModel, readExternal?: ExternalReader): B
     const runningMean = read(mean, "running mean");
     const runningVar = read(variance, "running variance");
     const channels = gamma.length;
+    if (channels === 0) {
+      throw new UserError(
+        "model",
+        `BatchNormalization node "${name}" has 0 channels (its gamma, beta, mean and variance are empty), so there is nothing to measure; the model is damaged.`,
+      );
+    }
     if (beta.length !== channels || runningMean.length !== channels || runningVar.length !== channels) {
       throw new UserError(
         "model",
@@ -139,4 +145,41 @@ export function findActivationProbes(model: OnnxModel): ActivationProbe[] {
     });
   }
   return probes;
+}
+
+/** A BatchNormalization node inside the body of an If, Loop or Scan node (any depth), which BN Lens does not measure. */
+export interface SubgraphBn {
+  /** The BN node's name (or its op and position when unnamed). */
+  node: string;
+  /** The main-graph node whose subgraph holds it, and that node's op. */
+  parent: string;
+  parentOp: string;
+}
+
+/** Every BN node in subgraphs (GRAPH and GRAPHS attributes), walked with a stack so deep nesting cannot overflow. */
+export function findSubgraphBn(model: OnnxModel): SubgraphBn[] {
+  const found: SubgraphBn[] = [];
+  for (const top of model.graph.node) {
+    const stack: GraphProto[] = subgraphsOf(top);
+    while (stack.length) {
+      const g = stack.pop()!;
+      g.node.forEach((n, i) => {
+        if (isOnnxOp(n, "BatchNormalization"))
+          found.push({ node: n.name || `BatchNormalization #${i}`, parent: model.nodeName.get(top)!, parentOp: top.opType });
+        stack.push(...subgraphsOf(n));
+      });
+    }
+  }
+  return found;
+}
+
+function subgraphsOf(node: NodeProto): GraphProto[] {
+  const out: GraphProto[] = [];
+  for (const a of node.attribute) {
+    if (a.type === AttributeProto_AttributeType.GRAPH && a.g) out.push(a.g);
+    else if (a.type === AttributeProto_AttributeType.GRAPHS) out.push(...a.graphs);
+    else if (a.g) out.push(a.g);
+    else if (a.graphs.length) out.push(...a.graphs);
+  }
+  return out;
 }

@@ -14,12 +14,15 @@ import {
 import { ChannelStats } from "../stats/accumulator";
 import { batchStudy } from "../stats/batchStudy";
 import { histogramScheme } from "../stats/histogram";
+import { findSubgraphBn } from "../graph/bnLayers";
 import { SampleMoments } from "../stats/sampleMoments";
 import { isSyntheticKind, randomDataWarning, withBatchFindings } from "./dataEvidence";
-import { bnLayerReport, modelStatement, probeReport, type Inspection } from "./inspection";
+import { blameUpstreamInvalid, bnLayerReport, modelStatement, probeReport, type Inspection } from "./inspection";
 
 /** Facts about the run that the inspection itself does not know. */
 export interface RunFacts {
+  /** The run identity (Report.id), made by the runtime from the model and the data. */
+  id: string;
   generatorVersion: string;
   onnxruntimeVersion: string;
   modelPath: string;
@@ -75,16 +78,18 @@ function modelWarnings(synthetic: boolean, warnings: Report["warnings"]): Report
 export function buildReport(inspection: Inspection, facts: RunFacts): Report {
   const synthetic = isSyntheticKind(facts.data.kind);
   const trainBatch = facts.trainBatch ?? null;
-  const judged = inspection.layerReports({ synthetic });
+  const judged = blameUpstreamInvalid(inspection.layerReports({ synthetic }));
   const study = studyOf(judged, inspection.thresholds);
   const layers = withBatchFindings(judged, synthetic ? null : study, trainBatch);
   const activations = inspection.activationReports();
-  const stated = modelStatement(layers, inspection.probes.length);
+  const subgraphBn = findSubgraphBn(inspection.model);
+  const stated = modelStatement(layers, inspection.probes.length, subgraphBn);
   const statement = stated.statement;
   const warnings = modelWarnings(synthetic, stated.warnings);
   const m = inspection.model;
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
+    id: facts.id,
     generator: { name: "bn-lens", version: facts.generatorVersion, onnxruntime: facts.onnxruntimeVersion },
     createdAt: facts.createdAt,
     model: {
@@ -99,7 +104,7 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
       inputs: facts.inputs,
       outputs: m.outputs,
       bnCount: layers.length,
-      fusedAway: layers.length === 0,
+      fusedAway: layers.length === 0 && subgraphBn.length === 0,
       statement,
       notes: facts.notes,
     },
@@ -110,6 +115,7 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
       seed: facts.seed,
       elapsedMs: facts.elapsedMs,
       runs: 1,
+      shards: [facts.id],
       precision: facts.precision,
       trainBatch,
       ...(facts.shard ? { shard: facts.shard } : {}),
@@ -124,24 +130,6 @@ export function buildReport(inspection: Inspection, facts: RunFacts): Report {
   };
 }
 
-/** Rejects JSON that is not a BN Lens report this version can read. */
-export function checkReport(value: unknown, what: string): Report {
-  const r = value as Partial<Report> | null;
-  if (!r || typeof r !== "object" || r.generator?.name !== "bn-lens" || !Array.isArray(r.layers)) {
-    throw new UserError(
-      "data",
-      `${what} is not a BN Lens report (no generator "bn-lens" or no layers); pass files written by "bn-lens inspect --json".`,
-    );
-  }
-  if (r.schemaVersion !== REPORT_SCHEMA_VERSION) {
-    throw new UserError(
-      "data",
-      `${what} has report schema version ${String(r.schemaVersion)}, and this BN Lens reads version ${REPORT_SCHEMA_VERSION}; re-run the inspection with this version.`,
-    );
-  }
-  return r as Report;
-}
-
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 }
@@ -154,8 +142,30 @@ function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
 export function mergeReports(reports: readonly Report[], names: readonly string[]): Report {
   if (reports.length === 0) throw new UserError("usage", "merge needs at least one report.");
   const [first] = reports;
+  const shardOwner = new Map<string, number>();
+  const sourceOwner = new Map<string, number>();
   reports.forEach((r, i) => {
     const what = names[i] ?? `report ${i + 1}`;
+    for (const shard of r.run.shards.length ? r.run.shards : [r.id]) {
+      const j = shardOwner.get(shard);
+      if (j !== undefined && j !== i) {
+        throw new UserError(
+          "data",
+          `${what} and ${names[j] ?? `report ${j + 1}`} cover the same run (id ${shard.slice(0, 12)}…: same model, data and seed); merging them would count those samples twice.`,
+        );
+      }
+      shardOwner.set(shard, i);
+    }
+    for (const source of new Set(r.data.sources)) {
+      const j = sourceOwner.get(source);
+      if (j !== undefined && j !== i) {
+        throw new UserError(
+          "data",
+          `${what} and ${names[j] ?? `report ${j + 1}`} both read ${source}; merge reports of disjoint shards of the data only, or samples are counted twice.`,
+        );
+      }
+      sourceOwner.set(source, i);
+    }
     if (r.model.sha256 !== first.model.sha256) {
       throw new UserError(
         "data",
@@ -184,7 +194,7 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
   const synthetic = isSyntheticKind(kind);
   // Per-sample moments merge only when every shard has them (else the merged ones would miss samples).
   const perSampleAll = (i: number) => reports.every((r) => r.layers[i].perSample);
-  const judged: LayerReport[] = first.layers.map((l0, i) => {
+  const measured: LayerReport[] = first.layers.map((l0, i) => {
     const pre = ChannelStats.fromJson(l0.pre);
     if (perSampleAll(i)) pre.perSample = SampleMoments.fromJson(l0.perSample!);
     const post = ChannelStats.fromJson(l0.post, l0.saturation.countByInterval);
@@ -228,6 +238,7 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       { synthetic },
     );
   });
+  const judged = blameUpstreamInvalid(measured);
   const study = studyOf(judged, thresholds);
   const layers = withBatchFindings(judged, synthetic ? null : study, first.run.trainBatch);
   const warnings = modelWarnings(
@@ -242,8 +253,10 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
   });
   const samples = reports.reduce((s, r) => s + r.samples, 0);
   const descriptions = [...new Set(reports.map((r) => r.data.description))];
+  const shards = reports.flatMap((r) => (r.run.shards.length ? r.run.shards : [r.id]));
   return {
     ...first,
+    id: mergedId(shards),
     createdAt: new Date().toISOString(),
     data: {
       kind,
@@ -258,6 +271,7 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       ...withoutShard(first.run),
       elapsedMs: reports.reduce((s, r) => s + r.run.elapsedMs, 0),
       runs: reports.reduce((s, r) => s + r.run.runs, 0),
+      shards,
     },
     layers,
     activations,
@@ -271,4 +285,23 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
 function withoutShard(run: Report["run"]): Report["run"] {
   const { shard: _shard, ...rest } = run;
   return rest;
+}
+
+/**
+ * The id of a merged report: 128 bits of FNV-1a (four 32-bit lanes with different offsets) over its sorted
+ * shard ids, so merging the same shards in any order gives the same id. Core has no crypto; this id only
+ * names the merge, while duplicate detection compares the shard ids themselves.
+ */
+export function mergedId(shards: readonly string[]): string {
+  const text = [...shards].sort().join("+");
+  let out = "";
+  for (const offset of [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b]) {
+    let h = offset >>> 0;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    out += h.toString(16).padStart(8, "0");
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { UserError } from "../errors";
-import { findActivationProbes, findBnLayers, type ActivationProbe, type BnLayer } from "../graph/bnLayers";
+import { findActivationProbes, findBnLayers, type ActivationProbe, type BnLayer, type SubgraphBn } from "../graph/bnLayers";
+import { invalidParameters } from "../graph/bnParameters";
 import type { OnnxModel } from "../onnx/model";
 import type { ExternalReader } from "../onnx/tensorData";
 import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
@@ -412,7 +413,7 @@ export function bnLayerReport(
     saturation: judged.saturation,
     compare: judged.compare!,
     summary: judged.summary,
-    warnings: judged.warnings,
+    warnings: withInvalidParameters(layer, judged.warnings, pre),
     sampling,
     perSample: pre.perSample?.toJson() ?? null,
     expected: judged.expected!,
@@ -442,12 +443,27 @@ export function probeReport(
   };
 }
 
-/** The model-level sentence and findings. */
+/**
+ * The model-level sentence and findings: what BN layers exist and what follows them; when there are
+ * none in the main graph, whether BN sits in subgraphs (If/Loop/Scan bodies, not measured) or was fused away.
+ */
 export function modelStatement(
   layers: readonly { activation: ActivationJson }[],
   probes: number,
+  subgraphBn: readonly SubgraphBn[] = [],
 ): { statement: string; warnings: WarningJson[] } {
+  const shown = subgraphBn
+    .slice(0, 4)
+    .map((s) => `"${s.node}" in ${s.parentOp} "${s.parent}"`)
+    .join(", ");
+  const where = `${shown}${subgraphBn.length > 4 ? ", …" : ""}`;
   if (layers.length === 0) {
+    if (subgraphBn.length) {
+      const message =
+        `The model has no BatchNormalization node in its main graph, but ${subgraphBn.length} inside the subgraphs of If/Loop/Scan nodes (${where}), which BN Lens does not measure; ` +
+        `BN Lens shows activation statistics of the main graph's ${probes} Conv/Gemm/MatMul outputs instead.`;
+      return { statement: message, warnings: [{ rule: "bn-in-subgraph", severity: "warning", message }] };
+    }
     const message =
       `No BatchNormalization nodes: BN was probably folded into the preceding Conv/Gemm at export (PyTorch does this by default in eval mode), so there are no running statistics to check. ` +
       `BN Lens shows per-layer activation statistics of the model's ${probes} Conv/Gemm/MatMul outputs instead.`;
@@ -458,8 +474,61 @@ export function modelStatement(
   const parts = [...byOp.entries()]
     .sort((a, b) => b[1] - a[1])
     .map(([op, n]) => (op === "none" ? `${n} not followed by a recognised nonlinearity` : `${n} followed by ${op}`));
-  return {
-    statement: `${layers.length} BatchNormalization layer${layers.length === 1 ? "" : "s"}: ${parts.join(", ")}.`,
-    warnings: [],
-  };
+  let statement = `${layers.length} BatchNormalization layer${layers.length === 1 ? "" : "s"}: ${parts.join(", ")}.`;
+  const warnings: WarningJson[] = [];
+  if (subgraphBn.length) {
+    const more = `${subgraphBn.length} more BatchNormalization node${subgraphBn.length === 1 ? " sits" : "s sit"} inside the subgraphs of If/Loop/Scan nodes (${where}), which BN Lens does not measure.`;
+    statement += ` ${more}`;
+    warnings.push({ rule: "bn-in-subgraph", severity: "warning", message: more });
+  }
+  return { statement, warnings };
+}
+
+/**
+ * Puts the invalid-parameters finding first and, when no NaN or Inf reached the layer's input, says that
+ * its non-finite outputs come from the stored parameters, not from the data.
+ */
+function withInvalidParameters(layer: Parameters<typeof invalidParameters>[0], warnings: WarningJson[], pre: ChannelStats): WarningJson[] {
+  const invalid = invalidParameters(layer);
+  if (!invalid) return warnings;
+  const preClean = pre.nonFinite.nan + pre.nonFinite.posInf + pre.nonFinite.negInf === 0;
+  const rest = warnings.map((w) =>
+    w.rule === "non-finite" && preClean
+      ? {
+          ...w,
+          message: w.message.replace(
+            / Likely cause: .*$/,
+            " Cause: the model stores invalid BN parameters in this layer (see invalid-parameters).",
+          ),
+        }
+      : w,
+  );
+  return [invalid, ...rest];
+}
+
+/**
+ * NaN that an earlier layer's invalid parameters produced reaches every later layer: their non-finite
+ * findings name that layer as the likely cause instead of the input data.
+ */
+export function blameUpstreamInvalid(layers: LayerReport[]): LayerReport[] {
+  let culprit: string | undefined;
+  return layers.map((l) => {
+    const here = culprit;
+    if (!culprit && l.warnings.some((w) => w.rule === "invalid-parameters")) culprit = l.node;
+    if (!here) return l;
+    return {
+      ...l,
+      warnings: l.warnings.map((w) =>
+        w.rule === "non-finite"
+          ? {
+              ...w,
+              message: w.message.replace(
+                / Likely cause: NaN or Inf in the input data, or an overflow upstream\.$/,
+                ` Likely cause: the invalid BN parameters stored upstream in layer "${here}" (see invalid-parameters).`,
+              ),
+            }
+          : w,
+      ),
+    };
+  });
 }

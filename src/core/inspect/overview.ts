@@ -1,8 +1,9 @@
-import type { ActivationJson, ExpectedJson, LayerReport, Report } from "../report";
+import type { ActivationJson, ExpectedJson, LayerReport, Report, WarningJson } from "../report";
+import { invalidParameters } from "../graph/bnParameters";
 import type { OnnxModel } from "../onnx/model";
 import { channelIntervals, modelStatement, type ActivationFinder } from "./inspection";
 import { expectedFlat } from "../stats/expected";
-import { findActivationProbes, findBnLayers } from "../graph/bnLayers";
+import { findActivationProbes, findBnLayers, findSubgraphBn } from "../graph/bnLayers";
 import type { ExternalReader } from "../onnx/tensorData";
 import { saturationKind, storedDead, withDefaults } from "../stats/judge";
 import type { Thresholds } from "../report";
@@ -30,6 +31,8 @@ export interface ModelOverview {
   layers: StoredLayer[];
   /** Conv/Gemm/MatMul outputs that would be observed when BN was fused away. */
   probes: { node: string; op: string; output: string; activation: string }[];
+  /** Findings that need no data: invalid stored BN parameters (per layer), BN in subgraphs, BN fused away. */
+  warnings: WarningJson[];
 }
 
 /** Reads the stored BN parameters and what follows each BN. */
@@ -42,7 +45,8 @@ export function modelOverview(
 ): ModelOverview {
   const thresholds = withDefaults(partialThresholds);
   const slopeFraction = thresholds.slopeFraction;
-  const layers: StoredLayer[] = findBnLayers(model, readExternal).map((l) => {
+  const stored = findBnLayers(model, readExternal);
+  const layers: StoredLayer[] = stored.map((l) => {
     const activation = findActivation(model, l.output, slopeFraction);
     return {
       index: l.index,
@@ -71,7 +75,12 @@ export function modelOverview(
           activation: findActivation(model, p.output, slopeFraction).op,
         }))
       : [];
-  const { statement } = modelStatement(layers, probes.length);
+  const subgraphBn = findSubgraphBn(model);
+  const { statement, warnings } = modelStatement(layers, probes.length, subgraphBn);
+  for (const l of stored) {
+    const invalid = invalidParameters(l);
+    if (invalid) warnings.push(invalid);
+  }
   return {
     model: {
       ...file,
@@ -82,10 +91,11 @@ export function modelOverview(
       inputs: model.inputs.map((i) => ({ name: i.name, dtype: i.dtype ?? i.typeName, dims: i.dims ?? null })),
       outputs: model.outputs,
       bnCount: layers.length,
-      fusedAway: layers.length === 0,
+      fusedAway: layers.length === 0 && subgraphBn.length === 0,
       statement,
     },
     layers,
     probes,
+    warnings,
   };
 }

@@ -128,6 +128,20 @@ const RULES: Record<RuleId, RuleText> = {
     help: "Export the model in evaluation mode (model.eval() in PyTorch) so inference uses the running statistics.",
     level: "warning",
   },
+  "invalid-parameters": {
+    name: "InvalidStoredBatchNormParameters",
+    short: "The model stores invalid BN parameters",
+    full: "The layer stores a running variance or epsilon below 0, or a NaN or infinite gamma, beta, running mean or running variance. This needs no data.",
+    help: "Inference through this layer produces NaN or wrong values whatever the input. Re-export the model from a checkpoint whose BN buffers are valid, or re-estimate the statistics (bn-lens recalibrate).",
+    level: "error",
+  },
+  "bn-in-subgraph": {
+    name: "BatchNormInSubgraph",
+    short: "BN nodes inside If/Loop/Scan bodies are not measured",
+    full: "The model has BatchNormalization nodes inside the bodies of If, Loop or Scan nodes; BN Lens does not measure subgraphs.",
+    help: "The BN layers of the main graph are measured as usual; those in subgraphs are named but not checked against data.",
+    level: "warning",
+  },
   "random-data": {
     name: "RandomInputs",
     short: "The run used random inputs",

@@ -37,6 +37,8 @@ export interface EngineHooks {
 /** Extra engine wiring for benchmarks: a data source prepared elsewhere (e.g. decoded images held in memory). */
 export interface EngineOptions {
   openData?: typeof prepareData;
+  /** Capture BN inputs as onnxruntime computes them, not recovered from the outputs (for tests that check them). */
+  captureInputs?: boolean;
 }
 
 export const DEFAULT_BATCH_SIZE = 8;
@@ -241,7 +243,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const { model } = loaded;
   const readExternal = externalReader(loaded.dir);
   const thresholds = withDefaults(request.thresholds);
-  const inspection = new Inspection(model, thresholds, activationFinder(readExternal), readExternal);
+  const inspection = new Inspection(model, thresholds, activationFinder(readExternal), readExternal, options.captureInputs);
   hooks.log(
     `Model ${request.modelPath}: opset ${model.opset}, ${model.graph.node.length} nodes, ${inspection.layers.length} BatchNormalization layers.`,
   );

@@ -116,7 +116,7 @@ describe("bn-lens --model-explorer: node data files for Model Explorer", functio
     const model = path.join(tmp, "bn-lens-demo.onnx");
     const json = path.join(tmp, "demo.json");
     const dir = path.join(tmp, "demo");
-    const r = bnLens("inspect", model, "--samples", "256", "--seed", "1", "--json", json, "--model-explorer", dir);
+    const r = bnLens("inspect", model, "--samples", "256", "--seed", "1", "--random-is-domain", "--json", json, "--model-explorer", dir);
     assert.equal(r.code, 0, r.stderr);
     const g = checkFiles(dir, model, JSON.parse(fs.readFileSync(json, "utf8")) as Report);
     assert.deepEqual(g.severity.results, { bn1: { value: 2 }, bn2: { value: 2 }, bn3: { value: 3 }, bn4: { value: 0 } });

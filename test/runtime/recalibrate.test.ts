@@ -44,6 +44,7 @@ async function checkExact(modelPath: string, request: Omit<RecalibrateRequest, "
     hooks((t) => {
       for (const l of layers) sums.get(l.input)!.batches.push(t[l.input]);
     }),
+    { captureInputs: true },
   );
   let worstZ = 0;
   let worstR = 1;

@@ -92,6 +92,8 @@ export class Inspection {
     readonly thresholds: Thresholds,
     findActivation: ActivationFinder,
     readExternal?: ExternalReader,
+    /** Capture every BN input itself instead of recovering it from the output (tests checking the true inputs). */
+    captureInputs = false,
   ) {
     this.layers = findBnLayers(model, readExternal);
     this.bn = this.layers.map((layer) => {
@@ -108,7 +110,7 @@ export class Inspection {
         rank: layer.rank,
         affine: bnAffine(layer),
         // A fed input costs nothing to capture; every other BN input is recovered from the output when that is well-conditioned.
-        inverse: model.inputs.some((i) => i.name === layer.input) ? undefined : inverseAffine(layer),
+        inverse: captureInputs || model.inputs.some((i) => i.name === layer.input) ? undefined : inverseAffine(layer),
       };
     });
     this.probes = this.layers.length === 0 ? findActivationProbes(model) : [];

@@ -149,7 +149,10 @@ export function addOutputWithDerivedInput(
       const m = s1 / cnt;
       const m2 = Math.max(0, s2 - s1 * m);
       post.mergeMoments(c, cnt, k + m, m2);
-      pre.mergeMoments(c, cnt, mu + (k + m - be) * sc, m2 * sc * sc);
+      const preMean = mu + (k + m - be) * sc;
+      pre.mergeMoments(c, cnt, preMean, m2 * sc * sc);
+      // This run is one sample's values of channel c: its moments feed the per-sample statistics (intervals).
+      pre.perSample?.add(c, preMean, (m2 * sc * sc) / cnt);
       if (mn < post.min[c]) post.min[c] = mn;
       if (mx > post.max[c]) post.max[c] = mx;
       // fround is monotone, so the extremes of the recovered float32 values are the images of y's.

@@ -46,6 +46,8 @@ export interface LayerRow {
 
 /** The report without per-channel arrays: what the overview shows. */
 export interface ReportOverview {
+  /** When the report was made (ISO 8601); a restored report shows it. */
+  createdAt: string;
   model: Report["model"];
   data: Report["data"];
   samples: number;
@@ -65,8 +67,22 @@ export type HostToWebview =
   | { type: "runFinished"; report: ReportOverview; restored: boolean }
   | { type: "runFailed"; message: string; kind: string }
   | { type: "runCancelled" }
-  | { type: "modelFailed"; message: string }
+  | { type: "modelFailed"; message: string; /** The file's name, kept as the heading. */ name?: string }
+  /** The host waits for the user to give a symbolic input dim (an input box is open). */
+  | { type: "shapeAsked"; question: string }
+  /** What "Re-run" would repeat for this model (null: nothing ran yet, the primary action runs on random data). */
+  | { type: "rerunOffered"; rerun: RerunOffer | null }
+  /** Open one layer's detail (a Problems entry or a command asked for it). */
+  | { type: "layerRevealed"; kind: "bn" | "activation"; index: number }
   | { type: "replied"; requestId: number; result: GetLayerResult | null; error?: string };
+
+/** The last run of a model, as "Re-run" repeats it. */
+export interface RerunOffer {
+  /** Whether that run fed the user's data (false: random data). */
+  withData: boolean;
+  /** What it ran on, e.g. "16 images in photos, (p − 127) / 128". */
+  description: string;
+}
 
 /** What getLayer answers: one layer's full per-channel report. */
 export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activation"; layer: ActivationLayerReport };
@@ -75,6 +91,8 @@ export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activ
 export type WebviewToHost =
   | { type: "webviewReady" }
   | { type: "runInspection"; withData: boolean }
+  /** Repeat the last run (same data, same preprocessing). */
+  | { type: "rerunInspection" }
   | { type: "cancelRun" }
   | { type: "exportReport" }
   | { type: "revealNode"; node: string }
@@ -96,6 +114,7 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case "webviewReady":
     case "cancelRun":
     case "exportReport":
+    case "rerunInspection":
       return { type: m.type };
     case "runInspection":
       return typeof m.withData === "boolean" ? { type: "runInspection", withData: m.withData } : undefined;

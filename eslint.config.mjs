@@ -1,7 +1,7 @@
 // Lint holds the layering (see README "Architecture"):
 //   core      pure TypeScript: imports only itself (and small pure npm packages)
-//   protocol  message types: imports core types only
-//   runtime   the only layer that imports onnxruntime-node; runs in a worker thread
+//   protocol  message types, their schemas and the one request/reply layer: imports core types only
+//   runtime   the only layer that imports onnxruntime-node; runs in the inference process (a child process)
 //   extension the only layer that imports 'vscode'
 //   cli       core + runtime from a terminal
 //   webview   DOM code: imports protocol and core only

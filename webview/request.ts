@@ -1,16 +1,12 @@
-// Requests from the webview to the host and their replies, in the manner of vscode-hexeditor's
-// shared/protocol.ts: each request carries a fresh requestId and the host answers exactly once with a
-// `replied` event bearing the same id. One typed helper for every request the protocol defines.
-import type { GetLayerResult, HostToWebview, WebviewToHost } from "../src/protocol/webview";
+// Requests from the webview to the host through the one request/reply layer (src/protocol/rpc.ts): each
+// request carries a fresh requestId and the host answers exactly once with a `replied` event bearing the
+// same id and method. This adds what only the webview needs: a deadline, and dropping every waiting
+// request when a new report arrives.
+import { RpcClient } from "../src/protocol/rpc";
+import { s } from "../src/protocol/schema";
+import type { HostToWebview, WebviewMethods, WebviewToHost } from "../src/protocol/webview";
 
-/** Requests of the protocol (messages with a requestId). */
-export type Request = Extract<WebviewToHost, { requestId: number }>;
-/** What each request type answers. */
-export interface Results {
-  getLayer: GetLayerResult;
-}
-type Replied = Extract<HostToWebview, { type: "replied" }>;
-type Params<T extends Request["type"]> = Omit<Extract<Request, { type: T }>, "type" | "requestId">;
+type Method = keyof WebviewMethods;
 
 /** Raised when the host answers with an error, with nothing, or not in time. */
 export class RequestError extends Error {
@@ -23,53 +19,45 @@ export class RequestError extends Error {
   }
 }
 
-interface Pending {
-  resolve(result: Results[keyof Results]): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 /** Sends requests and matches `replied` events to them. */
 export class RequestClient {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly rpc: RpcClient<WebviewMethods, string>;
+  private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
 
   constructor(
-    private readonly post: (m: WebviewToHost) => void,
+    post: (m: WebviewToHost) => void,
     private readonly timeoutMs = 60_000,
-  ) {}
-
-  /** Sends a request; resolves with the host's result. */
-  request<T extends Request["type"]>(type: T, params: Params<T>): Promise<Results[T]> {
-    const requestId = this.nextId++;
-    return new Promise<Results[T]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        reject(new RequestError(`BN Lens did not answer within ${Math.round(this.timeoutMs / 1000)} s.`, requestId));
-      }, this.timeoutMs);
-      this.pending.set(requestId, { resolve: resolve as Pending["resolve"], reject, timer });
-      this.post({ type, requestId, ...params } as Request);
+  ) {
+    this.rpc = new RpcClient<WebviewMethods, string>({
+      send: post,
+      errorSchema: s.string(),
+      toError: (error, requestId) => new RequestError(error, requestId),
     });
   }
 
-  /** Settles the request a `replied` event answers; false when no request is waiting for it. */
-  handleReply(m: Replied): boolean {
-    const p = this.pending.get(m.requestId);
-    if (!p) return false;
-    this.pending.delete(m.requestId);
-    clearTimeout(p.timer);
-    if (m.error !== undefined || m.result === null)
-      p.reject(new RequestError(m.error ?? "BN Lens has no data for this layer.", m.requestId));
-    else p.resolve(m.result);
-    return true;
+  /** Sends a request; resolves with the host's result. */
+  request<T extends Method>(method: T, params: WebviewMethods[T]["params"]): Promise<WebviewMethods[T]["result"]> {
+    const call = this.rpc.request(method, params);
+    const id = call.requestId;
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        this.rpc.fail(id, new RequestError(`BN Lens did not answer within ${Math.round(this.timeoutMs / 1000)} s.`, id));
+      }, this.timeoutMs),
+    );
+    return call.result.finally(() => {
+      clearTimeout(this.timers.get(id));
+      this.timers.delete(id);
+    });
+  }
+
+  /** Settles the request a `replied` event answers; false when no request of that method is waiting for it. */
+  handleReply(m: Extract<HostToWebview, { type: "replied" }>): boolean {
+    return this.rpc.receive(m);
   }
 
   /** Rejects every waiting request (a new report makes their answers meaningless). */
   cancelAll(reason: string): void {
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new RequestError(reason, id));
-    }
-    this.pending.clear();
+    this.rpc.failAll((id) => new RequestError(reason, id));
   }
 }

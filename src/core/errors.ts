@@ -1,5 +1,7 @@
+/** The kinds of user-facing problem, in one list (protocol schemas check them). */
+export const USER_ERROR_KINDS = ["usage", "model", "data", "cancelled", "resource"] as const;
 /** What kind of user-facing problem an error is; the CLI maps every kind to exit code 2. */
-export type UserErrorKind = "usage" | "model" | "data" | "cancelled" | "resource";
+export type UserErrorKind = (typeof USER_ERROR_KINDS)[number];
 
 /**
  * A problem the user can fix, with one plain sentence saying what went wrong and what to do.

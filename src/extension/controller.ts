@@ -12,7 +12,8 @@ import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import { checkShapeText, shapeHint } from "../core/inputs/presets";
 import type { Report, Severity } from "../core/report";
-import type { GetLayerResult, HostToWebview, ReportOverview, WebviewToHost } from "../protocol/webview";
+import type { RpcServer } from "../protocol/rpc";
+import type { HostToWebview, ReportOverview, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { WorkerError, type InspectorClient, type RunHandle } from "../runtime/client";
 import { askData, describeChoice, type DataChoice } from "./dataChoice";
@@ -21,6 +22,7 @@ import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
 import { runSettings } from "./settings";
+import { webviewHandlers, webviewServer } from "./webviewHandlers";
 
 /** What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed). */
 export interface InspectionResult {
@@ -121,6 +123,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   private lastReportState: ModelState | undefined;
   private lastPanel: ModelView | undefined;
   private idleWaiters: (() => void)[] = [];
+  private readonly servers = new WeakMap<ModelView, RpcServer<WebviewMethods, string>>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -194,6 +197,9 @@ export class Controller implements ViewHost, vscode.Disposable {
       case "runInspection":
         void this.inspect(view.uri, msg.withData ? "withData" : "random");
         break;
+      case "rerunInspection":
+        void this.inspect(view.uri, "rerun");
+        break;
       case "cancelRun":
         this.cancel(view.uri);
         break;
@@ -204,7 +210,8 @@ export class Controller implements ViewHost, vscode.Disposable {
         void this.revealNode(view.uri, msg.node);
         break;
       case "getLayer":
-        this.postTo(view, { type: "replied", requestId: msg.requestId, ...this.getLayer(view.uri, msg.kind, msg.index) });
+      case "cancel":
+        void this.serverOf(view).handle(msg);
         break;
       case "overviewRendered":
         view.received = true;
@@ -219,15 +226,17 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
   }
 
-  private getLayer(uri: vscode.Uri, kind: "bn" | "activation", index: number): { result: GetLayerResult | null; error?: string } {
-    const report = this.find(uri)?.report;
-    if (!report) return { result: null, error: "There is no report for this model yet." };
-    if (kind === "bn") {
-      const layer = report.layers.find((l) => l.index === index);
-      return layer ? { result: { kind, layer } } : { result: null, error: `The report has no BN layer ${index}.` };
+  /** The request server of a view: answers with webviewHandlers over the model's current report. */
+  private serverOf(view: ModelView): RpcServer<WebviewMethods, string> {
+    let server = this.servers.get(view);
+    if (!server) {
+      server = webviewServer(
+        webviewHandlers(() => this.find(view.uri)?.report),
+        (reply) => this.postTo(view, reply),
+      );
+      this.servers.set(view, server);
     }
-    const layer = report.activations.find((l) => l.index === index);
-    return layer ? { result: { kind, layer } } : { result: null, error: `The report has no activation layer ${index}.` };
+    return server;
   }
 
   private record(s: ModelState, msg: HostToWebview): void {

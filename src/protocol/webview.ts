@@ -1,8 +1,11 @@
 /**
  * Messages between the extension host and the BN Lens webview (panel and .onnx custom editor).
  * Only summaries and histograms cross: the overview of every layer at once, a layer's per-channel detail
- * on request (paged by layer). Requests are verbNoun, events nounPastTense; requests carry a requestId
- * and get exactly one `replied` event back.
+ * on request (paged by layer). Requests are verbNoun, events nounPastTense. Requests go through the one
+ * request/reply layer (src/protocol/rpc.ts): to add one, add it to WebviewMethods and its parameter schema
+ * to webviewParams; the compiler then asks for its handler in src/extension/webviewHandlers.ts, and the
+ * webview calls it with `requests.request("name", params)`. Notifications (no reply) are listed in
+ * webviewNotifications with their schema.
  */
 import type { ModelOverview } from "../core/inspect/overview";
 import type {
@@ -16,6 +19,8 @@ import type {
   Thresholds,
   WarningJson,
 } from "../core/report";
+import { isRequestType, parseRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
+import { parse, s, type Infer, type Schema } from "./schema";
 import type { Progress } from "./worker";
 
 /** A layer-level histogram: bucket counts from bucket `first` (see HistogramScheme). */
@@ -59,6 +64,53 @@ export interface ReportOverview {
   summary: Report["summary"];
 }
 
+/** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */
+export type LayerKind = "bn" | "activation";
+
+/** The last run of a model, as "Re-run" repeats it. */
+export interface RerunOffer {
+  /** Whether that run fed the user's data (false: random data). */
+  withData: boolean;
+  /** What it ran on, e.g. "16 images in photos, (p − 127) / 128". */
+  description: string;
+}
+
+/** What getLayer answers: one layer's full per-channel report. */
+export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activation"; layer: ActivationLayerReport };
+
+/** Requests from the webview: parameters and result. */
+export interface WebviewMethods {
+  /** One layer's full per-channel report (the overview carries no per-channel arrays). */
+  getLayer: { params: { kind: LayerKind; index: number }; result: GetLayerResult };
+}
+
+const layerKind = s.literal("bn", "activation");
+
+/** Parameter schemas the host checks every webview request against. */
+export const webviewParams: ParamSchemas<WebviewMethods> = {
+  getLayer: s.object({ kind: layerKind, index: s.int() }),
+};
+
+/** Webview → host notifications (no reply), each with its schema. */
+export const webviewNotifications = {
+  webviewReady: s.object({}),
+  runInspection: s.object({ withData: s.boolean() }),
+  /** Repeat the last run (same data, same preprocessing). */
+  rerunInspection: s.object({}),
+  cancelRun: s.object({}),
+  exportReport: s.object({}),
+  revealNode: s.object({ node: s.string(1, 4095) }),
+  overviewRendered: s.object({ rows: s.int(), firstPaintMs: s.number() }),
+  layerOpened: s.object({ kind: layerKind, index: s.int() }),
+} satisfies Record<string, Schema<object>>;
+
+type Notifications = typeof webviewNotifications;
+/** A notification from the webview. */
+export type WebviewNotification = { [K in keyof Notifications]: { type: K } & Infer<Notifications[K]> }[keyof Notifications];
+
+/** A reply to a webview request; the error is one sentence. */
+export type WebviewReply = RpcReply<WebviewMethods, string>;
+
 /** Host → webview events. */
 export type HostToWebview =
   | { type: "modelDescribed"; overview: ModelOverview; trusted: boolean }
@@ -73,35 +125,11 @@ export type HostToWebview =
   /** What "Re-run" would repeat for this model (null: nothing ran yet, the primary action runs on random data). */
   | { type: "rerunOffered"; rerun: RerunOffer | null }
   /** Open one layer's detail (a Problems entry or a command asked for it). */
-  | { type: "layerRevealed"; kind: "bn" | "activation"; index: number }
-  | { type: "replied"; requestId: number; result: GetLayerResult | null; error?: string };
-
-/** The last run of a model, as "Re-run" repeats it. */
-export interface RerunOffer {
-  /** Whether that run fed the user's data (false: random data). */
-  withData: boolean;
-  /** What it ran on, e.g. "16 images in photos, (p − 127) / 128". */
-  description: string;
-}
-
-/** What getLayer answers: one layer's full per-channel report. */
-export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activation"; layer: ActivationLayerReport };
+  | { type: "layerRevealed"; kind: LayerKind; index: number }
+  | WebviewReply;
 
 /** Webview → host messages. */
-export type WebviewToHost =
-  | { type: "webviewReady" }
-  | { type: "runInspection"; withData: boolean }
-  /** Repeat the last run (same data, same preprocessing). */
-  | { type: "rerunInspection" }
-  | { type: "cancelRun" }
-  | { type: "exportReport" }
-  | { type: "revealNode"; node: string }
-  | { type: "getLayer"; requestId: number; kind: "bn" | "activation"; index: number }
-  | { type: "overviewRendered"; rows: number; firstPaintMs: number }
-  | { type: "layerOpened"; kind: "bn" | "activation"; index: number };
-
-const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-const isKind = (v: unknown): v is "bn" | "activation" => v === "bn" || v === "activation";
+export type WebviewToHost = WebviewNotification | RpcRequest<WebviewMethods> | RpcCancel;
 
 /**
  * Checks a message from the webview before the host acts on it (the webview renders model-derived text,
@@ -109,30 +137,11 @@ const isKind = (v: unknown): v is "bn" | "activation" => v === "bn" || v === "ac
  */
 export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;
-  const m = raw as Record<string, unknown>;
-  switch (m.type) {
-    case "webviewReady":
-    case "cancelRun":
-    case "exportReport":
-    case "rerunInspection":
-      return { type: m.type };
-    case "runInspection":
-      return typeof m.withData === "boolean" ? { type: "runInspection", withData: m.withData } : undefined;
-    case "revealNode":
-      return typeof m.node === "string" && m.node.length > 0 && m.node.length < 4096 ? { type: "revealNode", node: m.node } : undefined;
-    case "getLayer":
-      return isInt(m.requestId) && isKind(m.kind) && isInt(m.index)
-        ? { type: "getLayer", requestId: m.requestId, kind: m.kind, index: m.index }
-        : undefined;
-    case "overviewRendered":
-      return isInt(m.rows) && typeof m.firstPaintMs === "number" && Number.isFinite(m.firstPaintMs)
-        ? { type: "overviewRendered", rows: m.rows, firstPaintMs: m.firstPaintMs }
-        : undefined;
-    case "layerOpened":
-      return isKind(m.kind) && isInt(m.index) ? { type: "layerOpened", kind: m.kind, index: m.index } : undefined;
-    default:
-      return undefined;
-  }
+  const type = (raw as { type?: unknown }).type;
+  if (isRequestType(webviewParams, type)) return parseRequest(webviewParams, raw);
+  if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(webviewNotifications, type)) return undefined;
+  const body = parse(webviewNotifications[type as keyof Notifications] as Schema<object>, raw);
+  return body ? ({ ...body, type } as WebviewNotification) : undefined;
 }
 
 /** Compile-time check that core's overview builder produces exactly the protocol's shape. */

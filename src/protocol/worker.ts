@@ -1,10 +1,14 @@
 /**
- * Messages between a host (the extension host or the CLI) and the inference worker thread.
- * Requests carry an `id`; every event about a request repeats it.
+ * Messages between a host (the extension host or the CLI) and the inference process (a child process,
+ * src/runtime/worker.ts). One request/reply protocol (src/protocol/rpc.ts): to add a method, add it to
+ * WorkerMethods and its parameter schema to workerParams; the compiler then asks for its handler in
+ * src/runtime/worker.ts and the client calls it with `rpc.request("name", params)`.
  */
-import type { UserErrorKind } from "../core/errors";
+import { USER_ERROR_KINDS, type UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
 import type { Report, Thresholds } from "../core/report";
+import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
+import { s, type Schema } from "./schema";
 
 /** What to inspect and how; every field but modelPath is optional. */
 export interface InspectRequest {
@@ -51,16 +55,63 @@ export interface ErrorInfo {
   detail?: string;
 }
 
-/** Host → worker. */
-export type HostToWorker =
-  | { type: "inspect"; id: number; request: InspectRequest }
-  | { type: "describeModel"; id: number; modelPath: string; slopeFraction?: number }
-  | { type: "cancel"; id: number };
+/** The inference process's methods: parameters, result and the events sent while one runs. */
+export interface WorkerMethods {
+  /** Runs an inspection; inspections run one after another. */
+  inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
+  /** Reads a model's stored BN parameters without running it. */
+  describeModel: { params: { modelPath: string; slopeFraction?: number }; result: ModelOverview };
+}
 
-/** Worker → host. */
-export type WorkerToHost =
-  | { type: "progressed"; id: number; progress: Progress }
-  | { type: "logged"; id: number; line: string }
-  | { type: "inspected"; id: number; report: Report }
-  | { type: "described"; id: number; overview: ModelOverview }
-  | { type: "failed"; id: number; error: ErrorInfo };
+const modes = ["exact", "fast", "auto"] as const;
+// Types only: the engine checks ranges itself and answers with the sentence the user reads.
+const num = s.anyNumber();
+// Settings may give one half of a pair; the engine's withDefaults fills the other (as Partial<Thresholds> is used today).
+const level = s.object({ warning: s.optional(num), error: s.optional(num) }) as Schema<{ warning: number; error: number }>;
+const inspectRequest: Schema<InspectRequest> = s.object({
+  modelPath: s.string(1),
+  dataPath: s.optional(s.string(1)),
+  random: s.optional(s.literal("normal", "uniform")),
+  samples: s.optional(num),
+  batchSize: s.optional(num),
+  seed: s.optional(num),
+  inputShapes: s.optional(s.array(s.string())),
+  imageMean: s.optional(s.array(num)),
+  imageStd: s.optional(s.array(num)),
+  bgr: s.optional(s.boolean()),
+  thresholds: s.optional(
+    s.object({
+      slopeFraction: s.optional(num),
+      meanShift: s.optional(level),
+      varianceRatio: s.optional(level),
+      saturation: s.optional(level),
+      rectifierOff: s.optional(s.object({ warning: num })),
+      deadGamma: s.optional(num),
+      deadRunningVar: s.optional(num),
+      minCount: s.optional(num),
+    }),
+  ),
+  mode: s.optional(s.literal(...modes)),
+  autoExactLimitS: s.optional(num),
+  executionProviders: s.optional(s.array(s.string(1))),
+  intraOpNumThreads: s.optional(num),
+});
+
+/** Parameter schemas the inference process checks every request against. */
+export const workerParams: ParamSchemas<WorkerMethods> = {
+  inspect: s.object({ request: inspectRequest }),
+  describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num) }),
+};
+
+/** The schema of a failure the inference process reports. */
+export const errorInfoSchema: Schema<ErrorInfo> = s.object({
+  kind: s.literal(...USER_ERROR_KINDS, "bug"),
+  message: s.string(),
+  detail: s.optional(s.string()),
+});
+
+/** Host → inference process. */
+export type HostToWorker = RpcRequest<WorkerMethods> | RpcCancel;
+
+/** Inference process → host. */
+export type WorkerToHost = RpcReply<WorkerMethods, ErrorInfo> | RpcEvent<WorkerMethods>;

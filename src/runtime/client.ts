@@ -6,7 +6,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
 import type { Report } from "../core/report";
-import type { ErrorInfo, HostToWorker, InspectRequest, Progress, WorkerToHost } from "../protocol/worker";
+import { RpcClient } from "../protocol/rpc";
+import { errorInfoSchema, type ErrorInfo, type InspectRequest, type Progress, type WorkerMethods } from "../protocol/worker";
 
 /** Callbacks for a running inspection. */
 export interface InspectEvents {
@@ -45,19 +46,19 @@ export class WorkerError extends Error {
   }
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(e: Error): void;
-  events?: InspectEvents;
-  /** The process the request went to: only its exit fails the request. */
-  child?: ChildProcess;
-}
-
 /** Starts, talks to, and restarts the inference process. */
 export class InspectorClient {
   private child: ChildProcess | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  /** The process each waiting request went to: only that process's exit fails it. */
+  private readonly sentTo = new Map<number, ChildProcess>();
+  private readonly rpc = new RpcClient<WorkerMethods, ErrorInfo>({
+    send: (msg) => this.ensureChild().send(msg),
+    errorSchema: errorInfoSchema,
+    toError: (info, requestId) => {
+      this.sentTo.delete(requestId);
+      return new WorkerError(info);
+    },
+  });
 
   constructor(
     private readonly workerPath: string,
@@ -77,10 +78,12 @@ export class InspectorClient {
     child.stderr?.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    child.on("message", (msg: WorkerToHost) => this.onMessage(msg));
+    child.on("message", (msg: unknown) => this.rpc.receive(msg));
     child.on("exit", (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (![...this.pending.values()].some((p) => p.child === child)) return;
+      const mine = [...this.sentTo].filter(([id, c]) => c === child && this.rpc.isPending(id)).map(([id]) => id);
+      for (const [id, c] of [...this.sentTo]) if (c === child) this.sentTo.delete(id);
+      if (mine.length === 0) return;
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       // The kernel's OOM killer sends SIGKILL; BN Lens's own restarts detach the child before killing it.
       const oom = /heap out of memory|Allocation failed|bad_alloc/i.test(stderr) || signal === "SIGKILL";
@@ -92,11 +95,7 @@ export class InspectorClient {
         detail: stderr.trim() || undefined,
       };
       this.options.onLog?.(`Inference process ended (${how}).${stderr ? ` Last output: ${stderr.trim()}` : ""}`);
-      for (const [id, p] of this.pending) {
-        if (p.child !== child) continue;
-        this.pending.delete(id);
-        p.reject(new WorkerError(info));
-      }
+      for (const id of mine) this.rpc.fail(id, new WorkerError(info));
     });
     child.on("error", (e) => this.options.onLog?.(`Inference process error: ${e.message}`));
     this.child = child;
@@ -104,79 +103,32 @@ export class InspectorClient {
     return child;
   }
 
-  private onMessage(msg: WorkerToHost): void {
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    switch (msg.type) {
-      case "progressed":
-        p.events?.progress?.(msg.progress);
-        break;
-      case "logged":
-        p.events?.log?.(msg.line);
-        break;
-      case "inspected":
-        this.pending.delete(msg.id);
-        p.resolve(msg.report);
-        break;
-      case "described":
-        this.pending.delete(msg.id);
-        p.resolve(msg.overview);
-        break;
-      case "failed":
-        this.pending.delete(msg.id);
-        p.reject(new WorkerError(msg.error));
-        break;
-    }
-  }
-
-  private post(msg: HostToWorker): ChildProcess {
-    const child = this.ensureChild();
-    child.send(msg);
-    return child;
-  }
-
-  private request<T>(build: (id: number) => HostToWorker, events?: InspectEvents): { id: number; promise: Promise<T> } {
-    const id = this.nextId++;
-    const promise = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, events });
-    });
-    try {
-      const child = this.post(build(id));
-      const p = this.pending.get(id);
-      if (p) p.child = child;
-    } catch (e) {
-      this.pending.get(id)?.reject(e instanceof Error ? e : new Error(String(e)));
-      this.pending.delete(id);
-    }
-    return { id, promise };
+  private track<R>(call: { requestId: number; result: Promise<R> }): { requestId: number; result: Promise<R> } {
+    if (this.rpc.isPending(call.requestId) && this.child) this.sentTo.set(call.requestId, this.child);
+    return { requestId: call.requestId, result: call.result.finally(() => this.sentTo.delete(call.requestId)) };
   }
 
   /** Starts an inspection in the worker; inspections run one after another. */
   inspect(request: InspectRequest, events?: InspectEvents): RunHandle {
-    const { id, promise } = this.request<Report>((i) => ({ type: "inspect", id: i, request }), events);
+    const { requestId: id, result: promise } = this.track(
+      this.rpc.request("inspect", { request }, { progressed: events?.progress, logged: events?.log }),
+    );
     let timer: NodeJS.Timeout | undefined;
     const result = promise.finally(() => timer && clearTimeout(timer));
     return {
       id,
       result,
       cancel: () => {
-        if (!this.pending.has(id)) return;
-        try {
-          this.child?.send({ type: "cancel", id } satisfies HostToWorker);
-        } catch {
-          // The process is gone; its exit handler rejects the run.
-        }
+        if (!this.rpc.cancel(id)) return;
         timer = setTimeout(() => {
-          const p = this.pending.get(id);
-          if (!p) return;
-          this.pending.delete(id);
-          p.reject(
+          const stopped = this.rpc.fail(
+            id,
             new WorkerError({
               kind: "cancelled",
               message: "The inspection was cancelled; the inference process did not stop in time and was restarted.",
             }),
           );
-          this.restart();
+          if (stopped) this.restart();
         }, this.options.cancelGraceMs ?? 10_000);
         timer.unref?.();
       },
@@ -185,7 +137,7 @@ export class InspectorClient {
 
   /** Reads a model's stored BN parameters without running it. */
   describeModel(modelPath: string, options: { slopeFraction?: number } = {}): Promise<ModelOverview> {
-    return this.request<ModelOverview>((id) => ({ type: "describeModel", id, modelPath, slopeFraction: options.slopeFraction })).promise;
+    return this.track(this.rpc.request("describeModel", { modelPath, slopeFraction: options.slopeFraction })).result;
   }
 
   /** The worker's process id, when one is running. */
@@ -202,10 +154,7 @@ export class InspectorClient {
 
   /** Stops the worker for good. */
   dispose(): void {
-    for (const [id, p] of this.pending) {
-      this.pending.delete(id);
-      p.reject(new WorkerError({ kind: "cancelled", message: "BN Lens is shutting down; the inspection was stopped." }));
-    }
+    this.rpc.failAll(() => new WorkerError({ kind: "cancelled", message: "BN Lens is shutting down; the inspection was stopped." }));
     this.restart();
   }
 }

@@ -4,12 +4,9 @@
  * It serves one inspection at a time, in order; model descriptions and cancels are served at once.
  */
 import { isUserError, oneLine } from "../core/errors";
-import type { ErrorInfo, HostToWorker, WorkerToHost } from "../protocol/worker";
+import { RpcServer, type Handlers } from "../protocol/rpc";
+import { workerParams, type ErrorInfo, type WorkerMethods, type WorkerToHost } from "../protocol/worker";
 import { describeModel, inspect } from "./engine";
-
-function send(msg: WorkerToHost): void {
-  process.send?.(msg);
-}
 
 function errorInfo(e: unknown): ErrorInfo {
   if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail };
@@ -17,41 +14,34 @@ function errorInfo(e: unknown): ErrorInfo {
   return { kind: "bug", message: `BN Lens hit an internal error: ${err.message}`, detail: err.stack };
 }
 
-const cancelled = new Set<number>();
-let queue: Promise<void> = Promise.resolve();
-
-async function runInspect(id: number, msg: Extract<HostToWorker, { type: "inspect" }>): Promise<void> {
-  try {
-    const report = await inspect(msg.request, {
-      progress: (progress) => send({ type: "progressed", id, progress }),
-      log: (line) => send({ type: "logged", id, line }),
-      cancelled: () => cancelled.has(id),
-    });
-    send({ type: "inspected", id, report });
-  } catch (e) {
-    send({ type: "failed", id, error: errorInfo(e) });
-  } finally {
-    cancelled.delete(id);
-  }
+let queue: Promise<unknown> = Promise.resolve();
+/** Runs `f` after every earlier queued job (onnxruntime sessions of two runs would compete for the cores). */
+function inTurn<T>(f: () => Promise<T>): Promise<T> {
+  const p = queue.then(f);
+  queue = p.catch(() => undefined);
+  return p;
 }
 
-process.on("message", (msg: HostToWorker) => {
-  switch (msg.type) {
-    case "cancel":
-      cancelled.add(msg.id);
-      break;
-    case "inspect":
-      queue = queue.then(() => runInspect(msg.id, msg));
-      break;
-    case "describeModel":
-      try {
-        send({ type: "described", id: msg.id, overview: describeModel(msg.modelPath, msg.slopeFraction) });
-      } catch (e) {
-        send({ type: "failed", id: msg.id, error: errorInfo(e) });
-      }
-      break;
-  }
+const handlers: Handlers<WorkerMethods> = {
+  inspect: ({ request }, call) =>
+    inTurn(() =>
+      inspect(request, {
+        progress: (progress) => call.emit("progressed", progress),
+        log: (line) => call.emit("logged", line),
+        cancelled: () => call.cancelled(),
+      }),
+    ),
+  describeModel: ({ modelPath, slopeFraction }) => describeModel(modelPath, slopeFraction),
+};
+
+const server = new RpcServer<WorkerMethods, ErrorInfo>({
+  handlers,
+  params: workerParams,
+  send: (msg: WorkerToHost) => process.send?.(msg),
+  toError: errorInfo,
 });
+
+process.on("message", (msg: unknown) => server.receive(msg));
 
 // The host going away (window closed, CLI interrupted) ends this process too.
 process.on("disconnect", () => process.exit(0));

@@ -11,7 +11,8 @@ import type { BrowserContext, Page } from "playwright-core";
 import { reportOverview } from "../../src/core/inspect/panelData";
 import type { ModelOverview } from "../../src/core/inspect/overview";
 import type { Report } from "../../src/core/report";
-import type { GetLayerResult, HostToWebview, WebviewToHost } from "../../src/protocol/webview";
+import type { WebviewToHost } from "../../src/protocol/webview";
+import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { launchBrowser, Panel } from "./harness";
 import { syntheticReport } from "./synthetic";
@@ -36,22 +37,18 @@ class FakeHost {
   resendOnReady = false;
   /** Answer the next getLayer with this error. */
   failNext: string | null = null;
-  readonly handle = (m: WebviewToHost, panel: Panel): void => {
-    if (m.type === "getLayer") {
-      const r = this.report;
-      let reply: HostToWebview;
-      if (this.failNext || !r) {
-        reply = { type: "replied", requestId: m.requestId, result: null, error: this.failNext ?? "no report" };
-        this.failNext = null;
-      } else {
-        const result: GetLayerResult =
-          m.kind === "bn"
-            ? { kind: "bn", layer: r.layers.find((l) => l.index === m.index)! }
-            : { kind: "activation", layer: r.activations.find((l) => l.index === m.index)! };
-        reply = { type: "replied", requestId: m.requestId, result };
-      }
-      void panel.send(reply);
+  /** The host's own handlers, over this fake host's report; failNext makes the next answer an error. */
+  private readonly handlers = webviewHandlers(() => {
+    if (this.failNext) {
+      const message = this.failNext;
+      this.failNext = null;
+      throw new Error(message);
     }
+    if (!this.report) throw new Error("no report");
+    return this.report;
+  });
+  readonly handle = (m: WebviewToHost, panel: Panel): void => {
+    if (m.type === "getLayer" || m.type === "cancel") void webviewServer(this.handlers, (reply) => void panel.send(reply)).handle(m);
     if (m.type === "webviewReady" && this.resendOnReady) {
       void (async () => {
         if (this.model) await panel.send({ type: "modelDescribed", overview: this.model, trusted: this.trusted });

@@ -12,7 +12,8 @@ import type { BrowserContext, Page } from "playwright-core";
 import { reportOverview } from "../../src/core/inspect/panelData";
 import type { ModelOverview } from "../../src/core/inspect/overview";
 import type { Report } from "../../src/core/report";
-import type { GetLayerResult, WebviewToHost } from "../../src/protocol/webview";
+import type { WebviewToHost } from "../../src/protocol/webview";
+import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
 import { fusedModelBytes } from "../helpers/fusedModel";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { launchBrowser, Panel, type ThemeName } from "./harness";
@@ -26,16 +27,11 @@ function cli(...args: string[]): void {
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
 
-/** Answers getLayer from the full report, as the extension host does. */
+/** Answers getLayer from the full report with the host's own handlers. */
 function answering(get: () => Report | null) {
+  const handlers = webviewHandlers(() => get() ?? undefined);
   return (m: WebviewToHost, panel: Panel): void => {
-    if (m.type !== "getLayer") return;
-    const r = get()!;
-    const result: GetLayerResult =
-      m.kind === "bn"
-        ? { kind: "bn", layer: r.layers.find((l) => l.index === m.index)! }
-        : { kind: "activation", layer: r.activations.find((l) => l.index === m.index)! };
-    void panel.send({ type: "replied", requestId: m.requestId, result });
+    if (m.type === "getLayer" || m.type === "cancel") void webviewServer(handlers, (reply) => void panel.send(reply)).handle(m);
   };
 }
 

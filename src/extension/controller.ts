@@ -11,12 +11,14 @@ import { nodeText } from "../core/inspect/nodeText";
 import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import { checkShapeText, shapeHint } from "../core/inputs/presets";
-import type { Report, Severity } from "../core/report";
+import { shapeQuestion } from "../core/inputs/shapeQuestion";
+import { findingDiagnostics, showLayerArgs } from "./findingLinks";
+import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
-import type { HostToWebview, ReportOverview, WebviewMethods, WebviewToHost } from "../protocol/webview";
+import type { HostToWebview, RerunOffer, ReportOverview, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { WorkerError, type InspectorClient, type RunHandle } from "../runtime/client";
-import { askData, describeChoice, type DataChoice } from "./dataChoice";
+import { askData, describeChoice, describeData, type DataChoice } from "./dataChoice";
 import { VIEW_TYPE, type ModelView, type ViewHost } from "./modelView";
 import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
@@ -81,11 +83,6 @@ class ModelState {
 }
 
 const MEMORY_KEY = (uri: vscode.Uri) => `bnLens.model:${uri.toString()}`;
-const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
-  error: vscode.DiagnosticSeverity.Error,
-  warning: vscode.DiagnosticSeverity.Warning,
-  info: vscode.DiagnosticSeverity.Information,
-};
 const USER_KINDS = new Set(["usage", "model", "data", "resource"]);
 
 /** Keeps a bounded copy of the log for tests, and writes the LogOutputChannel. */
@@ -139,6 +136,9 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.nodeDocs,
       vscode.workspace.registerTextDocumentContentProvider(NODE_SCHEME, this.nodeDocs),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.trustGranted()),
+      // The status bar speaks for the model in front of the user, not the last one that ran.
+      vscode.window.tabGroups.onDidChangeTabs(() => this.updateStatus()),
+      vscode.window.tabGroups.onDidChangeTabGroups(() => this.updateStatus()),
     );
   }
 
@@ -263,7 +263,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   private sendState(view: ModelView): void {
     const s = this.state(view.uri);
     if (s.overview) this.postTo(view, { type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
-    else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError });
+    else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError, name: s.name });
     if (s.run) {
       this.postTo(view, { type: "runStarted", description: s.run.description });
       if (s.run.progress) this.postTo(view, { type: "runProgressed", progress: s.run.progress });
@@ -271,6 +271,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.postTo(view, { type: "runFinished", report: s.overviewOfReport, restored: s.restored });
       this.lastPanel = view;
     }
+    void this.rerunOffer(s).then((rerun) => this.postTo(view, { type: "rerunOffered", rerun }));
     if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
   }
 
@@ -279,7 +280,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (s.overview || s.describing) return s.describing ?? Promise.resolve();
     if (s.uri.scheme !== "file") {
       s.describeError = `BN Lens reads models from disk, and ${s.uri.toString()} is not a file on disk.`;
-      this.post(s, { type: "modelFailed", message: s.describeError });
+      this.post(s, { type: "modelFailed", message: s.describeError, name: s.name });
       return Promise.resolve();
     }
     const t0 = performance.now();
@@ -296,7 +297,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         (e: unknown) => {
           s.describeError = errorMessage(e);
           this.log.error(`Could not read ${s.uri.fsPath}: ${s.describeError}${detailOf(e)}`);
-          this.post(s, { type: "modelFailed", message: s.describeError });
+          this.post(s, { type: "modelFailed", message: s.describeError, name: s.name });
         },
       )
       .finally(() => {
@@ -339,16 +340,30 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   private setDiagnostics(s: ModelState): void {
     if (!s.report) return;
-    const start = new vscode.Range(0, 0, 0, 0);
-    this.diagnostics.set(
-      s.uri,
-      reportFindings(s.report).map((f) => {
-        const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
-        d.source = "BN Lens";
-        d.code = f.rule;
-        return d;
-      }),
-    );
+    this.diagnostics.set(s.uri, findingDiagnostics(s.uri, s.report, reportFindings(s.report)));
+  }
+
+  /** What Re-run repeats for a model: its last run, described as the panel's primary button says it. */
+  private async rerunOffer(s: ModelState): Promise<RerunOffer | null> {
+    const last = this.memory(s.uri).last;
+    if (!last) return null;
+    if (!last.dataPath) return { withData: false, description: "random data" };
+    const what = await describeData(last.dataPath);
+    return { withData: true, description: last.preprocessing ? `${what}, ${last.preprocessing}` : what };
+  }
+
+  private offerRerun(s: ModelState): void {
+    void this.rerunOffer(s).then((rerun) => this.post(s, { type: "rerunOffered", rerun }));
+  }
+
+  /** Opens a model's view at one layer's detail (a Problems entry's rule id links here). */
+  async showLayer(...args: unknown[]): Promise<boolean> {
+    const at = showLayerArgs(args);
+    if (!at) return false;
+    await this.openView(at.model);
+    const s = this.state(at.model);
+    this.post(s, { type: "layerRevealed", kind: at.kind, index: at.index });
+    return true;
   }
 
   private trustGranted(): void {
@@ -417,6 +432,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       choice = { inputShapes: memory.inputShapes };
     }
     await this.remember(uri, { last: { ...choice, inputShapes: undefined } });
+    this.offerRerun(s);
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.execute(s, choice);
@@ -428,12 +444,19 @@ export class Controller implements ViewHost, vscode.Disposable {
       }
       // The engine needs numbers for symbolic dims: ask, pre-filled with its own suggestion, and retry.
       const first = hint.suggestion.indexOf("<");
+      const q = outcome.error instanceof Error ? shapeQuestion(outcome.error.message) : undefined;
+      // The panel says what is being asked instead of showing a run that is not running.
+      this.post(s, { type: "shapeAsked", question: q?.sentence ?? `BN Lens needs the shape of input "${hint.input}".` });
       const answer = await this.seam.prompts.inputBox({
         id: "inputShape",
         title: `BN Lens: shape of input "${hint.input}"`,
-        prompt: outcome.error instanceof Error ? outcome.error.message.replace(/--input-shape /g, "") : undefined,
-        value: hint.suggestion,
-        ...(first >= 0 ? { valueSelection: [first, hint.suggestion.indexOf(">", first) + 1] as [number, number] } : {}),
+        prompt: q?.sentence ?? (outcome.error instanceof Error ? outcome.error.message.replace(/--input-shape /g, "") : undefined),
+        value: q?.value ?? hint.suggestion,
+        ...(q?.selection
+          ? { valueSelection: q.selection }
+          : first >= 0
+            ? { valueSelection: [first, hint.suggestion.indexOf(">", first) + 1] as [number, number] }
+            : {}),
         ignoreFocusOut: true,
         validateInput: (t) => checkShapeText(t.trim()),
       });
@@ -573,10 +596,12 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
       return undefined;
     }
-    const lastDir = this.context.globalState.get<string>("bnLens.exportDir");
     const name = `${s.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
+    // The save dialog starts next to the model (a report belongs with what it measured).
+    const folder =
+      s.uri.scheme === "file" ? path.dirname(s.uri.fsPath) : (this.context.globalState.get<string>("bnLens.exportDir") ?? os.homedir());
     const target = await this.seam.prompts.saveDialog({
-      defaultUri: vscode.Uri.file(path.join(lastDir ?? os.homedir(), name)),
+      defaultUri: vscode.Uri.file(path.join(folder, name)),
       filters: { "BN Lens report (JSON)": ["json"] },
       saveLabel: "Export Report",
       title: `BN Lens: export the report of ${s.name}`,
@@ -621,7 +646,9 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.status.show();
       return;
     }
-    const s = this.lastReportState;
+    const active = activeModelView();
+    const front = active ? this.find(active) : undefined;
+    const s = front?.report ? front : active ? front : this.lastReportState;
     if (!s?.report) {
       this.status.hide();
       return;

@@ -9,6 +9,7 @@
  *
  * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens.
  */
+import { checkMergeable, compactJson, reportJson, type HistogramDetail } from "../core/inspect/reportJson";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -26,6 +27,7 @@ const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr]
                   [--random normal|uniform] [--mode auto|exact|fast] [--threads N] [--json OUT]
+                [--histograms per-channel|layer]
   bn-lens merge REPORT.json... --json OUT
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
@@ -66,15 +68,19 @@ function workerPath(): string {
   return path.join(__dirname, "worker.js");
 }
 
-function writeJson(file: string, value: unknown): void {
+function writeJson(file: string, value: unknown, text = compactJson(value) + "\n"): void {
   try {
-    fs.writeFileSync(file, JSON.stringify(value, null, 1));
+    fs.writeFileSync(file, text);
   } catch (e) {
     throw new UserError("data", `Cannot write the report to ${file}: ${(e as Error).message}.`);
   }
 }
 
-async function runInspect(request: InspectRequest, jsonOut: string | undefined): Promise<Report> {
+async function runInspect(
+  request: InspectRequest,
+  jsonOut: string | undefined,
+  histograms: HistogramDetail = "per-channel",
+): Promise<Report> {
   // BN_LENS_DEBUG_HOST=1 reports, on stderr, how long this (host) process's event loop was ever blocked
   // during the run and whether onnxruntime was loaded here: the tests use it to check the host stays free.
   const loop = process.env.BN_LENS_DEBUG_HOST ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
@@ -94,7 +100,7 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
   try {
     const report = await run.result;
     if (tty) process.stderr.write("\r\x1b[K");
-    if (jsonOut) writeJson(jsonOut, report);
+    if (jsonOut) writeJson(jsonOut, report, reportJson(report, { histograms }));
     return report;
   } finally {
     process.removeListener("SIGINT", onSigint);
@@ -124,6 +130,7 @@ async function inspectCommand(args: string[]): Promise<void> {
       mode: { type: "string" },
       threads: { type: "string" },
       json: { type: "string" },
+      histograms: { type: "string" },
     },
   });
   if (positionals.length !== 1)
@@ -131,6 +138,8 @@ async function inspectCommand(args: string[]): Promise<void> {
   if (values.random !== undefined && values.random !== "normal" && values.random !== "uniform")
     throw usage(`--random is normal or uniform, not "${values.random}"`);
   if (values.random !== undefined && values.data !== undefined) throw usage("--random and --data exclude each other");
+  if (values.histograms !== undefined && values.histograms !== "per-channel" && values.histograms !== "layer")
+    throw usage(`--histograms is per-channel or layer, not "${values.histograms}"`);
   if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode))
     throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
   const request: InspectRequest = {
@@ -148,7 +157,7 @@ async function inspectCommand(args: string[]): Promise<void> {
     intraOpNumThreads: intOption(values.threads, "threads", 1),
   };
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
-  const report = await runInspect(request, values.json);
+  const report = await runInspect(request, values.json, values.histograms as HistogramDetail | undefined);
   process.stdout.write(formatReport(report) + "\n");
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
 }
@@ -173,7 +182,9 @@ async function mergeCommand(args: string[]): Promise<void> {
     } catch {
       throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
     }
-    return checkReport(json, file);
+    const report = checkReport(json, file);
+    checkMergeable(report, file);
+    return report;
   });
   const merged = mergeReports(reports, positionals);
   writeJson(values.json, merged);

@@ -12,6 +12,7 @@ import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import { checkShapeText, shapeHint } from "../core/inputs/presets";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
+import { reportJson } from "../core/inspect/reportJson";
 import { findingDiagnostics, showLayerArgs } from "./findingLinks";
 import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
@@ -608,7 +609,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     });
     if (!target) return undefined;
     try {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(JSON.stringify(s.report, null, 1)));
+      await vscode.workspace.fs.writeFile(target, Buffer.from(reportJson(s.report)));
     } catch (e) {
       this.seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
       return undefined;

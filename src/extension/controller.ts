@@ -350,7 +350,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (!last) return null;
     if (!last.dataPath) return { withData: false, description: "random data" };
     const what = await describeData(last.dataPath);
-    return { withData: true, description: last.preprocessing ? `${what}, ${last.preprocessing}` : what };
+    const pre = last.preprocessing?.replace(/ \(from settings\)$/, "");
+    return { withData: true, description: pre ? `${what}, ${pre}` : what };
   }
 
   private offerRerun(s: ModelState): void {

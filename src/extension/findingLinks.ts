@@ -46,7 +46,7 @@ export function findingDiagnostics(model: vscode.Uri, report: Report, findings: 
       d.relatedInformation = [
         new vscode.DiagnosticRelatedInformation(
           new vscode.Location(nodeUri(model, at.node), new vscode.Range(0, 0, 0, 0)),
-          `${at.node}: the node, what feeds it and what follows it (click ${f.rule} to open the layer in BN Lens)`,
+          `the node, what feeds it and what follows it; the rule id ${f.rule} opens the layer in BN Lens`,
         ),
       ];
     } else d.code = f.rule;

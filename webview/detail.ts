@@ -518,7 +518,8 @@ export class DetailView {
         unit: "share",
         values: sat.fraction,
         threshold: sat.kind === "rectifier" ? t.rectifierOff.warning : t.saturation.warning,
-        title: `Share of values where ${a.activation.op} is ${sat.kind === "rectifier" ? "off" : "saturated"}`,
+        marks: new Set(a.warnings.find((w) => w.rule === "dead-channel")?.channels ?? []),
+        title: `Share of values where ${a.activation.op} is ${sat.kind === "rectifier" ? "off" : "saturated"}; dead channels in red`,
       });
     }
     const readout = h("div", { class: "readout channel-readout", "aria-live": "polite", "data-testid": "channel-readout" });

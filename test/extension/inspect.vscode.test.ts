@@ -71,7 +71,20 @@ describe("Inspect Model: results where VS Code users look", function () {
     for (const [i, d] of diags.entries()) {
       const f = findings[i];
       assert.equal(d.source, "BN Lens");
-      assert.equal(d.code, f.rule);
+      // The rule id links to the layer's detail (a bnLens.showLayer command URI); model-level findings have a plain code.
+      const code = d.code as string | { value: string; target: vscode.Uri };
+      if (f.layer) {
+        assert.ok(typeof code === "object", `the code of ${f.rule} on ${f.layer} is a link`);
+        assert.equal(code.value, f.rule);
+        assert.equal(code.target.scheme, "command");
+        assert.equal(code.target.path, "bnLens.showLayer");
+        const [model, kind, index] = JSON.parse(decodeURIComponent(code.target.query)) as [string, string, number];
+        assert.equal(model, uri.toString());
+        const layer = report.layers.find((l) => l.node === f.layer) ?? report.activations.find((l) => l.node === f.layer);
+        assert.equal(index, layer!.index);
+        assert.equal(kind, report.layers.some((l) => l.node === f.layer) ? "bn" : "activation");
+        assert.equal(d.relatedInformation?.[0].location.uri.scheme, "bnlens-node");
+      } else assert.equal(code, f.rule);
       assert.equal(d.severity, SEVERITY[f.severity]);
       if (f.layer) assert.ok(d.message.startsWith(f.layer), `"${d.message}" does not name layer ${f.layer}`);
       if (f.channel !== undefined)

@@ -12,21 +12,31 @@ const domGlobals = ["window", "document", "navigator", "HTMLElement", "requestAn
 const noDom = domGlobals.map((name) => ({ name, message: "DOM code belongs in webview/." }));
 const ort = { name: "onnxruntime-node", message: "Only src/runtime may import onnxruntime-node." };
 const vscode = { name: "vscode", message: "Only src/extension may import 'vscode'." };
-const nodeBuiltins = [
-  "fs",
-  "node:fs",
-  "fs/promises",
-  "node:fs/promises",
-  "worker_threads",
-  "node:worker_threads",
-  "child_process",
-  "node:child_process",
-  "sharp",
-  "path",
-  "node:path",
-  "os",
-  "node:os",
-].map((name) => ({ name, message: "src/core is pure: no I/O, no Node built-ins. Pass bytes and arrays in." }));
+// Pure layers (core, protocol) may not touch Node, by pattern: every built-in module (import/no-nodejs-modules),
+// anything under node:, the native packages, and Node's globals.
+const pureMessage = "src/core and src/protocol are pure: no I/O, no Node built-ins. Pass bytes and arrays in.";
+const purePatterns = [{ group: ["node:*", "sharp", "sharp/*", "onnxruntime-*"], message: pureMessage }];
+const nodeGlobals = [
+  "Buffer",
+  "process",
+  "global",
+  "require",
+  "__dirname",
+  "__filename",
+  "setTimeout",
+  "setInterval",
+  "setImmediate",
+  "clearTimeout",
+  "clearInterval",
+  "clearImmediate",
+  "queueMicrotask",
+  "fetch",
+].map((name) => ({ name, message: pureMessage }));
+// Only src/runtime reaches into onnxruntime (its bundle must hold exactly one copy of onnxruntime-common).
+const ortDeep = {
+  group: ["onnxruntime-node/*", "onnxruntime-common", "onnxruntime-common/*"],
+  message: "Only src/runtime may import onnxruntime.",
+};
 
 export default tseslint.config(
   { ignores: ["node_modules/**", "dist/**", "out/**", ".cache/**", ".scratch/**", "test-results/**", "**/*.d.ts"] },
@@ -38,6 +48,11 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // Every package we import is declared (not only present because another package brought it).
+      "import/no-extraneous-dependencies": [
+        "error",
+        { devDependencies: ["test/**", "scripts/**", "*.mjs", "**/*.config.*"], optionalDependencies: false, peerDependencies: false },
+      ],
       "import/no-restricted-paths": [
         "error",
         {
@@ -86,17 +101,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/core/**/*.ts"],
+    files: ["src/core/**/*.ts", "src/protocol/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { paths: [ort, vscode, ...nodeBuiltins] }],
-      "no-restricted-globals": ["error", ...noDom, { name: "process", message: "src/core is pure." }],
-    },
-  },
-  {
-    files: ["src/protocol/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { paths: [ort, vscode] }],
-      "no-restricted-globals": ["error", ...noDom],
+      "import/no-nodejs-modules": "error",
+      "no-restricted-imports": ["error", { paths: [ort, vscode], patterns: purePatterns }],
+      "no-restricted-globals": ["error", ...noDom, ...nodeGlobals],
     },
   },
   {
@@ -123,7 +132,7 @@ export default tseslint.config(
   {
     files: ["src/extension/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { paths: [ort] }],
+      "no-restricted-imports": ["error", { paths: [ort], patterns: [ortDeep] }],
       "no-restricted-globals": ["error", ...noDom],
     },
   },
@@ -132,7 +141,7 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { paths: [ort, vscode], patterns: [{ group: ["node:*", "fs", "path"], message: "The webview runs in a browser." }] },
+        { paths: [ort, vscode], patterns: [{ group: ["node:*", "fs", "path"], message: "The webview runs in a browser." }, ortDeep] },
       ],
     },
   },

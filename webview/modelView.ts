@@ -1,7 +1,6 @@
 // The model as stored, before any run: its inputs, each BN layer's learned and running parameters, what
 // follows each BN, and the plain statement when BN was fused away.
 import type { ModelOverview, StoredLayer } from "../src/core/inspect/overview";
-import { DEFAULT_THRESHOLDS } from "../src/core/stats/judge";
 import { h } from "./dom";
 import { bytes, count, plural, range, shape } from "./format";
 import { palette, setupCanvas, withAlpha } from "./theme";
@@ -23,15 +22,6 @@ function extent(xs: readonly number[]): [number | null, number | null] {
 function rangeOf(xs: readonly number[]): string {
   const [lo, hi] = extent(xs);
   return range(lo, hi);
-}
-
-/** Channels that look dead from the stored values alone. */
-function storedDead(l: Pick<StoredLayer, "gamma" | "running">): number[] {
-  const out: number[] = [];
-  for (let c = 0; c < l.gamma.length; c++) {
-    if (Math.abs(l.gamma[c]) <= DEFAULT_THRESHOLDS.deadGamma || l.running.var[c] <= DEFAULT_THRESHOLDS.deadRunningVar) out.push(c);
-  }
-  return out;
 }
 
 /** Mini chart: γ per channel as bars (zero line in the middle when γ has both signs). */
@@ -102,9 +92,10 @@ export class ModelView {
       { rootMargin: "400px 0px" },
     );
     // The Notes column exists only when a stored value says something (γ ≈ 0 or variance ≈ 0 somewhere).
-    const anyNote = m.layers.some((l) => storedDead(l).length > 0);
+    const anyNote = m.layers.some((l) => l.deadChannels.length > 0);
     const rows = m.layers.map((l) => {
-      const dead = storedDead(l);
+      // The core decided which channels are dead, with the user's thresholds.
+      const dead = l.deadChannels;
       const deadSet = new Set(dead);
       // Drawn once on a scratch canvas and shown as images: hundreds of <img> cost the compositor
       // nothing, hundreds of canvases a layer each.

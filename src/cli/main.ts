@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { checkReport, mergeReports } from "../core/inspect/buildReport";
-import { formatOverview, formatReport } from "../core/inspect/table";
+import { formatOverview, formatReport } from "./table";
 import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";

@@ -3,6 +3,12 @@ export const USER_ERROR_KINDS = ["usage", "model", "data", "cancelled", "resourc
 /** What kind of user-facing problem an error is; the CLI maps every kind to exit code 2. */
 export type UserErrorKind = (typeof USER_ERROR_KINDS)[number];
 
+/** An input whose dims BN Lens needs, with a suggested "NAME:D0xD1x..." answer (<...> marks what to fill in). */
+export interface ShapeNeeded {
+  input: string;
+  suggestion: string;
+}
+
 /**
  * A problem the user can fix, with one plain sentence saying what went wrong and what to do.
  * Anything that is not a UserError is a bug in BN Lens.
@@ -12,6 +18,8 @@ export class UserError extends Error {
     readonly kind: UserErrorKind,
     message: string,
     readonly detail?: string,
+    /** Set when the run needs a shape for an input (symbolic or unknown dims): the editor asks for it and retries. */
+    readonly shapeNeeded?: ShapeNeeded,
   ) {
     super(message);
     this.name = "UserError";

@@ -1,30 +1,33 @@
 /**
  * What BN Lens does in VS Code: resolves which model a command means, asks for data, runs inspections
- * in the inference process (never on this thread), and puts the results where VS Code users look: the
- * model view, the Problems panel, the status bar, a progress notification and the "BN Lens" log.
+ * in the inference process (never on this thread) and routes the views' messages. State lives in the model
+ * documents (modelDocument.ts); the Problems panel (diagnostics.ts), the status bar (statusBar.ts) and the
+ * report store react to their events.
  */
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { countFindings, countsSentence, reportFindings, statusText } from "../core/inspect/findings";
-import { nodeText } from "../core/inspect/nodeText";
-import type { ModelOverview } from "../core/inspect/overview";
-import { reportOverview } from "../core/inspect/panelData";
-import { checkShapeText, shapeHint } from "../core/inputs/presets";
+import { countFindings, countsSentence, reportFindings } from "./findings";
+import { nodeText } from "./nodeText";
+import { checkShapeText } from "../core/inputs/presets";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import { reportJson } from "../core/inspect/reportJson";
-import { findingDiagnostics, showLayerArgs } from "./findingLinks";
+import { showLayerArgs } from "./findingLinks";
 import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
-import type { HostToWebview, RerunOffer, ReportOverview, WebviewMethods, WebviewToHost } from "../protocol/webview";
+import type { HostToWebview, RerunOffer, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
-import { WorkerError, type InspectorClient, type RunHandle } from "../runtime/client";
+import { WorkerError, type InspectorClient } from "../runtime/client";
 import { askData, describeChoice, describeData, type DataChoice } from "./dataChoice";
+import { FindingsDiagnostics } from "./diagnostics";
+import type { ModelDocument, Running } from "./modelDocument";
+import { ModelDocuments } from "./modelDocuments";
 import { VIEW_TYPE, type ModelView, type ViewHost } from "./modelView";
 import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
 import { runSettings } from "./settings";
+import { StatusBar } from "./statusBar";
 import { webviewHandlers, webviewServer } from "./webviewHandlers";
 
 /** What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed). */
@@ -51,36 +54,6 @@ interface ModelMemory {
   /** The last data chosen with "with Data..." (offered again as "last used"). */
   data?: DataChoice;
   inputShapes?: string[];
-}
-
-interface Running {
-  handle: RunHandle;
-  description: string;
-  progress?: Progress;
-  percent: number;
-  report?(increment: number, message: string): void;
-}
-
-/** One model: what the inference process described, its last report, its run and its open views. */
-class ModelState {
-  overview: ModelOverview | undefined;
-  describing: Promise<void> | undefined;
-  describeError: string | undefined;
-  describeMs: number | undefined;
-  report: Report | undefined;
-  overviewOfReport: ReportOverview | undefined;
-  restored = false;
-  restoring: Promise<void> | undefined;
-  run: Running | undefined;
-  readonly views = new Set<ModelView>();
-  /** Host → webview messages, newest last (tests read them through the API). */
-  readonly sent: HostToWebview[] = [];
-
-  constructor(readonly uri: vscode.Uri) {}
-
-  get name(): string {
-    return path.basename(this.uri.fsPath);
-  }
 }
 
 const MEMORY_KEY = (uri: vscode.Uri) => `bnLens.model:${uri.toString()}`;
@@ -112,13 +85,12 @@ export class Controller implements ViewHost, vscode.Disposable {
   readonly seam = new PromptSeam();
   /** Tests replace the trust check (the harness cannot open an untrusted folder). */
   trustOverride: (() => boolean) | undefined;
-  private readonly models = new Map<string, ModelState>();
-  private readonly diagnostics = vscode.languages.createDiagnosticCollection("bnLens");
-  private readonly status = vscode.window.createStatusBarItem("bnLens.status", vscode.StatusBarAlignment.Left, 50);
+  readonly docs = new ModelDocuments();
+  private readonly diagnostics = new FindingsDiagnostics(this.docs);
+  private readonly status = new StatusBar(this.docs);
   private readonly store: ReportStore;
   private readonly nodeDocs: NodeDocuments;
   private readonly disposables: vscode.Disposable[] = [];
-  private lastReportState: ModelState | undefined;
   private lastPanel: ModelView | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly servers = new WeakMap<ModelView, RpcServer<WebviewMethods, string>>();
@@ -130,38 +102,44 @@ export class Controller implements ViewHost, vscode.Disposable {
   ) {
     this.store = new ReportStore(context, (line) => log.warn(line));
     this.nodeDocs = new NodeDocuments((model, node) => this.nodeDocumentText(model, node));
-    this.status.name = "BN Lens";
     this.disposables.push(
+      this.docs.onDidChange(({ document: d, change }) => {
+        if (change.kind === "report") this.reported(d, change.restored);
+        if (change.kind === "runEnded" && this.docs.running().length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      }),
+      this.docs,
       this.diagnostics,
       this.status,
       this.nodeDocs,
       vscode.workspace.registerTextDocumentContentProvider(NODE_SCHEME, this.nodeDocs),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.trustGranted()),
-      // The status bar speaks for the model in front of the user, not the last one that ran.
-      vscode.window.tabGroups.onDidChangeTabs(() => this.updateStatus()),
-      vscode.window.tabGroups.onDidChangeTabGroups(() => this.updateStatus()),
     );
   }
 
   dispose(): void {
-    for (const s of this.models.values()) s.run?.handle.cancel();
     for (const d of this.disposables) d.dispose();
   }
 
-  // ---- models and views ----
+  // ---- documents and views ----
 
-  private state(uri: vscode.Uri): ModelState {
-    let s = this.models.get(uri.toString());
-    if (!s) {
-      s = new ModelState(uri);
-      this.models.set(uri.toString(), s);
-    }
-    return s;
+  /** The document VS Code opens for a model (one per model, shared with runs started by commands). */
+  openDocument(uri: vscode.Uri): ModelDocument {
+    return this.docs.open(uri);
   }
 
-  /** The model state of a URI, if BN Lens has seen it. */
-  find(uri: vscode.Uri): ModelState | undefined {
-    return this.models.get(uri.toString());
+  /** The open document of a model, if any. */
+  find(uri: vscode.Uri): ModelDocument | undefined {
+    return this.docs.get(uri);
+  }
+
+  /** A document took a report: keep it for a window reload and refresh the node documents about it. */
+  private reported(d: ModelDocument, restored: boolean): void {
+    if (!restored && d.report) void this.store.save(d.uri, d.report);
+    this.nodeDocs.refresh(
+      vscode.workspace.textDocuments
+        .filter((t) => t.uri.scheme === NODE_SCHEME && new URLSearchParams(t.uri.query).get("model") === d.uri.toString())
+        .map((t) => t.uri),
+    );
   }
 
   isTrusted(): boolean {
@@ -169,19 +147,16 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   viewOpened(view: ModelView): void {
-    const s = this.state(view.uri);
-    s.views.add(view);
+    const s = this.docs.open(view.uri);
+    s.addView(view);
     void this.describe(s);
     void this.restore(s);
   }
 
   viewClosed(view: ModelView): void {
     const s = this.find(view.uri);
-    if (!s) return;
-    s.views.delete(view);
     if (this.lastPanel === view) this.lastPanel = undefined;
-    // The Problems panel follows open views: closing the model clears its findings.
-    if (s.views.size === 0 && !s.run) this.diagnostics.delete(s.uri);
+    s?.removeView(view);
   }
 
   viewRejected(view: ModelView, raw: unknown): void {
@@ -240,29 +215,20 @@ export class Controller implements ViewHost, vscode.Disposable {
     return server;
   }
 
-  private record(s: ModelState, msg: HostToWebview): void {
-    s.sent.push(msg);
-    if (s.sent.length > 300) s.sent.splice(0, s.sent.length - 300);
-  }
-
-  /** Posts to one view (a reply) and keeps a copy for tests. */
+  /** Posts to one view and keeps a copy for tests. */
   private postTo(view: ModelView, msg: HostToWebview): void {
-    this.record(this.state(view.uri), msg);
-    view.post(msg);
+    this.docs.open(view.uri).postTo(view, msg);
   }
 
-  /** Posts to every view of a model and keeps a copy for tests. */
-  private post(s: ModelState, msg: HostToWebview): void {
-    this.record(s, msg);
-    for (const v of s.views) {
-      v.post(msg);
-      if (msg.type === "runFinished" && v.ready) this.lastPanel = v;
-    }
+  /** Posts to every view of a model; the view that gets a report becomes the last panel. */
+  private post(s: ModelDocument, msg: HostToWebview): void {
+    s.post(msg);
+    if (msg.type === "runFinished") for (const v of s.views) if (v.ready) this.lastPanel = v;
   }
 
   /** Everything a (re)loaded view needs: the model, then the run in progress or the last report. */
   private sendState(view: ModelView): void {
-    const s = this.state(view.uri);
+    const s = this.docs.open(view.uri);
     if (s.overview) this.postTo(view, { type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
     else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError, name: s.name });
     if (s.run) {
@@ -272,12 +238,40 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.postTo(view, { type: "runFinished", report: s.overviewOfReport, restored: s.restored });
       this.lastPanel = view;
     }
-    void this.rerunOffer(s).then((rerun) => this.postTo(view, { type: "rerunOffered", rerun }));
     if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+    void this.rerunOffer(s.uri).then((rerun) => this.postTo(view, { type: "rerunOffered", rerun }));
+  }
+
+  /** What Re-run repeats for a model: its last run, described as the panel's primary button says it. */
+  private async rerunOffer(uri: vscode.Uri): Promise<RerunOffer | null> {
+    const last = this.memory(uri).last;
+    if (!last) return null;
+    if (!last.dataPath) return { withData: false, description: "random data" };
+    const what = await describeData(last.dataPath);
+    const pre = last.preprocessing?.replace(/ \(from settings\)$/, "");
+    return { withData: true, description: pre ? `${what}, ${pre}` : what };
+  }
+
+  private offerRerun(uri: vscode.Uri): void {
+    void this.rerunOffer(uri).then((rerun) => {
+      const s = this.find(uri);
+      if (s) this.post(s, { type: "rerunOffered", rerun });
+    });
+  }
+
+  /** Opens a model's view at one layer's detail (a Problems entry's rule id links here). */
+  async showLayer(...args: unknown[]): Promise<boolean> {
+    const at = showLayerArgs(args);
+    if (!at) return false;
+    await this.openView(at.model);
+    const s = this.find(at.model);
+    if (!s) return false;
+    this.post(s, { type: "layerRevealed", kind: at.kind, index: at.index });
+    return true;
   }
 
   /** Asks the inference process what the model stores (the host never decodes the model itself). */
-  private describe(s: ModelState): Promise<void> {
+  private describe(s: ModelDocument): Promise<void> {
     if (s.overview || s.describing) return s.describing ?? Promise.resolve();
     if (s.uri.scheme !== "file") {
       s.describeError = `BN Lens reads models from disk, and ${s.uri.toString()} is not a file on disk.`;
@@ -286,7 +280,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
     const t0 = performance.now();
     s.describing = this.client
-      .describeModel(s.uri.fsPath, { slopeFraction: runSettings(s.uri).thresholds?.slopeFraction })
+      .describeModel(s.uri.fsPath, { thresholds: runSettings(s.uri).thresholds })
       .then(
         (overview) => {
           s.overview = overview;
@@ -308,7 +302,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /** Brings back the report saved before a window reload. */
-  private restore(s: ModelState): Promise<void> {
+  private restore(s: ModelDocument): Promise<void> {
     if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
     s.restoring = this.store
       .load(s.uri)
@@ -323,53 +317,13 @@ export class Controller implements ViewHost, vscode.Disposable {
     return s.restoring;
   }
 
-  private setReport(s: ModelState, report: Report, restored: boolean): void {
-    s.report = report;
-    s.restored = restored;
-    s.overviewOfReport = reportOverview(report);
-    this.lastReportState = s;
-    this.setDiagnostics(s);
-    this.post(s, { type: "runFinished", report: s.overviewOfReport, restored });
-    this.updateStatus();
-    this.updateContext();
-    this.nodeDocs.refresh(
-      vscode.workspace.textDocuments
-        .filter((d) => d.uri.scheme === NODE_SCHEME && new URLSearchParams(d.uri.query).get("model") === s.uri.toString())
-        .map((d) => d.uri),
-    );
-  }
-
-  private setDiagnostics(s: ModelState): void {
-    if (!s.report) return;
-    this.diagnostics.set(s.uri, findingDiagnostics(s.uri, s.report, reportFindings(s.report)));
-  }
-
-  /** What Re-run repeats for a model: its last run, described as the panel's primary button says it. */
-  private async rerunOffer(s: ModelState): Promise<RerunOffer | null> {
-    const last = this.memory(s.uri).last;
-    if (!last) return null;
-    if (!last.dataPath) return { withData: false, description: "random data" };
-    const what = await describeData(last.dataPath);
-    const pre = last.preprocessing?.replace(/ \(from settings\)$/, "");
-    return { withData: true, description: pre ? `${what}, ${pre}` : what };
-  }
-
-  private offerRerun(s: ModelState): void {
-    void this.rerunOffer(s).then((rerun) => this.post(s, { type: "rerunOffered", rerun }));
-  }
-
-  /** Opens a model's view at one layer's detail (a Problems entry's rule id links here). */
-  async showLayer(...args: unknown[]): Promise<boolean> {
-    const at = showLayerArgs(args);
-    if (!at) return false;
-    await this.openView(at.model);
-    const s = this.state(at.model);
-    this.post(s, { type: "layerRevealed", kind: at.kind, index: at.index });
-    return true;
+  private setReport(s: ModelDocument, report: Report, restored: boolean): void {
+    s.setReport(report, restored);
+    for (const v of s.views) if (v.ready) this.lastPanel = v;
   }
 
   private trustGranted(): void {
-    for (const s of this.models.values()) {
+    for (const s of this.docs.all()) {
       if (s.overview) this.post(s, { type: "modelDescribed", overview: s.overview, trusted: true });
     }
   }
@@ -382,7 +336,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (typeof arg === "string" && arg) return vscode.Uri.file(arg);
     const active = activeModelView();
     if (active) return active;
-    if (!ask) return this.lastReportState?.uri;
+    if (!ask) return this.docs.lastReported()?.uri;
     const picked = await this.seam.prompts.openDialog({
       canSelectFiles: true,
       canSelectMany: false,
@@ -405,22 +359,24 @@ export class Controller implements ViewHost, vscode.Disposable {
   async inspect(arg: unknown, how: InspectHow): Promise<InspectionResult | undefined> {
     const uri = await this.resolveModel(arg, true);
     if (!uri) return undefined;
-    const s = this.state(uri);
     if (!this.isTrusted()) {
-      this.refuseUntrusted(s);
+      this.refuseUntrusted(uri);
       return undefined;
     }
     if (uri.scheme !== "file") {
       this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
       return undefined;
     }
-    if (s.run) {
-      this.seam.notify("info", `BN Lens is already inspecting ${s.name}; wait for it or cancel it first.`, {
+    const open = this.find(uri);
+    if (open?.run) {
+      this.seam.notify("info", `BN Lens is already inspecting ${open.name}; wait for it or cancel it first.`, {
         Cancel: () => this.cancel(uri),
       });
       return undefined;
     }
     await this.openView(uri);
+    // The view's document; a model whose view could not open still gets one for this run.
+    const s = this.docs.open(uri);
     const memory = this.memory(uri);
     let choice: DataChoice;
     if (how === "withData") {
@@ -434,12 +390,12 @@ export class Controller implements ViewHost, vscode.Disposable {
       choice = { inputShapes: memory.inputShapes };
     }
     await this.remember(uri, { last: { ...choice, inputShapes: undefined } });
-    this.offerRerun(s);
+    this.offerRerun(uri);
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.execute(s, choice);
       if ("report" in outcome) return { report: outcome.report };
-      const hint = outcome.error instanceof WorkerError && outcome.error.kind !== "bug" ? shapeHint(outcome.error.message) : undefined;
+      const hint = outcome.error instanceof WorkerError ? outcome.error.info.shapeNeeded : undefined;
       if (!hint || attempt > 3) {
         this.showFailure(s, outcome.error);
         return undefined;
@@ -448,7 +404,8 @@ export class Controller implements ViewHost, vscode.Disposable {
       const first = hint.suggestion.indexOf("<");
       const q = outcome.error instanceof Error ? shapeQuestion(outcome.error.message) : undefined;
       // The panel says what is being asked instead of showing a run that is not running.
-      this.post(s, { type: "shapeAsked", question: q?.sentence ?? `BN Lens needs the shape of input "${hint.input}".` });
+      const doc = this.find(uri);
+      if (doc) this.post(doc, { type: "shapeAsked", question: q?.sentence ?? `BN Lens needs the shape of input "${hint.input}".` });
       const answer = await this.seam.prompts.inputBox({
         id: "inputShape",
         title: `BN Lens: shape of input "${hint.input}"`,
@@ -478,16 +435,17 @@ export class Controller implements ViewHost, vscode.Disposable {
     await vscode.commands.executeCommand("vscode.openWith", uri, VIEW_TYPE, { preview: false });
   }
 
-  private refuseUntrusted(s: ModelState): void {
-    this.log.warn(`Refused to run ${s.uri.fsPath}: the workspace is not trusted.`);
-    this.post(s, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+  private refuseUntrusted(uri: vscode.Uri): void {
+    this.log.warn(`Refused to run ${uri.fsPath}: the workspace is not trusted.`);
+    const s = this.find(uri);
+    if (s) this.post(s, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
     this.seam.notify("warning", UNTRUSTED, {
       "Manage Workspace Trust": () => void vscode.commands.executeCommand("workbench.trust.manage"),
     });
   }
 
   /** Runs one inspection in the inference process with progress, log and cancel. */
-  private async execute(s: ModelState, choice: DataChoice): Promise<{ report: Report } | { error: unknown }> {
+  private async execute(s: ModelDocument, choice: DataChoice): Promise<{ report: Report } | { error: unknown }> {
     const settings = runSettings(s.uri);
     const request: InspectRequest = {
       modelPath: s.uri.fsPath,
@@ -501,16 +459,12 @@ export class Controller implements ViewHost, vscode.Disposable {
     this.log.info(`Inspecting ${s.uri.fsPath}`);
     this.log.info(`  data: ${description}${choice.preprocessing ? ` (${choice.preprocessing})` : ""}`);
     this.log.info(`  options: ${JSON.stringify({ ...request, modelPath: undefined, dataPath: undefined })}`);
-    this.diagnostics.delete(s.uri);
     const handle = this.client.inspect(request, {
-      progress: (p) => this.progressed(s, p),
+      progress: (p) => s.progressed(p),
       log: (line) => this.log.info(`  ${line}`),
     });
     const run: Running = { handle, description, percent: 0 };
-    s.run = run;
-    this.post(s, { type: "runStarted", description });
-    this.updateStatus();
-    this.updateContext();
+    s.startRun(run);
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `BN Lens: ${s.name}`, cancellable: true },
       async (progress, token) => {
@@ -525,39 +479,23 @@ export class Controller implements ViewHost, vscode.Disposable {
     );
     try {
       const report = await handle.result;
-      s.run = undefined;
       const counts = countFindings(reportFindings(report));
       this.log.info(
         `Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
           `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`,
       );
       this.setReport(s, report, false);
-      void this.store.save(s.uri, report);
       return { report };
     } catch (error) {
-      s.run = undefined;
       this.log.info(`Stopped ${s.name} after ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
       return { error };
     } finally {
-      this.updateStatus();
-      this.updateContext();
-      if (![...this.models.values()].some((m) => m.run)) for (const w of this.idleWaiters.splice(0)) w();
+      s.endRun();
     }
   }
 
-  private progressed(s: ModelState, p: Progress): void {
-    const run = s.run;
-    if (!run) return;
-    run.progress = p;
-    const percent = p.samplesTotal > 0 ? Math.min(100, (100 * p.samplesDone) / p.samplesTotal) : 0;
-    run.report?.(Math.max(0, percent - run.percent), p.message);
-    run.percent = Math.max(run.percent, percent);
-    this.post(s, { type: "runProgressed", progress: p });
-    this.updateStatus();
-  }
-
   /** Says what went wrong: cancelled quietly, user errors in one sentence, bugs with a way to the log. */
-  private showFailure(s: ModelState, e: unknown): void {
+  private showFailure(s: ModelDocument, e: unknown): void {
     const kind = e instanceof WorkerError ? e.kind : "bug";
     const message = errorMessage(e);
     if (kind === "cancelled") {
@@ -570,7 +508,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (USER_KINDS.has(kind)) {
       this.seam.notify("error", message, { "Show Log": () => this.log.channel.show() });
     } else {
-      const text = /^(BN Lens|The inference process)/.test(message) ? message : `BN Lens hit an internal error: ${message}`;
+      // Bugs from the inference process already say so ("BN Lens hit an internal error: ..."); others get the prefix.
+      const text = e instanceof WorkerError ? message : `BN Lens hit an internal error: ${message}`;
       this.seam.notify("error", text, { "Show Log": () => this.log.channel.show() });
     }
   }
@@ -578,7 +517,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Cancels the run of a model (the argument or the active view), or every run when neither has one. */
   cancel(arg?: unknown): boolean {
     const uri = arg instanceof vscode.Uri ? arg : activeModelView();
-    const targets = uri && this.find(uri)?.run ? [this.find(uri)!] : [...this.models.values()].filter((m) => m.run);
+    const targets = uri && this.find(uri)?.run ? [this.find(uri)!] : this.docs.running();
     if (targets.length === 0) {
       this.seam.notify("info", "No BN Lens run is in progress.");
       return false;
@@ -636,52 +575,10 @@ export class Controller implements ViewHost, vscode.Disposable {
     );
   }
 
-  // ---- status ----
-
-  private updateStatus(): void {
-    const running = [...this.models.values()].filter((m) => m.run);
-    if (running.length) {
-      const r = running[0];
-      this.status.text = `$(sync~spin) BN Lens: ${Math.round(r.run!.percent)}%`;
-      this.status.tooltip = `Inspecting ${r.name}: ${r.run!.progress?.message ?? "starting"}. Click to show it.`;
-      this.status.command = { title: "Show BN Lens", command: "vscode.openWith", arguments: [r.uri, VIEW_TYPE] };
-      this.status.show();
-      return;
-    }
-    const active = activeModelView();
-    const front = active ? this.find(active) : undefined;
-    const s = front?.report ? front : active ? front : this.lastReportState;
-    if (!s?.report) {
-      this.status.hide();
-      return;
-    }
-    const counts = countFindings(reportFindings(s.report));
-    this.status.text = statusText(counts);
-    this.status.tooltip =
-      `BN Lens${s.restored ? " (restored)" : ""}: ${s.name}, ${s.report.samples} samples (${s.report.data.description}); ` +
-      `${countsSentence(counts)}. Click to show the model view.`;
-    this.status.command = { title: "Show BN Lens", command: "vscode.openWith", arguments: [s.uri, VIEW_TYPE] };
-    this.status.show();
-  }
-
-  private updateContext(): void {
-    const all = [...this.models.values()];
-    void vscode.commands.executeCommand(
-      "setContext",
-      "bnLens.running",
-      all.some((m) => m.run),
-    );
-    void vscode.commands.executeCommand(
-      "setContext",
-      "bnLens.hasReport",
-      all.some((m) => m.report),
-    );
-  }
-
   // ---- for the exported API ----
 
   lastReport(): Report | undefined {
-    return this.lastReportState?.report;
+    return this.docs.lastReported()?.report;
   }
 
   panelState(): PanelState | undefined {
@@ -691,20 +588,15 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   statusBar(): { text: string; tooltip: string; visible: boolean } {
-    return {
-      text: this.status.text,
-      tooltip: typeof this.status.tooltip === "string" ? this.status.tooltip : "",
-      visible: !!this.lastReportState || [...this.models.values()].some((m) => m.run),
-    };
+    return this.status.state();
   }
 
   progress(): Progress | undefined {
-    for (const m of this.models.values()) if (m.run) return m.run.progress;
-    return undefined;
+    return this.docs.running()[0]?.run?.progress;
   }
 
   whenIdle(): Promise<void> {
-    if (![...this.models.values()].some((m) => m.run)) return Promise.resolve();
+    if (this.docs.running().length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -725,30 +617,21 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** Waits until a model view exists and its model was described (or failed to be). */
   async described(uri: vscode.Uri): Promise<void> {
-    const s = this.state(uri);
-    await s.describing;
-    await s.restoring;
-  }
-
-  /** Drops a closed model's in-memory state, as a window reload does (tests check the restore path). */
-  evict(uri: vscode.Uri): boolean {
     const s = this.find(uri);
-    if (!s || s.run || s.views.size > 0) return false;
-    this.models.delete(uri.toString());
-    if (this.lastReportState === s) this.lastReportState = undefined;
-    this.updateStatus();
-    return true;
+    await s?.describing;
+    await s?.restoring;
   }
 
-  /** Forgets everything remembered about a model (tests start clean). */
+  /** True when a model has no document in memory (VS Code disposed it when its last view closed), as after a window reload. */
+  evict(uri: vscode.Uri): boolean {
+    return !this.find(uri);
+  }
+
+  /** Forgets everything remembered about a model on disk: its data choices and its saved report (tests start clean). */
   async forget(uri: vscode.Uri): Promise<void> {
     await this.context.workspaceState.update(MEMORY_KEY(uri), undefined);
     await this.store.remove(uri);
-    const s = this.find(uri);
-    if (s && !s.run && s.views.size === 0) this.models.delete(uri.toString());
-    if (this.lastReportState === s) this.lastReportState = undefined;
-    this.diagnostics.delete(uri);
-    this.updateStatus();
+    this.diagnostics.clear(uri);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * BN Lens in VS Code: activation wires the controller to commands, the .onnx custom editor and the
- * inference process. Nothing here loads onnxruntime-node: inference runs in dist/worker.js, a child
+ * BN Lens in VS Code: activation wires the controller (and its model documents) to commands, the .onnx
+ * custom editor and the inference process. Nothing here loads onnxruntime-node: inference runs in dist/worker.js, a child
  * process started on first use.
  */
 import { SHOW_LAYER_COMMAND } from "./findingLinks";
@@ -17,7 +17,7 @@ import type { Notice, Prompts } from "./prompts";
 /**
  * The extension's exports (`vscode.extensions.getExtension("bn-lens.bn-lens").exports`), for tests and
  * for other extensions that want BN Lens's results:
- * - lastReport(): the last report produced or restored, any model.
+ * - lastReport(): the last report produced or restored, of any open model document.
  * - panelState(): what the last view sent a report acknowledged (overviewRendered).
  * - client: the InspectorClient (tests read workerPid to kill the worker).
  * - whenIdle(): resolves when no inspection is running.
@@ -46,7 +46,7 @@ export interface BnLensApi {
     /** Waits until the model's description (and any saved report) has been read. */
     described(model: vscode.Uri): Promise<void>;
     forget(model: vscode.Uri): Promise<void>;
-    /** Drops a closed model's in-memory state, as a window reload does; false while it is open or running. */
+    /** True once a closed model's document is gone from memory (as after a window reload); false while it is open or running. */
     evict(model: vscode.Uri): boolean;
   };
 }

@@ -7,7 +7,7 @@
  * (the read-only document "Show node" opens).
  */
 import * as vscode from "vscode";
-import type { Finding } from "../core/inspect/findings";
+import type { Finding } from "./findings";
 import type { Report, Severity } from "../core/report";
 import { nodeUri } from "./nodeDocuments";
 

@@ -1,17 +1,19 @@
 /**
- * The .onnx custom editor (viewType bnLens.modelView): a read-only webview per opened model. It owns no
- * state: every message from the webview is validated with parseWebviewMessage and handed to the
- * controller, which decides what the view shows.
+ * The .onnx custom editor (viewType bnLens.modelView): a read-only webview per opened model. The state
+ * lives in the model's document (modelDocument.ts); every message from the webview is validated with
+ * parseWebviewMessage and handed to the controller, which decides what the view shows.
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { parseWebviewMessage, type HostToWebview, type WebviewToHost } from "../protocol/webview";
-import { panelHtml } from "../core/webviewShell";
+import { panelHtml } from "./webviewShell";
 
 export const VIEW_TYPE = "bnLens.modelView";
 
 /** What the controller does for views. */
 export interface ViewHost {
+  /** The model's document (one per model: VS Code disposes it when its last view closes). */
+  openDocument(uri: vscode.Uri): vscode.CustomDocument;
   viewOpened(view: ModelView): void;
   viewClosed(view: ModelView): void;
   viewMessage(view: ModelView, msg: WebviewToHost): void;
@@ -55,7 +57,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
   ) {}
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
-    return { uri, dispose: () => undefined };
+    return this.host.openDocument(uri);
   }
 
   resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {

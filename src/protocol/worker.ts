@@ -4,7 +4,7 @@
  * WorkerMethods and its parameter schema to workerParams; the compiler then asks for its handler in
  * src/runtime/worker.ts and the client calls it with `rpc.request("name", params)`.
  */
-import { USER_ERROR_KINDS, type UserErrorKind } from "../core/errors";
+import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
 import type { Report, Thresholds } from "../core/report";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
@@ -53,6 +53,8 @@ export interface ErrorInfo {
   kind: UserErrorKind | "bug";
   message: string;
   detail?: string;
+  /** The run needs a shape for this input: the editor asks for it and retries (decided on this, never on the text). */
+  shapeNeeded?: ShapeNeeded;
 }
 
 /** The inference process's methods: parameters, result and the events sent while one runs. */
@@ -60,7 +62,7 @@ export interface WorkerMethods {
   /** Runs an inspection; inspections run one after another. */
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
   /** Reads a model's stored BN parameters without running it. */
-  describeModel: { params: { modelPath: string; slopeFraction?: number }; result: ModelOverview };
+  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelOverview };
 }
 
 const modes = ["exact", "fast", "auto"] as const;
@@ -68,6 +70,16 @@ const modes = ["exact", "fast", "auto"] as const;
 const num = s.anyNumber();
 // Settings may give one half of a pair; the engine's withDefaults fills the other (as Partial<Thresholds> is used today).
 const level = s.object({ warning: s.optional(num), error: s.optional(num) }) as Schema<{ warning: number; error: number }>;
+const thresholdsSchema: Schema<Partial<Thresholds>> = s.object({
+  slopeFraction: s.optional(num),
+  meanShift: s.optional(level),
+  varianceRatio: s.optional(level),
+  saturation: s.optional(level),
+  rectifierOff: s.optional(s.object({ warning: num })),
+  deadGamma: s.optional(num),
+  deadRunningVar: s.optional(num),
+  minCount: s.optional(num),
+});
 const inspectRequest: Schema<InspectRequest> = s.object({
   modelPath: s.string(1),
   dataPath: s.optional(s.string(1)),
@@ -79,18 +91,8 @@ const inspectRequest: Schema<InspectRequest> = s.object({
   imageMean: s.optional(s.array(num)),
   imageStd: s.optional(s.array(num)),
   bgr: s.optional(s.boolean()),
-  thresholds: s.optional(
-    s.object({
-      slopeFraction: s.optional(num),
-      meanShift: s.optional(level),
-      varianceRatio: s.optional(level),
-      saturation: s.optional(level),
-      rectifierOff: s.optional(s.object({ warning: num })),
-      deadGamma: s.optional(num),
-      deadRunningVar: s.optional(num),
-      minCount: s.optional(num),
-    }),
-  ),
+  thresholds: s.optional(thresholdsSchema),
+
   mode: s.optional(s.literal(...modes)),
   autoExactLimitS: s.optional(num),
   executionProviders: s.optional(s.array(s.string(1))),
@@ -100,7 +102,7 @@ const inspectRequest: Schema<InspectRequest> = s.object({
 /** Parameter schemas the inference process checks every request against. */
 export const workerParams: ParamSchemas<WorkerMethods> = {
   inspect: s.object({ request: inspectRequest }),
-  describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num) }),
+  describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num), thresholds: s.optional(thresholdsSchema) }),
 };
 
 /** The schema of a failure the inference process reports. */
@@ -108,6 +110,7 @@ export const errorInfoSchema: Schema<ErrorInfo> = s.object({
   kind: s.literal(...USER_ERROR_KINDS, "bug"),
   message: s.string(),
   detail: s.optional(s.string()),
+  shapeNeeded: s.optional(s.object({ input: s.string(1), suggestion: s.string(1) })),
 });
 
 /** Host → inference process. */

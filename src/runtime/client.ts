@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
 import type { ModelOverview } from "../core/inspect/overview";
-import type { Report } from "../core/report";
+import type { Report, Thresholds } from "../core/report";
 import { RpcClient } from "../protocol/rpc";
 import { errorInfoSchema, type ErrorInfo, type InspectRequest, type Progress, type WorkerMethods } from "../protocol/worker";
 
@@ -136,8 +136,8 @@ export class InspectorClient {
   }
 
   /** Reads a model's stored BN parameters without running it. */
-  describeModel(modelPath: string, options: { slopeFraction?: number } = {}): Promise<ModelOverview> {
-    return this.track(this.rpc.request("describeModel", { modelPath, slopeFraction: options.slopeFraction })).result;
+  describeModel(modelPath: string, options: { slopeFraction?: number; thresholds?: Partial<Thresholds> } = {}): Promise<ModelOverview> {
+    return this.track(this.rpc.request("describeModel", { modelPath, ...options })).result;
   }
 
   /** The worker's process id, when one is running. */

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type * as ort from "onnxruntime-node";
 import { UserError } from "../core/errors";
 import { activationFinder } from "../core/inspect/activationJson";
+import { captureStrategy } from "../core/inspect/captureStrategy";
 import { buildReport } from "../core/inspect/buildReport";
 import { Inspection } from "../core/inspect/inspection";
 import { modelOverview, type ModelOverview } from "../core/inspect/overview";
@@ -10,7 +11,7 @@ import { formatDeclared, type ResolvedInput } from "../core/inputs/shapes";
 import { decodeModel, type Dim, type OnnxModel } from "../core/onnx/model";
 import { rewriteModel, upgradeNodesToOpset7, type ModelEdits } from "../core/onnx/rewrite";
 import { validateGraph } from "../core/onnx/validate";
-import type { PrecisionJson, Report } from "../core/report";
+import type { PrecisionJson, Report, Thresholds } from "../core/report";
 import { planFastCapture, type FastPlan } from "../core/inspect/fastPlan";
 import { withDefaults } from "../core/stats/judge";
 import { sizeOf, type HostTensor } from "../core/tensor";
@@ -64,7 +65,7 @@ function loadModel(modelPath: string): LoadedModel {
 }
 
 /** Reads a model and what it stores, without running it. */
-export function describeModel(modelPath: string, slopeFraction?: number): ModelOverview {
+export function describeModel(modelPath: string, thresholds: Partial<Thresholds> = {}): ModelOverview {
   const { model, sizeBytes, dir } = loadModel(modelPath);
   const readExternal = externalReader(dir);
   return modelOverview(
@@ -72,7 +73,7 @@ export function describeModel(modelPath: string, slopeFraction?: number): ModelO
     { path: modelPath, name: path.basename(modelPath), sizeBytes },
     activationFinder(readExternal),
     readExternal,
-    withDefaults({ slopeFraction }).slopeFraction,
+    thresholds,
   );
 }
 
@@ -183,7 +184,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const batchSize = checkBatchSize(request.batchSize);
-  const mode = request.mode ?? DEFAULT_MODE;
+  const strategy = captureStrategy(request.mode ?? DEFAULT_MODE, request.autoExactLimitS ?? AUTO_EXACT_LIMIT_S);
   const seed = request.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0)
     throw new UserError("usage", `--seed must be a whole number of at least 0, not ${request.seed}.`);
@@ -231,7 +232,10 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     // Fast mode measures a first, exact batch only to learn the feature maps' sizes: one sample is enough,
     // unless a fixed batch dim would then have to be freed just for it.
     const probeOne =
-      mode === "fast" && total > 1 && inspection.layers.length > 0 && inputs.every((i) => i.fixedBatch === undefined || i.fixedBatch === 1);
+      strategy.probeWithOneSample &&
+      total > 1 &&
+      inspection.layers.length > 0 &&
+      inputs.every((i) => i.fixedBatch === undefined || i.fixedBatch === 1);
     const batches = batchPlan(total, batchSize, probeOne);
     const { edits, notes } = planEdits(model, capture, inputs, [...new Set(batches.map((b) => b.count))]);
     notes.push(...opened.notes);
@@ -270,20 +274,19 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         const outputs = await runBatch(session, feeds, fetch);
         hooks.captured?.({ ...feeds, ...outputs });
         exactBatches++;
-        // The first batch decides: fast mode switches to the sampled capture now (its feature maps' sizes
-        // choose the strides); auto mode does when measuring every value would take too long at this pace
-        // (onnxruntime's time plus about 6 ns per captured value for the float64 statistics).
+        // The first batch decides (the strategy says how): fast mode switches to the sampled capture now (its
+        // feature maps' sizes choose the strides); auto mode does when measuring every value would take too
+        // long at this pace (onnxruntime's time plus about 6 ns per captured value for the float64 statistics).
         let switchNow = false;
         if (exactBatches === 1 && !fast && inspection.layers.length && start + count < total) {
           const remaining = Math.ceil((total - start - count) / batchSize);
           let values = 0;
           for (const t of Object.values(outputs)) values += t.data.length;
           const perBatchS = ((performance.now() - ranAt) / 1000 + values * 6e-9) * (batchSize / count);
-          const projectedS = perBatchS * remaining;
-          const tooSlow = mode === "auto" && projectedS > (request.autoExactLimitS ?? AUTO_EXACT_LIMIT_S);
-          switchNow = mode === "fast" || tooSlow;
-          if (tooSlow) {
-            autoNote = `Auto mode: measuring every value would take about ${Math.round(projectedS)} s more, so BN Lens switched to fast mode; use --mode exact to measure every value.`;
+          const decision = strategy.afterFirstBatch({ projectedExactS: perBatchS * remaining });
+          switchNow = decision.switchToFast;
+          if (decision.note) {
+            autoNote = decision.note;
             hooks.log(autoNote);
           }
         }

@@ -9,7 +9,7 @@ import { workerParams, type ErrorInfo, type WorkerMethods, type WorkerToHost } f
 import { describeModel, inspect } from "./engine";
 
 function errorInfo(e: unknown): ErrorInfo {
-  if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail };
+  if (isUserError(e)) return { kind: e.kind, message: oneLine(e.message), detail: e.detail, shapeNeeded: e.shapeNeeded };
   const err = e instanceof Error ? e : new Error(String(e));
   return { kind: "bug", message: `BN Lens hit an internal error: ${err.message}`, detail: err.stack };
 }
@@ -31,7 +31,8 @@ const handlers: Handlers<WorkerMethods> = {
         cancelled: () => call.cancelled(),
       }),
     ),
-  describeModel: ({ modelPath, slopeFraction }) => describeModel(modelPath, slopeFraction),
+  describeModel: ({ modelPath, slopeFraction, thresholds }) =>
+    describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) }),
 };
 
 const server = new RpcServer<WorkerMethods, ErrorInfo>({

@@ -5,9 +5,10 @@ import * as fs from "node:fs";
 import { parseInputShape } from "../../src/core/inputs/shapes";
 import { IMAGE_PRESETS, checkShapeText, parseNumberList, shapeHint } from "../../src/core/inputs/presets";
 import { activationFinder } from "../../src/core/inspect/activationJson";
-import { countFindings, countsSentence, reportFindings, statusText } from "../../src/core/inspect/findings";
-import { float32Text, nodeText } from "../../src/core/inspect/nodeText";
+import { countFindings, countsSentence, reportFindings, statusText } from "../../src/extension/findings";
+import { float32Text, nodeText } from "../../src/extension/nodeText";
 import { modelOverview } from "../../src/core/inspect/overview";
+import { buildDemoModel } from "../../src/core/demo/demoModel";
 import { decodeModel } from "../../src/core/onnx/model";
 import type { Report, WarningJson } from "../../src/core/report";
 import { FACE_DETECTOR } from "../helpers/paths";
@@ -128,5 +129,26 @@ describe("node documents from the model overview", () => {
     assert.match(nodeText(bn.producer!.node, overview, undefined)!, /Feeds a BatchNormalization layer/);
     assert.match(nodeText(bn.activation.nodes[0], overview, undefined)!, new RegExp(`Follows ${bn.node}`));
     assert.equal(nodeText("no such node", overview, undefined), undefined);
+  });
+});
+
+describe("stored dead channels in the model overview", () => {
+  // The demo's bn1 has gamma = 0 in channel 5 and nowhere else; its running variances are all well above 1e-8.
+  const model = decodeModel(buildDemoModel());
+  const overviewWith = (t: Parameters<typeof modelOverview>[4]) =>
+    modelOverview(model, { path: "demo.onnx", name: "demo.onnx", sizeBytes: 0 }, activationFinder(), undefined, t);
+
+  it("are decided in core with the user's thresholds, so the model view shows what the rule says", () => {
+    const bn1 = (t: Parameters<typeof overviewWith>[0]) => overviewWith(t).layers[0];
+    const layer = bn1({});
+    assert.deepEqual(
+      layer.deadChannels,
+      layer.gamma.flatMap((g, c) => (Math.abs(g) <= 1e-6 || layer.running.var[c] <= 1e-8 ? [c] : [])),
+    );
+    assert.deepEqual(layer.deadChannels, [5]);
+    // A threshold no |gamma| can reach turns the rule off; one above every running variance marks every channel.
+    assert.deepEqual(bn1({ deadGamma: -1 }).deadChannels, []);
+    const maxVar = Math.max(...layer.running.var);
+    assert.deepEqual(bn1({ deadRunningVar: maxVar }).deadChannels, [...layer.gamma.keys()]);
   });
 });

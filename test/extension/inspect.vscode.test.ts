@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as vscode from "vscode";
-import { countFindings, reportFindings, statusText } from "../../src/core/inspect/findings";
+import { countFindings, reportFindings, statusText } from "../../src/extension/findings";
 import type { Report } from "../../src/core/report";
 import { FACE_DETECTOR } from "../helpers/paths";
 import { type InspectionResult, activated, until } from "./bnLens";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { panelHtml } from "../../src/core/webviewShell";
+import { panelHtml } from "../../src/extension/webviewShell";
 import type { HostToWebview, WebviewToHost } from "../../src/protocol/webview";
 
 /** The webview's resource origin (what webview.cspSource is in VS Code). */

@@ -6,7 +6,7 @@ import type { WarningJson } from "../../src/core/report";
 import { BUCKETS_PER_OCTAVE, ZERO_BUCKET, bucketOf, bucketRange } from "../../src/core/stats/histogram";
 import { channelList, count, duration, num, percent, ratio, shape, sigma } from "../../webview/format";
 import { answers, badges, deadChannels, level, rowMatches, rowSeverity, ruleExplain, sortRows, visibleRows } from "../../webview/rows";
-import { escapeHtml, panelCsp, panelHtml } from "../../src/core/webviewShell";
+import { escapeHtml, panelCsp, panelHtml } from "../../src/extension/webviewShell";
 import {
   clipIntervals,
   linearShares,

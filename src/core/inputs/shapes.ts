@@ -230,6 +230,8 @@ function sampleShape(input: ModelInput, o: ShapeOverride | undefined, d: DataSam
     throw new UserError(
       "data",
       `Input "${name}" declares no shape and the data does not give one; give it with --input-shape ${name}:NxD1xD2..., using numbers for D1, D2 and so on.`,
+      undefined,
+      { input: name, suggestion: `${name}:NxD1xD2...` },
     );
   }
   const sample: (number | null)[] = [];
@@ -288,5 +290,7 @@ function unresolved(input: ModelInput, dimIndices: number[]): UserError {
   return new UserError(
     "data",
     `Input "${input.name}" has ${named ? "symbolic" : "unknown"} dims ${dimIndices.map(label).join(", ")} (${formatDeclared(declared)}) that neither the data nor --input-shape gives; give them with --input-shape ${input.name}:${example}, putting numbers for ${dimIndices.map(placeholder).join(", ")}.`,
+    undefined,
+    { input: input.name, suggestion: `${input.name}:${example}` },
   );
 }

@@ -3,7 +3,8 @@ import type { OnnxModel } from "../onnx/model";
 import { modelStatement, type ActivationFinder } from "./inspection";
 import { findActivationProbes, findBnLayers } from "../graph/bnLayers";
 import type { ExternalReader } from "../onnx/tensorData";
-import { DEFAULT_THRESHOLDS } from "../stats/judge";
+import { storedDead, withDefaults } from "../stats/judge";
+import type { Thresholds } from "../report";
 
 /** A BN layer as stored in the model, before any data is run. */
 export type StoredLayer = Pick<
@@ -11,6 +12,8 @@ export type StoredLayer = Pick<
   "index" | "node" | "input" | "output" | "channels" | "epsilon" | "producer" | "gamma" | "beta" | "running"
 > & {
   activation: ActivationJson;
+  /** Channels dead from the stored values alone (|gamma| or running variance at or below the thresholds); data may add more. */
+  deadChannels: number[];
 };
 
 /** What opening a model shows at once, without running it. */
@@ -32,8 +35,10 @@ export function modelOverview(
   file: { path: string; name: string; sizeBytes: number },
   findActivation: ActivationFinder,
   readExternal?: ExternalReader,
-  slopeFraction = DEFAULT_THRESHOLDS.slopeFraction,
+  partialThresholds: Partial<Thresholds> = {},
 ): ModelOverview {
+  const thresholds = withDefaults(partialThresholds);
+  const slopeFraction = thresholds.slopeFraction;
   const layers: StoredLayer[] = findBnLayers(model, readExternal).map((l) => ({
     index: l.index,
     node: l.name,
@@ -46,6 +51,9 @@ export function modelOverview(
     beta: Array.from(l.beta),
     running: { mean: Array.from(l.runningMean), var: Array.from(l.runningVar) },
     activation: findActivation(model, l.output, slopeFraction),
+    deadChannels: Array.from(l.gamma, (g, c) => storedDead(g, l.runningVar[c], thresholds)).flatMap((d, c) =>
+      d.gamma || d.runningVar ? [c] : [],
+    ),
   }));
   const probes =
     layers.length === 0

@@ -22,6 +22,18 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   minCount: 100,
 };
 
+/**
+ * The dead-channel rule on what a layer stores (|gamma| or running variance at or below its threshold): one
+ * predicate for the report and for the model view before any run.
+ */
+export function storedDead(
+  gamma: number,
+  runningVar: number,
+  t: Pick<Thresholds, "deadGamma" | "deadRunningVar">,
+): { gamma: boolean; runningVar: boolean } {
+  return { gamma: Math.abs(gamma) <= t.deadGamma, runningVar: runningVar <= t.deadRunningVar };
+}
+
 /** Fills missing fields of partial user thresholds from the defaults. */
 export function withDefaults(partial?: Partial<Thresholds>): Thresholds {
   const d = DEFAULT_THRESHOLDS;
@@ -164,8 +176,9 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       const postVar = post.variance(c);
       compare.postMeanMinusBeta.push(post.count[c] > 0 ? post.mean[c] - bn.beta[c] : null);
       compare.postStdOverGamma.push(postVar !== null && bn.gamma[c] !== 0 ? Math.sqrt(postVar) / Math.abs(bn.gamma[c]) : null);
-      if (Math.abs(bn.gamma[c]) <= t.deadGamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`, true);
-      if (bn.runningVar[c] <= t.deadRunningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`, true);
+      const stored = storedDead(bn.gamma[c], bn.runningVar[c], t);
+      if (stored.gamma) markDead(c, `gamma ${fmt(bn.gamma[c])}`, true);
+      if (stored.runningVar) markDead(c, `running var ${fmt(bn.runningVar[c])}`, true);
     }
   }
   if (kind !== "none") {

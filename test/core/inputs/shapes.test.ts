@@ -2,6 +2,8 @@ import * as assert from "node:assert/strict";
 import { parseInputShape, parseInputShapes, resolveInputs, type DataSampleInfo } from "../../../src/core/inputs/shapes";
 import type { ModelInput } from "../../../src/core/onnx/model";
 import { shapeQuestion } from "../../../src/core/inputs/shapeQuestion";
+import { UserError } from "../../../src/core/errors";
+import { shapeHint } from "../../../src/core/inputs/presets";
 import { throwsUser } from "../../helpers/userError";
 
 const face: ModelInput = { name: "input", dtype: "float32", typeName: "float32", dims: [1, 3, 240, 320] };
@@ -196,5 +198,33 @@ describe("the shape question", () => {
     assert.deepEqual(q.selection, [6, 30]);
     assert.equal(q.value.slice(...q.selection!), "<p2o.DynamicDimension.1>");
     assert.equal(shapeQuestion("The data has 2 dims, the model 4."), undefined);
+  });
+});
+
+describe("the shape a run needs, as a typed field of the error", () => {
+  const caught = (f: () => unknown): UserError => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof UserError) return e;
+      throw e;
+    }
+    throw new Error("expected a UserError");
+  };
+
+  it("carries the input and the suggestion the message gives, so the editor never parses the text", () => {
+    const e = caught(() => resolveInputs({ inputs: [paddle], batchSize: 2 }));
+    assert.deepEqual(e.shapeNeeded, { input: "x", suggestion: "x:Nx3x<d2>x<d3>" });
+    // The same answer the message's own text gives (read the old way, by pattern).
+    assert.deepEqual(e.shapeNeeded, shapeHint(e.message));
+    const named = caught(() => resolveInputs({ inputs: [nchw], batchSize: 2 }));
+    assert.deepEqual(named.shapeNeeded, { input: "x", suggestion: "x:Nx3x<H>x<W>" });
+    const noShape: ModelInput = { name: "img", dtype: "float32", typeName: "float32", dims: undefined };
+    assert.deepEqual(caught(() => resolveInputs({ inputs: [noShape], batchSize: 2 })).shapeNeeded, {
+      input: "img",
+      suggestion: "img:NxD1xD2...",
+    });
+    // Other errors need no shape.
+    assert.equal(caught(() => parseInputShape("x:")).shapeNeeded, undefined);
   });
 });

@@ -1,7 +1,7 @@
-import type { Report, Severity } from "../report";
-import type { ModelOverview } from "./overview";
-import { pooled } from "../stats/accumulator";
-import { fmt } from "../stats/judge";
+import type { Report, Severity } from "../core/report";
+import type { ModelOverview } from "../core/inspect/overview";
+import { pooled } from "../core/stats/accumulator";
+import { fmt } from "../core/stats/judge";
 
 function pad(s: string, n: number, right = false): string {
   if (s.length > n) s = s.slice(0, n - 1) + "…";

@@ -1,6 +1,6 @@
-import type { ModelOverview, StoredLayer } from "./overview";
-import type { LayerReport, Report } from "../report";
-import { fmt } from "../stats/judge";
+import type { ModelOverview, StoredLayer } from "../core/inspect/overview";
+import type { LayerReport, Report } from "../core/report";
+import { fmt } from "../core/stats/judge";
 
 /**
  * The text of a read-only "node" document: a node near a BN layer (the BN itself, the node that feeds it,
@@ -11,7 +11,7 @@ import { fmt } from "../stats/judge";
 export function nodeText(node: string, overview: ModelOverview | undefined, report: Report | undefined): string | undefined {
   const modelName = overview?.model.name ?? report?.model.name ?? "the model";
   const bnCount = overview?.model.bnCount ?? report?.model.bnCount ?? 0;
-  const stored: StoredLayer[] = overview?.layers ?? report?.layers ?? [];
+  const stored: Omit<StoredLayer, "deadChannels">[] = overview?.layers ?? report?.layers ?? [];
   const observed = (i: number): LayerReport | undefined => report?.layers.find((l) => l.index === i);
   const header = (op: string, extra: string[] = []) => [`${node}  (${op})`, `Model: ${modelName}`, ...extra, ""];
 
@@ -67,7 +67,7 @@ export function nodeText(node: string, overview: ModelOverview | undefined, repo
   return undefined;
 }
 
-function bnText(l: StoredLayer, obs: LayerReport | undefined, lines: string[]): string {
+function bnText(l: Omit<StoredLayer, "deadChannels">, obs: LayerReport | undefined, lines: string[]): string {
   lines.push(
     "Inputs",
     `  X      ${l.input}${l.producer ? `  (from ${l.producer.node}, ${l.producer.op})` : "  (a graph input)"}`,

@@ -1,4 +1,4 @@
-import type { Report, RuleId, Severity, WarningJson } from "../report";
+import type { Report, RuleId, Severity, WarningJson } from "../core/report";
 
 /** One finding of a report, flattened for lists outside the panel (the Problems panel, the status bar). */
 export interface Finding {

@@ -1,0 +1,152 @@
+/**
+ * One .onnx model open in BN Lens, as a vscode.CustomDocument (in the manner of vscode-hexeditor's
+ * HexDocument): it owns what the inference process described, the last report, the run in progress and the
+ * views showing it, and fires events the Problems panel, the status bar and the report store react to.
+ * VS Code disposes it when its last view closes; a run in progress keeps it alive until the run ends.
+ */
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { ModelOverview } from "../core/inspect/overview";
+import { reportOverview } from "../core/inspect/panelData";
+import type { Report } from "../core/report";
+import type { HostToWebview, ReportOverview } from "../protocol/webview";
+import type { Progress } from "../protocol/worker";
+import type { RunHandle } from "../runtime/client";
+import type { ModelView } from "./modelView";
+
+/** A run in progress. */
+export interface Running {
+  handle: RunHandle;
+  description: string;
+  progress?: Progress;
+  percent: number;
+  report?(increment: number, message: string): void;
+}
+
+/** What changed about a document. */
+export type DocumentChange =
+  | { kind: "report"; restored: boolean }
+  | { kind: "runStarted" }
+  | { kind: "runProgressed" }
+  | { kind: "runEnded" }
+  | { kind: "viewsChanged" };
+
+/** One model: its description, last report, run and views. */
+export class ModelDocument implements vscode.CustomDocument {
+  overview: ModelOverview | undefined;
+  describing: Promise<void> | undefined;
+  describeError: string | undefined;
+  describeMs: number | undefined;
+  restoring: Promise<void> | undefined;
+  private _report: Report | undefined;
+  private _overviewOfReport: ReportOverview | undefined;
+  private _restored = false;
+  private _run: Running | undefined;
+  /** When the report was set (the status bar shows the most recent). */
+  reportedAt = 0;
+  readonly views = new Set<ModelView>();
+  /** Host → webview messages, newest last (tests read them through the API). */
+  readonly sent: HostToWebview[] = [];
+  /** VS Code closed the last view; the document goes once no run holds it. */
+  released = false;
+
+  private readonly changed = new vscode.EventEmitter<DocumentChange>();
+  /** Fires on a new report, a run's start, progress and end, and views opening or closing. */
+  readonly onDidChange = this.changed.event;
+  private readonly disposed = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposed.event;
+
+  constructor(
+    readonly uri: vscode.Uri,
+    private readonly onRelease: (doc: ModelDocument) => void,
+  ) {}
+
+  get name(): string {
+    return path.basename(this.uri.fsPath);
+  }
+  get report(): Report | undefined {
+    return this._report;
+  }
+  get overviewOfReport(): ReportOverview | undefined {
+    return this._overviewOfReport;
+  }
+  get restored(): boolean {
+    return this._restored;
+  }
+  get run(): Running | undefined {
+    return this._run;
+  }
+
+  /** Takes a new report (a finished run, or one restored from storage) and shows it in every view. */
+  setReport(report: Report, restored: boolean): void {
+    this._report = report;
+    this._restored = restored;
+    this._overviewOfReport = reportOverview(report);
+    this.reportedAt = performance.now();
+    this.post({ type: "runFinished", report: this._overviewOfReport, restored });
+    this.changed.fire({ kind: "report", restored });
+  }
+
+  startRun(run: Running): void {
+    this._run = run;
+    this.post({ type: "runStarted", description: run.description });
+    this.changed.fire({ kind: "runStarted" });
+  }
+
+  progressed(p: Progress): void {
+    const run = this._run;
+    if (!run) return;
+    run.progress = p;
+    const percent = p.samplesTotal > 0 ? Math.min(100, (100 * p.samplesDone) / p.samplesTotal) : 0;
+    run.report?.(Math.max(0, percent - run.percent), p.message);
+    run.percent = Math.max(run.percent, percent);
+    this.post({ type: "runProgressed", progress: p });
+    this.changed.fire({ kind: "runProgressed" });
+  }
+
+  endRun(): void {
+    this._run = undefined;
+    this.changed.fire({ kind: "runEnded" });
+    if (this.released) this.onRelease(this);
+  }
+
+  addView(view: ModelView): void {
+    this.views.add(view);
+    this.changed.fire({ kind: "viewsChanged" });
+  }
+
+  removeView(view: ModelView): void {
+    this.views.delete(view);
+    this.changed.fire({ kind: "viewsChanged" });
+  }
+
+  private record(msg: HostToWebview): void {
+    this.sent.push(msg);
+    if (this.sent.length > 300) this.sent.splice(0, this.sent.length - 300);
+  }
+
+  /** Posts to one view (a reply) and keeps a copy for tests. */
+  postTo(view: ModelView, msg: HostToWebview): void {
+    this.record(msg);
+    view.post(msg);
+  }
+
+  /** Posts to every view and keeps a copy for tests. */
+  post(msg: HostToWebview): void {
+    this.record(msg);
+    for (const v of this.views) v.post(msg);
+  }
+
+  /** Called by VS Code when the last editor of this document closes. */
+  dispose(): void {
+    this.released = true;
+    if (!this._run) this.onRelease(this);
+  }
+
+  /** Ends the document for good (the registry calls this once no run holds it). */
+  close(): void {
+    this.disposed.fire();
+    this.changed.dispose();
+    this.disposed.dispose();
+  }
+}

@@ -22,7 +22,7 @@ import { askData, describeChoice, describeData, type DataChoice } from "./dataCh
 import { FindingsDiagnostics } from "./diagnostics";
 import type { ModelDocument, Running } from "./modelDocument";
 import { ModelDocuments } from "./modelDocuments";
-import { VIEW_TYPE, type ModelView, type ViewHost } from "./modelView";
+import { VIEW_TYPE, type ModelPanel, type ViewHost } from "./modelView";
 import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
@@ -91,9 +91,9 @@ export class Controller implements ViewHost, vscode.Disposable {
   private readonly store: ReportStore;
   private readonly nodeDocs: NodeDocuments;
   private readonly disposables: vscode.Disposable[] = [];
-  private lastPanel: ModelView | undefined;
+  private lastPanel: ModelPanel | undefined;
   private idleWaiters: (() => void)[] = [];
-  private readonly servers = new WeakMap<ModelView, RpcServer<WebviewMethods, string>>();
+  private readonly servers = new WeakMap<ModelPanel, RpcServer<WebviewMethods, string>>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -146,25 +146,25 @@ export class Controller implements ViewHost, vscode.Disposable {
     return this.trustOverride ? this.trustOverride() : vscode.workspace.isTrusted;
   }
 
-  viewOpened(view: ModelView): void {
+  viewOpened(view: ModelPanel): void {
     const s = this.docs.open(view.uri);
     s.addView(view);
     void this.describe(s);
     void this.restore(s);
   }
 
-  viewClosed(view: ModelView): void {
+  viewClosed(view: ModelPanel): void {
     const s = this.find(view.uri);
     if (this.lastPanel === view) this.lastPanel = undefined;
     s?.removeView(view);
   }
 
-  viewRejected(view: ModelView, raw: unknown): void {
+  viewRejected(view: ModelPanel, raw: unknown): void {
     const type = typeof raw === "object" && raw !== null ? String((raw as { type?: unknown }).type) : typeof raw;
     this.log.warn(`Ignored a malformed message from the view of ${view.uri.fsPath} (type ${type}).`);
   }
 
-  viewMessage(view: ModelView, msg: WebviewToHost): void {
+  viewMessage(view: ModelPanel, msg: WebviewToHost): void {
     switch (msg.type) {
       case "webviewReady":
         view.ready = true;
@@ -203,7 +203,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /** The request server of a view: answers with webviewHandlers over the model's current report. */
-  private serverOf(view: ModelView): RpcServer<WebviewMethods, string> {
+  private serverOf(view: ModelPanel): RpcServer<WebviewMethods, string> {
     let server = this.servers.get(view);
     if (!server) {
       server = webviewServer(
@@ -216,7 +216,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /** Posts to one view and keeps a copy for tests. */
-  private postTo(view: ModelView, msg: HostToWebview): void {
+  private postTo(view: ModelPanel, msg: HostToWebview): void {
     this.docs.open(view.uri).postTo(view, msg);
   }
 
@@ -227,7 +227,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /** Everything a (re)loaded view needs: the model, then the run in progress or the last report. */
-  private sendState(view: ModelView): void {
+  private sendState(view: ModelPanel): void {
     const s = this.docs.open(view.uri);
     if (s.overview) this.postTo(view, { type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
     else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError, name: s.name });

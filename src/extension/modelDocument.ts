@@ -12,7 +12,7 @@ import type { Report } from "../core/report";
 import type { HostToWebview, ReportOverview } from "../protocol/webview";
 import type { Progress } from "../protocol/worker";
 import type { RunHandle } from "../runtime/client";
-import type { ModelView } from "./modelView";
+import type { ModelPanel } from "./modelView";
 
 /** A run in progress. */
 export interface Running {
@@ -44,7 +44,7 @@ export class ModelDocument implements vscode.CustomDocument {
   private _run: Running | undefined;
   /** When the report was set (the status bar shows the most recent). */
   reportedAt = 0;
-  readonly views = new Set<ModelView>();
+  readonly views = new Set<ModelPanel>();
   /** Host → webview messages, newest last (tests read them through the API). */
   readonly sent: HostToWebview[] = [];
   /** VS Code closed the last view; the document goes once no run holds it. */
@@ -110,12 +110,12 @@ export class ModelDocument implements vscode.CustomDocument {
     if (this.released) this.onRelease(this);
   }
 
-  addView(view: ModelView): void {
+  addView(view: ModelPanel): void {
     this.views.add(view);
     this.changed.fire({ kind: "viewsChanged" });
   }
 
-  removeView(view: ModelView): void {
+  removeView(view: ModelPanel): void {
     this.views.delete(view);
     this.changed.fire({ kind: "viewsChanged" });
   }
@@ -126,7 +126,7 @@ export class ModelDocument implements vscode.CustomDocument {
   }
 
   /** Posts to one view (a reply) and keeps a copy for tests. */
-  postTo(view: ModelView, msg: HostToWebview): void {
+  postTo(view: ModelPanel, msg: HostToWebview): void {
     this.record(msg);
     view.post(msg);
   }

@@ -14,15 +14,15 @@ export const VIEW_TYPE = "bnLens.modelView";
 export interface ViewHost {
   /** The model's document (one per model: VS Code disposes it when its last view closes). */
   openDocument(uri: vscode.Uri): vscode.CustomDocument;
-  viewOpened(view: ModelView): void;
-  viewClosed(view: ModelView): void;
-  viewMessage(view: ModelView, msg: WebviewToHost): void;
+  viewOpened(view: ModelPanel): void;
+  viewClosed(view: ModelPanel): void;
+  viewMessage(view: ModelPanel, msg: WebviewToHost): void;
   /** A message that failed validation (logged, never acted on). */
-  viewRejected(view: ModelView, raw: unknown): void;
+  viewRejected(view: ModelPanel, raw: unknown): void;
 }
 
-/** One open model view. */
-export class ModelView {
+/** One open model panel: the webview showing a model document (webview/modelView.ts is the view it draws). */
+export class ModelPanel {
   /** The webview said webviewReady; messages posted before that would be lost, so they wait for it. */
   ready = false;
   /** Rows of the last report overview sent, and whether the webview acknowledged rendering it. */
@@ -71,7 +71,7 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, "webview.js")).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, "panel.css")).toString(),
     });
-    const view = new ModelView(document.uri, panel);
+    const view = new ModelPanel(document.uri, panel);
     webview.onDidReceiveMessage((raw: unknown) => {
       const msg = parseWebviewMessage(raw);
       if (msg) this.host.viewMessage(view, msg);

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { findFollowingActivation, regionForChannel, type FollowingActivation } from "../../src/core/graph/activation";
-import { SELU_ALPHA, SELU_GAMMA, type Activation, type Interval } from "../../src/core/graph/flatRegion";
+import { SELU_ALPHA, SELU_GAMMA, type Nonlinearity, type Interval } from "../../src/core/graph/flatRegion";
 import { decodeModel } from "../../src/core/onnx/model";
 import { GraphBuilder, type AttrValue } from "../helpers/onnxGraph";
 import { FACE_DETECTOR, PADDLE_CLS } from "../helpers/paths";
@@ -31,7 +31,7 @@ function assertClose(actual: readonly Interval[], expected: readonly Interval[],
 
 describe("following activation: single ops", () => {
   const sigmoidBound = 2 * Math.atanh(Math.sqrt(0.98));
-  const cases: { op: string; attrs?: Record<string, AttrValue>; opset?: number; want: Activation; region: Interval[] }[] = [
+  const cases: { op: string; attrs?: Record<string, AttrValue>; opset?: number; want: Nonlinearity; region: Interval[] }[] = [
     { op: "Relu", want: { op: "Relu" }, region: [[-INF, 0]] },
     { op: "LeakyRelu", want: { op: "LeakyRelu", alpha: 0.01 }, region: [[-INF, 0]] },
     { op: "LeakyRelu", attrs: { alpha: 0.1 }, want: { op: "LeakyRelu", alpha: 0.1 }, region: [] },

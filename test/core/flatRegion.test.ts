@@ -13,7 +13,7 @@ import {
   membership,
   SELU_ALPHA,
   SELU_GAMMA,
-  type Activation,
+  type Nonlinearity,
   type Chain,
   type Interval,
 } from "../../src/core/graph/flatRegion";
@@ -35,7 +35,7 @@ function assertIntervals(actual: readonly Interval[], expected: readonly Interva
 }
 
 /** The flatness the definition asks for at x: min of the one-sided |slopes| below the threshold. */
-function flatByDefinition(chain: Chain | Activation, x: number, threshold: number): boolean {
+function flatByDefinition(chain: Chain | Nonlinearity, x: number, threshold: number): boolean {
   return Math.min(Math.abs(chainSlope(chain, x, -1)), Math.abs(chainSlope(chain, x, 1))) < threshold;
 }
 
@@ -107,7 +107,7 @@ describe("flat regions: required values (expected numbers derived independently)
   it("PRelu with a scalar slope behaves as LeakyReLU; per-channel slopes give per-channel regions", () => {
     assert.deepEqual(flatRegion({ op: "PRelu", slope: 0.25 }).intervals, []);
     assert.deepEqual(flatRegion({ op: "PRelu", slope: [0.001] }).intervals, [[-INF, 0]]);
-    const a: Activation = { op: "PRelu", slope: [0.01, 0.25, 0.015, -0.3, 0.01] };
+    const a: Nonlinearity = { op: "PRelu", slope: [0.01, 0.25, 0.015, -0.3, 0.01] };
     assert.equal(channelCount(a), 5);
     const regions = flatRegionsByChannel(a);
     assert.deepEqual(
@@ -198,7 +198,7 @@ describe("flat regions: required values (expected numbers derived independently)
 
   // Reference values from mpmath at 40 digits (findroot on diff(f, x) ± 0.02·max slope), e.g. for GELU:
   //   f = lambda x: x*ncdf(x); sup = diff(f, findroot(lambda x: diff(f, x, 2), 1.5)); findroot(lambda x: diff(f, x) + 0.02*sup, -2.5)
-  const smooth: { a: Activation; sup: number; tail: number; band: [number, number] }[] = [
+  const smooth: { a: Nonlinearity; sup: number; tail: number; band: [number, number] }[] = [
     {
       a: { op: "Gelu", approximate: "none" },
       sup: 1.1289041451851548,
@@ -234,7 +234,7 @@ describe("flat regions: required values (expected numbers derived independently)
 });
 
 describe("flat regions: closed forms agree with the numeric engine", () => {
-  const cases: Activation[] = [
+  const cases: Nonlinearity[] = [
     { op: "Relu" },
     { op: "LeakyRelu", alpha: 0.01 },
     { op: "LeakyRelu", alpha: 0.3 },
@@ -467,7 +467,7 @@ describe("flat regions: values and one-sided slopes", () => {
   it("values match the ONNX definitions", () => {
     const sig = (x: number) => 1 / (1 + Math.exp(-x));
     const sp = (x: number) => Math.log(1 + Math.exp(x));
-    const refs: [Activation, (x: number) => number][] = [
+    const refs: [Nonlinearity, (x: number) => number][] = [
       [{ op: "Relu" }, (x) => Math.max(0, x)],
       [{ op: "LeakyRelu", alpha: 0.1 }, (x) => (x >= 0 ? x : 0.1 * x)],
       [{ op: "Clip", min: -1, max: 2 }, (x) => Math.min(2, Math.max(-1, x))],

@@ -21,7 +21,7 @@ import {
   flatRegionsByChannel,
   SELU_ALPHA,
   SELU_GAMMA,
-  type Activation,
+  type Nonlinearity,
   type FlatRegion,
 } from "./flatRegion";
 import { erf } from "./specialFunctions";
@@ -38,7 +38,7 @@ export interface FollowingActivationOptions {
 
 /** One function of a recognised chain and the nodes that compute it. */
 export interface ActivationStage {
-  activation: Activation;
+  activation: Nonlinearity;
   /** Display names of the nodes, in graph order. */
   nodes: string[];
   /** Their op types, e.g. ["Add", "Clip", "Mul", "Div"] for a written-out hard-swish. */
@@ -56,7 +56,7 @@ export interface FollowingActivation {
   /** "Relu", "Clip", "HardSwish", "Silu", "Relu→Clip", ... or "none". */
   op: string;
   /** The functions with their parameters, in order; empty for "none". */
-  chain: Activation[];
+  chain: Nonlinearity[];
   stages: ActivationStage[];
   /** Display names of every node of the chain, in order. */
   nodes: string[];
@@ -111,7 +111,7 @@ const UNARY_MATH = new Set(["Neg", "Abs", "Sqrt", "Exp", "Log", "Reciprocal", "E
 const ARITHMETIC = new Set(["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"]);
 
 /** Functions a many-node stage may compute, tried in this order. */
-const PATTERN_TARGETS: Activation[] = [
+const PATTERN_TARGETS: Nonlinearity[] = [
   { op: "HardSwish" },
   { op: "Silu" },
   { op: "Mish" },
@@ -127,7 +127,7 @@ interface Stage {
   nodes: NodeProto[];
   input: string;
   output: string;
-  activation?: Activation;
+  activation?: Nonlinearity;
   scale: number;
   offset: number;
 }
@@ -204,14 +204,14 @@ function attrString(node: NodeProto, name: string): string | undefined {
 }
 
 /** The catalogued function one node computes of its first input, or a reason it is not one. */
-function activationOfNode(ctx: Context, node: NodeProto): Activation | string {
+function activationOfNode(ctx: Context, node: NodeProto): Nonlinearity | string {
   const a = readActivation(ctx, node);
   // A damaged model can carry NaN bounds or slopes: such a node is not treated as a known nonlinearity.
   const problem = typeof a === "string" ? undefined : activationProblem(a);
   return problem ? `${node.opType} has unusable parameters (${problem})` : a;
 }
 
-function readActivation(ctx: Context, node: NodeProto): Activation | string {
+function readActivation(ctx: Context, node: NodeProto): Nonlinearity | string {
   if (!isOnnxOp(node) || !CATALOGUE_OPS.has(node.opType)) return `${node.opType} is not a catalogued nonlinearity`;
   switch (node.opType) {
     case "Relu":
@@ -430,7 +430,7 @@ function evaluateStage(ctx: Context, nodes: readonly NodeProto[], start: string,
 }
 
 interface Match {
-  activation: Activation;
+  activation: Nonlinearity;
   scale: number;
   offset: number;
   exact: boolean;

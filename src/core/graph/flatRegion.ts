@@ -20,7 +20,7 @@ import {
   mergeIntervals,
   resolveChain,
   slopeOf,
-  type Activation,
+  type Nonlinearity,
   type Chain,
   type FlatRegion,
   type FlatRegionOptions,
@@ -35,7 +35,7 @@ export * from "./nonlinearityText";
  * The flat region of an activation or chain: where |g'(x)| < fraction × sup|g'|, as sorted closed
  * intervals; at a kink a point is flat when either one-sided slope is below the threshold.
  */
-export function flatRegion(chain: Chain | Activation, options: FlatRegionOptions = {}): FlatRegion {
+export function flatRegion(chain: Chain | Nonlinearity, options: FlatRegionOptions = {}): FlatRegion {
   const fraction = options.fraction ?? DEFAULT_SLOPE_FRACTION;
   if (!(fraction > 0 && fraction < 1)) throw new RangeError(`The slope fraction must be between 0 and 1 (exclusive), got ${fraction}.`);
   const fns = resolveChain(chain, options.channel ?? 0);
@@ -54,7 +54,7 @@ export function flatRegion(chain: Chain | Activation, options: FlatRegionOptions
 }
 
 /** One flat region per channel (a single shared one when no parameter is per-channel); equal channels share work. */
-export function flatRegionsByChannel(chain: Chain | Activation, options: Omit<FlatRegionOptions, "channel"> = {}): FlatRegion[] {
+export function flatRegionsByChannel(chain: Chain | Nonlinearity, options: Omit<FlatRegionOptions, "channel"> = {}): FlatRegion[] {
   const n = channelCount(chain);
   const memo = new Map<string, FlatRegion>();
   const out: FlatRegion[] = [];

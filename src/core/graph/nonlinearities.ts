@@ -12,7 +12,7 @@ export const SELU_ALPHA = 1.67326319217681884765625;
 export const SELU_GAMMA = 1.05070102214813232421875;
 
 /** A scalar nonlinearity with its parameters; PRelu's slope may be one value per channel. */
-export type Activation =
+export type Nonlinearity =
   | { op: "Identity" }
   | { op: "Relu" }
   | { op: "LeakyRelu"; alpha: number }
@@ -32,10 +32,10 @@ export type Activation =
   | { op: "Mish" };
 
 /** The name of a catalogued nonlinearity. */
-export type ActivationOp = Activation["op"];
+export type NonlinearityOp = Nonlinearity["op"];
 
 /** Functions applied in order: chain[0] first (f_k ∘ ... ∘ f_1). */
-export type Chain = readonly Activation[];
+export type Chain = readonly Nonlinearity[];
 
 /** A closed interval [lo, hi] of inputs; lo may be -Infinity and hi +Infinity. */
 export type Interval = readonly [lo: number, hi: number];
@@ -197,7 +197,7 @@ const HARD_SWISH: ScalarFn = {
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const GELU_TANH_C = 0.044715;
 
-function resolve(a: Activation, channel: number): ScalarFn {
+function resolve(a: Nonlinearity, channel: number): ScalarFn {
   switch (a.op) {
     case "Identity":
       return { value: (x) => x, slope: () => 1, kinks: [], scale: 1, exact: () => ({ maxSlope: 1, intervals: [] }) };
@@ -344,7 +344,7 @@ export function slopeOf(slope: number | readonly number[], channel: number): num
 }
 
 /** Why an activation's parameters are unusable (NaN or infinite where a number is needed), or undefined. */
-export function activationProblem(a: Activation): string | undefined {
+export function activationProblem(a: Nonlinearity): string | undefined {
   const finite = (v: number, name: string) => (Number.isFinite(v) ? undefined : `${name} must be a finite number, got ${v}`);
   switch (a.op) {
     case "LeakyRelu":
@@ -369,13 +369,13 @@ export function activationProblem(a: Activation): string | undefined {
   }
 }
 
-function checkActivation(a: Activation): void {
+function checkActivation(a: Nonlinearity): void {
   const problem = activationProblem(a);
   if (problem) throw new RangeError(`${a.op}: ${problem}`);
 }
 
 /** The number of channels a chain distinguishes: PRelu's per-channel slope count, else 1. */
-export function channelCount(chain: Chain | Activation): number {
+export function channelCount(chain: Chain | Nonlinearity): number {
   let n = 1;
   for (const a of asChain(chain)) {
     if (a.op === "PRelu" && typeof a.slope !== "number" && a.slope.length > 1) {
@@ -386,25 +386,25 @@ export function channelCount(chain: Chain | Activation): number {
   return n;
 }
 
-export function asChain(chain: Chain | Activation): Chain {
-  return Array.isArray(chain) ? (chain as Chain) : [chain as Activation];
+export function asChain(chain: Chain | Nonlinearity): Chain {
+  return Array.isArray(chain) ? (chain as Chain) : [chain as Nonlinearity];
 }
 
-export function resolveChain(chain: Chain | Activation, channel: number): ScalarFn[] {
+export function resolveChain(chain: Chain | Nonlinearity, channel: number): ScalarFn[] {
   const list = asChain(chain).filter((a) => a.op !== "Identity");
   list.forEach(checkActivation);
   return list.map((a) => resolve(a, channel));
 }
 
 /** The chain's value at x (channel selects PRelu's per-channel slope). */
-export function evaluateChain(chain: Chain | Activation, x: number, channel = 0): number {
+export function evaluateChain(chain: Chain | Nonlinearity, x: number, channel = 0): number {
   let y = x;
   for (const f of resolveChain(chain, channel)) y = f.value(y);
   return y;
 }
 
 /** The chain's one-sided derivative at x: side -1 from the left, +1 from the right. */
-export function chainSlope(chain: Chain | Activation, x: number, side: Side = 1, channel = 0): number {
+export function chainSlope(chain: Chain | Nonlinearity, x: number, side: Side = 1, channel = 0): number {
   return slopeThrough(resolveChain(chain, channel), x, side);
 }
 

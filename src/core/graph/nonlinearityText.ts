@@ -5,8 +5,8 @@ import {
   SELU_ALPHA,
   SELU_GAMMA,
   slopeOf,
-  type Activation,
-  type ActivationOp,
+  type Nonlinearity,
+  type NonlinearityOp,
   type Chain,
   type Interval,
 } from "./nonlinearities";
@@ -39,7 +39,7 @@ export function describeRegion(intervals: readonly Interval[]): string {
     .join(" or ");
 }
 
-const NAMES: Record<ActivationOp, string> = {
+const NAMES: Record<NonlinearityOp, string> = {
   Identity: "Identity",
   Relu: "ReLU",
   LeakyRelu: "LeakyReLU",
@@ -60,7 +60,7 @@ const NAMES: Record<ActivationOp, string> = {
 };
 
 /** "ReLU", "ReLU6 (Clip 0…6)", "LeakyReLU (α=0.1)", "PReLU (64 channel slopes, -0.02…0.31)", "GELU (tanh approximation)". */
-export function describeActivation(a: Activation): string {
+export function describeActivation(a: Nonlinearity): string {
   const f = formatBound;
   switch (a.op) {
     case "LeakyRelu":

@@ -4,14 +4,11 @@
  * documents (modelDocument.ts); the Problems panel (diagnostics.ts), the status bar (statusBar.ts) and the
  * report store react to their events.
  */
-import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { countFindings, countsSentence, reportFindings } from "./findings";
 import { nodeText } from "./nodeText";
-import { checkShapeText } from "../core/inputs/presets";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
-import { reportJson } from "../core/inspect/reportJson";
 import { showLayerArgs } from "./findingLinks";
 import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
@@ -26,7 +23,9 @@ import { VIEW_TYPE, type ModelPanel, type ViewHost } from "./modelView";
 import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
+import { exportReport } from "./exportReport";
 import { runSettings } from "./settings";
+import { askShape, withShape } from "./shapePrompt";
 import { StatusBar } from "./statusBar";
 import { webviewHandlers, webviewServer } from "./webviewHandlers";
 
@@ -401,32 +400,19 @@ export class Controller implements ViewHost, vscode.Disposable {
         return undefined;
       }
       // The engine needs numbers for symbolic dims: ask, pre-filled with its own suggestion, and retry.
-      const first = hint.suggestion.indexOf("<");
-      const q = outcome.error instanceof Error ? shapeQuestion(outcome.error.message) : undefined;
       // The panel says what is being asked instead of showing a run that is not running.
       const doc = this.find(uri);
-      if (doc) this.post(doc, { type: "shapeAsked", question: q?.sentence ?? `BN Lens needs the shape of input "${hint.input}".` });
-      const answer = await this.seam.prompts.inputBox({
-        id: "inputShape",
-        title: `BN Lens: shape of input "${hint.input}"`,
-        prompt: q?.sentence ?? (outcome.error instanceof Error ? outcome.error.message.replace(/--input-shape /g, "") : undefined),
-        value: q?.value ?? hint.suggestion,
-        ...(q?.selection
-          ? { valueSelection: q.selection }
-          : first >= 0
-            ? { valueSelection: [first, hint.suggestion.indexOf(">", first) + 1] as [number, number] }
-            : {}),
-        ignoreFocusOut: true,
-        validateInput: (t) => checkShapeText(t.trim()),
-      });
+      const question = outcome.error instanceof Error ? shapeQuestion(outcome.error.message) : undefined;
+      if (doc) this.post(doc, { type: "shapeAsked", question: question?.sentence ?? `BN Lens needs the shape of input "${hint.input}".` });
+      const answer = await askShape(this.seam, hint, outcome.error instanceof Error ? outcome.error.message : undefined);
       if (!answer) {
         this.showFailure(s, outcome.error);
         return undefined;
       }
-      const inputShapes = [...(choice.inputShapes ?? []).filter((x) => !x.startsWith(`${hint.input}:`)), answer.trim()];
+      const inputShapes = withShape(choice.inputShapes, hint.input, answer);
       choice = { ...choice, inputShapes };
       await this.remember(uri, { inputShapes });
-      this.log.info(`Input shape for ${s.name}: ${answer.trim()} (remembered for this model).`);
+      this.log.info(`Input shape for ${s.name}: ${answer} (remembered for this model).`);
     }
   }
 
@@ -532,32 +518,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Asks where to save a model's report and writes it there (BN Lens writes only where the user chose). */
   async exportReport(arg?: unknown): Promise<vscode.Uri | undefined> {
     const uri = await this.resolveModel(arg, false);
-    const s = uri && this.find(uri);
-    if (!s?.report) {
-      this.seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
-      return undefined;
-    }
-    const name = `${s.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
-    // The save dialog starts next to the model (a report belongs with what it measured).
-    const folder =
-      s.uri.scheme === "file" ? path.dirname(s.uri.fsPath) : (this.context.globalState.get<string>("bnLens.exportDir") ?? os.homedir());
-    const target = await this.seam.prompts.saveDialog({
-      defaultUri: vscode.Uri.file(path.join(folder, name)),
-      filters: { "BN Lens report (JSON)": ["json"] },
-      saveLabel: "Export Report",
-      title: `BN Lens: export the report of ${s.name}`,
-    });
-    if (!target) return undefined;
-    try {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(reportJson(s.report)));
-    } catch (e) {
-      this.seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
-      return undefined;
-    }
-    await this.context.globalState.update("bnLens.exportDir", path.dirname(target.fsPath));
-    this.log.info(`Exported the report of ${s.name} to ${target.fsPath}.`);
-    this.seam.notify("info", `BN Lens wrote the report to ${target.fsPath}.`, { Open: () => void vscode.window.showTextDocument(target) });
-    return target;
+    return exportReport(uri && this.find(uri), this.seam, this.context.globalState, (line) => this.log.info(line));
   }
 
   /** Opens a read-only document about one node, beside the model view. */

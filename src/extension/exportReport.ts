@@ -1,0 +1,45 @@
+/**
+ * Export Report: asks where to save a model's report and writes it there (BN Lens writes only where the
+ * user chose), remembering the folder for next time.
+ */
+import * as os from "node:os";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { reportJson } from "../core/inspect/reportJson";
+import type { ModelDocument } from "./modelDocument";
+import type { PromptSeam } from "./prompts";
+
+/** Writes the document's report to a file the user picks; the file, or undefined when nothing was written. */
+export async function exportReport(
+  doc: ModelDocument | undefined,
+  seam: PromptSeam,
+  globalState: vscode.Memento,
+  log: (line: string) => void,
+): Promise<vscode.Uri | undefined> {
+  const report = doc?.report;
+  if (!doc || !report) {
+    seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
+    return undefined;
+  }
+  const name = `${doc.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
+  // The save dialog starts next to the model (a report belongs with what it measured); nothing is written
+  // until the user accepts.
+  const folder = doc.uri.scheme === "file" ? path.dirname(doc.uri.fsPath) : (globalState.get<string>("bnLens.exportDir") ?? os.homedir());
+  const target = await seam.prompts.saveDialog({
+    defaultUri: vscode.Uri.file(path.join(folder, name)),
+    filters: { "BN Lens report (JSON)": ["json"] },
+    saveLabel: "Export Report",
+    title: `BN Lens: export the report of ${doc.name}`,
+  });
+  if (!target) return undefined;
+  try {
+    await vscode.workspace.fs.writeFile(target, Buffer.from(reportJson(report)));
+  } catch (e) {
+    seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
+    return undefined;
+  }
+  await globalState.update("bnLens.exportDir", path.dirname(target.fsPath));
+  log(`Exported the report of ${doc.name} to ${target.fsPath}.`);
+  seam.notify("info", `BN Lens wrote the report to ${target.fsPath}.`, { Open: () => void vscode.window.showTextDocument(target) });
+  return target;
+}

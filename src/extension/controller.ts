@@ -127,6 +127,9 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /** The open document of a model, if any. */
+  /** Shape questions open now, by model: what the panel shows while the input box waits. */
+  private readonly asking = new Map<string, string>();
+
   find(uri: vscode.Uri): ModelDocument | undefined {
     return this.docs.get(uri);
   }
@@ -238,6 +241,8 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.lastPanel = view;
     }
     if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+    const asking = this.asking.get(view.uri.toString());
+    if (asking && !s.run) this.postTo(view, { type: "shapeAsked", question: asking });
     void this.rerunOffer(s.uri).then((rerun) => this.postTo(view, { type: "rerunOffered", rerun }));
   }
 
@@ -403,8 +408,13 @@ export class Controller implements ViewHost, vscode.Disposable {
       // The panel says what is being asked instead of showing a run that is not running.
       const doc = this.find(uri);
       const question = outcome.error instanceof Error ? shapeQuestion(outcome.error.message) : undefined;
-      if (doc) this.post(doc, { type: "shapeAsked", question: question?.sentence ?? `BN Lens needs the shape of input "${hint.input}".` });
-      const answer = await askShape(this.seam, hint, outcome.error instanceof Error ? outcome.error.message : undefined);
+      const sentence = question?.sentence ?? `BN Lens needs the shape of input "${hint.input}".`;
+      // Kept until answered, so a view that finishes loading meanwhile shows the question too.
+      this.asking.set(uri.toString(), sentence);
+      if (doc) this.post(doc, { type: "shapeAsked", question: sentence });
+      const answer = await askShape(this.seam, hint, outcome.error instanceof Error ? outcome.error.message : undefined).finally(() =>
+        this.asking.delete(uri.toString()),
+      );
       if (!answer) {
         this.showFailure(s, outcome.error);
         return undefined;

@@ -1,6 +1,6 @@
 // The panel's states and views: model described (not run), running, finished (overview and detail),
 // failed, cancelled, model unreadable. Host messages drive it; UI state persists through the Host wrapper.
-import type { HostToWebview, LayerRow, ReportOverview } from "../src/protocol/webview";
+import type { HostToWebview, LayerRow, RerunOffer, ReportOverview } from "../src/protocol/webview";
 import type { ModelOverview } from "../src/core/inspect/overview";
 import type { Progress } from "../src/protocol/worker";
 import { CompareView } from "./compareView";
@@ -13,7 +13,7 @@ import { RequestClient } from "./request";
 import { rowKey } from "./rows";
 import type { Host } from "./vscodeApi";
 
-type Phase = "waiting" | "described" | "running" | "finished" | "failed" | "cancelled" | "modelFailed";
+type Phase = "waiting" | "described" | "asking" | "running" | "finished" | "failed" | "cancelled" | "modelFailed";
 
 /** What to do after a failed run, by the kind of failure. */
 const ADVICE: Record<string, string> = {
@@ -22,6 +22,7 @@ const ADVICE: Record<string, string> = {
   resource: "The run needed more memory or time than was available: try fewer samples or a smaller batch.",
   usage: "Check the settings of this run (input shapes, batch size, preprocessing).",
   cancelled: "The run was stopped before it finished.",
+  untrusted: "Trust the workspace (Manage Workspace Trust) to run the model; until then BN Lens only shows what the file stores.",
   bug: "This is a bug in BN Lens, not a problem with your model. Please report it with the message above.",
 };
 
@@ -30,6 +31,18 @@ const PHASE_WORDS: Record<Progress["phase"], string> = {
   running: "Running",
   finishing: "Computing statistics",
 };
+
+/** The per-sample shapes a run fed, where the model left dims open ("input 3 × 480 × 640"). */
+export function fedShapes(r: Pick<ReportOverview, "model">): string {
+  const open = r.model.inputs.filter((i) => i.declared === null || i.declared.slice(1).some((d) => typeof d !== "number" || d <= 0));
+  return open.map((i) => `${i.name} N × ${i.fed.join(" × ")}`).join(", ");
+}
+
+/** A report's creation time as the user's locale writes it. */
+function when(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
 
 export class App {
   private phase: Phase = "waiting";
@@ -40,6 +53,16 @@ export class App {
   private progress: Progress | null = null;
   private failure: { message: string; kind: string } | null = null;
   private modelError = "";
+  /** The file name of a model that could not be read (kept as the heading). */
+  private modelName = "";
+  /** A run tried on a model that could not be read, and why it failed too (when it said something new). */
+  private runAfterModelError = "";
+  private rerun: RerunOffer | null = null;
+  private rerunFromHost = false;
+  private restored = false;
+  private question = "";
+  /** A layer the host asked to show before its report arrived. */
+  private pendingReveal: { kind: "bn" | "activation"; index: number } | null = null;
   private readonly requests: RequestClient;
   private readonly overview: OverviewView;
   private detail: DetailView | null = null;
@@ -93,8 +116,31 @@ export class App {
         this.compare = new CompareView(m.comparison, () => this.closeCompare());
         this.render();
         return;
+      case "shapeAsked":
+        this.phase = "asking";
+        this.question = m.question;
+        this.closeDetail(false);
+        this.render();
+        return;
+      case "rerunOffered":
+        this.rerun = m.rerun;
+        this.rerunFromHost = true;
+        this.renderTop();
+        return;
+      case "layerRevealed": {
+        const row = this.report?.rows.find((r) => r.kind === m.kind && r.index === m.index);
+        if (row && (this.phase === "finished" || this.phase === "cancelled" || this.phase === "failed")) {
+          this.pendingReveal = null;
+          this.openLayer(row);
+        } else this.pendingReveal = { kind: m.kind, index: m.index };
+        return;
+      }
       case "runStarted":
         this.closeCompare(false);
+        if (this.phase === "modelFailed" || (this.model === null && this.modelError)) {
+          // A model that cannot be read keeps its heading and advice; the run shows as progress only.
+          this.runAfterModelError = "";
+        }
         this.phase = "running";
         this.runDescription = m.description;
         this.progress = null;
@@ -112,6 +158,13 @@ export class App {
         this.finished(m.report, m.restored, performance.now());
         return;
       case "runFailed":
+        if (this.model === null && this.modelError && !this.report) {
+          // Running a model that could not be read fails for the same reason: keep the specific advice.
+          this.phase = "modelFailed";
+          this.runAfterModelError = m.message === this.modelError ? "" : m.message;
+          this.render();
+          return;
+        }
         this.phase = "failed";
         this.failure = { message: m.message, kind: m.kind };
         this.render();
@@ -123,6 +176,8 @@ export class App {
       case "modelFailed":
         this.phase = "modelFailed";
         this.modelError = m.message;
+        if (m.name) this.modelName = m.name;
+        this.runAfterModelError = "";
         this.model = null;
         this.report = null;
         this.closeDetail(false);
@@ -144,8 +199,16 @@ export class App {
     this.requests.cancelAll("A new report replaced the one this layer belonged to.");
     this.closeDetail(false);
     this.report = report;
+    this.restored = restored;
     this.phase = "finished";
-    if (!restoreDetail) this.host.update({ view: "overview" });
+    // Until the host says what Re-run repeats, the report's own data description stands in (its first clause).
+    if (!this.rerunFromHost)
+      this.rerun = report.data.kind === "random" ? null : { withData: true, description: report.data.description.split(";")[0] };
+    const pending = this.pendingReveal;
+    this.pendingReveal = null;
+    const revealRow = pending ? (report.rows.find((r) => r.kind === pending.kind && r.index === pending.index) ?? null) : null;
+    const openAfter = revealRow ?? restoreDetail;
+    if (!openAfter) this.host.update({ view: "overview" });
     this.render();
     requestAnimationFrame(() => {
       // The frame after this callback is painted; a message-channel task runs right after it.
@@ -156,7 +219,7 @@ export class App {
           rows: report.rows.length,
           firstPaintMs: Math.round((performance.now() - t0) * 10) / 10,
         });
-        if (restoreDetail && this.report === report) this.openLayer(restoreDetail);
+        if (openAfter && this.report === report) this.openLayer(openAfter);
       };
       ch.port2.postMessage(null);
     });
@@ -183,8 +246,8 @@ export class App {
 
   private renderTop(): void {
     const r = this.report;
-    const name = r?.model.name ?? this.model?.model.name ?? (this.phase === "modelFailed" ? "Model not readable" : "BN Lens");
-    let sub = "";
+    const name = r?.model.name ?? this.model?.model.name ?? (this.modelName || (this.phase === "modelFailed" ? "Model not readable" : ""));
+    let sub: (HTMLElement | string)[] = [];
     if (this.phase === "finished" && r) {
       const samples = r.data.description.includes(String(r.samples)) ? "" : ` · ${plural(r.samples, "sample")}`;
       // Fast mode samples: say which numbers come from the sample, so "max" is not read as the max of every value.
@@ -192,17 +255,36 @@ export class App {
         r.run.precision.mode === "fast"
           ? ` · fast: histograms, saturation, min and max from a ${(r.run.precision.histogramSampling * 100).toFixed(1)}% spatial sample; mean and variance from every value`
           : "";
-      sub = `${r.data.description}${samples} · ${duration(r.run.elapsedMs)}${r.run.runs > 1 ? ` · ${r.run.runs} runs merged` : ""}${fast}`;
-    } else if (this.phase === "described") sub = "Not run yet: showing what the model stores";
-    const canRun = this.trusted && this.phase !== "running" && this.phase !== "modelFailed" && (this.model !== null || r !== null);
+      const shapes = fedShapes(r);
+      sub = [
+        `${r.data.description}${samples}${shapes ? ` · ${shapes}` : ""} · ${duration(r.run.elapsedMs)}${r.run.runs > 1 ? ` · ${r.run.runs} runs merged` : ""}${fast}`,
+        this.restored
+          ? h(
+              "span",
+              {
+                class: "restored-mark",
+                "data-testid": "restored",
+                title: "This report was saved by an earlier session and restored; run again to measure anew.",
+              },
+              `Restored · from ${when(r.createdAt)}`,
+            )
+          : null,
+      ].filter((x): x is HTMLElement | string => x !== null);
+    } else if (this.phase === "described") sub = ["Not run yet: showing what the model stores"];
+    const canRun =
+      this.trusted &&
+      this.phase !== "running" &&
+      this.phase !== "asking" &&
+      this.phase !== "modelFailed" &&
+      (this.model !== null || r !== null);
     const runTitle = this.trusted ? "" : "This workspace is untrusted: BN Lens does not run models here.";
-    const actions = h(
-      "div",
-      { class: "actions" },
+    const rerun = this.rerun;
+    const randomButton = (primary: boolean) =>
       h(
         "vscode-button",
         {
           "data-testid": "run-random",
+          secondary: !primary,
           disabled: !canRun,
           title:
             runTitle ||
@@ -210,18 +292,38 @@ export class App {
           on: { click: () => this.run(false) },
         },
         r ? "Run again on random data" : "Run on random data",
-      ),
+      );
+    const dataButton = (primary: boolean) =>
       h(
         "vscode-button",
         {
           "data-testid": "run-data",
-          secondary: true,
+          secondary: !primary,
           disabled: !canRun,
           title: runTitle || "Pick images, .npy/.npz files or an ONNX test data set to feed the model.",
           on: { click: () => this.run(true) },
         },
-        "Run on data…",
-      ),
+        rerun?.withData ? "Run on other data…" : "Run on data…",
+      );
+    const actions = h(
+      "div",
+      { class: "actions" },
+      // After a run on data, repeating it is one click; otherwise choosing data comes first, random data second.
+      rerun?.withData
+        ? h(
+            "vscode-button",
+            {
+              "data-testid": "rerun",
+              class: "rerun",
+              disabled: !canRun,
+              title: runTitle || `Run again on the same data with the same preprocessing: ${rerun.description}`,
+              on: { click: () => this.host.post({ type: "rerunInspection" }) },
+            },
+            h("span", { class: "rerun-label" }, `Re-run on ${rerun.description}`),
+          )
+        : null,
+      rerun?.withData ? dataButton(false) : r && !rerun ? randomButton(true) : dataButton(true),
+      rerun?.withData ? randomButton(false) : r && !rerun ? dataButton(false) : randomButton(false),
       r && this.phase === "finished"
         ? h(
             "vscode-button",
@@ -252,8 +354,8 @@ export class App {
       h(
         "div",
         { class: "title" },
-        h("h1", null, h("span", { class: "brand" }, "BN Lens"), " ", name),
-        sub ? h("p", { class: "subtitle muted", "data-testid": "subtitle" }, sub) : null,
+        h("h1", { "data-testid": "title" }, h("span", { class: "brand" }, "BN Lens"), name ? " " : "", name),
+        sub.length ? h("p", { class: "subtitle muted", "data-testid": "subtitle" }, ...sub) : null,
       ),
       this.phase === "modelFailed" ? null : actions,
     );
@@ -277,6 +379,17 @@ export class App {
     switch (this.phase) {
       case "waiting":
         parts.push(h("p", { class: "muted", "data-testid": "waiting" }, "Opening the model…"));
+        break;
+      case "asking":
+        parts.push(
+          h(
+            "div",
+            { class: "card asking", "data-testid": "shape-question" },
+            h("h3", null, "BN Lens needs a shape before it can run"),
+            h("p", { "data-testid": "shape-question-text" }, this.question),
+            h("p", { class: "muted" }, "Type it in the box at the top of the window and press Enter (Escape stops here)."),
+          ),
+        );
         break;
       case "running": {
         this.bar = h("vscode-progress-bar", { "aria-label": "Inspection progress" });
@@ -306,6 +419,10 @@ export class App {
       case "failed": {
         const f = this.failure!;
         const withData = this.host.ui.lastWithData;
+        // Retrying cannot help when the model itself cannot run, in an untrusted workspace, or after a bug
+        // nothing changed; other data (or random data) can help when the data was the problem.
+        const retry = f.kind === "usage" || f.kind === "resource";
+        const otherData = f.kind === "data";
         parts.push(
           h(
             "div",
@@ -316,12 +433,21 @@ export class App {
             h(
               "div",
               { class: "actions" },
-              h(
-                "vscode-button",
-                { "data-testid": "retry", disabled: !this.trusted, on: { click: () => this.run(withData) } },
-                withData ? "Retry on data…" : "Retry on random data",
-              ),
-              withData
+              retry
+                ? h(
+                    "vscode-button",
+                    { "data-testid": "retry", disabled: !this.trusted, on: { click: () => this.run(withData) } },
+                    withData ? "Retry on data…" : "Retry on random data",
+                  )
+                : null,
+              otherData
+                ? h(
+                    "vscode-button",
+                    { "data-testid": "retry-other-data", disabled: !this.trusted, on: { click: () => this.run(true) } },
+                    "Pick other data…",
+                  )
+                : null,
+              otherData || (retry && withData)
                 ? h(
                     "vscode-button",
                     { secondary: true, disabled: !this.trusted, on: { click: () => this.run(false) } },
@@ -351,6 +477,9 @@ export class App {
             { class: "error-box", role: "alert", "data-testid": "error" },
             h("h3", null, "BN Lens could not read this model"),
             h("p", { class: "message", "data-testid": "error-message" }, this.modelError),
+            this.runAfterModelError
+              ? h("p", { "data-testid": "run-error" }, `Running it failed as well: ${this.runAfterModelError}`)
+              : null,
             h(
               "p",
               { class: "advice" },
@@ -427,7 +556,7 @@ export class App {
       host: this.host,
       report,
       row,
-      position: at >= 0 ? { index: at, of: shown.length } : { index: 0, of: 1 },
+      neighbors: at >= 0 ? { prev: shown[at - 1] ?? null, next: shown[at + 1] ?? null } : { prev: null, next: null },
       back: () => this.closeDetail(),
       step: (delta) => {
         const next = shown[at + delta];

@@ -9,7 +9,7 @@ import { ChannelCharts, HistogramChart, type ChannelChartSpec, type HistogramSer
 import { batchChart } from "./batchChart";
 import { count, num, percent, plural, ratio, sigma } from "./format";
 import { layerHistogram as layerHist } from "../src/core/inspect/panelData";
-import { RULES, flatWord, level } from "./rows";
+import { RULES, flatWord, level, ruleExplain } from "./rows";
 import { severityBadge } from "./overview";
 import type { Host } from "./vscodeApi";
 
@@ -17,8 +17,8 @@ export interface DetailDeps {
   host: Host;
   report: ReportOverview;
   row: LayerRow;
-  /** Position in the overview's current order, for previous/next. */
-  position: { index: number; of: number };
+  /** The layers before and after this one in the overview's current order, for previous/next. */
+  neighbors: { prev: LayerRow | null; next: LayerRow | null };
   back(): void;
   step(delta: -1 | 1): void;
   load(row: LayerRow): Promise<GetLayerResult>;
@@ -71,27 +71,31 @@ export class DetailView {
       { secondary: true, "data-testid": "back", title: "Back to the overview (Escape)", on: { click: () => d.back() } },
       "← All layers",
     );
+    // One numbering everywhere: a layer's # is its position in the graph, as in the overview's # column.
+    const { prev: before, next: after } = d.neighbors;
     const prev = h(
       "vscode-button",
       {
         secondary: true,
         "data-testid": "prev",
-        title: "Previous layer in the overview's order",
-        disabled: d.position.index <= 0,
+        title: before
+          ? `Previous in the overview's order: #${before.index} ${before.node}`
+          : "This is the first layer in the overview's order",
+        disabled: !before,
         on: { click: () => d.step(-1) },
       },
-      "‹ Previous",
+      before ? `‹ #${before.index}` : "‹ Previous",
     );
     const next = h(
       "vscode-button",
       {
         secondary: true,
         "data-testid": "next",
-        title: "Next layer in the overview's order",
-        disabled: d.position.index >= d.position.of - 1,
+        title: after ? `Next in the overview's order: #${after.index} ${after.node}` : "This is the last layer in the overview's order",
+        disabled: !after,
         on: { click: () => d.step(1) },
       },
-      "Next ›",
+      after ? `#${after.index} ›` : "Next ›",
     );
     const reveal = h(
       "button",
@@ -105,7 +109,9 @@ export class DetailView {
       "Show node",
     );
     const facts: string[] = [
-      r.kind === "bn" ? `BatchNormalization #${r.index}` : `${r.op} #${r.index} (BN fused away)`,
+      r.kind === "bn"
+        ? `BN layer #${r.index} of ${d.report.rows.length}`
+        : `${r.op} output, layer #${r.index} of ${d.report.rows.length} (BN fused away)`,
       plural(r.channels, "channel"),
       r.kind === "bn" ? `after ${r.op}` : "",
       r.activation.op === "none" ? "no nonlinearity after it" : `then ${r.activation.description}`,
@@ -113,14 +119,7 @@ export class DetailView {
     this.element = h(
       "section",
       { class: "detail", "data-testid": "layer-detail", "aria-labelledby": "detail-title" },
-      h(
-        "div",
-        { class: "detail-nav" },
-        back,
-        h("span", { class: "position muted" }, `Layer ${d.position.index + 1} of ${d.position.of} in the current order`),
-        prev,
-        next,
-      ),
+      h("div", { class: "detail-nav" }, back, h("span", { class: "position" }), prev, next),
       h(
         "header",
         { class: "detail-head" },
@@ -202,7 +201,9 @@ export class DetailView {
                 h("strong", null, RULES[w.rule]?.title ?? w.rule),
               ),
               h("p", null, w.message),
-              RULES[w.rule] ? h("details", null, h("summary", null, "What this means"), h("p", null, RULES[w.rule].explain)) : null,
+              ruleExplain(w.rule, this.d.row.kind)
+                ? h("details", null, h("summary", null, "What this means"), h("p", null, ruleExplain(w.rule, this.d.row.kind)!))
+                : null,
             ),
           ),
         )
@@ -213,7 +214,7 @@ export class DetailView {
   private histogramSection(series: HistogramSeries[], row: LayerRow, stats: HTMLElement): HTMLElement {
     const ui = this.d.host.ui;
     const flat = row.activation.flatRegion.intervals;
-    this.hist = new HistogramChart(series, flat, ui.axis);
+    this.hist = new HistogramChart(series, flat, ui.axis, ui.ownPeak);
     const caption = h("p", { class: "caption", "data-testid": "hist-caption" }, histCaption(ui.axis, series.length > 1));
     const axis = h(
       "vscode-single-select",
@@ -228,6 +229,26 @@ export class DetailView {
       caption.textContent = histCaption(a, series.length > 1);
       this.hist?.setAxis(a);
     });
+    // Heights: one shared scale, or each series to its own peak (auto picks that when one peak is 4× the other).
+    const heights =
+      series.length > 1
+        ? h(
+            "vscode-single-select",
+            { "aria-label": "Histogram heights", "data-testid": "heights" },
+            h("vscode-option", { value: "auto" }, "Heights: automatic"),
+            h("vscode-option", { value: "shared" }, "Heights: one scale"),
+            h("vscode-option", { value: "own" }, "Heights: each to its peak"),
+          )
+        : null;
+    if (heights) {
+      heights.value = ui.ownPeak === null ? "auto" : ui.ownPeak ? "own" : "shared";
+      heights.addEventListener("change", () => {
+        const v = heights.value;
+        const own = v === "auto" ? null : v === "own";
+        this.d.host.update({ ownPeak: own });
+        this.hist?.setOwnPeak(own);
+      });
+    }
     const legend = h(
       "div",
       { class: "legend" },
@@ -248,7 +269,12 @@ export class DetailView {
     return h(
       "section",
       { class: "card" },
-      h("div", { class: "card-head" }, h("h3", null, row.kind === "bn" ? "Values before and after BN" : "Output values"), axis),
+      h(
+        "div",
+        { class: "card-head" },
+        h("h3", null, row.kind === "bn" ? "Values before and after BN" : "Output values"),
+        h("div", { class: "chart-controls" }, heights, axis),
+      ),
       stats,
       legend,
       this.hist.element,
@@ -407,7 +433,21 @@ export class DetailView {
           const sdv = l.pre.var[c];
           return h(
             "tr",
-            { "data-channel": c, class: dead.has(c) ? "dead" : null, on: { click: () => this.channels?.setCursor(c) } },
+            {
+              "data-channel": c,
+              class: dead.has(c) ? "dead" : null,
+              tabindex: 0,
+              title: `Show channel ${c} on the charts`,
+              on: {
+                click: () => this.channels?.setCursor(c),
+                keydown: (e: Event) => {
+                  const k = (e as KeyboardEvent).key;
+                  if (k !== "Enter" && k !== " ") return;
+                  e.preventDefault();
+                  this.channels?.setCursor(c);
+                },
+              },
+            },
             h("th", { scope: "row" }, String(c)),
             h("td", { class: "num" }, num(l.running.mean[c])),
             h("td", { class: "num" }, `${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`),
@@ -501,7 +541,8 @@ export class DetailView {
         unit: "share",
         values: sat.fraction,
         threshold: sat.kind === "rectifier" ? t.rectifierOff.warning : t.saturation.warning,
-        title: `Share of values where ${a.activation.op} is ${sat.kind === "rectifier" ? "off" : "saturated"}`,
+        marks: new Set(a.warnings.find((w) => w.rule === "dead-channel")?.channels ?? []),
+        title: `Share of values where ${a.activation.op} is ${sat.kind === "rectifier" ? "off" : "saturated"}; dead channels in red`,
       });
     }
     const readout = h("div", { class: "readout channel-readout", "aria-live": "polite", "data-testid": "channel-readout" });

@@ -18,6 +18,8 @@ import { palette, setupCanvas, withAlpha, type Palette } from "./theme";
 
 const M = { left: 52, right: 10, top: 10, bottom: 24 };
 
+const HOVER_HINT = "Hover the chart (or focus it and use ← →) to read the share of values in a bin.";
+
 function axisText(ctx: CanvasRenderingContext2D, p: Palette): void {
   ctx.fillStyle = p.muted;
   ctx.font = `11px ${p.fontFamily}`;
@@ -46,31 +48,81 @@ export class HistogramChart {
     fromX(x: number): number;
     bins?: Float64Array[];
     binW?: number;
+    /** Symmetric-log axis: each series' stored buckets as drawn. */
+    bars?: { lo: number; hi: number; share: number }[][];
   } | null = null;
+  /** The value under the pointer (or moved to with the arrow keys), marked on the chart. */
+  private hoverValue: number | null = null;
+  /** Whether the last drawing scaled each series to its own peak. */
+  ownPeakInEffect = false;
 
   constructor(
     private readonly series: HistogramSeries[],
     private readonly flat: readonly IntervalJson[],
     private axis: "linear" | "symlog",
+    /** true/false: the user's choice; null: each to its own peak when one peak is 4 or more times the other. */
+    private ownPeak: boolean | null = null,
     private readonly height = 220,
   ) {
     this.canvas = document.createElement("canvas");
     this.canvas.setAttribute("role", "img");
+    this.canvas.tabIndex = 0;
+    this.canvas.dataset.testid = "histogram";
     this.readout = document.createElement("div");
     this.readout.className = "readout";
-    this.readout.textContent = "Hover the chart to read the share of values at a point.";
+    this.readout.setAttribute("aria-live", "polite");
+    this.readout.dataset.testid = "hist-readout";
+    this.readout.textContent = HOVER_HINT;
     this.element = document.createElement("div");
     this.element.className = "chart hist-chart";
     this.element.append(this.canvas, this.readout);
     this.canvas.addEventListener("mousemove", (e) => this.hover(e.offsetX));
-    this.canvas.addEventListener("mouseleave", () => {
-      this.readout.textContent = "Hover the chart to read the share of values at a point.";
+    this.canvas.addEventListener("mouseleave", () => this.clearHover());
+    this.canvas.addEventListener("blur", () => this.clearHover());
+    this.canvas.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      e.preventDefault();
+      this.stepHover(e.key === "ArrowRight" ? 1 : -1);
     });
   }
 
   setAxis(axis: "linear" | "symlog"): void {
     this.axis = axis;
+    this.hoverValue = null;
+    this.readout.textContent = HOVER_HINT;
     this.draw();
+  }
+
+  setOwnPeak(own: boolean | null): void {
+    this.ownPeak = own;
+    this.draw();
+  }
+
+  private clearHover(): void {
+    if (this.hoverValue === null) return;
+    this.hoverValue = null;
+    this.readout.textContent = HOVER_HINT;
+    this.draw();
+  }
+
+  /** Moves the marked bin (linear) or bucket (symmetric-log) by one, from the middle when none is marked. */
+  private stepHover(dir: 1 | -1): void {
+    const g = this.geometry;
+    if (!g) return;
+    if (g.binW) {
+      const v = this.hoverValue ?? (g.lo + g.hi) / 2;
+      const i = Math.min(g.bins![0].length - 1, Math.max(0, Math.floor((v - g.lo) / g.binW) + (this.hoverValue === null ? 0 : dir)));
+      this.hoverValue = g.lo + (i + 0.5) * g.binW;
+    } else if (g.bars) {
+      const edges = [...new Set(g.bars.flat().map((b) => (b.lo + b.hi) / 2))].sort((a, b) => a - b);
+      if (!edges.length) return;
+      const v = this.hoverValue ?? 0;
+      const at = edges.findIndex((e) => e >= v);
+      const i = this.hoverValue === null ? Math.max(0, at) : Math.min(edges.length - 1, Math.max(0, (at < 0 ? edges.length : at) + dir));
+      this.hoverValue = edges[i];
+    }
+    this.draw();
+    this.describeHover();
   }
 
   draw(): void {
@@ -87,6 +139,12 @@ export class HistogramChart {
     let fromX: (x: number) => number;
     let ticks: number[];
     let ymax = 0;
+    const peaks = this.series.map(() => 0);
+    // A tall pre-BN spike must not flatten the post-BN curve: then each series gets its own height scale.
+    const lowPeak = () => Math.min(...peaks.filter((v) => v > 0));
+    const own = () => this.series.length > 1 && (this.ownPeak ?? (peaks.every((v) => v > 0) && Math.max(...peaks) >= 4 * lowPeak()));
+    const scaleOf = (k: number) => (this.ownPeakInEffect ? peaks[k] || 1 : ymax);
+    let markBin: (v: number) => [number, number] | null = () => null;
     const draws: (() => void)[] = [];
     if (this.axis === "linear") {
       const bins = Math.max(30, Math.min(120, Math.floor(pw / 6)));
@@ -94,16 +152,19 @@ export class HistogramChart {
       fromX = (x) => lo + ((x - M.left) / pw) * (hi - lo);
       ticks = niceTicks(lo, hi, Math.max(3, Math.floor(pw / 90)));
       const shares = this.series.map((s) => linearShares(s.hist, lo, hi, bins));
-      for (const sh of shares) for (const v of sh) ymax = Math.max(ymax, v);
+      shares.forEach((sh, k) => {
+        for (const v of sh) peaks[k] = Math.max(peaks[k], v);
+      });
       const bw = pw / bins;
       this.series.forEach((s, k) =>
         draws.push(() => {
           const sh = shares[k];
           const color = colorOf(s);
+          const ymax = scaleOf(k);
           ctx.fillStyle = withAlpha(color, 0.35);
           for (let i = 0; i < bins; i++) {
             if (sh[i] <= 0) continue;
-            const bh = (sh[i] / ymax) * ph;
+            const bh = Math.min(1, sh[i] / ymax) * ph;
             ctx.fillRect(M.left + i * bw, M.top + ph - bh, bw, bh);
           }
           // Outline as a step line so the two distributions stay readable where they overlap.
@@ -112,7 +173,7 @@ export class HistogramChart {
           ctx.beginPath();
           ctx.moveTo(M.left, M.top + ph);
           for (let i = 0; i < bins; i++) {
-            const y = M.top + ph - (sh[i] / ymax) * ph;
+            const y = M.top + ph - Math.min(1, sh[i] / ymax) * ph;
             ctx.lineTo(M.left + i * bw, y);
             ctx.lineTo(M.left + (i + 1) * bw, y);
           }
@@ -121,6 +182,10 @@ export class HistogramChart {
         }),
       );
       this.geometry = { lo, hi, toX, fromX, bins: shares, binW: (hi - lo) / bins };
+      markBin = (v) => {
+        const i = Math.floor((v - lo) / ((hi - lo) / bins));
+        return i >= 0 && i < bins ? [lo + (i * (hi - lo)) / bins, lo + ((i + 1) * (hi - lo)) / bins] : null;
+      };
     } else {
       const ax = symlog(symlogThreshold(this.series.map((s) => s.hist)));
       const u0 = ax.to(lo);
@@ -132,10 +197,13 @@ export class HistogramChart {
       // wider pooled bar around zero is not overstated.
       const height = (b: { lo: number; hi: number; share: number }) => b.share / Math.max(1e-9, (ax.to(b.hi) - ax.to(b.lo)) / 0.25);
       const bars = this.series.map((s) => symlogBars(s.hist, ax.c));
-      for (const bs of bars) for (const b of bs) ymax = Math.max(ymax, height(b));
+      bars.forEach((bs, k) => {
+        for (const b of bs) peaks[k] = Math.max(peaks[k], height(b));
+      });
       this.series.forEach((s, k) =>
         draws.push(() => {
           const color = colorOf(s);
+          const ymax = scaleOf(k);
           ctx.fillStyle = withAlpha(color, 0.35);
           ctx.strokeStyle = color;
           ctx.lineWidth = 1.25;
@@ -143,14 +211,22 @@ export class HistogramChart {
             const x0 = Math.max(M.left, toX(b.lo));
             const x1 = Math.min(M.left + pw, toX(b.hi));
             if (x1 <= x0) continue;
-            const bh = (height(b) / ymax) * ph;
+            const bh = Math.min(1, height(b) / ymax) * ph;
             ctx.fillRect(x0, M.top + ph - bh, x1 - x0, bh);
             ctx.strokeRect(x0 + 0.5, M.top + ph - bh + 0.5, Math.max(0, x1 - x0 - 1), bh);
           }
         }),
       );
-      this.geometry = { lo, hi, toX, fromX };
+      this.geometry = { lo, hi, toX, fromX, bars };
+      markBin = (v) => {
+        for (const bs of bars) {
+          const b = bs.find((x) => v >= x.lo && v < x.hi);
+          if (b) return [b.lo, b.hi];
+        }
+        return null;
+      };
     }
+    ymax = Math.max(0, ...peaks);
     if (!(ymax > 0)) ymax = 1;
 
     // Flat region of the nonlinearity (in post-BN units).
@@ -202,7 +278,18 @@ export class HistogramChart {
     ctx.stroke();
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    for (const t of niceTicks(0, ymax * 100, 4)) {
+    this.ownPeakInEffect = own();
+    if (this.ownPeakInEffect) {
+      // Heights are per series: a shared % axis would lie, so the peaks are written out instead.
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      ctx.fillText(
+        `Each to its own peak: ${this.series.map((s, k) => `${s.label} ${percent(peaks[k])}`).join(", ")} at the top`,
+        M.left + 4,
+        M.top + 2,
+      );
+    }
+    for (const t of this.ownPeakInEffect ? [] : niceTicks(0, ymax * 100, 4)) {
       const y = M.top + ph - (t / 100 / ymax) * ph;
       if (y < M.top - 1) continue;
       ctx.fillText(`${num(t)}%`, M.left - 6, y);
@@ -213,6 +300,17 @@ export class HistogramChart {
       ctx.stroke();
     }
     for (const d of draws) d();
+    const marked = this.hoverValue === null ? null : markBin(this.hoverValue);
+    if (marked) {
+      const x0 = Math.max(M.left, toX(marked[0]));
+      const x1 = Math.min(M.left + pw, toX(marked[1]));
+      ctx.fillStyle = withAlpha(p.focus, 0.25);
+      ctx.fillRect(x0, M.top, Math.max(2, x1 - x0), ph);
+      ctx.strokeStyle = p.focus;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(Math.round(x0) + 0.5, M.top + 0.5, Math.max(2, Math.round(x1 - x0) - 1), ph - 1);
+    }
+    this.canvas.dataset.marked = marked ? `${marked[0]},${marked[1]}` : "";
     this.canvas.setAttribute(
       "aria-label",
       `Histogram of ${this.series.map((s) => s.label).join(" and ")} from ${num(lo)} to ${num(hi)}, ${this.axis === "linear" ? "linear" : "symmetric-log"} axis.`,
@@ -224,13 +322,30 @@ export class HistogramChart {
     if (!g) return;
     const v = g.fromX(x);
     if (v < g.lo || v > g.hi) return;
+    this.hoverValue = v;
+    this.draw();
+    this.describeHover();
+  }
+
+  /** Writes the marked bin's range and each series' share of values in it. */
+  private describeHover(): void {
+    const g = this.geometry;
+    const v = this.hoverValue;
+    if (!g || v === null) return;
     if (g.bins && g.binW) {
       const i = Math.min(g.bins[0].length - 1, Math.max(0, Math.floor((v - g.lo) / g.binW)));
       const a = g.lo + i * g.binW;
       const parts = this.series.map((s, k) => `${s.label} ${percent(g.bins![k][i])}`);
       this.readout.textContent = `${num(a)} to ${num(a + g.binW)}: ${parts.join(", ")} of values.`;
-    } else {
-      this.readout.textContent = `x ≈ ${num(v)}`;
+    } else if (g.bars) {
+      const parts = this.series.map((s, k) => {
+        const b = g.bars![k].find((x) => v >= x.lo && v < x.hi);
+        return { s, b };
+      });
+      const b = parts.find((p) => p.b)?.b;
+      this.readout.textContent = b
+        ? `${num(b.lo)} to ${num(b.hi)}: ${parts.map((p) => `${p.s.label} ${percent(p.b?.share ?? 0)}`).join(", ")} of values.`
+        : `x ≈ ${num(v)}: no values stored here.`;
     }
   }
 }

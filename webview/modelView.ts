@@ -5,7 +5,7 @@ import { h } from "./dom";
 import { bytes, count, percent, plural, range, shape } from "./format";
 import { palette, setupCanvas, withAlpha } from "./theme";
 
-const MINI_W = 96;
+const MINI_W = 72;
 const MINI_H = 22;
 
 function extent(xs: readonly number[]): [number | null, number | null] {
@@ -62,6 +62,14 @@ function drawVar(canvas: HTMLCanvasElement, l: StoredLayer): void {
   }
 }
 
+/** What reads a BN output that no nonlinearity follows ("Add", "Concat, Conv", or "the graph output"). */
+function followers(l: StoredLayer): string {
+  const c = l.activation.consumers;
+  if (c.length === 0) return "the graph output";
+  const shown = c.slice(0, 3).join(", ");
+  return c.length > 3 ? `${shown} and ${c.length - 3} more` : shown;
+}
+
 export class ModelView {
   readonly element: HTMLElement;
   private readonly draws: (() => void)[] = [];
@@ -83,6 +91,8 @@ export class ModelView {
       },
       { rootMargin: "400px 0px" },
     );
+    // The Notes column exists only when a stored value says something (γ ≈ 0 or variance ≈ 0 somewhere).
+    const anyNote = m.layers.some((l) => l.deadChannels.length > 0);
     const rows = m.layers.map((l) => {
       // The core decided which channels are dead, with the user's thresholds.
       const dead = l.deadChannels;
@@ -110,10 +120,10 @@ export class ModelView {
           {
             title:
               l.activation.op === "none"
-                ? "No recognised nonlinearity follows."
+                ? `No nonlinearity follows; the output goes to ${followers(l)}.`
                 : `${l.activation.description}; flat where ${l.activation.flatRegion.description}`,
           },
-          l.activation.op,
+          l.activation.op === "none" ? h("span", { class: "muted" }, `→ ${followers(l)}`) : l.activation.op,
         ),
         h("td", { class: "num" }, rangeOf(l.gamma)),
         h("td", { class: "mini", title: "γ per channel (red: γ ≈ 0)" }, g),
@@ -122,11 +132,13 @@ export class ModelView {
         h("td", { class: "num" }, rangeOf(l.running.var)),
         h("td", { class: "mini", title: "Running variance per channel, log scale" }, v),
         expectedCell(l),
-        h(
-          "td",
-          { class: dead.length ? "note warn" : "note muted" },
-          dead.length ? `${plural(dead.length, "channel")} with γ ≈ 0 or variance ≈ 0` : "",
-        ),
+        anyNote
+          ? h(
+              "td",
+              { class: dead.length ? "note warn" : "note muted" },
+              dead.length ? `${plural(dead.length, "channel")} with γ ≈ 0 or variance ≈ 0` : "",
+            )
+          : null,
       );
       pending.set(tr, draw);
       return tr;
@@ -153,17 +165,17 @@ export class ModelView {
                 th("After", "The operation feeding the BN"),
                 th("Then", "The nonlinearity that follows the BN"),
                 th("γ (scale)", "Range of gamma, the learned per-channel scale", "num"),
-                th("γ per channel", "Gamma per channel; red bars are ≈ 0 (the channel is constant)"),
+                th("γ by channel", "Gamma per channel; red bars are ≈ 0 (the channel is constant)"),
                 th("β (shift)", "Range of beta, the learned per-channel shift", "num"),
                 th("Running mean", "Range of the mean stored in training; BN subtracts it", "num"),
                 th("Running var", "Range of the variance stored in training; BN divides by its square root", "num"),
-                th("Var per channel", "Running variance per channel on a log scale"),
+                th("Var by channel", "Running variance per channel on a log scale"),
                 th(
                   "Expected flat",
                   "Share of post-BN values training expected in the following nonlinearity's flat region: post-BN values N(β, γ²) under the stored statistics (a normal approximation), mean over channels",
                   "num",
                 ),
-                th("Notes", "What the stored values alone reveal"),
+                anyNote ? th("Notes", "What the stored values alone reveal") : null,
               ),
             ),
             h("tbody", null, ...rows),

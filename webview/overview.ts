@@ -10,6 +10,7 @@ import {
   SORT_LABELS,
   answers,
   badges,
+  deadChannels,
   defaultDir,
   flatWord,
   level,
@@ -53,6 +54,15 @@ const COLUMN_HELP = {
   findings: "What BN Lens flags for this layer, worst first. Hover a badge for the full finding; open the layer for details.",
 } as const;
 
+/** The same columns explained for a model whose BN was fused away (activation statistics only). */
+const COLUMN_HELP_FUSED = {
+  hist: "Small histogram of each layer's output values, all channels pooled. The shaded part is where the following nonlinearity is flat; the thin line marks zero.",
+  flat:
+    "Share of the output values that land where the next nonlinearity is flat. For ReLU-like functions that is their normal 'off' side " +
+    "(about half is healthy); for sigmoid, tanh or clip it is saturation.",
+  dead: "Channels whose every output value on this data lands where the next nonlinearity is flat, so it passes a constant.",
+} as const;
+
 const SEVERITY_WORD: Record<Severity, string> = { error: "Error", warning: "Warning", info: "Info" };
 const SEVERITY_GLYPH: Record<Severity, string> = { error: "✖", warning: "▲", info: "ℹ" };
 
@@ -83,7 +93,7 @@ function rowLabel(r: LayerRow): string {
   if (s?.worstVarRatio) parts.push(`worst variance ratio ${ratio(s.worstVarRatio.value)} in channel ${s.worstVarRatio.channel}`);
   if (r.saturation.layerFraction !== null && r.saturation.kind !== "none")
     parts.push(`${percent(r.saturation.layerFraction)} ${flatWord(r.saturation.kind)}`);
-  if (s) parts.push(plural(s.deadChannels.length, "dead channel"));
+  parts.push(plural(deadChannels(r).length, "dead channel"));
   const sev = rowSeverity(r);
   parts.push(
     sev
@@ -126,7 +136,12 @@ export class OverviewView {
   private report: ReportOverview | null = null;
   private rows: LayerRow[] = [];
   private readonly list: VirtualList<LayerRow>;
-  private readonly summary = h("div", { class: "summary", "data-testid": "summary" });
+  private readonly summary = h("summary", {
+    class: "summary",
+    "data-testid": "summary",
+    title: "Fold the summary away to give the table more room",
+  });
+  private readonly summaryBox = h("details", { class: "summary-box", "data-testid": "summary-box" });
   private readonly notices = h("div", { class: "notices" });
   private readonly answers = h("ul", { class: "answers", "data-testid": "answers" });
   private readonly toolbar = h("div", { class: "toolbar" });
@@ -145,6 +160,9 @@ export class OverviewView {
   private readonly sparkCanvas = h("canvas", { "aria-hidden": "true", "data-testid": "sparklines" });
   private readonly sparkLayer = h("div", { class: "spark-layer" }, this.sparkCanvas);
   private headerHist!: HTMLElement;
+  private headerDead!: HTMLElement;
+  private readonly legend: HTMLElement;
+  private readonly helpList = h("dl", null);
   private sparkGeometryStale = true;
   private scrollSave = 0;
 
@@ -191,44 +209,18 @@ export class OverviewView {
       this.sparkGeometryStale = true;
     }).observe(this.headerHist.parentElement!);
 
-    const legend = h(
-      "p",
-      { class: "legend overview-legend" },
-      h("span", null, h("i", { class: "sw sw-pre" }), "values entering BN"),
-      h("span", null, h("i", { class: "sw sw-post" }), "values leaving BN"),
-      h("span", null, h("i", { class: "sw sw-flat" }), "where the next nonlinearity is flat"),
-      h("span", { class: "muted" }, "σ: stored standard deviations · ×: ratio · %: share of values"),
-    );
-    const help = h(
-      "details",
-      { class: "help" },
-      h("summary", null, "How to read this table"),
-      h(
-        "dl",
-        null,
-        ...(
-          [
-            ["Before → after BN", COLUMN_HELP.hist],
-            ["Worst |z| (σ)", COLUMN_HELP.z],
-            ["Variance ratio (×)", COLUMN_HELP.varRatio],
-            ["Flat share (%)", COLUMN_HELP.flat],
-            ["Dead", COLUMN_HELP.dead],
-            ["Findings", COLUMN_HELP.findings],
-          ] as const
-        ).flatMap(([t, d]) => [h("dt", null, t), h("dd", null, d)]),
-        h("dt", null, "Keys"),
-        h("dd", null, "↑/↓ move between layers, Enter opens one, Escape comes back. Click a column title to sort by it."),
-      ),
-    );
+    this.legend = h("p", { class: "legend overview-legend", "data-testid": "overview-legend" });
+    const help = h("details", { class: "help" }, h("summary", null, "How to read this table"), this.helpList);
+    this.summaryBox.append(this.summary, this.answers, this.notices);
+    this.summaryBox.open = !deps.host.ui.summaryCollapsed;
+    this.summaryBox.addEventListener("toggle", () => deps.host.update({ summaryCollapsed: !this.summaryBox.open }));
 
     this.toolbar.append(this.search, this.severity, this.sortSelect, this.shownCount);
-    this.helpRow.append(help, legend);
+    this.helpRow.append(help, this.legend);
     this.element = h(
       "section",
       { class: "overview", "data-testid": "overview", "aria-label": "Overview of every BN layer" },
-      this.summary,
-      this.answers,
-      this.notices,
+      this.summaryBox,
       this.toolbar,
       this.helpRow,
       this.list.element,
@@ -260,7 +252,7 @@ export class OverviewView {
       sortable("z", "Worst |z|", COLUMN_HELP.z, "c-z num"),
       sortable("varRatio", "Var ratio", COLUMN_HELP.varRatio, "c-vr num"),
       sortable("saturation", "Flat share", COLUMN_HELP.flat, "c-flat num"),
-      plain("Dead", COLUMN_HELP.dead, "c-dead num"),
+      (this.headerDead = plain("Dead", COLUMN_HELP.dead, "c-dead num")),
       sortable("severity", "Findings", COLUMN_HELP.findings, "c-find"),
     );
   }
@@ -317,7 +309,11 @@ export class OverviewView {
     setText(c.nameHead, head);
     setText(c.nameTail, tail);
     setAttr(c.name, "title", r.node);
-    setText(c.sub, r.kind === "bn" ? `${r.op} → BN` : `${r.op} output (BN fused)`);
+    // The sub line repeats channels and the nonlinearity, so narrow tables can drop those columns.
+    setText(
+      c.sub,
+      `${r.kind === "bn" ? `${r.op} → BN` : `${r.op} output`}${r.activation.op === "none" ? "" : ` → ${r.activation.op}`} · ${count(r.channels)} ch`,
+    );
     setText(c.channels, count(r.channels));
     setText(c.then, r.activation.op);
     setAttr(
@@ -386,13 +382,10 @@ export class OverviewView {
           (c.flat.getAttribute("title") ?? ""),
       );
 
-    const dead = s ? s.deadChannels.length : null;
-    replace(c.dead, dead === null ? "–" : h("span", { class: `fig ${dead > 0 ? "warn" : "zero"}` }, String(dead)));
-    setAttr(
-      c.dead,
-      "title",
-      dead === null ? "Not judged for fused layers." : dead === 0 ? "No dead channels." : `Dead channels: ${s!.deadChannels.join(", ")}`,
-    );
+    const deadList = deadChannels(r);
+    const dead = deadList.length;
+    replace(c.dead, h("span", { class: `fig ${dead > 0 ? "warn" : "zero"}` }, String(dead)));
+    setAttr(c.dead, "title", dead === 0 ? "No dead channels." : `Dead channels: ${deadList.join(", ")}`);
 
     const bs = badges(r.warnings);
     // Two badges where the column is wide, one where it is narrow (a CSS container query picks); the rest
@@ -440,6 +433,11 @@ export class OverviewView {
     for (let i = view.first; i < view.last; i++) {
       const y = i * ROW_HEIGHT - view.scrollTop + y0;
       const s = rowSparks(rows[i]);
+      if (rows[i].kind === "activation") {
+        // No BN, no "before": one chart of the layer's output, as wide as the pair.
+        drawSpark(ctx, s.post, 0, y, w, SPARK_H, p.post, p);
+        continue;
+      }
       drawSpark(ctx, s.pre, 0, y, SPARK_W, SPARK_H, p.pre, p);
       ctx.fillStyle = p.muted;
       ctx.fillText("→", SPARK_W + SPARK_GAP / 2, y + SPARK_H / 2);
@@ -451,8 +449,65 @@ export class OverviewView {
   /** Shows a report; restores the row focus and scroll position when asked. */
   show(report: ReportOverview, restore: boolean): void {
     this.report = report;
+    this.setVocabulary(report.rows.length > 0 && report.rows.every((r) => r.kind === "activation"));
     this.renderSummary();
     this.apply(restore);
+  }
+
+  /**
+   * Column titles, legend and help in the words of the report: BN layers (values entering and leaving BN,
+   * stored statistics) or, when BN was fused away, activation statistics only (no |z|, no variance ratio).
+   */
+  private setVocabulary(fused: boolean): void {
+    this.element.classList.toggle("fused", fused);
+    setText(this.headerHist.firstElementChild as HTMLElement, fused ? "Output values" : "Before → after BN");
+    setAttr(this.headerHist, "title", fused ? COLUMN_HELP_FUSED.hist : COLUMN_HELP.hist);
+    const flatHead = this.headerButtons.get("saturation")!;
+    setAttr(flatHead, "title", fused ? COLUMN_HELP_FUSED.flat : COLUMN_HELP.flat);
+    setAttr(this.headerDead, "title", fused ? COLUMN_HELP_FUSED.dead : COLUMN_HELP.dead);
+    this.list.setLabel(fused ? "Layers (BN fused away)" : "BatchNormalization layers");
+    replace(
+      this.legend,
+      ...(fused
+        ? [
+            h("span", null, h("i", { class: "sw sw-post" }), "output values of each layer"),
+            h("span", null, h("i", { class: "sw sw-flat" }), "where the next nonlinearity is flat"),
+            h("span", { class: "muted" }, "%: share of values"),
+          ]
+        : [
+            h("span", null, h("i", { class: "sw sw-pre" }), "values entering BN"),
+            h("span", null, h("i", { class: "sw sw-post" }), "values leaving BN"),
+            h("span", null, h("i", { class: "sw sw-flat" }), "where the next nonlinearity is flat"),
+            h("span", { class: "muted" }, "σ: stored standard deviations · ×: ratio · %: share of values"),
+          ]),
+    );
+    const items: [string, string][] = fused
+      ? [
+          ["Output values", COLUMN_HELP_FUSED.hist],
+          ["Flat share (%)", COLUMN_HELP_FUSED.flat],
+          ["Dead", COLUMN_HELP_FUSED.dead],
+          ["Findings", COLUMN_HELP.findings],
+        ]
+      : [
+          ["Before → after BN", COLUMN_HELP.hist],
+          ["Worst |z| (σ)", COLUMN_HELP.z],
+          ["Variance ratio (×)", COLUMN_HELP.varRatio],
+          ["Flat share (%)", COLUMN_HELP.flat],
+          ["Dead", COLUMN_HELP.dead],
+          ["Findings", COLUMN_HELP.findings],
+        ];
+    replace(
+      this.helpList,
+      ...items.flatMap(([t, d]) => [h("dt", null, t), h("dd", null, d)]),
+      h("dt", null, "Narrow editors"),
+      h(
+        "dd",
+        null,
+        "Less important columns give way first (channels, nonlinearity, charts, …); the layer name and the findings always stay.",
+      ),
+      h("dt", null, "Keys"),
+      h("dd", null, "↑/↓ move between layers, Enter opens one, Escape comes back. Click a column title to sort by it."),
+    );
   }
 
   /** Redraws every chart in view (theme change). */
@@ -483,11 +538,21 @@ export class OverviewView {
       ),
     );
     this.renderAnswers();
+    const notes = r.model.notes ?? [];
     replace(
       this.notices,
       ...r.warnings.map((wn) =>
         h("p", { class: `notice sev-${wn.severity}` }, severityBadge(wn.severity, SEVERITY_WORD[wn.severity]), " ", wn.message),
       ),
+      notes.length
+        ? h(
+            "div",
+            { class: "notice run-notes", "data-testid": "run-notes" },
+            h("strong", null, "What BN Lens changed to run this model "),
+            h("span", { class: "muted" }, "(the file itself is untouched):"),
+            h("ul", null, ...notes.map((n) => h("li", null, n))),
+          )
+        : null,
     );
   }
 

@@ -119,7 +119,7 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
     explain:
       "BN subtracts the mean it stored during training (the running mean). When the data you ran has a different mean, " +
       "every value after BN is shifted, and the layers that follow see inputs they were not trained on. " +
-      "z counts how many stored standard deviations the observed mean is from the stored one; beyond 1σ the statistics look stale " +
+      "z counts how many stored standard deviations the observed mean is from the stored one; at 1σ or more the statistics look stale " +
       "(different preprocessing, a domain shift, or statistics not updated after fine-tuning).",
   },
   "variance-ratio": {
@@ -128,7 +128,7 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
     explain:
       "BN divides by the standard deviation it stored during training. When the data's variance differs, values after BN are " +
       "squeezed or stretched. The ratio compares observed and stored variance (whichever is larger over the smaller); from 2× the " +
-      "stored statistics look stale.",
+      "stored statistics look stale (exactly 2× counts).",
   },
   saturation: {
     badge: "saturated",
@@ -210,6 +210,27 @@ export const RULES: Record<RuleId, { badge: string; title: string; explain: stri
   },
 };
 
+/** The dead-channel explanation for layers without BN (fused away): no gamma, no running variance. */
+export const FUSED_DEAD_EXPLAIN =
+  "A dead channel outputs a constant: every value it produced on this data lands in the flat part of the nonlinearity that follows " +
+  "(for ReLU: it is never positive). It can be pruned, or it points to a training problem.";
+
+/** The explanation of a rule for a layer, in the words of that kind of layer. */
+export function ruleExplain(rule: RuleId, kind: LayerRow["kind"]): string | undefined {
+  if (kind === "activation" && rule === "dead-channel") return FUSED_DEAD_EXPLAIN;
+  return RULES[rule]?.explain;
+}
+
+/** A badge's label: per-channel rules say how many channels they concern, so "mostly off" never reads as the layer's share. */
+function badgeLabel(w: WarningJson): string {
+  const base = RULES[w.rule]?.badge ?? w.rule;
+  const n = w.channels?.length;
+  if (n === undefined) return base;
+  if (w.rule === "rectifier-off") return `${n} ch mostly off`;
+  if (w.rule === "dead-channel") return `${n} dead ch`;
+  return base;
+}
+
 /** One badge per rule a row's findings name, worst severity first. */
 export function badges(ws: readonly WarningJson[]): { rule: RuleId; label: string; severity: Severity; message: string }[] {
   const byRule = new Map<RuleId, WarningJson>();
@@ -219,7 +240,7 @@ export function badges(ws: readonly WarningJson[]): { rule: RuleId; label: strin
   }
   return [...byRule.values()]
     .sort((a, b) => RANK[b.severity] - RANK[a.severity])
-    .map((w) => ({ rule: w.rule, label: RULES[w.rule]?.badge ?? w.rule, severity: w.severity, message: w.message }));
+    .map((w) => ({ rule: w.rule, label: badgeLabel(w), severity: w.severity, message: w.message }));
 }
 
 /** Whether a figure crosses a rule's warning or error threshold: the CSS class that colours it. */
@@ -232,6 +253,16 @@ export function level(v: number | null | undefined, t: { warning: number; error?
 /** How the flat-share column reads for a row: "off" for rectifiers, "saturated" otherwise. */
 export function flatWord(kind: LayerRow["saturation"]["kind"]): string {
   return kind === "rectifier" ? "off" : kind === "saturating" ? "saturated" : "";
+}
+
+/**
+ * A row's dead channels: the judged list of BN layers, the dead-channel finding's channels of layers
+ * without BN (so the column, the summary answer and the badge always agree).
+ */
+export function deadChannels(r: LayerRow): number[] {
+  if (r.summary) return r.summary.deadChannels;
+  const w = r.warnings.find((x) => x.rule === "dead-channel");
+  return w ? [...(w.channels ?? (w.channel !== undefined ? [w.channel] : []))] : [];
 }
 
 /** The layers that answer the three questions the panel is for, in graph order. */
@@ -252,9 +283,7 @@ export function answers(rows: readonly LayerRow[]): Answers {
   return {
     hasStored: ordered.some((r) => r.kind === "bn"),
     stale: ordered.filter((r) => has(r, "mean-shift", "variance-ratio")),
-    dead: ordered
-      .filter((r) => (r.summary?.deadChannels.length ?? 0) > 0)
-      .map((row) => ({ row, channels: row.summary!.deadChannels.length })),
+    dead: ordered.map((row) => ({ row, channels: deadChannels(row).length })).filter((d) => d.channels > 0),
     saturated: ordered.filter((r) => has(r, "saturation")),
     mostlyOff: ordered.filter((r) => has(r, "rectifier-off")),
   };

@@ -65,6 +65,11 @@ export class VirtualList<T> {
     new ResizeObserver(() => this.schedule()).observe(this.element);
   }
 
+  /** Renames the grid for screen readers. */
+  setLabel(label: string): void {
+    this.element.setAttribute("aria-label", label);
+  }
+
   /**
    * Replaces the items; keeps `active` (an index into the new items) or the first row active, and scrolls
    * to `scrollTop` when given, rendering once (one layout, not one per step).

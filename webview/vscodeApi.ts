@@ -14,6 +14,10 @@ export interface UiState {
   scrollTop: number;
   /** Histogram axis of the detail view. */
   axis: "linear" | "symlog";
+  /** The overview's summary (answers and notices) folded away to give the table the height. */
+  summaryCollapsed: boolean;
+  /** Histogram heights: each series scaled to its own peak (true) or one shared scale. */
+  ownPeak: boolean | null;
   /** Whether the last run asked for data (the retry button repeats it). */
   lastWithData: boolean;
 }
@@ -27,6 +31,8 @@ const DEFAULT_STATE: UiState = {
   search: "",
   scrollTop: 0,
   axis: "linear",
+  summaryCollapsed: false,
+  ownPeak: null,
   lastWithData: false,
 };
 
@@ -78,6 +84,8 @@ function sanitize(raw: unknown): Partial<UiState> {
   if (typeof s.search === "string") out.search = s.search.slice(0, 200);
   if (typeof s.scrollTop === "number" && Number.isFinite(s.scrollTop)) out.scrollTop = Math.max(0, s.scrollTop);
   if (s.axis === "linear" || s.axis === "symlog") out.axis = s.axis;
+  if (typeof s.summaryCollapsed === "boolean") out.summaryCollapsed = s.summaryCollapsed;
+  if (typeof s.ownPeak === "boolean") out.ownPeak = s.ownPeak;
   if (typeof s.lastWithData === "boolean") out.lastWithData = s.lastWithData;
   return out;
 }

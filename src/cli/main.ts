@@ -15,6 +15,7 @@
  * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens;
  * 3 findings at or above --fail-on.
  */
+import { checkMergeable, compactJson, reportJson, type HistogramDetail } from "../core/inspect/reportJson";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -41,6 +42,7 @@ const USAGE = `Usage:
                   [--train-batch N] [--batch-study] [--random-is-domain]
                   [--baseline A.json [--compare-json OUT]]
                   [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
+                  [--histograms per-channel|layer]
   bn-lens check MODEL [inspect's options]
   bn-lens compare A.json B.json [--json OUT] [--drift-warning 0.1] [--drift-error 0.2] [--noise-factor 3]
                   [--flat-change-warning 0.1] [--flat-change-error 0.3]
@@ -100,10 +102,10 @@ function workerPath(): string {
   return path.join(__dirname, "worker.js");
 }
 
-function writeJson(file: string, value: unknown): void {
+function writeJson(file: string, value: unknown, given?: string): void {
   let text: string;
   try {
-    text = JSON.stringify(value, null, 1);
+    text = given ?? compactJson(value) + "\n";
   } catch (e) {
     throw new UserError("resource", `Cannot write the report to ${file}: it is too large to serialise (${(e as Error).message}).`);
   }
@@ -114,7 +116,11 @@ function writeJson(file: string, value: unknown): void {
 const SIGNAL_EXIT: Record<"SIGINT" | "SIGTERM", number> = { SIGINT: 130, SIGTERM: 143 };
 let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
 
-async function runInspect(request: InspectRequest, jsonOut: string | undefined): Promise<Report> {
+async function runInspect(
+  request: InspectRequest,
+  jsonOut: string | undefined,
+  histograms: HistogramDetail = "per-channel",
+): Promise<Report> {
   // BN_LENS_DEBUG_HOST=1 reports, on stderr, how long this (host) process's event loop was ever blocked
   // during the run and whether onnxruntime was loaded here: the tests use it to check the host stays free.
   const loop = process.env.BN_LENS_DEBUG_HOST ? monitorEventLoopDelay({ resolution: 10 }) : undefined;
@@ -154,7 +160,7 @@ async function runInspect(request: InspectRequest, jsonOut: string | undefined):
     if (tty) process.stderr.write("\r\x1b[K");
     // A signal that arrived while the last batch finished still cancels: nothing is written.
     if (stoppedBy) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
-    if (jsonOut) writeJson(jsonOut, report);
+    if (jsonOut) writeJson(jsonOut, report, reportJson(report, { histograms }));
     return report;
   } finally {
     process.removeListener("SIGINT", onInt);
@@ -193,6 +199,7 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
       ...COMPARE_THRESHOLD_OPTIONS,
       shard: { type: "string" },
       ...SHARE_OPTIONS,
+      histograms: { type: "string" },
     },
   });
   if (positionals.length !== 1)
@@ -200,6 +207,8 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   if (values.random !== undefined && values.random !== "normal" && values.random !== "uniform")
     throw usage(`--random is normal or uniform, not "${values.random}"`);
   if (values.random !== undefined && values.data !== undefined) throw usage("--random and --data exclude each other");
+  if (values.histograms !== undefined && values.histograms !== "per-channel" && values.histograms !== "layer")
+    throw usage(`--histograms is per-channel or layer, not "${values.histograms}"`);
   if (values.mode !== undefined && !["exact", "fast", "auto"].includes(values.mode))
     throw usage(`--mode is exact, fast or auto, not "${values.mode}"`);
   const failOn = parseFailOn(values["fail-on"], defaultFailOn);
@@ -230,7 +239,7 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;
   if (values.baseline !== undefined)
     refuseInputAsOutput(values["compare-json"], [...inputs, ...(jsonOut ? [jsonOut] : [])], "the comparison");
-  const report = await runInspect(request, jsonOut);
+  const report = await runInspect(request, jsonOut, values.histograms as HistogramDetail | undefined);
   if (baseline && values.baseline !== undefined) {
     const names: [string, string] = [values.baseline, "this run"];
     printComparison(baseline, report, names, [values.baseline, jsonOut], values["compare-json"], [values.baseline], compareThresholds);
@@ -275,7 +284,11 @@ async function mergeCommand(args: string[]): Promise<number> {
     }
     seen.set(real, file);
   }
-  const reports = positionals.map(readReportFile);
+  const reports = positionals.map((file) => {
+    const report = readReportFile(file);
+    checkMergeable(report, file);
+    return report;
+  });
   const merged = mergeReports(reports, positionals);
   writeJson(out, merged);
   process.stdout.write(formatReport(merged) + "\n");

@@ -12,13 +12,15 @@ import { UserError, isUserError } from "../core/errors";
 import { checkReport } from "../core/reportSchema";
 import { countFindings, countsSentence, reportFindings } from "./findings";
 import { nodeText } from "./nodeText";
+import { shapeQuestion } from "../core/inputs/shapeQuestion";
+import { showLayerArgs } from "./findingLinks";
 import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
-import type { HostToWebview, WebviewMethods, WebviewToHost } from "../protocol/webview";
+import type { HostToWebview, RerunOffer, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { compareSettings } from "./compareSettings";
-import { askData, describeChoice, type DataChoice } from "./dataChoice";
+import { askData, describeChoice, describeData, type DataChoice } from "./dataChoice";
 import { FindingsDiagnostics } from "./diagnostics";
 import type { ModelDocument, Running } from "./modelDocument";
 import { ModelDocuments } from "./modelDocuments";
@@ -130,6 +132,9 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   /** The open document of a model, if any. */
+  /** Shape questions open now, by model: what the panel shows while the input box waits. */
+  private readonly asking = new Map<string, string>();
+
   find(uri: vscode.Uri): ModelDocument | undefined {
     return this.docs.get(uri);
   }
@@ -174,6 +179,9 @@ export class Controller implements ViewHost, vscode.Disposable {
         break;
       case "runInspection":
         void this.inspect(view.uri, msg.withData ? "withData" : "random");
+        break;
+      case "rerunInspection":
+        void this.inspect(view.uri, "rerun");
         break;
       case "cancelRun":
         this.cancel(view.uri);
@@ -232,7 +240,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   private sendState(view: ModelPanel): void {
     const s = this.docs.open(view.uri);
     if (s.overview) this.postTo(view, { type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
-    else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError });
+    else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError, name: s.name });
     if (s.run) {
       this.postTo(view, { type: "runStarted", description: s.run.description });
       if (s.run.progress) this.postTo(view, { type: "runProgressed", progress: s.run.progress });
@@ -242,6 +250,37 @@ export class Controller implements ViewHost, vscode.Disposable {
       if (s.comparison) this.postTo(view, { type: "comparisonFinished", comparison: s.comparison });
     }
     if (!this.isTrusted()) this.postTo(view, { type: "runFailed", kind: "untrusted", message: UNTRUSTED });
+    const asking = this.asking.get(view.uri.toString());
+    if (asking && !s.run) this.postTo(view, { type: "shapeAsked", question: asking });
+    void this.rerunOffer(s.uri).then((rerun) => this.postTo(view, { type: "rerunOffered", rerun }));
+  }
+
+  /** What Re-run repeats for a model: its last run, described as the panel's primary button says it. */
+  private async rerunOffer(uri: vscode.Uri): Promise<RerunOffer | null> {
+    const last = this.memory(uri).last;
+    if (!last) return null;
+    if (!last.dataPath) return { withData: false, description: "random data" };
+    const what = await describeData(last.dataPath);
+    const pre = last.preprocessing?.replace(/ \(from settings\)$/, "");
+    return { withData: true, description: pre ? `${what}, ${pre}` : what };
+  }
+
+  private offerRerun(uri: vscode.Uri): void {
+    void this.rerunOffer(uri).then((rerun) => {
+      const s = this.find(uri);
+      if (s) this.post(s, { type: "rerunOffered", rerun });
+    });
+  }
+
+  /** Opens a model's view at one layer's detail (a Problems entry's rule id links here). */
+  async showLayer(...args: unknown[]): Promise<boolean> {
+    const at = showLayerArgs(args);
+    if (!at) return false;
+    await this.openView(at.model);
+    const s = this.find(at.model);
+    if (!s) return false;
+    this.post(s, { type: "layerRevealed", kind: at.kind, index: at.index });
+    return true;
   }
 
   /** Asks the inference process what the model stores (the host never decodes the model itself). */
@@ -249,7 +288,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (s.overview || s.describing) return s.describing ?? Promise.resolve();
     if (s.uri.scheme !== "file") {
       s.describeError = `BN Lens reads models from disk, and ${s.uri.toString()} is not a file on disk.`;
-      this.post(s, { type: "modelFailed", message: s.describeError });
+      this.post(s, { type: "modelFailed", message: s.describeError, name: s.name });
       return Promise.resolve();
     }
     const t0 = performance.now();
@@ -266,7 +305,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         (e: unknown) => {
           s.describeError = errorMessage(e);
           this.log.error(`Could not read ${s.uri.fsPath}: ${s.describeError}${detailOf(e)}`);
-          this.post(s, { type: "modelFailed", message: s.describeError });
+          this.post(s, { type: "modelFailed", message: s.describeError, name: s.name });
         },
       )
       .finally(() => {
@@ -364,6 +403,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       choice = { inputShapes: memory.inputShapes };
     }
     await this.remember(uri, { last: { ...choice, inputShapes: undefined } });
+    this.offerRerun(uri);
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.execute(s, choice);
@@ -374,7 +414,16 @@ export class Controller implements ViewHost, vscode.Disposable {
         return undefined;
       }
       // The engine needs numbers for symbolic dims: ask, pre-filled with its own suggestion, and retry.
-      const answer = await askShape(this.seam, hint, outcome.error instanceof Error ? outcome.error.message : undefined);
+      // The panel says what is being asked instead of showing a run that is not running.
+      const doc = this.find(uri);
+      const question = outcome.error instanceof Error ? shapeQuestion(outcome.error.message) : undefined;
+      const sentence = question?.sentence ?? `BN Lens needs the shape of input "${hint.input}".`;
+      // Kept until answered, so a view that finishes loading meanwhile shows the question too.
+      this.asking.set(uri.toString(), sentence);
+      if (doc) this.post(doc, { type: "shapeAsked", question: sentence });
+      const answer = await askShape(this.seam, hint, outcome.error instanceof Error ? outcome.error.message : undefined).finally(() =>
+        this.asking.delete(uri.toString()),
+      );
       if (!answer) {
         this.showFailure(s, outcome.error);
         return undefined;

@@ -49,22 +49,23 @@ export async function askData(prompts: Prompts, modelUri: vscode.Uri, previous: 
   if (previous?.dataPath)
     items.push({
       source: "last",
-      label: `$(history) ${path.basename(previous.dataPath)}`,
+      label: `$(history) ${await describeData(previous.dataPath)}`,
       description: "last used",
       detail: previous.dataPath,
     });
+  // "with Data..." means the user's data: the folder and file come first, random data last (never preselected).
   items.push(
-    {
-      source: "random",
-      label: "$(symbol-constant) Random data",
-      detail: "Seeded random values (bnLens.seed, bnLens.sampleLimit, bnLens.randomDistribution)",
-    },
+    { source: "folder", label: "$(folder) A folder…", detail: "Images (.jpg, .png) or ONNX test data (test_data_set_* folders)" },
     {
       source: "file",
       label: "$(file) A data file…",
       detail: ".npy or .npz arrays (samples along the first axis), an ONNX TensorProto .pb, or one image",
     },
-    { source: "folder", label: "$(folder) A folder…", detail: "Images (.jpg, .png) or ONNX test data (test_data_set_* folders)" },
+    {
+      source: "random",
+      label: "$(symbol-constant) Random data instead",
+      detail: "Seeded random values (bnLens.seed, bnLens.sampleLimit, bnLens.randomDistribution)",
+    },
   );
   const picked = await prompts.quickPick(items, {
     id: "dataSource",
@@ -94,7 +95,7 @@ export async function askData(prompts: Prompts, modelUri: vscode.Uri, previous: 
   }
   const choice: DataChoice = { dataPath, inputShapes: previous?.inputShapes };
   if (!(await isImageData(dataPath))) return choice;
-  const pre = await askPreprocessing(prompts, modelUri, previous);
+  const pre = await askPreprocessing(prompts, modelUri, previous, await describeData(dataPath));
   return pre ? { ...choice, ...pre } : undefined;
 }
 
@@ -105,6 +106,8 @@ export async function askPreprocessing(
   prompts: Prompts,
   modelUri: vscode.Uri,
   previous: DataChoice | undefined,
+  /** What was picked, in words ("16 images in photos"), so the question says what it applies to. */
+  what?: string,
 ): Promise<Pick<DataChoice, "imageMean" | "imageStd" | "bgr" | "preprocessing"> | undefined> {
   const fromSettings = imageSettings(modelUri);
   if (fromSettings.preset !== "ask") {
@@ -124,7 +127,7 @@ export async function askPreprocessing(
   }
   const picked = await prompts.quickPick(items, {
     id: "preprocessing",
-    title: "BN Lens: image preprocessing",
+    title: what ? `BN Lens: ${what}: image preprocessing` : "BN Lens: image preprocessing",
     placeHolder: "How were pixels p (0..255) normalised in training? input = (p − mean) / std",
   });
   if (!picked) return undefined;
@@ -146,6 +149,24 @@ export async function askPreprocessing(
   });
   if (std === undefined) return undefined;
   return { imageMean: parseNumberList(mean), imageStd: parseNumberList(std, true), bgr: fromSettings.bgr, preprocessing: "Custom…" };
+}
+
+/** What a data path holds, in words: "16 images in photos", "3 ONNX test data sets in cases", "batch.npy". */
+export async function describeData(dataPath: string): Promise<string> {
+  const name = path.basename(dataPath);
+  try {
+    const stat = await vscode.workspace.fs.stat(vscode.Uri.file(dataPath));
+    if (!(stat.type & vscode.FileType.Directory)) return name;
+    const entries = await vscode.workspace.fs.readDirectory(vscode.Uri.file(dataPath));
+    const sets = entries.filter(([n, t]) => t & vscode.FileType.Directory && n.startsWith("test_data_set_")).length;
+    if (sets) return `${sets} ONNX test data set${sets === 1 ? "" : "s"} in ${name}`;
+    const images = entries.filter(([n, t]) => t & vscode.FileType.File && IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase())).length;
+    if (images) return `${images} image${images === 1 ? "" : "s"} in ${name}`;
+    const arrays = entries.filter(([n, t]) => t & vscode.FileType.File && /\.(npy|npz|pb)$/i.test(n)).length;
+    return arrays ? `${arrays} data file${arrays === 1 ? "" : "s"} in ${name}` : `the folder ${name}`;
+  } catch {
+    return name;
+  }
 }
 
 /** A one-line description of the data for the log and the panel. */

@@ -3,17 +3,11 @@
  * starts over, and go when the model's last view closes.
  */
 import * as vscode from "vscode";
-import type { Severity } from "../core/report";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { comparisonFindingText, comparisonFindings } from "./compareSettings";
+import { SEVERITY, findingDiagnostics } from "./findingLinks";
 import { reportFindings } from "./findings";
 import type { ModelDocuments } from "./modelDocuments";
-
-const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
-  error: vscode.DiagnosticSeverity.Error,
-  warning: vscode.DiagnosticSeverity.Warning,
-  info: vscode.DiagnosticSeverity.Information,
-};
 
 /** Keeps the "bnLens" diagnostic collection in step with the documents' reports. */
 export class FindingsDiagnostics implements vscode.Disposable {
@@ -26,7 +20,7 @@ export class FindingsDiagnostics implements vscode.Disposable {
         case "report":
         case "comparison":
           this.collection.set(d.uri, [
-            ...(d.report ? diagnosticsOf(d.report) : []),
+            ...(d.report ? findingDiagnostics(d.uri, d.report, reportFindings(d.report)) : []),
             ...(d.comparison ? comparisonDiagnostics(d.comparison) : []),
           ]);
           break;
@@ -50,16 +44,6 @@ export class FindingsDiagnostics implements vscode.Disposable {
     this.subscription.dispose();
     this.collection.dispose();
   }
-}
-
-function diagnosticsOf(report: Parameters<typeof reportFindings>[0]): vscode.Diagnostic[] {
-  const start = new vscode.Range(0, 0, 0, 0);
-  return reportFindings(report).map((f) => {
-    const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
-    d.source = "BN Lens";
-    d.code = f.rule;
-    return d;
-  });
 }
 
 /** A comparison's findings, after the report's (code = the comparison rule). */

@@ -6,6 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { standaloneHtml } from "./htmlExport";
+import { reportJson } from "../core/inspect/reportJson";
 import type { ModelDocument } from "./modelDocument";
 import type { PromptSeam } from "./prompts";
 
@@ -23,10 +24,12 @@ export async function exportReport(
     seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
     return undefined;
   }
-  const lastDir = globalState.get<string>("bnLens.exportDir");
   const name = `${doc.name.replace(/\.onnx$/i, "")}.bn-lens.json`;
+  // The save dialog starts next to the model (a report belongs with what it measured); nothing is written
+  // until the user accepts.
+  const folder = doc.uri.scheme === "file" ? path.dirname(doc.uri.fsPath) : (globalState.get<string>("bnLens.exportDir") ?? os.homedir());
   const target = await seam.prompts.saveDialog({
-    defaultUri: vscode.Uri.file(path.join(lastDir ?? os.homedir(), name)),
+    defaultUri: vscode.Uri.file(path.join(folder, name)),
     // The file type picked in the dialog (its extension) chooses the format.
     filters: { "BN Lens report (JSON)": ["json"], "Standalone HTML report (opens in any browser)": ["html", "htm"] },
     saveLabel: "Export Report",
@@ -35,7 +38,7 @@ export async function exportReport(
   if (!target) return undefined;
   try {
     const html = /\.html?$/i.test(target.path);
-    await vscode.workspace.fs.writeFile(target, Buffer.from(html ? standaloneHtml(report, extensionDir) : JSON.stringify(report, null, 1)));
+    await vscode.workspace.fs.writeFile(target, Buffer.from(html ? standaloneHtml(report, extensionDir) : reportJson(report)));
   } catch (e) {
     seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
     return undefined;

@@ -3,6 +3,7 @@
  * custom editor and the inference process. Nothing here loads onnxruntime-node: inference runs in dist/worker.js, a child
  * process started on first use.
  */
+import { SHOW_LAYER_COMMAND } from "./findingLinks";
 import * as vscode from "vscode";
 import type { Report } from "../core/report";
 import type { HostToWebview } from "../protocol/webview";
@@ -73,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): BnLensApi | BnLensPu
     command("bnLens.exportReport", (uri?: unknown) => c.exportReport(uri)),
     command("bnLens.compareWithData", (uri?: unknown) => c.compareWith(uri)),
     command("bnLens.showLog", () => log.channel.show()),
+    command(SHOW_LAYER_COMMAND, (...args: unknown[]) => c.showLayer(...args)),
   );
   const activationMs = performance.now() - t0;
   log.info(

@@ -16,7 +16,7 @@ export function nodeText(node: string, overview: ModelOverview | undefined, repo
   const header = (op: string, extra: string[] = []) => [`${node}  (${op})`, `Model: ${modelName}`, ...extra, ""];
 
   const bn = stored.find((l) => l.node === node);
-  if (bn) return bnText(bn, observed(bn.index), header("BatchNormalization", [`BN layer ${bn.index + 1} of ${bnCount}`]));
+  if (bn) return bnText(bn, observed(bn.index), header("BatchNormalization", [`BN layer #${bn.index} of ${bnCount}`]));
 
   const fed = stored.filter((l) => l.producer?.node === node);
   if (fed.length) {
@@ -75,7 +75,7 @@ function bnText(l: Omit<StoredLayer, "deadChannels">, obs: LayerReport | undefin
     "Outputs",
     `  Y      ${l.output}`,
     "Attributes",
-    `  epsilon = ${l.epsilon}`,
+    `  epsilon = ${float32Text(l.epsilon)}`,
     "Neighbours",
     `  before: ${l.producer ? `${l.producer.node} (${l.producer.op})` : "graph input"}`,
     `  after:  ${l.activation.op === "none" ? "no recognised nonlinearity" : `${l.activation.op} (${l.activation.nodes.join(" → ")})`}`,
@@ -117,4 +117,19 @@ function channelTable(columns: string[], channels: number, row: (c: number) => (
         .join("")}`,
     );
   return out;
+}
+
+/**
+ * The shortest decimal that reads back as the same float32: ONNX stores epsilon as a float, so 1e-5 arrives
+ * as 0.000009999999747378752 in float64 and is printed "1e-5", the way it was written.
+ */
+export function float32Text(x: number): string {
+  if (!Number.isFinite(x) || x === 0) return String(x);
+  const f = Math.fround(x);
+  for (let digits = 1; digits <= 9; digits++) {
+    const t = Number(f.toPrecision(digits));
+    // Small values as exponents, the way they are written in code and papers ("1e-5").
+    if (Math.fround(t) === f) return Math.abs(t) < 1e-3 ? t.toExponential() : String(t);
+  }
+  return String(f);
 }

@@ -5,17 +5,24 @@
  */
 import type { ShapeNeeded } from "../core/errors";
 import { checkShapeText } from "../core/inputs/presets";
+import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { PromptSeam } from "./prompts";
 
 /** Asks for one input's shape; the trimmed "NAME:D0xD1x..." answer, or undefined when dismissed. */
 export async function askShape(seam: PromptSeam, need: ShapeNeeded, message: string | undefined): Promise<string | undefined> {
   const first = need.suggestion.indexOf("<");
+  // One sentence naming each open dim by its real name, pre-filled with those names as placeholders.
+  const q = message ? shapeQuestion(message) : undefined;
   const answer = await seam.prompts.inputBox({
     id: "inputShape",
     title: `BN Lens: shape of input "${need.input}"`,
-    prompt: message?.replace(/--input-shape /g, ""),
-    value: need.suggestion,
-    ...(first >= 0 ? { valueSelection: [first, need.suggestion.indexOf(">", first) + 1] as [number, number] } : {}),
+    prompt: q?.sentence ?? message?.replace(/--input-shape /g, ""),
+    value: q?.value ?? need.suggestion,
+    ...(q?.selection
+      ? { valueSelection: q.selection }
+      : first >= 0
+        ? { valueSelection: [first, need.suggestion.indexOf(">", first) + 1] as [number, number] }
+        : {}),
     ignoreFocusOut: true,
     validateInput: (t) => checkShapeText(t.trim()),
   });

@@ -14,10 +14,14 @@ export class StatusBar implements vscode.Disposable {
 
   constructor(private readonly docs: ModelDocuments) {
     this.item.name = "BN Lens";
-    this.subscription = docs.onDidChange(({ change }) => {
-      this.update();
-      if (change.kind !== "runProgressed" && change.kind !== "viewsChanged") this.updateContext();
-    });
+    this.subscription = vscode.Disposable.from(
+      docs.onDidChange(({ change }) => {
+        this.update();
+        if (change.kind !== "runProgressed" && change.kind !== "viewsChanged") this.updateContext();
+      }),
+      vscode.window.tabGroups.onDidChangeTabs(() => this.update()),
+      vscode.window.tabGroups.onDidChangeTabGroups(() => this.update()),
+    );
   }
 
   private update(): void {
@@ -30,7 +34,10 @@ export class StatusBar implements vscode.Disposable {
       this.item.show();
       return;
     }
-    const d = this.docs.lastReported();
+    // The model in the active editor speaks first; the last one that reported when no model view is active.
+    const active = activeModelUri();
+    const front = active ? this.docs.all().find((x) => x.uri.toString() === active.toString()) : undefined;
+    const d = active ? front : this.docs.lastReported();
     if (!d?.report) {
       this.item.hide();
       return;
@@ -71,4 +78,10 @@ export class StatusBar implements vscode.Disposable {
     this.subscription.dispose();
     this.item.dispose();
   }
+}
+
+/** The model of the active BN Lens view, if the active editor is one. */
+function activeModelUri(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputCustom && input.viewType === VIEW_TYPE ? input.uri : undefined;
 }

@@ -54,6 +54,8 @@ export interface LayerRow {
 
 /** The report without per-channel arrays: what the overview shows. */
 export interface ReportOverview {
+  /** When the report was made (ISO 8601); a restored report shows it. */
+  createdAt: string;
   model: Report["model"];
   data: Report["data"];
   samples: number;
@@ -68,6 +70,14 @@ export interface ReportOverview {
 
 /** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */
 export type LayerKind = "bn" | "activation";
+
+/** The last run of a model, as "Re-run" repeats it. */
+export interface RerunOffer {
+  /** Whether that run fed the user's data (false: random data). */
+  withData: boolean;
+  /** What it ran on, e.g. "16 images in photos, (p − 127) / 128". */
+  description: string;
+}
 
 /** What getLayer answers: one layer's full per-channel report. */
 export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activation"; layer: ActivationLayerReport };
@@ -89,6 +99,8 @@ export const webviewParams: ParamSchemas<WebviewMethods> = {
 export const webviewNotifications = {
   webviewReady: s.object({}),
   runInspection: s.object({ withData: s.boolean() }),
+  /** Repeat the last run (same data, same preprocessing). */
+  rerunInspection: s.object({}),
   cancelRun: s.object({}),
   exportReport: s.object({}),
   revealNode: s.object({ node: s.string(1, 4095) }),
@@ -112,8 +124,14 @@ export type HostToWebview =
   | { type: "runFinished"; report: ReportOverview; restored: boolean }
   | { type: "runFailed"; message: string; kind: string }
   | { type: "runCancelled" }
-  | { type: "modelFailed"; message: string }
   | { type: "comparisonFinished"; comparison: ComparisonReport }
+  | { type: "modelFailed"; message: string; /** The file's name, kept as the heading. */ name?: string }
+  /** The host waits for the user to give a symbolic input dim (an input box is open). */
+  | { type: "shapeAsked"; question: string }
+  /** What "Re-run" would repeat for this model (null: nothing ran yet, the primary action runs on random data). */
+  | { type: "rerunOffered"; rerun: RerunOffer | null }
+  /** Open one layer's detail (a Problems entry or a command asked for it). */
+  | { type: "layerRevealed"; kind: LayerKind; index: number }
   | WebviewReply;
 
 /** Webview → host messages. */

@@ -6,7 +6,7 @@ import { parseInputShape } from "../../src/core/inputs/shapes";
 import { IMAGE_PRESETS, checkShapeText, parseNumberList, shapeHint } from "../../src/core/inputs/presets";
 import { activationFinder } from "../../src/core/inspect/activationJson";
 import { countFindings, countsSentence, reportFindings, statusText } from "../../src/extension/findings";
-import { nodeText } from "../../src/extension/nodeText";
+import { float32Text, nodeText } from "../../src/extension/nodeText";
 import { modelOverview } from "../../src/core/inspect/overview";
 import { buildDemoModel } from "../../src/core/demo/demoModel";
 import { decodeModel } from "../../src/core/onnx/model";
@@ -88,6 +88,22 @@ describe("image presets and input shapes typed in the editor", () => {
   });
 });
 
+describe("float32 numbers as they were written", () => {
+  it("prints the shortest decimal that reads back as the same float32", () => {
+    assert.equal(float32Text(Math.fround(1e-5)), "1e-5");
+    assert.equal(float32Text(Math.fround(1.5e-5)), "1.5e-5");
+    assert.equal(float32Text(Math.fround(0.001)), "0.001");
+    assert.equal(float32Text(Math.fround(0.1)), "0.1");
+    assert.equal(float32Text(Math.fround(1.0000001)), "1.0000001");
+    assert.equal(float32Text(0), "0");
+    // Every result round-trips to the same float32 (brute force over a spread of values).
+    for (let e = -20; e <= 20; e++) {
+      const x = Math.fround(1.2345678 * 10 ** e);
+      assert.equal(Math.fround(Number(float32Text(x))), x);
+    }
+  });
+});
+
 describe("node documents from the model overview", () => {
   const bytes = fs.readFileSync(FACE_DETECTOR);
   const overview = modelOverview(
@@ -101,7 +117,9 @@ describe("node documents from the model overview", () => {
     const text = nodeText(bn.node, overview, undefined)!;
     assert.match(text, new RegExp(`^${bn.node}  \\(BatchNormalization\\)`));
     assert.ok(text.includes(`X      ${bn.input}`) && text.includes(`Y      ${bn.output}`));
-    assert.ok(text.includes(`epsilon = ${bn.epsilon}`));
+    // The face detector stores epsilon 1e-5 as a float32 (0.000009999999747378752 read as a double).
+    assert.equal(bn.epsilon, Math.fround(1e-5));
+    assert.ok(text.includes("epsilon = 1e-5\n"), text.slice(0, 400));
     assert.ok(text.includes(`before: ${bn.producer!.node} (Conv)`));
     assert.match(text, /after: {2}Relu \(/);
     assert.equal(text.split("\n").filter((l) => /^\s+\d+\s{2}/.test(l)).length, bn.channels, "one row of stored parameters per channel");

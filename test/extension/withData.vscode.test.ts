@@ -103,8 +103,14 @@ describe("Inspect Model with Data...", function () {
       const result = await run<InspectionResult | undefined>("bnLens.inspectModel", uri);
       assert.ok(result, JSON.stringify(api.notices().slice(-1)));
       assert.deepEqual(asked, ["inputBox:inputShape"]);
-      assert.equal(prefilled, "x:Nx3x<d2>x<d3>");
-      assert.match(prompt ?? "", /symbolic dims/);
+      // Each open dim by its real name, in one sentence that says what to type.
+      assert.equal(prefilled, "x:Nx3x<p2o.DynamicDimension.1>x<p2o.DynamicDimension.2>");
+      assert.match(
+        prompt ?? "",
+        /^Input "x" is declared .* the data does not fix p2o\.DynamicDimension\.1 \(dim 2\) and p2o\.DynamicDimension\.2 \(dim 3\): type its shape/,
+      );
+      // The panel showed the question while the box was open.
+      assert.ok(api.testHooks.toWebview(uri).some((m) => m.type === "shapeAsked"));
       assert.deepEqual(result.report.model.inputs[0].fed, [3, 48, 192]);
       assert.equal(result.report.layers.length, 35);
 

@@ -138,8 +138,9 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
   it("runs under the strict CSP: components style themselves via adoptedStyleSheets, inline styles are refused", async () => {
     const { page } = panel;
     await panel.send({ type: "modelDescribed", overview: faceModel, trusted: true });
-    await page.getByTestId("run-random").waitFor();
-    const button = await page.getByTestId("run-random").evaluate((el) => ({
+    // Before a run, "Run on data…" is the primary button (random data is the secondary choice).
+    await page.getByTestId("run-data").waitFor();
+    const button = await page.getByTestId("run-data").evaluate((el) => ({
       adopted: el.shadowRoot?.adoptedStyleSheets.length ?? 0,
       styleTags: el.shadowRoot?.querySelectorAll("style").length ?? 0,
       background: getComputedStyle(el.shadowRoot!.querySelector("button, [part=base], div")!).backgroundColor,
@@ -255,7 +256,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await panel.screenshot("05-cancelled");
   });
 
-  it("reports a failed run with its message, what to do, and a retry", async () => {
+  it("reports a failed run with its message, what to do, and a way on: other data after a data error", async () => {
     const { page } = panel;
     await panel.send({ type: "modelDescribed", overview: faceModel, trusted: true });
     await page.getByTestId("run-data").click();
@@ -270,7 +271,8 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.match(await page.getByTestId("error").innerText(), /Check the data you picked/);
     await panel.screenshot("06-run-failed");
     await panel.clearPosted();
-    await page.getByTestId("retry").click();
+    assert.equal(await page.getByTestId("retry").count(), 0, "the same data would fail again");
+    await page.getByTestId("retry-other-data").click();
     assert.deepEqual(
       (await panel.posted()).filter((m) => m.type === "runInspection"),
       [{ type: "runInspection", withData: true }],
@@ -303,7 +305,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.match(bn3, /2\.50σ/); // worst |z|, channel 1
     assert.match(bn3, /20\.3×/); // worst variance ratio, channel 5
     const bn1 = await rowText(page, "bn1");
-    assert.match(bn1, /dead channels/);
+    assert.match(bn1, /1 dead ch/);
     assert.equal(await page.locator(`${ROWS}[data-node="bn1"] .c-dead`).innerText(), "1");
     assert.match((await page.locator(`${ROWS}[data-node="bn1"] .c-dead`).getAttribute("title")) ?? "", /Dead channels: 5/);
     const bn2 = await rowText(page, "bn2");
@@ -543,7 +545,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     await finish(fused);
     assert.equal(await page.locator(ROWS).count(), 6);
     assert.match(await page.getByTestId("overview").innerText(), /No BatchNormalization nodes/);
-    assert.match(await rowText(page, "conv_0"), /Conv output \(BN fused\)/);
+    assert.match(await rowText(page, "conv_0"), /Conv output → Relu · 16 ch/);
     await panel.screenshot("40-fused-overview");
     await page.locator(`${ROWS}[data-node="conv_0"]`).click();
     await page.getByTestId("channel-readout").waitFor();

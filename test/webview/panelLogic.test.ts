@@ -5,7 +5,7 @@ import type { LayerRow } from "../../src/protocol/webview";
 import type { WarningJson } from "../../src/core/report";
 import { BUCKETS_PER_OCTAVE, ZERO_BUCKET, bucketOf, bucketRange } from "../../src/core/stats/histogram";
 import { channelList, count, duration, num, percent, ratio, shape, sigma } from "../../webview/format";
-import { answers, badges, rowMatches, rowSeverity, sortRows, visibleRows } from "../../webview/rows";
+import { answers, badges, deadChannels, level, rowMatches, rowSeverity, ruleExplain, sortRows, visibleRows } from "../../webview/rows";
 import { escapeHtml, panelCsp, panelHtml } from "../../src/extension/webviewShell";
 import {
   clipIntervals,
@@ -153,6 +153,43 @@ describe("overview rows: severity, sorting, filtering, badges", () => {
         ["stale mean", "warning"],
       ],
     );
+  });
+
+  it("per-channel badges count their channels, so 'mostly off' never reads as the layer's flat share", () => {
+    const off: WarningJson = { ...warn("rectifier-off", "warning"), channels: [3, 7] };
+    const dead: WarningJson = { ...warn("dead-channel", "warning"), channels: [1, 2, 5] };
+    assert.deepEqual(
+      badges([off, dead]).map((b) => b.label),
+      ["2 ch mostly off", "3 dead ch"],
+    );
+  });
+
+  it("gives one dead-channel answer for fused layers: the finding's channels feed the column and the summary", () => {
+    const fusedRow = row({
+      node: "conv1",
+      index: 0,
+      kind: "activation",
+      summary: null,
+      warnings: [{ ...warn("dead-channel", "warning"), channel: 2, channels: [2, 5] }],
+    });
+    const bnRow = row({ node: "bn1", index: 0 });
+    bnRow.summary!.deadChannels = [4];
+    assert.deepEqual(deadChannels(fusedRow), [2, 5]);
+    assert.deepEqual(deadChannels(bnRow), [4]);
+    assert.deepEqual(
+      answers([fusedRow]).dead.map((d) => [d.row.node, d.channels]),
+      [["conv1", 2]],
+    );
+    assert.doesNotMatch(ruleExplain("dead-channel", "activation")!, /gamma|variance/);
+    assert.match(ruleExplain("dead-channel", "bn")!, /gamma/);
+  });
+
+  it("colours a value exactly at a threshold as crossing it, as the rules do (|z| ≥ 1, r ≥ 2, share ≥ 25%)", () => {
+    assert.equal(level(1, { warning: 1, error: 3 }), "warn");
+    assert.equal(level(0.999999, { warning: 1, error: 3 }), "");
+    assert.equal(level(3, { warning: 1, error: 3 }), "err");
+    assert.equal(level(2, { warning: 2, error: 10 }), "warn");
+    assert.equal(level(0.25, { warning: 0.25, error: 0.75 }), "warn");
   });
 });
 

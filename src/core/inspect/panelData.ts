@@ -58,6 +58,7 @@ export function activationRow(a: ActivationLayerReport) {
 /** The report without per-channel arrays, for the overview (src/protocol/webview.ts ReportOverview). */
 export function reportOverview(r: Report) {
   return {
+    createdAt: r.createdAt,
     model: r.model,
     data: r.data,
     samples: r.samples,

@@ -314,6 +314,9 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       message: `Not decided in ${of(open.length)}: the estimate crosses ${fmt(threshold)} but its ${level} interval reaches below it (closest channel ${w.c}: ${describe(w.c)}); ${need} (the data has ${compare!.effectiveSamples[w.c]}).`,
     });
   };
+  // Fused layers (no BN) are described in their own words: no "post-BN" values where there is no BN.
+  const after = bn ? "after this BN" : "after this layer";
+  const values = bn ? "post-BN values" : "output values";
 
   if (compare && bn && pre && !synthetic) {
     const absZ = compare.z.map((z) => (z === null ? null : Math.abs(z)));
@@ -371,7 +374,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       satValues,
       t.saturation,
       (c, v, n, th) =>
-        `${actName} after this BN is saturated in ${of(n)}: ${pct(th)} or more of post-BN values fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}${expectedNote(c, "saturated", v)}. Gradients vanish there and outputs are nearly constant; likely cause: post-BN values too large (gamma/beta) or shifted inputs.`,
+        `${actName} ${after} is saturated in ${of(n)}: ${pct(th)} or more of ${values} fall where its slope is under ${pct(t.slopeFraction)} of the maximum (${region}); worst channel ${c}: ${pct(v)}${expectedNote(c, "saturated", v)}. Gradients vanish there and outputs are nearly constant; likely cause: ${bn ? "post-BN values too large (gamma/beta)" : "large weights or biases"} or shifted inputs.`,
       (c) => paramDead.has(c),
     );
     if (kind === "rectifier") {
@@ -381,7 +384,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
         offValues,
         t.rectifierOff,
         (c, v, n, th) =>
-          `${actName} after this BN is almost always off in ${of(n)}: ${pct(th)} or more of post-BN values are in its flat low side (${region}); worst channel ${c}: ${pct(v)}${expectedNote(c, "off", v)}. These channels pass little information; likely cause: beta pushed far negative or inputs that differ from training data.`,
+          `${actName} ${after} is almost always off in ${of(n)}: ${pct(th)} or more of ${values} are in its flat low side (${region}); worst channel ${c}: ${pct(v)}${expectedNote(c, "off", v)}. These channels pass little information; likely cause: ${bn ? "beta pushed far negative" : "a bias pushed far negative"} or inputs that differ from training data.`,
         (c) => dead.has(c),
       );
     }
@@ -422,7 +425,10 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       layer,
       channel: channels[0],
       channels,
-      message: `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${shown}${channels.length > 8 ? "; …" : ""}. A dead channel passes a constant (gamma ≈ 0), had no variance in training (running var ≈ 0)${synthetic ? "" : `, or never leaves the flat region of ${actName} on this data`}; it can be pruned or points to a training problem.`,
+      message: bn
+        ? `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${shown}${channels.length > 8 ? "; …" : ""}. A dead channel passes a constant (gamma ≈ 0), had no variance in training (running var ≈ 0)${synthetic ? "" : `, or never leaves the flat region of ${actName} on this data`}; it can be pruned or points to a training problem.`
+        : // Without BN there is no gamma or running variance: the only way to be dead is the flat region.
+          `${of(channels.length)} ${channels.length === 1 ? "is" : "are"} dead: ${channels.slice(0, 8).join(", ")}${channels.length > 8 ? ", …" : ""}. Every value of ${channels.length === 1 ? "this channel" : "these channels"} on this data lands where ${actName} is flat, so ${actName} passes a constant; ${channels.length === 1 ? "it" : "they"} can be pruned or point to a training problem.`,
     });
   }
   exceed["dead-channel"] = { warning: dead.size, error: 0 };

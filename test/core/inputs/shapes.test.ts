@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { parseInputShape, parseInputShapes, resolveInputs, type DataSampleInfo } from "../../../src/core/inputs/shapes";
 import type { ModelInput } from "../../../src/core/onnx/model";
+import { shapeQuestion } from "../../../src/core/inputs/shapeQuestion";
 import { UserError } from "../../../src/core/errors";
 import { shapeHint } from "../../../src/core/inputs/presets";
 import { throwsUser } from "../../helpers/userError";
@@ -180,6 +181,23 @@ describe("input shape resolution (core)", () => {
       () => resolveInputs({ inputs: [a, b], batchSize: 2, data: data({ a: { dims: [10] }, b: { dims: [12, 4] } }) }),
       'Symbolic dim "seq" is 10 for input "a" but 12 for input "b"; inputs that share a dim name must agree, so give matching data or --input-shape values.',
     );
+  });
+});
+
+describe("the shape question", () => {
+  it("names each open dim by its real name and says what to type", () => {
+    // The engine's own message for PaddleOCR's detector (checked with bn-lens inspect on it).
+    const q = shapeQuestion(
+      'Input "x" has symbolic dims p2o.DynamicDimension.1, p2o.DynamicDimension.2 (p2o.DynamicDimension.0 x 3 x p2o.DynamicDimension.1 x p2o.DynamicDimension.2) that neither the data nor --input-shape gives; give them with --input-shape x:Nx3x<d2>x<d3>, putting numbers for <d2>, <d3>.',
+    )!;
+    assert.equal(
+      q.sentence,
+      'Input "x" is declared p2o.DynamicDimension.0 × 3 × p2o.DynamicDimension.1 × p2o.DynamicDimension.2, and the data does not fix p2o.DynamicDimension.1 (dim 2) and p2o.DynamicDimension.2 (dim 3): type its shape with a number for each of them and N for the batch, e.g. x:Nx3x640x640.',
+    );
+    assert.equal(q.value, "x:Nx3x<p2o.DynamicDimension.1>x<p2o.DynamicDimension.2>");
+    assert.deepEqual(q.selection, [6, 30]);
+    assert.equal(q.value.slice(...q.selection!), "<p2o.DynamicDimension.1>");
+    assert.equal(shapeQuestion("The data has 2 dims, the model 4."), undefined);
   });
 });
 

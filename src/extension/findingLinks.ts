@@ -1,0 +1,67 @@
+/**
+ * Problems-panel entries that lead somewhere. VS Code gives a diagnostic two clickable parts besides the
+ * entry itself (which can only open the .onnx file, whose custom editor does not receive a position):
+ * the code (rule id) with a target URI, which the Problems panel opens with command links allowed, and
+ * related information, each a real Location. BN Lens uses both: the rule id runs `bnLens.showLayer`, which
+ * opens the model view at that layer's detail, and the related location is the layer's node description
+ * (the read-only document "Show node" opens).
+ */
+import * as vscode from "vscode";
+import type { Finding } from "./findings";
+import type { Report, Severity } from "../core/report";
+import { nodeUri } from "./nodeDocuments";
+
+/** The command a Problems entry's rule id runs. */
+export const SHOW_LAYER_COMMAND = "bnLens.showLayer";
+
+export const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+};
+
+/** Where a finding's layer is: its row kind and index in the report, and its node. */
+function layerOf(report: Report, f: Finding): { kind: "bn" | "activation"; index: number; node: string } | undefined {
+  if (!f.layer) return undefined;
+  const bn = report.layers.find((l) => l.node === f.layer);
+  if (bn) return { kind: "bn", index: bn.index, node: bn.node };
+  const a = report.activations.find((l) => l.node === f.layer);
+  return a ? { kind: "activation", index: a.index, node: a.node } : undefined;
+}
+
+/** The command URI that opens a model's view at one layer. */
+export function showLayerUri(model: vscode.Uri, kind: "bn" | "activation", index: number): vscode.Uri {
+  return vscode.Uri.parse(`command:${SHOW_LAYER_COMMAND}?${encodeURIComponent(JSON.stringify([model.toString(), kind, index]))}`);
+}
+
+/** One diagnostic per finding, with its rule id linked to the layer's detail and its node as related location. */
+export function findingDiagnostics(model: vscode.Uri, report: Report, findings: readonly Finding[]): vscode.Diagnostic[] {
+  const start = new vscode.Range(0, 0, 0, 0);
+  return findings.map((f) => {
+    const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
+    d.source = "BN Lens";
+    const at = layerOf(report, f);
+    if (at) {
+      d.code = { value: f.rule, target: showLayerUri(model, at.kind, at.index) };
+      d.relatedInformation = [
+        new vscode.DiagnosticRelatedInformation(
+          new vscode.Location(nodeUri(model, at.node), new vscode.Range(0, 0, 0, 0)),
+          `the node, what feeds it and what follows it; the rule id ${f.rule} opens the layer in BN Lens`,
+        ),
+      ];
+    } else d.code = f.rule;
+    return d;
+  });
+}
+
+/** Parses the arguments of a showLayer command (from a command URI: plain JSON values). */
+export function showLayerArgs(args: unknown[]): { model: vscode.Uri; kind: "bn" | "activation"; index: number } | undefined {
+  const [model, kind, index] = args;
+  if (typeof model !== "string" || (kind !== "bn" && kind !== "activation") || typeof index !== "number" || !Number.isSafeInteger(index))
+    return undefined;
+  try {
+    return { model: vscode.Uri.parse(model, true), kind, index };
+  } catch {
+    return undefined;
+  }
+}

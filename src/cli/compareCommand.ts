@@ -1,15 +1,11 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_COMPARE_THRESHOLDS, compareReports } from "../core/compare/compareReports";
 import type { CompareThresholds, ComparisonReport } from "../core/compare/comparisonReport";
-import { UserError } from "../core/errors";
 import type { Report } from "../core/report";
 import { VERSION } from "../core/version";
 import { formatComparison } from "./compareTable";
 import { readReportFile, refuseInputAsOutput, writeJsonSafely } from "./reportFiles";
-
-function usage(message: string): UserError {
-  return new UserError("usage", `${message} (run "bn-lens --help" for usage)`);
-}
+import { usage } from "./options";
 
 /** The comparison's threshold options, shared by `compare` and `inspect --baseline`. */
 export const COMPARE_THRESHOLD_OPTIONS = {

@@ -34,6 +34,7 @@ import { checkOutputPath, writeFileAtomic } from "./output";
 import { readReportFile, refuseInputAsOutput } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 import { SHARE_OPTIONS, gate, parseFailOn, writeShareOutputs } from "./shareOutputs";
+import { intOption, numberList, usage } from "./options";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
@@ -76,27 +77,6 @@ Exit codes: 0 success; 1 a bug in BN Lens; 2 bad usage or bad input; 3 findings 
 const EXIT_OK = 0;
 const EXIT_BUG = 1;
 const EXIT_USAGE = 2;
-
-function usage(message: string): UserError {
-  return new UserError("usage", `${message} (run "bn-lens --help" for usage)`);
-}
-
-function intOption(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
-    throw usage(`--${name} must be a whole number of at least ${min}, not "${value}"`);
-  return n;
-}
-
-function numberList(value: string | undefined, name: string): number[] | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === "") || nums.some((n) => !Number.isFinite(n)))
-    throw usage(`--${name} takes numbers separated by commas, like 127,127,127, not "${value}"`);
-  return nums;
-}
 
 function workerPath(): string {
   return path.join(__dirname, "worker.js");

@@ -10,6 +10,7 @@ import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import { formatRecalibration } from "./recalibrationTable";
 import type { RecalibrateRequest } from "../protocol/worker";
 import { InspectorClient } from "../runtime/client";
+import { intOption as int, numberList as numbers, usage } from "./options";
 
 /** Usage lines of the command, for the CLI's help. */
 export const RECALIBRATE_USAGE = `  bn-lens recalibrate MODEL --data PATH [--out NEW.onnx] [--force] [--json REPORT]
@@ -20,27 +21,6 @@ export const RECALIBRATE_USAGE = `  bn-lens recalibrate MODEL --data PATH [--out
 export const RECALIBRATE_HELP = `recalibrate  re-estimates every BN layer's running mean and variance on the data (exactly, in inference
           mode), writes a new model (default <name>.recalibrated.onnx next to MODEL), checks it on the same
           data and prints before/after per layer and how much the model's outputs changed.`;
-
-function usage(message: string): UserError {
-  return new UserError("usage", `${message} (run "bn-lens --help" for usage)`);
-}
-
-function int(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
-    throw usage(`--${name} must be a whole number of at least ${min}, not "${value}"`);
-  return n;
-}
-
-function numbers(value: string | undefined, name: string): number[] | undefined {
-  if (value === undefined) return undefined;
-  const parts = value.split(",").map((s) => s.trim());
-  const nums = parts.map(Number);
-  if (parts.some((p) => p === "") || nums.some((n) => !Number.isFinite(n)))
-    throw usage(`--${name} takes numbers separated by commas, like 127,127,127, not "${value}"`);
-  return nums;
-}
 
 /** Parses the command line into a request and the JSON output path. */
 export function parseRecalibrateArgs(args: string[]): { request: RecalibrateRequest; json: string | undefined } {

@@ -3,6 +3,8 @@ import * as path from "node:path";
 import { UserError } from "../core/errors";
 import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
+import { compactJson } from "../core/inspect/reportJson";
+import { writeFileAtomic } from "./output";
 
 /** Reads and checks an inspection report written by `bn-lens inspect --json`. */
 export function readReportFile(file: string): Report {
@@ -43,16 +45,9 @@ export function refuseInputAsOutput(file: string | undefined, inputs: readonly s
 
 /**
  * Writes JSON to `file` without ever replacing one of `inputs` (the files this command reads), and without
- * leaving a half-written file: the text goes to a temporary file in the same folder, renamed over `file` at the end.
+ * leaving a half-written file (src/cli/output.ts's writeFileAtomic).
  */
 export function writeJsonSafely(file: string, value: unknown, inputs: readonly string[], what = "the report"): void {
   refuseInputAsOutput(file, inputs, what);
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(value, null, 1), { flag: "wx" });
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new UserError("data", `Cannot write ${what} to ${file}: ${(e as Error).message}.`);
-  }
+  writeFileAtomic(file, compactJson(value) + "\n", what);
 }

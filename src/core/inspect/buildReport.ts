@@ -143,7 +143,7 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
   if (reports.length === 0) throw new UserError("usage", "merge needs at least one report.");
   const [first] = reports;
   const shardOwner = new Map<string, number>();
-  const sourceOwner = new Map<string, number>();
+  const sourceOwner = new Map<string, { i: number; shard: Report["run"]["shard"] }[]>();
   reports.forEach((r, i) => {
     const what = names[i] ?? `report ${i + 1}`;
     for (const shard of r.run.shards.length ? r.run.shards : [r.id]) {
@@ -157,14 +157,18 @@ export function mergeReports(reports: readonly Report[], names: readonly string[
       shardOwner.set(shard, i);
     }
     for (const source of new Set(r.data.sources)) {
-      const j = sourceOwner.get(source);
-      if (j !== undefined && j !== i) {
+      // Shards of one split (inspect --shard i/n) read the same file but disjoint samples of it.
+      const mine = r.run.shard;
+      const clash = (sourceOwner.get(source) ?? []).find(
+        (o) => o.i !== i && (!mine || !o.shard || (o.shard.index === mine.index && o.shard.count === mine.count)),
+      );
+      if (clash) {
         throw new UserError(
           "data",
-          `${what} and ${names[j] ?? `report ${j + 1}`} both read ${source}; merge reports of disjoint shards of the data only, or samples are counted twice.`,
+          `${what} and ${names[clash.i] ?? `report ${clash.i + 1}`} both read ${source}; merge reports of disjoint shards of the data only, or samples are counted twice.`,
         );
       }
-      sourceOwner.set(source, i);
+      sourceOwner.set(source, [...(sourceOwner.get(source) ?? []), { i, shard: mine }]);
     }
     if (r.model.sha256 !== first.model.sha256) {
       throw new UserError(

@@ -27,6 +27,8 @@ import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
 import { exportReport } from "./exportReport";
+import { recalibrateModel } from "./recalibrateModel";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import { runSettings } from "./settings";
 import { askShape, withShape } from "./shapePrompt";
 import { StatusBar } from "./statusBar";
@@ -585,6 +587,37 @@ export class Controller implements ViewHost, vscode.Disposable {
         (start ? `the shift starts at layer ${start.index} (${start.node}), ${comparison.summary.drifting} layers drift.` : "no drift."),
     );
     return comparison;
+  }
+
+  /**
+   * "Recalibrate BN Statistics on Data...": data as "Inspect Model with Data...", a save dialog, the
+   * recalibration in the inference process, then the new model in its view (recalibrateModel.ts).
+   */
+  async recalibrate(arg?: unknown): Promise<RecalibrationJson | undefined> {
+    const uri = await this.resolveModel(arg, true);
+    if (!uri) return undefined;
+    if (!this.isTrusted()) {
+      this.refuseUntrusted(uri);
+      return undefined;
+    }
+    if (uri.scheme !== "file") {
+      this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
+      return undefined;
+    }
+    return recalibrateModel(
+      {
+        seam: this.seam,
+        client: this.client,
+        log: this.log,
+        rememberedData: (u) => {
+          const m = this.memory(u);
+          return { data: m.data ?? m.last, inputShapes: m.inputShapes };
+        },
+        rememberData: (u, data) => this.remember(u, { data }),
+        openView: (u) => this.openView(u),
+      },
+      uri,
+    );
   }
 
   /** Opens a read-only document about one node, beside the model view. */

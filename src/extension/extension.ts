@@ -12,6 +12,7 @@ import { Controller, Log, type InspectionResult, type PanelState } from "./contr
 import { ModelEditorProvider, VIEW_TYPE } from "./modelView";
 import { parseWebviewMessage } from "../protocol/webview";
 import type { Notice, Prompts } from "./prompts";
+import { RecalibrateQuickFix, quickFixes } from "./recalibrateModel";
 
 /**
  * The extension's exports (`vscode.extensions.getExtension("bn-lens.bn-lens").exports`), for tests and
@@ -47,6 +48,8 @@ export interface BnLensApi {
     forget(model: vscode.Uri): Promise<void>;
     /** True once a closed model's document is gone from memory (as after a window reload); false while it is open or running. */
     evict(model: vscode.Uri): boolean;
+    /** The Quick Fixes BN Lens's code action provider offers for a model's current Problems-panel findings. */
+    quickFixes(model: vscode.Uri): vscode.CodeAction[];
   };
 }
 
@@ -71,7 +74,11 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
     command("bnLens.cancel", (uri?: unknown) => c.cancel(uri)),
     command("bnLens.exportReport", (uri?: unknown) => c.exportReport(uri)),
     command("bnLens.compareWithData", (uri?: unknown) => c.compareWith(uri)),
+    command("bnLens.recalibrate", (uri?: unknown) => c.recalibrate(uri)),
     command("bnLens.showLog", () => log.channel.show()),
+    vscode.languages.registerCodeActionsProvider({ scheme: "file", pattern: "**/*.onnx" }, new RecalibrateQuickFix(), {
+      providedCodeActionKinds: RecalibrateQuickFix.kinds,
+    }),
   );
   const activationMs = performance.now() - t0;
   log.info(
@@ -114,6 +121,7 @@ export function activate(context: vscode.ExtensionContext): BnLensApi {
       described: (model) => c.described(model),
       forget: (model) => c.forget(model),
       evict: (model) => c.evict(model),
+      quickFixes: (model) => quickFixes(model, vscode.languages.getDiagnostics(model)),
     },
   };
 }

@@ -98,6 +98,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   private lastPanel: ModelPanel | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly servers = new WeakMap<ModelPanel, RpcServer<WebviewMethods, string>>();
+  /** Running recalibrations by model, for "BN Lens: Cancel". */
+  private readonly recalibrations = new Map<string, { cancel(): void }>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -475,7 +477,17 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Cancels the run of a model (the argument or the active view), or every run when neither has one. */
   cancel(arg?: unknown): boolean {
     const uri = arg instanceof vscode.Uri ? arg : activeModelView();
+    const recal = uri && this.recalibrations.get(uri.toString());
+    if (recal) {
+      this.log.info(`Cancelling the recalibration of ${path.basename(uri.fsPath)}.`);
+      recal.cancel();
+      return true;
+    }
     const targets = uri && this.find(uri)?.run ? [this.find(uri)!] : this.docs.running();
+    if (targets.length === 0 && this.recalibrations.size > 0) {
+      for (const r of this.recalibrations.values()) r.cancel();
+      return true;
+    }
     if (targets.length === 0) {
       this.seam.notify("info", "No BN Lens run is in progress.");
       return false;
@@ -615,6 +627,14 @@ export class Controller implements ViewHost, vscode.Disposable {
         },
         rememberData: (u, data) => this.remember(u, { data }),
         openView: (u) => this.openView(u),
+        running: (u, handle) => {
+          if (handle) this.recalibrations.set(u.toString(), handle);
+          else this.recalibrations.delete(u.toString());
+        },
+        showReport: (u, report) => {
+          const d = this.docs.open(u);
+          if (!d.run) this.setReport(d, report, false);
+        },
       },
       uri,
     );

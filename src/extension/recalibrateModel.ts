@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
+import type { Report } from "../core/report";
 import type { RecalibrateRequest } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { askData, describeChoice, type DataChoice } from "./dataChoice";
@@ -21,6 +22,10 @@ export interface RecalibrateHost {
   rememberedData(uri: vscode.Uri): { data?: DataChoice; inputShapes?: string[] };
   rememberData(uri: vscode.Uri, data: DataChoice): Promise<void>;
   openView(uri: vscode.Uri): Promise<void>;
+  /** Keeps a running recalibration cancellable by "BN Lens: Cancel" until it ends. */
+  running(uri: vscode.Uri, handle: { cancel(): void } | undefined): void;
+  /** Gives a model's document a report, as if it had just been inspected. */
+  showReport(uri: vscode.Uri, report: Report): void;
 }
 
 /** The Problems-panel rules a recalibration fixes. */
@@ -92,7 +97,8 @@ export async function recalibrateModel(host: RecalibrateHost, uri: vscode.Uri): 
           host.log.info(`Cancel requested for the recalibration of ${name}.`);
           handle.cancel();
         });
-        return handle.result;
+        host.running(uri, handle);
+        return handle.result.finally(() => host.running(uri, undefined));
       },
     );
   } catch (e) {
@@ -109,9 +115,16 @@ export async function recalibrateModel(host: RecalibrateHost, uri: vscode.Uri): 
   }
   const summary = recalibrationSummary(result);
   host.log.info(`Recalibrated ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${summary}`);
+  for (const l of result.layers) {
+    const side = (x: RecalibrationJson["layers"][number]["before"]) =>
+      `|z| ${x.worstZ === null ? "n/a" : fmt(x.worstZ)}, variance ratio ${x.worstVarRatio === null ? "n/a" : fmt(x.worstVarRatio)}`;
+    host.log.info(`  ${l.node}${l.recalibrated ? "" : " (kept)"}: ${side(l.before)} -> ${side(l.after)}`);
+  }
   for (const note of result.notes) host.log.info(`  note: ${note}`);
   const out = vscode.Uri.file(result.out);
   await host.openView(out);
+  // The check of the new model is an inspection of it on the same data: its view and the Problems panel show it.
+  host.showReport(out, result.after);
   host.seam.notify(result.converged ? "info" : "warning", `${path.basename(result.out)}: ${summary}`, {
     "Show Log": () => host.log.channel.show(),
   });
@@ -125,7 +138,7 @@ export function recalibrationSummary(r: RecalibrationJson): string {
   const outputs = r.outputs
     .map(
       (o) =>
-        `${o.output} mean |change| ${fmt(o.meanAbsChange)}, relative L2 ${o.relativeL2Change === null ? "n/a" : fmt(o.relativeL2Change)}`,
+        `${o.output} mean |change| ${fmt(o.meanAbsChange)}, relative L2 ${o.relativeL2Change === null ? "n/a" : `${Number((o.relativeL2Change * 100).toPrecision(2))}%`}`,
     )
     .join("; ");
   return (

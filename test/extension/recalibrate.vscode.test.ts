@@ -66,13 +66,22 @@ describe("Recalibrate BN Statistics on Data...", function () {
         notice.message,
         /^fixed\.onnx: 35 of 35 BN layers re-estimated on 16 samples in \d+ pass(es)?, converged\. Worst \|z\| /,
       );
-      assert.match(notice.message, /Outputs: scores mean \|change\| [\d.e-]+, relative L2 [\d.e-]+; boxes /);
+      assert.match(notice.message, /Outputs: scores mean \|change\| [\d.e-]+, relative L2 [\d.e-]+%; boxes /);
 
       // The new model opens in BN Lens's model view.
       const outUri = vscode.Uri.file(out);
       await waitUntil(() => api.viewState(outUri).views >= 1, 30_000, "the new model's view");
       await api.testHooks.described(outUri);
       assert.equal(api.viewState(outUri).describedLayers, 35);
+      // Its view and the Problems panel show the verification run (the new model on the same photos) at once.
+      const shown = api.viewState(outUri);
+      assert.equal(shown.report?.model.sha256, crypto.createHash("sha256").update(fs.readFileSync(out)).digest("hex"));
+      assert.equal(shown.report?.samples, 16);
+      assert.ok(shown.sent.some((m) => m.type === "runFinished"));
+      assert.deepEqual(
+        vscode.languages.getDiagnostics(outUri).filter((d) => STALE.has(String(d.code))),
+        [],
+      );
 
       // Independently of the recalibration's own check: inspect the new model on the same photos in VS Code.
       answerPrompts(api, { quickPick: { dataSource: pick("A folder") }, openDialog: () => [vscode.Uri.file(FACE_IMAGES)] });
@@ -94,7 +103,7 @@ describe("Recalibrate BN Statistics on Data...", function () {
     }
   });
 
-  it("writes nothing when the save dialog is cancelled, refuses the input file and random data", async () => {
+  it("writes nothing when the save dialog or the run is cancelled; refuses the input file and random data", async () => {
     const api = await activated();
     const uri = modelCopy(FACE_DETECTOR);
     const dir = path.dirname(uri.fsPath);
@@ -117,6 +126,25 @@ describe("Recalibrate BN Statistics on Data...", function () {
       answerPrompts(api, { quickPick: { dataSource: pick("Random data") } });
       assert.equal(await run("bnLens.recalibrate", uri), undefined);
       assert.match(api.notices().at(-1)!.message, /recalibrates on your data/);
+      assert.deepEqual(fs.readdirSync(dir), ["version-RFB-320.onnx"]);
+
+      // "BN Lens: Cancel" stops a running recalibration between batches; nothing is written.
+      const out = path.join(dir, "cancelled.onnx");
+      answerPrompts(api, { quickPick: { dataSource: pick("face-images") }, saveDialog: () => vscode.Uri.file(out) });
+      const lines = api.logLines().length;
+      const running = run("bnLens.recalibrate", uri);
+      await waitUntil(
+        () =>
+          api
+            .logLines()
+            .slice(lines)
+            .some((l) => l.includes("Recalibrating")),
+        30_000,
+        "the recalibration to start",
+      );
+      assert.equal(await run("bnLens.cancel", uri), true);
+      assert.equal(await running, undefined);
+      assert.match(api.notices().at(-1)!.message, /^Recalibration of version-RFB-320\.onnx cancelled; nothing was written\.$/);
       assert.deepEqual(fs.readdirSync(dir), ["version-RFB-320.onnx"]);
     } finally {
       await restore();

@@ -33,6 +33,18 @@ describe("Recalibrate BN Statistics on Data...", function () {
 
       // The Quick Fix: offered on exactly the stale-statistics findings, and nothing on the others.
       const fixes = api.testHooks.quickFixes(uri);
+      // Through VS Code's own code action machinery too (it computes code actions on a text model of the file).
+      await vscode.workspace.openTextDocument(uri);
+      const offered = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+        "vscode.executeCodeActionProvider",
+        uri,
+        new vscode.Range(0, 0, 0, 0),
+        vscode.CodeActionKind.QuickFix.value,
+      );
+      assert.deepEqual(
+        offered.filter((a) => a.command?.command === "bnLens.recalibrate").map((a) => a.title),
+        ["Recalibrate BN statistics on data..."],
+      );
       assert.equal(fixes.length, 1);
       assert.equal(fixes[0].title, "Recalibrate BN statistics on data...");
       assert.equal(fixes[0].kind?.value, vscode.CodeActionKind.QuickFix.value);

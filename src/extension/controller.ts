@@ -29,6 +29,8 @@ import { NODE_SCHEME, NodeDocuments, nodeUri } from "./nodeDocuments";
 import { PromptSeam } from "./prompts";
 import { ReportStore } from "./reportStore";
 import { exportReport } from "./exportReport";
+import { recalibrateModel } from "./recalibrateModel";
+import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import { runSettings } from "./settings";
 import { askShape, withShape } from "./shapePrompt";
 import { StatusBar } from "./statusBar";
@@ -98,6 +100,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   private lastPanel: ModelPanel | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly servers = new WeakMap<ModelPanel, RpcServer<WebviewMethods, string>>();
+  /** Running recalibrations by model, for "BN Lens: Cancel". */
+  private readonly recalibrations = new Map<string, { cancel(): void }>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -522,7 +526,17 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Cancels the run of a model (the argument or the active view), or every run when neither has one. */
   cancel(arg?: unknown): boolean {
     const uri = arg instanceof vscode.Uri ? arg : activeModelView();
+    const recal = uri && this.recalibrations.get(uri.toString());
+    if (recal) {
+      this.log.info(`Cancelling the recalibration of ${path.basename(uri.fsPath)}.`);
+      recal.cancel();
+      return true;
+    }
     const targets = uri && this.find(uri)?.run ? [this.find(uri)!] : this.docs.running();
+    if (targets.length === 0 && this.recalibrations.size > 0) {
+      for (const r of this.recalibrations.values()) r.cancel();
+      return true;
+    }
     if (targets.length === 0) {
       this.seam.notify("info", "No BN Lens run is in progress.");
       return false;
@@ -634,6 +648,45 @@ export class Controller implements ViewHost, vscode.Disposable {
         (start ? `the shift starts at layer ${start.index} (${start.node}), ${comparison.summary.drifting} layers drift.` : "no drift."),
     );
     return comparison;
+  }
+
+  /**
+   * "Recalibrate BN Statistics on Data...": data as "Inspect Model with Data...", a save dialog, the
+   * recalibration in the inference process, then the new model in its view (recalibrateModel.ts).
+   */
+  async recalibrate(arg?: unknown): Promise<RecalibrationJson | undefined> {
+    const uri = await this.resolveModel(arg, true);
+    if (!uri) return undefined;
+    if (!this.isTrusted()) {
+      this.refuseUntrusted(uri);
+      return undefined;
+    }
+    if (uri.scheme !== "file") {
+      this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
+      return undefined;
+    }
+    return recalibrateModel(
+      {
+        seam: this.seam,
+        client: this.client,
+        log: this.log,
+        rememberedData: (u) => {
+          const m = this.memory(u);
+          return { data: m.data ?? m.last, inputShapes: m.inputShapes };
+        },
+        rememberData: (u, data) => this.remember(u, { data }),
+        openView: (u) => this.openView(u),
+        running: (u, handle) => {
+          if (handle) this.recalibrations.set(u.toString(), handle);
+          else this.recalibrations.delete(u.toString());
+        },
+        showReport: (u, report) => {
+          const d = this.docs.open(u);
+          if (!d.run) this.setReport(d, report, false);
+        },
+      },
+      uri,
+    );
   }
 
   /** Opens a read-only document about one node, beside the model view. */

@@ -14,6 +14,7 @@ import { ModelEditorProvider, VIEW_TYPE } from "./modelView";
 import { parseWebviewMessage } from "../protocol/webview";
 import type { Notice, Prompts } from "./prompts";
 import { exportsFor, type BnLensPublicApi } from "./exports";
+import { RecalibrateQuickFix, quickFixes } from "./recalibrateModel";
 
 /**
  * The extension's exports in test mode (`context.extensionMode === ExtensionMode.Test`; a normal
@@ -49,6 +50,8 @@ export interface BnLensApi {
     forget(model: vscode.Uri): Promise<void>;
     /** True once a closed model's document is gone from memory (as after a window reload); false while it is open or running. */
     evict(model: vscode.Uri): boolean;
+    /** The Quick Fixes BN Lens's code action provider offers for a model's current Problems-panel findings. */
+    quickFixes(model: vscode.Uri): vscode.CodeAction[];
   };
 }
 
@@ -73,8 +76,12 @@ export function activate(context: vscode.ExtensionContext): BnLensApi | BnLensPu
     command("bnLens.cancel", (uri?: unknown) => c.cancel(uri)),
     command("bnLens.exportReport", (uri?: unknown) => c.exportReport(uri)),
     command("bnLens.compareWithData", (uri?: unknown) => c.compareWith(uri)),
+    command("bnLens.recalibrate", (uri?: unknown) => c.recalibrate(uri)),
     command("bnLens.showLog", () => log.channel.show()),
     command(SHOW_LAYER_COMMAND, (...args: unknown[]) => c.showLayer(...args)),
+    vscode.languages.registerCodeActionsProvider({ scheme: "file", pattern: "**/*.onnx" }, new RecalibrateQuickFix(), {
+      providedCodeActionKinds: RecalibrateQuickFix.kinds,
+    }),
   );
   const activationMs = performance.now() - t0;
   log.info(
@@ -118,6 +125,7 @@ export function activate(context: vscode.ExtensionContext): BnLensApi | BnLensPu
       described: (model) => c.described(model),
       forget: (model) => c.forget(model),
       evict: (model) => c.evict(model),
+      quickFixes: (model) => quickFixes(model, vscode.languages.getDiagnostics(model)),
     },
   });
 }

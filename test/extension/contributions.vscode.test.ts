@@ -19,7 +19,7 @@ interface Manifest {
 describe("contributions", () => {
   const m = () => bnLens().packageJSON as Manifest;
 
-  it("names the seven commands exactly, all in the BN Lens category", () => {
+  it("names the eight commands exactly, all in the BN Lens category", () => {
     assert.deepEqual(
       m().contributes.commands.map((c) => [c.command, `${c.category}: ${c.title}`]),
       [
@@ -29,6 +29,7 @@ describe("contributions", () => {
         ["bnLens.cancel", "BN Lens: Cancel"],
         ["bnLens.exportReport", "BN Lens: Export Report (JSON or HTML)"],
         ["bnLens.compareWithData", "BN Lens: Compare with Another Data Set..."],
+        ["bnLens.recalibrate", "BN Lens: Recalibrate BN Statistics on Data..."],
         ["bnLens.showLog", "BN Lens: Show Log"],
       ],
     );

@@ -197,6 +197,11 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   if (values["random-is-domain"] && values.data !== undefined) throw usage("--random-is-domain applies to random data, not --data");
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   if (values["compare-json"] !== undefined && values.baseline === undefined) throw usage("--compare-json needs --baseline A.json");
+  const inspectionOnly = (["sarif", "model-explorer", "fail-on"] as const).filter((k) => values[k] !== undefined);
+  if (values.baseline !== undefined && inspectionOnly.length)
+    throw usage(
+      `--${inspectionOnly[0]} describes an inspection, not a comparison: leave it out with --baseline (--html writes the comparison's page)`,
+    );
   const compareThresholds = compareThresholdOptions(values);
   // Read the baseline before running, so a wrong file is refused before the inference starts.
   const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;

@@ -166,6 +166,9 @@ describe("standalone HTML report of a comparison", function () {
     }
     assert.equal(fs.readFileSync(files.json, "utf8"), before);
     assert.equal(fs.existsSync(path.join(tmp, "j.json")), false, "refused before any output is written");
+    const sarif = bnLens("inspect", FACE_DETECTOR, "--baseline", files.a, "--sarif", path.join(tmp, "x.sarif"));
+    assert.equal(sarif.code, 2);
+    assert.match(sarif.stderr, /^error: --sarif describes an inspection, not a comparison: leave it out with --baseline /);
     const future = path.join(tmp, "future.json");
     fs.writeFileSync(future, JSON.stringify({ ...comparison, schemaVersion: 2 }));
     const v = bnLens("html", future, "-o", path.join(tmp, "future.html"));

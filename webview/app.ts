@@ -246,7 +246,12 @@ export class App {
 
   private renderTop(): void {
     const r = this.report;
-    const name = r?.model.name ?? this.model?.model.name ?? (this.modelName || (this.phase === "modelFailed" ? "Model not readable" : ""));
+    // A comparison can arrive with no model described (the standalone HTML page of a comparison).
+    const name =
+      r?.model.name ??
+      this.model?.model.name ??
+      this.compare?.modelName ??
+      (this.modelName || (this.phase === "modelFailed" ? "Model not readable" : "BN Lens"));
     let sub: (HTMLElement | string)[] = [];
     if (this.phase === "finished" && r) {
       const samples = r.data.description.includes(String(r.samples)) ? "" : ` · ${plural(r.samples, "sample")}`;
@@ -378,7 +383,7 @@ export class App {
     }
     switch (this.phase) {
       case "waiting":
-        parts.push(h("p", { class: "muted", "data-testid": "waiting" }, "Opening the model…"));
+        if (!this.compare) parts.push(h("p", { class: "muted", "data-testid": "waiting" }, "Opening the model…"));
         break;
       case "asking":
         parts.push(

@@ -334,6 +334,11 @@ export class CompareView {
     this.drawSoon();
   }
 
+  /** The compared model's file name. */
+  get modelName(): string {
+    return this.c.model.name;
+  }
+
   /** The layer shown in detail, or null on the overview. */
   get shownLayer(): LayerComparisonJson | null {
     return this.layer;

@@ -1,9 +1,11 @@
 // The host of the standalone HTML report (bundled into dist/standalone.js, inlined before dist/webview.js):
 // it stands in for VS Code's acquireVsCodeApi, so the panel runs unchanged. The report is embedded in the
 // page (gzip, base64); the panel's getLayer requests are answered from it here, "Export report…" saves it
-// as JSON, and nothing leaves the page.
+// as JSON, and nothing leaves the page. A comparison (kind "bn-lens-comparison") is posted as
+// comparisonFinished, as VS Code does after "Compare with Another Data Set..."; its layer details are in it.
 import { gunzipSync, strFromU8 } from "fflate";
 import { reportOverview } from "../src/core/inspect/panelData";
+import type { ComparisonReport } from "../src/core/compare/comparisonReport";
 import type { Report } from "../src/core/report";
 import { REPORT_DATA_ID } from "../src/core/share/htmlReport";
 import type { GetLayerResult, HostToWebview } from "../src/protocol/webview";
@@ -14,12 +16,12 @@ interface StandaloneApi {
   setState(state: unknown): void;
 }
 
-function readReport(): Report {
+function readEmbedded(): Report | ComparisonReport {
   const el = document.getElementById(REPORT_DATA_ID);
   const text = atob((el?.textContent ?? "").trim());
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return JSON.parse(strFromU8(gunzipSync(bytes))) as Report;
+  return JSON.parse(strFromU8(gunzipSync(bytes))) as Report | ComparisonReport;
 }
 
 function layerOf(report: Report, kind: unknown, index: unknown): GetLayerResult | undefined {
@@ -50,21 +52,25 @@ function download(report: Report): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
-const report = readReport();
+const embedded = readEmbedded();
+const comparison = "kind" in embedded && embedded.kind === "bn-lens-comparison" ? embedded : null;
+const report = comparison ? null : (embedded as Report);
 let state: unknown;
 const api: StandaloneApi = {
   postMessage(raw) {
     if (typeof raw !== "object" || raw === null) return;
     const m = raw as { type?: unknown; requestId?: unknown; kind?: unknown; index?: unknown };
-    if (m.type === "webviewReady") send({ type: "runFinished", report: reportOverview(report), restored: state !== undefined });
-    else if (m.type === "getLayer" && typeof m.requestId === "number") {
-      const result = layerOf(report, m.kind, m.index);
+    if (m.type === "webviewReady") {
+      if (comparison) send({ type: "comparisonFinished", comparison });
+      else if (report) send({ type: "runFinished", report: reportOverview(report), restored: state !== undefined });
+    } else if (m.type === "getLayer" && typeof m.requestId === "number") {
+      const result = report ? layerOf(report, m.kind, m.index) : undefined;
       send(
         result
           ? { type: "replied", requestId: m.requestId, method: "getLayer", result }
           : { type: "replied", requestId: m.requestId, method: "getLayer", result: null, error: "The report has no such layer." },
       );
-    } else if (m.type === "exportReport") download(report);
+    } else if (m.type === "exportReport" && report) download(report);
     // runInspection, cancelRun, revealNode: there is no model to run or show here (their buttons are hidden).
   },
   getState: () => state,

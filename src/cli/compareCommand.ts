@@ -6,6 +6,7 @@ import { VERSION } from "../core/version";
 import { formatComparison } from "./compareTable";
 import { readReportFile, refuseInputAsOutput, writeJsonSafely } from "./reportFiles";
 import { usage } from "./options";
+import { writeComparisonHtml } from "./shareOutputs";
 
 /** The comparison's threshold options, shared by `compare` and `inspect --baseline`. */
 export const COMPARE_THRESHOLD_OPTIONS = {
@@ -54,7 +55,7 @@ export function compareThresholdOptions(
   };
 }
 
-/** Compares B with baseline A, prints the table and writes the comparison where asked. */
+/** Compares B with baseline A, prints the table and writes the comparison (JSON, HTML page) where asked. */
 export function printComparison(
   a: Report,
   b: Report,
@@ -63,24 +64,29 @@ export function printComparison(
   jsonOut: string | undefined,
   inputs: readonly string[],
   thresholds: Partial<CompareThresholds> = {},
+  htmlOut?: string,
 ): ComparisonReport {
   refuseInputAsOutput(jsonOut, inputs, "the comparison");
+  refuseInputAsOutput(htmlOut, [...inputs, ...(jsonOut ? [jsonOut] : [])], "the HTML report");
   const comparison = compareReports(a, b, { names, reportPaths, generatorVersion: VERSION, thresholds });
   if (jsonOut) writeJsonSafely(jsonOut, comparison, inputs, "the comparison");
   process.stdout.write(formatComparison(comparison) + "\n");
   if (jsonOut) process.stdout.write(`\nComparison written to ${jsonOut}\n`);
+  if (htmlOut)
+    process.stdout.write(`${jsonOut ? "" : "\n"}${writeComparisonHtml(comparison, htmlOut, [...inputs, ...(jsonOut ? [jsonOut] : [])])}\n`);
   return comparison;
 }
 
-/** `bn-lens compare A.json B.json [--json OUT]`. */
+/** `bn-lens compare A.json B.json [--json OUT] [--html OUT.html]`. */
 export function compareCommand(args: string[]): void {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: "string" }, ...COMPARE_THRESHOLD_OPTIONS },
+    options: { json: { type: "string" }, html: { type: "string" }, ...COMPARE_THRESHOLD_OPTIONS },
   });
   if (positionals.length !== 2) throw usage(`compare takes two reports, A (the baseline) and B, got ${positionals.length}`);
   const thresholds = compareThresholdOptions(values);
   const [fa, fb] = positionals;
-  printComparison(readReportFile(fa), readReportFile(fb), [fa, fb], [fa, fb], values.json, positionals, thresholds);
+  refuseInputAsOutput(values.html, [...positionals, ...(values.json ? [values.json] : [])], "the HTML report");
+  printComparison(readReportFile(fa), readReportFile(fb), [fa, fb], [fa, fb], values.json, positionals, thresholds, values.html);
 }

@@ -4,9 +4,9 @@
  *   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
  *                   [--input-shape NAME:D0xD1x...]... [--mean a,b,c] [--std a,b,c] [--bgr] [--json OUT]
  *                   [--baseline A.json [--compare-json OUT]]
- *   bn-lens compare A.json B.json [--json OUT] [--drift-warning X] [--drift-error X] [--noise-factor X] ...
+ *   bn-lens compare A.json B.json [--json OUT] [--html OUT] [--drift-warning X] [--drift-error X] [--noise-factor X] ...
  *                   [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
- *   bn-lens html REPORT.json -o OUT.html
+ *   bn-lens html REPORT.json|COMPARISON.json -o OUT.html
  *   bn-lens check MODEL [inspect's options] (inspect with --fail-on error by default)
  *   bn-lens merge REPORT.json... --json OUT
  *   bn-lens describe MODEL [--json OUT]
@@ -31,9 +31,9 @@ import { InspectorClient, WorkerError } from "../runtime/client";
 import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
 import { demoModelPath, writeDemoModel } from "./demo";
 import { checkOutputPath, writeFileAtomic } from "./output";
-import { readReportFile, refuseInputAsOutput } from "./reportFiles";
+import { readReportFile, readReportOrComparison, refuseInputAsOutput } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
-import { SHARE_OPTIONS, gate, parseFailOn, writeShareOutputs } from "./shareOutputs";
+import { SHARE_OPTIONS, gate, parseFailOn, writeComparisonHtml, writeShareOutputs } from "./shareOutputs";
 import { intOption, numberList, usage } from "./options";
 
 const USAGE = `Usage:
@@ -45,11 +45,11 @@ const USAGE = `Usage:
                   [--shard i/n] [--sarif OUT] [--html OUT] [--model-explorer DIR] [--fail-on error|warning|info]
                   [--histograms per-channel|layer]
   bn-lens check MODEL [inspect's options]
-  bn-lens compare A.json B.json [--json OUT] [--drift-warning 0.1] [--drift-error 0.2] [--noise-factor 3]
+  bn-lens compare A.json B.json [--json OUT] [--html OUT] [--drift-warning 0.1] [--drift-error 0.2] [--noise-factor 3]
                   [--flat-change-warning 0.1] [--flat-change-error 0.3]
   bn-lens merge REPORT.json... --json OUT [--batch-study] [--sarif OUT] [--html OUT] [--model-explorer DIR]
                   [--fail-on error|warning|info]
-  bn-lens html REPORT.json -o OUT.html
+  bn-lens html REPORT.json|COMPARISON.json -o OUT.html
   bn-lens describe MODEL [--json OUT]
   bn-lens demo [--json OUT]
 ${RECALIBRATE_USAGE}
@@ -61,13 +61,15 @@ inspect   runs MODEL on the data (seeded random data when --data is absent), cap
           that study; --random-is-domain treats random inputs as the model's own data (models calibrated on
           random inputs, like the demo), so stale statistics are judged on them.
           With --baseline A.json it compares this run (B) with the report A of the same model instead:
-          the per-layer drift table, where the shift starts, the findings.
+          the per-layer drift table, where the shift starts, the findings; --html OUT then writes the
+          comparison's page (--json still writes this run's inspection report).
 compare   compares report B with baseline report A of the same model, layer by layer in graph order. A channel
           has shifted when the Jensen-Shannon distance of its pre-BN histograms reaches --drift-warning and
           --noise-factor times its noise floor; the threshold options work with inspect --baseline too.
 check     inspect for CI: exits with code 3 when a finding reaches --fail-on (default error).
 merge     combines reports of disjoint shards of the data into the report of one run over all of it.
-html      writes a report as one self-contained HTML page (the panel, offline; the summary reads without JavaScript).
+html      writes a report or a comparison as one self-contained HTML page (the panel, offline; the summary
+          reads without JavaScript).
 describe  shows what the model stores (BN parameters, what follows each BN) without running it.
 demo      builds BN Lens's example model with planted problems and inspects it.
 ${RECALIBRATE_HELP}
@@ -212,17 +214,34 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   if (values["random-is-domain"] && values.data !== undefined) throw usage("--random-is-domain applies to random data, not --data");
   if (!fs.existsSync(request.modelPath)) throw new UserError("data", `The model file ${positionals[0]} does not exist.`);
   if (values["compare-json"] !== undefined && values.baseline === undefined) throw usage("--compare-json needs --baseline A.json");
+  const inspectionOnly = (["sarif", "model-explorer", "fail-on"] as const).filter((k) => values[k] !== undefined);
+  if (values.baseline !== undefined && inspectionOnly.length)
+    throw usage(
+      `--${inspectionOnly[0]} describes an inspection, not a comparison: leave it out with --baseline (--html writes the comparison's page)`,
+    );
   const compareThresholds = compareThresholdOptions(values);
   const inputs = [request.modelPath, ...(request.dataPath ? [request.dataPath] : []), ...(values.baseline ? [values.baseline] : [])];
   const jsonOut = values.json !== undefined ? checkOutputPath(values.json, "--json", inputs) : undefined;
   // Read the baseline before running, so a wrong file is refused before the inference starts.
   const baseline = values.baseline !== undefined ? readReportFile(values.baseline) : undefined;
-  if (values.baseline !== undefined)
+  if (values.baseline !== undefined) {
     refuseInputAsOutput(values["compare-json"], [...inputs, ...(jsonOut ? [jsonOut] : [])], "the comparison");
+    const outputs = [jsonOut, values["compare-json"]].filter((f): f is string => f !== undefined);
+    refuseInputAsOutput(values.html, [...inputs, ...outputs], "the HTML report");
+  }
   const report = await runInspect(request, jsonOut, values.histograms as HistogramDetail | undefined);
   if (baseline && values.baseline !== undefined) {
     const names: [string, string] = [values.baseline, "this run"];
-    printComparison(baseline, report, names, [values.baseline, jsonOut], values["compare-json"], [values.baseline], compareThresholds);
+    printComparison(
+      baseline,
+      report,
+      names,
+      [values.baseline, jsonOut],
+      values["compare-json"],
+      [values.baseline, ...(jsonOut ? [jsonOut] : [])],
+      compareThresholds,
+      values.html,
+    );
     if (values.json) process.stdout.write(`Report of this run written to ${values.json}\n`);
     return EXIT_OK;
   }
@@ -282,10 +301,12 @@ async function mergeCommand(args: string[]): Promise<number> {
 
 async function htmlCommand(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { out: { type: "string", short: "o" } } });
-  if (positionals.length !== 1) throw usage("html takes one report (REPORT.json)");
+  if (positionals.length !== 1) throw usage("html takes one report (REPORT.json or COMPARISON.json)");
   if (!values.out) throw usage("html needs -o OUT.html");
-  const report = readReportFile(positionals[0]);
-  for (const line of writeShareOutputs(report, { html: values.out })) process.stdout.write(`${line}\n`);
+  refuseInputAsOutput(values.out, positionals, "the HTML report");
+  const read = readReportOrComparison(positionals[0]);
+  if ("comparison" in read) process.stdout.write(`${writeComparisonHtml(read.comparison, values.out, positionals)}\n`);
+  else for (const line of writeShareOutputs(read.report, { html: values.out })) process.stdout.write(`${line}\n`);
 }
 
 async function describeCommand(args: string[]): Promise<void> {

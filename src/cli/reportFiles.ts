@@ -1,13 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { checkComparison } from "../core/compare/compareReports";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError } from "../core/errors";
 import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
 import { compactJson } from "../core/inspect/reportJson";
 import { writeFileAtomic } from "./output";
 
-/** Reads and checks an inspection report written by `bn-lens inspect --json`. */
-export function readReportFile(file: string): Report {
+function readJsonFile(file: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -17,13 +18,24 @@ export function readReportFile(file: string): Report {
       `Cannot read report ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (e as Error).message}.`,
     );
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
     throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
   }
-  return checkReport(json, file);
+}
+
+/** Reads and checks an inspection report written by `bn-lens inspect --json`. */
+export function readReportFile(file: string): Report {
+  return checkReport(readJsonFile(file), file);
+}
+
+/** Reads an inspection report or, told apart by its `kind`, a comparison written by `bn-lens compare --json`. */
+export function readReportOrComparison(file: string): { report: Report } | { comparison: ComparisonReport } {
+  const json = readJsonFile(file);
+  if (typeof json === "object" && json !== null && (json as { kind?: unknown }).kind === "bn-lens-comparison")
+    return { comparison: checkComparison(json, file) };
+  return { report: checkReport(json, file) };
 }
 
 function sameFile(a: string, b: string): boolean {

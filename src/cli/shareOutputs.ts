@@ -7,12 +7,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as zlib from "node:zlib";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError } from "../core/errors";
 import type { Report, Severity } from "../core/report";
 import { decodeModel } from "../core/onnx/model";
+import { comparisonHtml } from "../core/share/comparisonHtml";
 import { reportHtml } from "../core/share/htmlReport";
 import { modelExplorerFiles } from "../core/share/modelExplorer";
 import { findingsAtOrAbove, reportToSarif, type SarifArtifact } from "../core/share/sarif";
+import { refuseInputAsOutput } from "./reportFiles";
 
 /** Exit code when findings reach --fail-on's severity (0 success, 1 bug, 2 bad usage or input). */
 export const EXIT_FINDINGS = 3;
@@ -57,8 +60,8 @@ export function writeOutput(file: string, text: string, what: string): void {
   }
 }
 
-/** The standalone HTML page of a report, from the panel bundle next to this file (dist/) and media/panel.css. */
-export function htmlOf(report: Report, distDir = __dirname): string {
+/** The bundles every standalone page inlines, from dist/ (next to this file) and media/panel.css. */
+function pageParts(distDir: string) {
   const read = (p: string) => {
     try {
       return fs.readFileSync(p, "utf8");
@@ -66,14 +69,34 @@ export function htmlOf(report: Report, distDir = __dirname): string {
       throw new Error(`${p} is missing: build BN Lens (npm run build) before writing HTML reports`);
     }
   };
-  return reportHtml({
-    report,
+  return {
     panelScript: read(path.join(distDir, "webview.js")),
     hostScript: read(path.join(distDir, "standalone.js")),
     panelCss: read(path.join(distDir, "..", "media", "panel.css")),
     nonce: randomBytes(18).toString("base64"),
-    gzip: (data) => zlib.gzipSync(data, { level: 9 }),
-  });
+    gzip: (data: Uint8Array) => zlib.gzipSync(data, { level: 9 }),
+  };
+}
+
+/** The standalone HTML page of a report, from the panel bundle next to this file (dist/) and media/panel.css. */
+export function htmlOf(report: Report, distDir = __dirname): string {
+  return reportHtml({ report, ...pageParts(distDir) });
+}
+
+/** The standalone HTML page of a comparison: the panel's comparison mode, offline. */
+export function comparisonHtmlOf(comparison: ComparisonReport, distDir = __dirname): string {
+  return comparisonHtml({ comparison, ...pageParts(distDir) });
+}
+
+/**
+ * Writes the comparison's HTML page to `file` (refusing any of `inputs`); returns the line to print.
+ * Not atomic like the JSON writer, but an HTML page is never an input of BN Lens.
+ */
+export function writeComparisonHtml(comparison: ComparisonReport, file: string, inputs: readonly string[]): string {
+  refuseInputAsOutput(file, inputs, "the HTML report");
+  const html = comparisonHtmlOf(comparison);
+  writeOutput(file, html, "HTML report");
+  return `HTML report of the comparison written to ${file} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`;
 }
 
 /** The model file a report describes, checked to be the same bytes (node ids come from it). */

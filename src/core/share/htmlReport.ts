@@ -125,7 +125,8 @@ html,body{background:var(--vscode-editor-background);color:var(--vscode-foregrou
 .static-summary .sev-warning{color:var(--vscode-editorWarning-foreground)}
 .static-summary .sev-info{color:var(--vscode-editorInfo-foreground)}
 .static-summary .muted{color:var(--vscode-descriptionForeground)}
-.standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="show-node"]{display:none}`;
+.static-summary tr.shift-start td{font-weight:600}
+.standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="show-node"],.standalone [data-testid="compare-back"]{display:none}`;
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 
@@ -166,13 +167,15 @@ function inlineScript(js: string): string {
     .replace(/\/\/# sourceMappingURL=\S+\s*$/, "");
 }
 
-function num(x: number | null | undefined, digits = 3): string {
+/** A number with `digits` significant digits for the summary ("–" when missing). */
+export function num(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "–";
   if (x !== 0 && (Math.abs(x) >= 1e5 || Math.abs(x) < 1e-3)) return x.toExponential(digits - 1);
   return String(Number(x.toPrecision(digits)));
 }
 
-function pct(x: number | null | undefined): string {
+/** A share as a percentage for the summary ("–" when missing). */
+export function pct(x: number | null | undefined): string {
   return x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)}%`;
 }
 
@@ -246,8 +249,32 @@ export function summaryHtml(r: Report): string {
   );
 }
 
-/** The whole page. */
+/** What every standalone page is built from: the bundles, the summary and the embedded document. */
+export interface StandalonePageOptions extends Omit<HtmlReportOptions, "report"> {
+  /** The page title (after "BN Lens: "). */
+  title: string;
+  /** The BN Lens version that made the embedded document. */
+  version: string;
+  /** The summary rendered without JavaScript (hidden by the host once the panel runs). */
+  summary: string;
+  /** The embedded document (an inspection report or a comparison), as the host reads it. */
+  payload: unknown;
+}
+
+/** The whole page of an inspection report. */
 export function reportHtml(o: HtmlReportOptions): string {
+  const { report, ...rest } = o;
+  return standalonePage({
+    ...rest,
+    title: report.model.name,
+    version: report.generator.version,
+    summary: summaryHtml(report),
+    payload: report,
+  });
+}
+
+/** A standalone page around any document the standalone host understands. */
+export function standalonePage(o: StandalonePageOptions): string {
   if (!/^[A-Za-z0-9+/=_-]{16,}$/.test(o.nonce)) throw new Error("reportHtml needs a nonce of at least 16 base64 or hex characters");
   const n = escapeHtml(o.nonce);
   const csp = [
@@ -258,7 +285,7 @@ export function reportHtml(o: HtmlReportOptions): string {
     "base-uri 'none'",
     "form-action 'none'",
   ].join("; ");
-  const json = strToU8(JSON.stringify(o.report));
+  const json = strToU8(JSON.stringify(o.payload));
   const data = base64(o.gzip ? o.gzip(json) : gzipSync(json, { level: 9 }));
   return `<!DOCTYPE html>
 <html lang="en">
@@ -266,13 +293,13 @@ export function reportHtml(o: HtmlReportOptions): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta name="generator" content="BN Lens ${escapeHtml(o.report.generator.version)}">
-<title>BN Lens: ${escapeHtml(o.report.model.name)}</title>
+<meta name="generator" content="BN Lens ${escapeHtml(o.version)}">
+<title>BN Lens: ${escapeHtml(o.title)}</title>
 <style nonce="${n}">${PAGE_CSS}</style>
 <style nonce="${n}">${o.panelCss.replace(/<\/(style)/gi, "<\\/$1")}</style>
 </head>
 <body>
-${summaryHtml(o.report)}
+${o.summary}
 <div id="app" data-testid="app"></div>
 <script nonce="${n}" type="application/gzip+base64" id="${REPORT_DATA_ID}">${data}</script>
 <script nonce="${n}">${inlineScript(o.hostScript)}</script>

@@ -203,7 +203,7 @@ export class App {
     this.phase = "finished";
     // Until the host says what Re-run repeats, the report's own data description stands in (its first clause).
     if (!this.rerunFromHost)
-      this.rerun = report.data.kind === "random" ? null : { withData: true, description: report.data.description.split(";")[0] };
+      this.rerun = report.data.kind.startsWith("random") ? null : { withData: true, description: report.data.description.split(";")[0] };
     const pending = this.pendingReveal;
     this.pendingReveal = null;
     const revealRow = pending ? (report.rows.find((r) => r.kind === pending.kind && r.index === pending.index) ?? null) : null;

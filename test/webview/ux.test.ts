@@ -195,7 +195,8 @@ describe("BN Lens panel: the places a new user got lost", function () {
       assert.ok(!heads.includes("Notes"), `no Notes column when no stored value is remarkable: ${heads.join(", ")}`);
       const wrap = page.locator(".model-view .table-wrap");
       await panel.screenshot(`ux-model-table-${theme}`);
-      assert.ok((await wrap.evaluate((el) => el.scrollWidth - el.clientWidth)) <= 1, "no cut columns");
+      const overflowPx = await wrap.evaluate((el) => el.scrollWidth - el.clientWidth);
+      assert.ok(overflowPx <= 1, `no cut columns (the table is ${overflowPx} px wider than its card)`);
       const row40 = await page.locator('[data-testid="stored-layer-row"][data-node="BatchNormalization_40"]').innerText();
       assert.match(row40, /→ Conv/);
       await wrap.evaluate((el) => el.scrollBy(0, 400));

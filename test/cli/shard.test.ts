@@ -152,7 +152,16 @@ describe("sharded runs: inspect --shard i/n and merge", function () {
     // A shard given twice is refused; a partial set merges and says which shards it holds.
     const twice = bnLens("merge", path.join(tmp, "npy-0.json"), path.join(tmp, "npy-0.json"), "--json", path.join(tmp, "x.json"));
     assert.equal(twice.code, 2);
-    assert.match(twice.stderr, /^error: .*are both shard 0\/3; each shard may be merged once\./);
+    assert.match(twice.stderr, /^error: .*npy-0\.json is given twice; give each report once, or its samples are counted twice\./);
+    // A copy of a shard under another name is the same run (same id).
+    const copy = path.join(tmp, "npy-0-copy.json");
+    fs.copyFileSync(path.join(tmp, "npy-0.json"), copy);
+    const again = bnLens("merge", path.join(tmp, "npy-0.json"), copy, "--json", path.join(tmp, "y.json"));
+    assert.equal(again.code, 2);
+    assert.match(
+      again.stderr,
+      /^error: .*cover the same run \(id [0-9a-f]{12}…: same model, data and seed\); merging them would count those samples twice\./,
+    );
     const part = bnLens("merge", path.join(tmp, "npy-0.json"), path.join(tmp, "npy-2.json"), "--json", path.join(tmp, "part.json"));
     assert.equal(part.code, 0, part.stderr);
     assert.match(part.stdout, /shards 0, 2 of 3 only/);

@@ -65,3 +65,11 @@ export function showLayerArgs(args: unknown[]): { model: vscode.Uri; kind: "bn" 
     return undefined;
   }
 }
+
+/** The rule id of a BN Lens diagnostic: its code is the id, or a link whose value is the id. */
+export function ruleOf(d: vscode.Diagnostic): string | undefined {
+  const code = d.code;
+  if (typeof code === "string") return code;
+  if (typeof code === "object" && code !== null && typeof code.value === "string") return code.value;
+  return undefined;
+}

@@ -12,6 +12,7 @@ import { WorkerError, type InspectorClient } from "../runtime/client";
 import { askData, describeChoice, type DataChoice } from "./dataChoice";
 import type { PromptSeam } from "./prompts";
 import { runSettings } from "./settings";
+import { ruleOf } from "./findingLinks";
 
 /** What the command needs from the controller. */
 export interface RecalibrateHost {
@@ -164,7 +165,7 @@ export class RecalibrateQuickFix implements vscode.CodeActionProvider {
 
 /** The Quick Fixes for some diagnostics of a model: one action, covering every stale-statistics finding. */
 export function quickFixes(uri: vscode.Uri, diagnostics: readonly vscode.Diagnostic[]): vscode.CodeAction[] {
-  const stale = diagnostics.filter((d) => d.source === "BN Lens" && typeof d.code === "string" && STALE_RULES.has(d.code));
+  const stale = diagnostics.filter((d) => d.source === "BN Lens" && STALE_RULES.has(ruleOf(d) ?? ""));
   if (stale.length === 0) return [];
   const action = new vscode.CodeAction("Recalibrate BN statistics on data...", vscode.CodeActionKind.QuickFix);
   action.diagnostics = stale;

@@ -582,13 +582,14 @@ export class OverviewView {
       return out;
     };
     const total = r.rows.length;
-    const item = (q: string, bad: boolean, ...answer: (HTMLElement | string)[]) =>
+    // An answer is bad (▲), good (✓) or not judged (–: random inputs say nothing either way).
+    const item = (q: string, bad: boolean | "unjudged", ...answer: (HTMLElement | string)[]) =>
       h(
         "li",
-        { class: bad ? "bad" : "good" },
+        { class: bad === "unjudged" ? "unjudged" : bad ? "bad" : "good" },
         h("span", { class: "q" }, q),
         " ",
-        h("span", { class: bad ? "warn" : "ok" }, bad ? "▲" : "✓"),
+        h("span", { class: bad === "unjudged" ? "muted" : bad ? "warn" : "ok" }, bad === "unjudged" ? "–" : bad ? "▲" : "✓"),
         " ",
         ...answer,
       );
@@ -604,7 +605,7 @@ export class OverviewView {
         ? []
         : [
             a.hasStored && synthetic
-              ? item("Stale BN statistics for this data?", false, h("span", { "data-testid": "random-data" }, notJudged))
+              ? item("Stale BN statistics for this data?", "unjudged", h("span", { "data-testid": "random-data" }, notJudged))
               : a.hasStored
                 ? item(
                     "Stale BN statistics for this data?",
@@ -625,7 +626,7 @@ export class OverviewView {
                 : ["None."]),
             ),
             synthetic
-              ? item("Saturated or stuck nonlinearity?", false, "Not judged on random inputs (see above).")
+              ? item("Saturated or stuck nonlinearity?", "unjudged", "Not judged on random inputs (see above).")
               : item(
                   "Saturated or stuck nonlinearity?",
                   a.saturated.length + a.mostlyOff.length > 0,

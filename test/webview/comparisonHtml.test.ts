@@ -6,57 +6,18 @@
 // photos with the red and blue channels swapped (--bgr), which test/cli/compare.test.ts's kind of shift
 // makes start at the first BN layer.
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import type { ComparisonReport } from "../../src/core/compare/comparisonReport";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { CHROMIUM } from "./harness";
+import { CHROMIUM_ARGS, bnLens, openOffline } from "./offlinePage";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
 const RESULTS = path.join(ROOT, "test-results", "html-report");
 const PIXELS = ["--mean", "127", "--std", "128"];
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A page on a context with the network off that records every request and every console error or warning. */
-async function open(browser: Browser, file: string, javaScriptEnabled: boolean, colorScheme: "dark" | "light" = "dark") {
-  const context: BrowserContext = await browser.newContext({
-    offline: true,
-    javaScriptEnabled,
-    colorScheme,
-    viewport: { width: 1280, height: 900 },
-  });
-  const url = pathToFileURL(file).href;
-  const requests: string[] = [];
-  const errors: string[] = [];
-  context.on("request", (r) => {
-    if (r.url() !== url) requests.push(r.url());
-  });
-  const page: Page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(url);
-  return { context, page, requests, errors };
-}
-
 /** Non-transparent pixels of every canvas matching `selector`. */
 function inked(page: Page, selector: string): Promise<number[]> {
   return page.locator(selector).evaluateAll((canvases) =>
@@ -106,7 +67,7 @@ describe("standalone HTML report of a comparison", function () {
     assert.equal(rb.code, 0, rb.stderr);
     assert.match(rb.stdout, /HTML report of the comparison written to .*AB\.html \(\d+ KiB\)/);
     comparison = JSON.parse(fs.readFileSync(files.json, "utf8")) as ComparisonReport;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
   after(async () => {
     await browser?.close();
@@ -178,7 +139,7 @@ describe("standalone HTML report of a comparison", function () {
   });
 
   it("offline in Chromium: the comparison overview with the shift's start, a layer's overlay drawn, no error, no request", async () => {
-    const { context, page, requests, errors } = await open(browser, files.html, true);
+    const { context, page, requests, errors } = await openOffline(browser, files.html, true, "dark", 900);
     try {
       await page.getByTestId("compare-table").waitFor();
       assert.equal(await page.locator("#static-summary").isVisible(), false, "the panel replaces the static summary");
@@ -215,7 +176,7 @@ describe("standalone HTML report of a comparison", function () {
   });
 
   it("follows prefers-color-scheme: light colours for a light reader", async () => {
-    const { context, page, errors } = await open(browser, files.html, true, "light");
+    const { context, page, errors } = await openOffline(browser, files.html, true, "light", 900);
     try {
       await page.getByTestId("compare-table").waitFor();
       assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(255, 255, 255)");
@@ -228,7 +189,7 @@ describe("standalone HTML report of a comparison", function () {
   });
 
   it("without JavaScript the summary is there: model, A and B, the shift's start, every layer's drift, every finding", async () => {
-    const { context, page, requests } = await open(browser, files.html, false);
+    const { context, page, requests } = await openOffline(browser, files.html, false, "dark", 900);
     try {
       const text = await page.locator("body").innerText();
       assert.match(text, /BN Lens comparison: version-RFB-320\.onnx/);

@@ -3,58 +3,19 @@
 // its charts from the embedded report, with no console error and no request; without JavaScript the page
 // must still show the summary (model, data, layers, findings).
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser } from "playwright-core";
 import { base64 } from "../../src/core/share/htmlReport";
 import type { Report } from "../../src/core/report";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { CHROMIUM } from "./harness";
+import { CHROMIUM_ARGS, bnLens, openOffline } from "./offlinePage";
 import { syntheticReport } from "./synthetic";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
 const RESULTS = path.join(ROOT, "test-results", "html-report");
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A page on a context with the network off that records every request and every console error. */
-async function open(browser: Browser, file: string, javaScriptEnabled: boolean, colorScheme: "dark" | "light" = "dark") {
-  const context: BrowserContext = await browser.newContext({
-    offline: true,
-    javaScriptEnabled,
-    colorScheme,
-    viewport: { width: 1280, height: 860 },
-  });
-  const url = pathToFileURL(file).href;
-  const requests: string[] = [];
-  const errors: string[] = [];
-  context.on("request", (r) => {
-    if (r.url() !== url) requests.push(r.url());
-  });
-  const page: Page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(url);
-  return { context, page, requests, errors };
-}
-
 describe("standalone HTML report", function () {
   this.timeout(300_000);
   let tmp: string;
@@ -70,7 +31,7 @@ describe("standalone HTML report", function () {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /HTML report written to .*face\.html \(\d+ KiB\)/);
     report = JSON.parse(fs.readFileSync(json, "utf8")) as Report;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
   after(async () => {
     await browser?.close();
@@ -100,7 +61,7 @@ describe("standalone HTML report", function () {
   });
 
   it("offline in Chromium: overview rows, a layer's detail with its charts, no console error, no request", async () => {
-    const { context, page, requests, errors } = await open(browser, html, true);
+    const { context, page, requests, errors } = await openOffline(browser, html, true);
     try {
       const rows = page.locator('[data-testid="overview"] [data-testid="layer-row"]');
       await rows.first().waitFor();
@@ -133,7 +94,7 @@ describe("standalone HTML report", function () {
   });
 
   it("follows prefers-color-scheme: light colours for a light reader", async () => {
-    const { context, page, errors } = await open(browser, html, true, "light");
+    const { context, page, errors } = await openOffline(browser, html, true, "light");
     try {
       await page.locator('[data-testid="layer-row"]').first().waitFor();
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -147,7 +108,7 @@ describe("standalone HTML report", function () {
   });
 
   it("without JavaScript the summary is there: model, data, every layer, every finding", async () => {
-    const { context, page, requests } = await open(browser, html, false);
+    const { context, page, requests } = await openOffline(browser, html, false);
     try {
       const text = await page.locator("body").innerText();
       assert.match(text, /BN Lens report: version-RFB-320\.onnx/);
@@ -178,7 +139,7 @@ describe("standalone HTML report", function () {
     console.log(
       `      synthetic 300-layer report: ${(fs.statSync(out).size / 1024).toFixed(0)} KiB (JSON ${(fs.statSync(big).size / 1024).toFixed(0)} KiB)`,
     );
-    const { context, page, requests, errors } = await open(browser, out, true);
+    const { context, page, requests, errors } = await openOffline(browser, out, true);
     try {
       await page.locator('[data-testid="layer-row"]').first().waitFor();
       assert.match(await page.getByTestId("summary").innerText(), /300 BN layers/);

@@ -68,7 +68,7 @@ describe("standalone HTML report", function () {
       assert.equal(await rows.count(), Math.min(report.layers.length, await rows.count()));
       assert.match(await page.getByTestId("summary").innerText(), /35 BN layers/);
       assert.equal(await page.locator("#static-summary").isVisible(), false, "the panel replaces the static summary");
-      for (const id of ["run-random", "run-data"]) assert.equal(await page.getByTestId(id).isVisible(), false);
+      for (const id of ["run-random", "run-data", "rerun", "compare-data"]) assert.equal(await page.getByTestId(id).isVisible(), false);
       await page.screenshot({ path: path.join(RESULTS, "01-face-overview-dark.png") });
       const worst = report.layers.find((l) => l.summary.severity !== null) ?? report.layers[0];
       await page.locator(`[data-testid="layer-row"][data-node="${worst.node}"]`).click();

@@ -34,7 +34,7 @@ import { checkOutputPath, writeFileAtomic } from "./output";
 import { readReportFile, readReportOrComparison, refuseInputAsOutput } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 import { SHARE_OPTIONS, gate, parseFailOn, writeComparisonHtml, writeShareOutputs } from "./shareOutputs";
-import { intOption, numberList, usage } from "./options";
+import { DATA_OPTIONS, intOption, numberList, usage } from "./options";
 
 const USAGE = `Usage:
   bn-lens inspect MODEL [--data PATH] [--samples N] [--batch N] [--seed N]
@@ -161,17 +161,9 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
     args,
     allowPositionals: true,
     options: {
-      data: { type: "string" },
-      samples: { type: "string" },
-      batch: { type: "string" },
-      seed: { type: "string" },
-      "input-shape": { type: "string", multiple: true },
-      mean: { type: "string" },
-      std: { type: "string" },
-      bgr: { type: "boolean" },
+      ...DATA_OPTIONS,
       random: { type: "string" },
       mode: { type: "string" },
-      threads: { type: "string" },
       json: { type: "string" },
       "train-batch": { type: "string" },
       "batch-study": { type: "boolean" },

@@ -24,3 +24,16 @@ export function numberList(value: string | undefined, name: string): number[] | 
     throw usage(`--${name} takes numbers separated by commas, like 127,127,127, not "${value}"`);
   return nums;
 }
+
+/** The data, shape and preprocessing options that every command running the model takes. */
+export const DATA_OPTIONS = {
+  data: { type: "string" },
+  samples: { type: "string" },
+  batch: { type: "string" },
+  seed: { type: "string" },
+  "input-shape": { type: "string", multiple: true },
+  mean: { type: "string" },
+  std: { type: "string" },
+  bgr: { type: "boolean" },
+  threads: { type: "string" },
+} as const;

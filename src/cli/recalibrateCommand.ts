@@ -10,7 +10,7 @@ import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import { formatRecalibration } from "./recalibrationTable";
 import type { RecalibrateRequest } from "../protocol/worker";
 import { InspectorClient } from "../runtime/client";
-import { intOption as int, numberList as numbers, usage } from "./options";
+import { DATA_OPTIONS, intOption as int, numberList as numbers, usage } from "./options";
 
 /** Usage lines of the command, for the CLI's help. */
 export const RECALIBRATE_USAGE = `  bn-lens recalibrate MODEL --data PATH [--out NEW.onnx] [--force] [--json REPORT]
@@ -28,7 +28,6 @@ export function parseRecalibrateArgs(args: string[]): { request: RecalibrateRequ
     args,
     allowPositionals: true,
     options: {
-      data: { type: "string" },
       out: { type: "string" },
       force: { type: "boolean" },
       json: { type: "string" },
@@ -37,14 +36,7 @@ export function parseRecalibrateArgs(args: string[]): { request: RecalibrateRequ
       "to-inference": { type: "boolean" },
       "max-passes": { type: "string" },
       "min-count": { type: "string" },
-      samples: { type: "string" },
-      batch: { type: "string" },
-      seed: { type: "string" },
-      "input-shape": { type: "string", multiple: true },
-      mean: { type: "string" },
-      std: { type: "string" },
-      bgr: { type: "boolean" },
-      threads: { type: "string" },
+      ...DATA_OPTIONS,
     },
   });
   if (positionals.length !== 1)

@@ -14,6 +14,7 @@ import type { ModelOverview } from "../../src/core/inspect/overview";
 import type { Report } from "../../src/core/report";
 import type { WebviewToHost } from "../../src/protocol/webview";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
+import { layerIntervals } from "../../src/core/stats/channelIntervals";
 import { fusedModelBytes } from "../helpers/fusedModel";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { launchBrowser, Panel, type ThemeName } from "./harness";
@@ -295,6 +296,61 @@ describe("BN Lens panel: the places a new user got lost", function () {
       }
       for (const want of ["back", "next", "show-node", "heights", "axis", "histogram", "channel-charts", "all-channels", "channel-row"])
         assert.ok(seen.has(want), `Tab reaches ${want}: ${[...seen].join(", ")}`);
+    }
+  });
+
+  it("the detail's error bars: z and variance ratio per channel with their intervals, the threshold marked, crossed vs undecided", async () => {
+    // A face-detector layer with both a fired variance-ratio rule and an undecided note, if the photos give one.
+    const withNote = face.layers.filter((l) => l.warnings.some((w) => w.rule === "variance-ratio" && w.severity === "info"));
+    const undecided = withNote.find((l) => l.warnings.some((w) => w.rule === "variance-ratio" && w.severity !== "info")) ?? withNote[0];
+    assert.ok(undecided, "16 photos leave some variance ratio undecided");
+    const counts = layerIntervals(undecided, face.thresholds).counts;
+    assert.ok(counts.ratio.undecided > 0);
+    const note = undecided.warnings.find((w) => w.rule === "variance-ratio" && w.severity === "info")!;
+    for (const [width, theme] of [
+      [1140, "dark"],
+      [1140, "light"],
+      [560, "dark"],
+      [560, "light"],
+    ] as const) {
+      const panel = await open({ theme, width, height: 900 });
+      await finish(panel, face);
+      const { page } = panel;
+      await page.locator(`[data-testid="layer-row"][data-node="${undecided.node}"]`).click();
+      await page.getByTestId("channel-readout").waitFor();
+      const titles = await page.locator(".channel-charts .chart-title").allInnerTexts();
+      assert.match(
+        titles[0],
+        /^Mean shift z per channel with its 95% interval; dashed lines at ±1 \(stale\); (\d+) crossed with confidence, (\d+) undecided$/,
+      );
+      assert.ok(
+        titles[1].endsWith(`dashed line at 2×; ${counts.ratio.crossed} crossed with confidence, ${counts.ratio.undecided} undecided`),
+        titles[1],
+      );
+      assert.ok(await visible(page, '[data-testid="interval-legend"]'), "the key to the marks");
+      // The undecided note's channel reads as undecided, with its interval, as the finding says.
+      await page.locator(`[data-testid="channel-row"][data-channel="${note.channel}"], tr[data-channel="${note.channel}"]`).first().click();
+      const ratioText = await page.getByTestId("channel-ratio").innerText();
+      assert.match(ratioText, /95% CI [\d.]+× to [\d.]+×: undecided\)$/);
+      const iv = undecided.compare.varRatioInterval[note.channel!]!;
+      assert.ok(
+        iv[0] < 2 && iv[1] > 2 && undecided.compare.varRatio[note.channel!]! >= 2,
+        "the interval straddles 2, the estimate is past it",
+      );
+      // The z chart is the first canvas; it has its dashed threshold lines and error bars drawn (not blank).
+      const charts = page.locator(".channel-charts canvas");
+      const blank = await charts.first().evaluate((c) => {
+        const ctx = (c as HTMLCanvasElement).getContext("2d")!;
+        const d = ctx.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+        let lit = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) lit++;
+        return lit === 0;
+      });
+      assert.ok(!blank, "the z chart is drawn");
+      // A full-page screenshot from the top: the readout sticks to the viewport's top once scrolled.
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.locator(".detail-body").evaluate((el) => el.closest("main, body")?.scrollTo?.(0, 0));
+      await panel.screenshot(`ux-detail-error-bars-${width}-${theme}`);
     }
   });
 

@@ -18,6 +18,7 @@ import { withDefaults } from "../core/stats/judge";
 import { sizeOf, type HostTensor } from "../core/tensor";
 import { bytesPerElement } from "../core/onnx/dataType";
 import type { InspectRequest, Progress } from "../protocol/worker";
+import { measureBatchDependence } from "./batchDependence";
 import { prepareData, type DataSource } from "./dataSources";
 import { shardSource } from "./shardSource";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
@@ -274,6 +275,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   );
   let session: ort.InferenceSession | undefined;
   let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
+  let report: Report;
   let source = whole;
   try {
     if (image && source.info.kind !== "images") {
@@ -381,7 +383,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       description: describeData(whole.info.description, opened.description),
       sources: request.dataPath ? [request.dataPath] : [],
     };
-    return buildReport(inspection, {
+    report = buildReport(inspection, {
       id: runId(loaded.sha256, data, seed, inspection.samples, request.shard),
       generatorVersion: VERSION,
       onnxruntimeVersion: ortVersion(),
@@ -410,6 +412,24 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     await releaseSession(fast?.session);
     await source.close();
   }
+  // Training-mode BN makes the outputs depend on the batch: measured on data (random inputs say nothing).
+  const training = inspection.layers.filter((l) => l.trainingMode).map((l) => l.name);
+  if (training.length && !report.data.synthetic && !request.shard) {
+    hooks.log(`Measuring how the outputs depend on which samples share a batch (${training.length} training-mode BN layers).`);
+    report.batchDependence = await measureBatchDependence(
+      request,
+      loaded,
+      {
+        batchSize: request.trainBatch ?? batchSize,
+        batchSizeFrom: request.trainBatch ? "train-batch" : "run-batch",
+        layers: training,
+        confidence: thresholds.confidence,
+      },
+      hooks,
+      options,
+    );
+  }
+  return report;
 }
 
 /** Report.id: the same model, data, seed and sample count give the same id (README "Report format"). */

@@ -180,3 +180,33 @@ export function batchDependenceJson(
     outputs: acc.summary(confidence),
   };
 }
+
+/** A percentage with up to three significant digits. */
+function pct(x: number): string {
+  const v = x * 100;
+  return `${v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2)}%`;
+}
+
+/** Relative L2 change as a percentage with its interval, e.g. "4.52% (3.90% to 5.14%)". */
+export function relativeChangeText(o: BatchDependenceOutputJson): string {
+  if (o.relativeL2Change === null) return "–";
+  const iv = o.relativeL2ChangeInterval;
+  return `${pct(o.relativeL2Change)}${iv ? ` (${pct(iv[0])} to ${pct(iv[1])})` : ""}`;
+}
+
+/**
+ * One sentence for the panel and the CLI: the output that changes most (relative L2), with its interval,
+ * at which batch size and over how many samples.
+ */
+export function describeBatchDependence(d: BatchDependenceJson): string {
+  if (d.note || d.outputs.length === 0)
+    return `Training-mode BN: outputs' dependence on the batch not measured. ${d.note ?? "No float output to compare."}`;
+  const worst = [...d.outputs].sort((a, b) => (b.relativeL2Change ?? 0) - (a.relativeL2Change ?? 0))[0];
+  const from = d.batchSizeFrom === "train-batch" ? "the training batch size" : "the run's batch size (no training batch size given)";
+  return (
+    `Training-mode BN (${d.layers.length} layer${d.layers.length === 1 ? "" : "s"}) makes the outputs depend on which samples share a batch: ` +
+    `in random batches of ${d.batchSize} (${from}) output ${worst.output} moves by ${worst.relativeL2Change === null ? "–" : pct(worst.relativeL2Change)} of its size (relative L2` +
+    `${worst.relativeL2ChangeInterval ? `, ${Math.round(d.confidence * 100)}% CI ${pct(worst.relativeL2ChangeInterval[0])} to ${pct(worst.relativeL2ChangeInterval[1])}` : ""}) ` +
+    `from its output under population statistics; ${d.samples} samples, each in ${d.reshuffles} random batches.`
+  );
+}

@@ -391,6 +391,7 @@ export class DetailView {
       report.batchStudy?.layers.find((b) => b.layer === l.node),
       report.batchStudy?.tolerance ?? t.batchTolerance,
       report.run.trainBatch ?? null,
+      report.batchDependence ?? null,
     );
     return [
       this.findings(

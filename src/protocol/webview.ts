@@ -66,6 +66,8 @@ export interface ReportOverview {
   warnings: WarningJson[];
   summary: Report["summary"];
   batchStudy: Report["batchStudy"];
+  /** Training-mode BN only: how much the outputs depend on which samples share a batch. */
+  batchDependence: NonNullable<Report["batchDependence"]> | null;
 }
 
 /** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */

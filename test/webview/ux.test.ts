@@ -16,6 +16,7 @@ import type { WebviewToHost } from "../../src/protocol/webview";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
 import { layerIntervals } from "../../src/core/stats/channelIntervals";
 import { fusedModelBytes } from "../helpers/fusedModel";
+import { recalData, recalModelBytes } from "../helpers/recalModels";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { launchBrowser, Panel, type ThemeName } from "./harness";
 
@@ -53,6 +54,7 @@ describe("BN Lens panel: the places a new user got lost", function () {
   let face: Report;
   let faceModel: ModelOverview;
   let fused: Report;
+  let training: Report;
   let browser: { browser: BrowserContext; close(): Promise<void> };
   let report: Report | null = null;
   const panels: Panel[] = [];
@@ -79,6 +81,19 @@ describe("BN Lens panel: the places a new user got lost", function () {
     fs.writeFileSync(path.join(tmp, "fused.onnx"), fusedModelBytes());
     cli("inspect", path.join(tmp, "fused.onnx"), "--samples", "32", "--json", path.join(tmp, "fused.json"));
     fused = readJson<Report>(path.join(tmp, "fused.json"));
+    fs.writeFileSync(path.join(tmp, "train-mode.onnx"), recalModelBytes({ trainingMode: true }));
+    fs.writeFileSync(path.join(tmp, "train-mode.npy"), recalData(32));
+    cli(
+      "inspect",
+      path.join(tmp, "train-mode.onnx"),
+      "--data",
+      path.join(tmp, "train-mode.npy"),
+      "--train-batch",
+      "4",
+      "--json",
+      path.join(tmp, "train-mode.json"),
+    );
+    training = readJson<Report>(path.join(tmp, "train-mode.json"));
     browser = await launchBrowser();
   });
 
@@ -351,6 +366,31 @@ describe("BN Lens panel: the places a new user got lost", function () {
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.locator(".detail-body").evaluate((el) => el.closest("main, body")?.scrollTo?.(0, 0));
       await panel.screenshot(`ux-detail-error-bars-${width}-${theme}`);
+    }
+  });
+
+  it("the batch-size section of a training_mode=1 model says how much the outputs depend on the batch, with its interval", async () => {
+    const dep = training.batchDependence!;
+    assert.ok(dep && dep.outputs.length === 1, "the report carries the measurement");
+    for (const [width, theme] of [
+      [1140, "dark"],
+      [560, "light"],
+    ] as const) {
+      const panel = await open({ theme, width, height: 900 });
+      await finish(panel, training);
+      const { page } = panel;
+      await page.locator('[data-testid="layer-row"][data-node="bnc"]').click();
+      await page.getByTestId("channel-readout").waitFor();
+      const line = page.getByTestId("batch-dependence");
+      const text = await line.innerText();
+      assert.match(
+        text,
+        /^Training-mode BN \(1 layer\) makes the outputs depend on which samples share a batch: in random batches of 4 \(the training batch size\) output y moves by [\d.]+% of its size \(relative L2, 95% CI [\d.]+% to [\d.]+%\) from its output under population statistics; 32 samples, each in 4 random batches\. This layer is one of them\.$/,
+      );
+      assert.ok(text.includes(`${(dep.outputs[0].relativeL2Change! * 100).toFixed(2)}%`), `${text} shows the report's figure`);
+      await page.getByTestId("batch-chart").scrollIntoViewIfNeeded();
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await panel.screenshot(`ux-detail-batch-dependence-${width}-${theme}`);
     }
   });
 

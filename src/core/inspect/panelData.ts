@@ -69,5 +69,6 @@ export function reportOverview(r: Report) {
     warnings: r.warnings,
     summary: r.summary,
     batchStudy: r.batchStudy ?? null,
+    batchDependence: r.batchDependence ?? null,
   };
 }

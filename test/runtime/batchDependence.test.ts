@@ -14,6 +14,8 @@ import { inspect, type EngineHooks } from "../../src/runtime/engine";
 import { decodeModel } from "../../src/core/onnx/model";
 import { elementBytes, npyBytes } from "../helpers/npyBytes";
 import { GraphBuilder } from "../helpers/onnxGraph";
+import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
+import { faceDetectorOpset15 } from "../helpers/trainingFace";
 import { normals, recalData, recalModelBytes } from "../helpers/recalModels";
 
 const hooks: EngineHooks = { progress: () => undefined, log: () => undefined, cancelled: () => false };
@@ -172,6 +174,48 @@ describe("batch dependence of training_mode=1 BN outputs", function () {
     assert.ok(Math.abs(y.meanAbsChange - expected) < 0.03 * expected, `${y.meanAbsChange} vs exact ${expected}`);
     const [lo, hi] = y.meanAbsChangeInterval!;
     assert.ok(lo <= expected && expected <= hi, `interval ${lo}–${hi} holds ${expected}`);
+  });
+
+  it("the face detector with every BN in training mode, on its 16 photos: outputs move, less in batches of 8 than of 2", async () => {
+    const original = fs.readFileSync(FACE_DETECTOR);
+    const eval15 = path.join(tmp, "face15.onnx");
+    const train15 = path.join(tmp, "face15-train.onnx");
+    fs.writeFileSync(eval15, faceDetectorOpset15(original, false));
+    fs.writeFileSync(train15, faceDetectorOpset15(original, true));
+    const request = { dataPath: FACE_IMAGES, imageMean: [127], imageStd: [128], seed: 0 };
+    // The opset upgrade alone changes nothing: the inference-mode copy gives the original's outputs.
+    const ref = await inspect({ ...request, modelPath: FACE_DETECTOR, batchSize: 16 }, hooks);
+    const up = await inspect({ ...request, modelPath: eval15, batchSize: 16 }, hooks);
+    assert.deepEqual(
+      up.layers.map((l) => l.pre.mean),
+      ref.layers.map((l) => l.pre.mean),
+    );
+    const bytes = fs.readFileSync(train15);
+    const loaded = { model: decodeModel(bytes), bytes, dir: tmp };
+    const run = (b: number) =>
+      measureBatchDependence(
+        { ...request, modelPath: train15 },
+        loaded,
+        { batchSize: b, batchSizeFrom: "train-batch", layers: [], confidence: 0.95 },
+        hooks,
+        { reshuffles: 2 },
+      );
+    const [b2, b8] = [await run(2), await run(8)];
+    for (const d of [b2, b8]) {
+      assert.deepEqual(
+        d.outputs.map((o) => o.output),
+        ["scores", "boxes"],
+      );
+      for (const o of d.outputs) {
+        console.log(
+          `      batch ${d.batchSize}, ${o.output}: mean |change| ${o.meanAbsChange.toPrecision(3)} (${o.meanAbsChangeInterval!.map((v) => v.toPrecision(3)).join("–")}), relative L2 ${(100 * o.relativeL2Change!).toPrecision(3)}% (${o.relativeL2ChangeInterval!.map((v) => (100 * v).toPrecision(3)).join("–")}%), mean |output| ${o.meanAbsReference.toPrecision(3)}`,
+        );
+        assert.ok(o.meanAbsChange > 0 && o.samples === 16);
+      }
+    }
+    const scores = (d: typeof b2) => d.outputs.find((o) => o.output === "scores")!;
+    assert.ok(scores(b8).relativeL2Change! < scores(b2).relativeL2Change!, "larger batches depend less on their members");
+    assert.ok(scores(b8).meanAbsChange <= 1, "scores are probabilities");
   });
 
   it("a batch that holds every sample: nothing to vary, said in one sentence", async () => {

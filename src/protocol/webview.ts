@@ -9,6 +9,7 @@
  */
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { RowIntervals } from "../core/stats/channelIntervals";
 import type {
   ActivationJson,
   ActivationLayerReport,
@@ -50,6 +51,8 @@ export interface LayerRow {
   expectedFlat: number | null;
   summary: LayerSummaryJson | null;
   warnings: WarningJson[];
+  /** BN layers: the worst channels' confidence intervals and how many channels crossed or are undecided. */
+  intervals?: RowIntervals;
 }
 
 /** The report without per-channel arrays: what the overview shows. */

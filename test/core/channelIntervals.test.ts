@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { activationFinder } from "../../src/core/inspect/activationJson";
 import { Inspection } from "../../src/core/inspect/inspection";
 import type { LayerReport } from "../../src/core/report";
-import { layerIntervals, verdictOf } from "../../src/core/stats/channelIntervals";
+import { layerIntervals, rowIntervals, verdictOf } from "../../src/core/stats/channelIntervals";
 import { withDefaults } from "../../src/core/stats/judge";
 import type { HostTensor } from "../../src/core/tensor";
 import { GraphBuilder } from "../helpers/onnxGraph";
@@ -149,6 +149,19 @@ describe("per-channel intervals (the detail view's error bars)", () => {
       layerIntervals(l, t, false).z.map((z) => z?.verdict),
       ["skipped", "skipped"],
     );
+  });
+
+  it("an overview row carries the worst channels' intervals (the summary's channels) and the counts", () => {
+    const { l } = layer(16, [0.1, -2, 4, 0.2], [0.3, 0.3, 0.3, 2.4], 4);
+    const t = withDefaults();
+    const row = rowIntervals(l, t);
+    const all = layerIntervals(l, t);
+    assert.equal(l.summary.worstZ?.channel, 2);
+    assert.equal(l.summary.worstVarRatio?.channel, 3);
+    assert.deepEqual(row.z, all.z[2]);
+    assert.deepEqual(row.ratio, all.ratio[3]);
+    assert.deepEqual(row.counts, all.counts);
+    assert.equal(row.counts.z.crossed, 2, "z = -2 and z = 4 cross with 16 samples");
   });
 
   it("verdictOf: the near end decides; an estimate beyond with the near end inside is undecided", () => {

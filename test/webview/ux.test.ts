@@ -331,6 +331,18 @@ describe("BN Lens panel: the places a new user got lost", function () {
       const panel = await open({ theme, width, height: 900 });
       await finish(panel, face);
       const { page } = panel;
+      // The overview row's variance-ratio figure names the worst channel's interval and the verdict counts.
+      const tips = await page
+        .locator(`[data-testid="layer-row"][data-node="${undecided.node}"] [title]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute("title") ?? ""));
+      const tip = tips.find((x) => x.includes("observed and stored variance differ by"));
+      assert.match(
+        tip ?? "",
+        new RegExp(
+          `95% CI [\\d.]+× to [\\d.]+×: (crossed with confidence|undecided|within)\\. ${counts.ratio.crossed} channels? crossed with confidence, ${counts.ratio.undecided} undecided\\.$`,
+        ),
+        tips.join(" | "),
+      );
       await page.locator(`[data-testid="layer-row"][data-node="${undecided.node}"]`).click();
       await page.getByTestId("channel-readout").waitFor();
       const titles = await page.locator(".channel-charts .chart-title").allInnerTexts();

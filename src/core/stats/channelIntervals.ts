@@ -75,3 +75,21 @@ export function layerIntervals(l: LayerReport, t: Thresholds, judged = true): La
   }
   return out;
 }
+
+/** What an overview row shows of the intervals: the worst channels' and the counts by verdict. */
+export interface RowIntervals {
+  /** The interval of the channel with the worst |z| and of the one with the worst variance ratio. */
+  z: ChannelInterval | null;
+  ratio: ChannelInterval | null;
+  counts: LayerIntervals["counts"];
+}
+
+/** The intervals of a layer's worst channels (as its summary names them) and its verdict counts. */
+export function rowIntervals(l: LayerReport, t: Thresholds, judged = true): RowIntervals {
+  const iv = layerIntervals(l, t, judged);
+  return {
+    z: l.summary.worstZ ? (iv.z[l.summary.worstZ.channel] ?? null) : null,
+    ratio: l.summary.worstVarRatio ? (iv.ratio[l.summary.worstVarRatio.channel] ?? null) : null,
+    counts: iv.counts,
+  };
+}

@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { parseShard } from "../core/inputs/shard";
 import { mergeReports } from "../core/inspect/buildReport";
+import { describeBatchDependence } from "../core/stats/batchDependence";
 import { formatBatchStudy, formatOverview, formatReport } from "./table";
 import type { Report, Severity } from "../core/report";
 import { VERSION } from "../core/version";
@@ -239,6 +240,8 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   }
   process.stdout.write(formatReport(report) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(report) + "\n");
+  else if (report.batchDependence)
+    process.stdout.write(`\n${describeBatchDependence(report.batchDependence)} (--batch-study shows every output.)\n`);
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
   for (const line of writeShareOutputs(report, values)) process.stdout.write(`${line}\n`);
   const verdict = gate(report, failOn);

@@ -13,6 +13,8 @@ import { createSession, releaseSession, runBatch } from "./session";
 
 /** The measurement holds its samples in memory and runs them as one batch for the reference: at most this many. */
 export const BATCH_DEPENDENCE_MAX_SAMPLES = 256;
+/** The measured samples' inputs are held in memory and fed as one batch: at most this many bytes of them. */
+export const BATCH_DEPENDENCE_MAX_INPUT_BYTES = 256 * 1024 * 1024;
 /** Random batches each sample is run in. */
 export const BATCH_DEPENDENCE_RESHUFFLES = 4;
 
@@ -40,7 +42,13 @@ export async function measureBatchDependence(
   let session: ort.InferenceSession | undefined;
   try {
     const total = source.info.sampleCount;
-    const n = Math.min(total, options.maxSamples ?? BATCH_DEPENDENCE_MAX_SAMPLES);
+    // float64 and int64 inputs take 8 bytes a value, the others at most 4.
+    const sampleBytes = inputs.reduce((s, i) => s + sizeOf(i.sampleDims) * (/64$/.test(i.dtype) ? 8 : 4), 0);
+    const n = Math.min(
+      total,
+      options.maxSamples ?? BATCH_DEPENDENCE_MAX_SAMPLES,
+      Math.max(1, Math.floor(BATCH_DEPENDENCE_MAX_INPUT_BYTES / Math.max(1, sampleBytes))),
+    );
     const outputs = model.outputs;
     const base = { batchSize: b, batchSizeFrom: settings.batchSizeFrom, reshuffles: K, seed, samplesTotal: total, layers: settings.layers };
     if (b >= n) {
@@ -48,7 +56,10 @@ export async function measureBatchDependence(
       return {
         ...batchDependenceJson(acc, base, settings.confidence),
         reshuffles: 0,
-        note: `A batch of ${b} holds all ${n} samples measured, so which samples share a batch cannot vary; give more samples than the batch size.`,
+        note:
+          n < total
+            ? `A batch of ${b} holds all ${n} samples that fit the ${BATCH_DEPENDENCE_MAX_INPUT_BYTES / 2 ** 20} MiB the measurement may hold, so which samples share a batch cannot vary here.`
+            : `A batch of ${b} holds all ${n} samples measured, so which samples share a batch cannot vary; give more samples than the batch size.`,
       };
     }
     const { edits } = planEdits(model, [], inputs, [b, n]);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as ort from "onnxruntime-node";
-import { UserError } from "../core/errors";
+import { UserError, isUserError } from "../core/errors";
 import { activationFinder } from "../core/inspect/activationJson";
 import { captureStrategy } from "../core/inspect/captureStrategy";
 import { buildReport } from "../core/inspect/buildReport";
@@ -416,18 +416,29 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const training = inspection.layers.filter((l) => l.trainingMode).map((l) => l.name);
   if (training.length && !report.data.synthetic && !request.shard) {
     hooks.log(`Measuring how the outputs depend on which samples share a batch (${training.length} training-mode BN layers).`);
-    report.batchDependence = await measureBatchDependence(
-      request,
-      loaded,
-      {
-        batchSize: request.trainBatch ?? batchSize,
-        batchSizeFrom: request.trainBatch ? "train-batch" : "run-batch",
-        layers: training,
-        confidence: thresholds.confidence,
-      },
-      hooks,
-      options,
-    );
+    const settings = {
+      batchSize: request.trainBatch ?? batchSize,
+      batchSizeFrom: request.trainBatch ? ("train-batch" as const) : ("run-batch" as const),
+      layers: training,
+      confidence: thresholds.confidence,
+    };
+    try {
+      report.batchDependence = await measureBatchDependence(request, loaded, settings, hooks, options);
+    } catch (e) {
+      // The statistics are complete: a failure of this extra measurement (memory, a batch the model refuses)
+      // is said in the report, not allowed to lose it. Cancelling still cancels.
+      if (!isUserError(e) || e.kind === "cancelled") throw e;
+      report.batchDependence = {
+        ...settings,
+        reshuffles: 0,
+        seed,
+        samples: 0,
+        samplesTotal: report.samples,
+        method: "not measured",
+        outputs: [],
+        note: `Measuring it failed: ${e.message}`,
+      };
+    }
   }
   return report;
 }

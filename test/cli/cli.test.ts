@@ -191,6 +191,10 @@ describe("bn-lens CLI", function () {
       report.batchDependence?.outputs.map((o) => o.output),
       ["y"],
     );
+    // Without --batch-study: the one sentence.
+    const plain = bnLens("inspect", model, "--data", data, "--train-batch", "4");
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^Training-mode BN \(1 layer\) makes the outputs depend .* \(--batch-study shows every output\.\)$/m);
     // Random inputs: named, not measured.
     const random = bnLens("inspect", model, "--samples", "16", "--batch-study");
     assert.equal(random.code, 0, random.stderr);

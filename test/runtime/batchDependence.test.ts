@@ -10,6 +10,8 @@ import { ModelProtoSchema, TensorProto_DataType, TypeProtoSchema, ValueInfoProto
 import { checkReport } from "../../src/core/reportSchema";
 import { reshuffledBatches } from "../../src/core/stats/batchDependence";
 import { measureBatchDependence } from "../../src/runtime/batchDependence";
+import { UserError } from "../../src/core/errors";
+import { prepareData } from "../../src/runtime/dataSources";
 import { inspect, type EngineHooks } from "../../src/runtime/engine";
 import { decodeModel } from "../../src/core/onnx/model";
 import { elementBytes, npyBytes } from "../helpers/npyBytes";
@@ -216,6 +218,36 @@ describe("batch dependence of training_mode=1 BN outputs", function () {
     const scores = (d: typeof b2) => d.outputs.find((o) => o.output === "scores")!;
     assert.ok(scores(b8).relativeL2Change! < scores(b2).relativeL2Change!, "larger batches depend less on their members");
     assert.ok(scores(b8).meanAbsChange <= 1, "scores are probabilities");
+  });
+
+  it("a failing measurement is a note in the report; the statistics stay", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "fail-"));
+    fs.writeFileSync(path.join(dir, "data.npy"), recalData(24));
+    const modelPath = path.join(dir, "m.onnx");
+    fs.writeFileSync(modelPath, recalModelBytes({ trainingMode: true }));
+    // The statistics read batches of 8; the measurement's one read of all 24 samples fails as memory would.
+    const openData: typeof prepareData = async (...args) => {
+      const opened = await prepareData(...args);
+      const read = opened.source.read.bind(opened.source);
+      opened.source.read = (start, count) => {
+        if (count > 8)
+          throw new UserError("resource", "onnxruntime ran out of memory running this model (bad_alloc); try a smaller --batch.");
+        return read(start, count);
+      };
+      return opened;
+    };
+    const report = await inspect({ modelPath, dataPath: path.join(dir, "data.npy"), batchSize: 8 }, hooks, { openData });
+    assert.equal(report.samples, 24);
+    assert.ok(
+      report.layers.every((l) => l.pre.count.every((n) => n > 0)),
+      "the statistics are complete",
+    );
+    assert.deepEqual(report.batchDependence?.outputs, []);
+    assert.equal(
+      report.batchDependence?.note,
+      "Measuring it failed: onnxruntime ran out of memory running this model (bad_alloc); try a smaller --batch.",
+    );
+    checkReport(JSON.parse(JSON.stringify(report)), "the report");
   });
 
   it("a batch that holds every sample: nothing to vary, said in one sentence", async () => {

@@ -265,6 +265,12 @@ describe("batch dependence of training_mode=1 BN outputs", function () {
       fs.writeFileSync(modelPath, recalModelBytes({ trainingMode }));
       const report = await inspect({ modelPath, dataPath: path.join(dir, "data.npy"), trainBatch: 4, batchSize: 8 }, hooks);
       checkReport(JSON.parse(JSON.stringify(report)), "the report");
+      // Stale-statistics findings of a training-mode node say that its stored statistics are not read now.
+      const stale = report.layers
+        .find((l) => l.node === "bnc")!
+        .warnings.filter((w) => w.rule === "mean-shift" || w.rule === "variance-ratio");
+      assert.ok(stale.length > 0, "bnc's stored statistics (mean 0, var 1) are stale for this data");
+      for (const w of stale) assert.equal(w.message.includes("so the stored ones do not affect its outputs now"), trainingMode, w.message);
       if (!trainingMode) {
         assert.equal(report.batchDependence, undefined);
         continue;

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,16 +8,11 @@ import { TensorProtoSchema } from "onnx-buf";
 import { checkShards, parseShard, shardSize } from "../../src/core/inputs/shard";
 import type { Report } from "../../src/core/report";
 import { npyBytes } from "../helpers/npyBytes";
-import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, ROOT } from "../helpers/paths";
+import { CLI, bnLens } from "../helpers/cli";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
 import { throwsUser } from "../helpers/userError";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
 const BN2D = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval", "model.onnx");
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Runs the n shards as n processes at once, as n machines of a job array would. */
 async function runShards(n: number, args: string[], outOf: (i: number) => string): Promise<Report[]> {

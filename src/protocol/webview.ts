@@ -21,7 +21,7 @@ import type {
   WarningJson,
 } from "../core/report";
 import { isRequestType, parseRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
-import { parse, s, type Infer, type Schema } from "./schema";
+import { bool, int, literal, num, parse, string, struct, type Infer, type Schema } from "../core/schema";
 import type { Progress } from "./worker";
 
 /** A layer-level histogram: bucket counts from bucket `first` (see HistogramScheme). */
@@ -88,25 +88,25 @@ export interface WebviewMethods {
   getLayer: { params: { kind: LayerKind; index: number }; result: GetLayerResult };
 }
 
-const layerKind = s.literal("bn", "activation");
+const layerKind = literal("bn", "activation");
 
 /** Parameter schemas the host checks every webview request against. */
 export const webviewParams: ParamSchemas<WebviewMethods> = {
-  getLayer: s.object({ kind: layerKind, index: s.int() }),
+  getLayer: struct({ kind: layerKind, index: int() }),
 };
 
 /** Webview → host notifications (no reply), each with its schema. */
 export const webviewNotifications = {
-  webviewReady: s.object({}),
-  runInspection: s.object({ withData: s.boolean() }),
+  webviewReady: struct({}),
+  runInspection: struct({ withData: bool }),
   /** Repeat the last run (same data, same preprocessing). */
-  rerunInspection: s.object({}),
-  cancelRun: s.object({}),
-  exportReport: s.object({}),
-  revealNode: s.object({ node: s.string(1, 4095) }),
-  overviewRendered: s.object({ rows: s.int(), firstPaintMs: s.number() }),
-  layerOpened: s.object({ kind: layerKind, index: s.int() }),
-  compareData: s.object({}),
+  rerunInspection: struct({}),
+  cancelRun: struct({}),
+  exportReport: struct({}),
+  revealNode: struct({ node: string(1, 4095) }),
+  overviewRendered: struct({ rows: int(), firstPaintMs: num() }),
+  layerOpened: struct({ kind: layerKind, index: int() }),
+  compareData: struct({}),
 } satisfies Record<string, Schema<object>>;
 
 type Notifications = typeof webviewNotifications;

@@ -219,13 +219,13 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Everything a (re)loaded view needs: the model, then the run in progress or the last report. */
   private sendState(view: ModelPanel): void {
     const s = this.docs.open(view.uri);
-    if (s.overview) this.postTo(view, { type: "modelDescribed", overview: s.overview, trusted: this.isTrusted() });
+    if (s.description) this.postTo(view, { type: "modelDescribed", overview: s.description, trusted: this.isTrusted() });
     else if (s.describeError) this.postTo(view, { type: "modelFailed", message: s.describeError, name: s.name });
     if (s.run) {
       this.postTo(view, { type: "runStarted", description: s.run.description });
       if (s.run.progress) this.postTo(view, { type: "runProgressed", progress: s.run.progress });
-    } else if (s.report && s.overviewOfReport) {
-      this.postTo(view, { type: "runFinished", report: s.overviewOfReport, restored: s.restored });
+    } else if (s.report && s.compactReport) {
+      this.postTo(view, { type: "runFinished", report: s.compactReport, restored: s.restored });
       this.panel = view;
       if (s.comparison) this.postTo(view, { type: "comparisonFinished", comparison: s.comparison });
     }
@@ -270,7 +270,7 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   private trustGranted(): void {
     for (const s of this.docs.all()) {
-      if (s.overview) this.post(s, { type: "modelDescribed", overview: s.overview, trusted: true });
+      if (s.description) this.post(s, { type: "modelDescribed", overview: s.description, trusted: true });
     }
   }
 
@@ -477,8 +477,8 @@ export class Controller implements ViewHost, vscode.Disposable {
   private nodeDocumentText(model: vscode.Uri, node: string): string {
     const s = this.find(model);
     return (
-      nodeText(node, s?.overview, s?.report) ??
-      `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.overview ? "" : ", or the model has not been read yet"}.\n`
+      nodeText(node, s?.description, s?.report) ??
+      `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.description ? "" : ", or the model has not been read yet"}.\n`
     );
   }
 

@@ -30,7 +30,7 @@ export class ModelLoader {
 
   /** Asks the inference process what the model stores, and tells the views. */
   describe(s: ModelDocument): Promise<void> {
-    if (s.overview || s.describing) return s.describing ?? Promise.resolve();
+    if (s.description || s.describing) return s.describing ?? Promise.resolve();
     const { log } = this.host;
     if (s.uri.scheme !== "file") {
       s.describeError = `BN Lens reads models from disk, and ${s.uri.toString()} is not a file on disk.`;
@@ -42,7 +42,7 @@ export class ModelLoader {
       .describeModel(s.uri.fsPath, { thresholds: runSettings(s.uri).thresholds })
       .then(
         (overview) => {
-          s.overview = overview;
+          s.description = overview;
           s.describeError = undefined;
           s.describeMs = performance.now() - t0;
           log.info(`Opened ${s.uri.fsPath}: ${overview.model.statement} (described in ${s.describeMs.toFixed(0)} ms).`);

@@ -82,7 +82,7 @@ export function testApi(c: Controller, log: Log, activationMs: number): BnLensAp
     return {
       views: s?.views.size ?? 0,
       readyViews: s ? [...s.views].filter((v) => v.ready).length : 0,
-      describedLayers: s?.overview?.layers.length,
+      describedLayers: s?.description?.layers.length,
       describeMs: s?.describeMs,
       describeError: s?.describeError,
       report: s?.report,

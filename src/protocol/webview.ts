@@ -1,6 +1,6 @@
 /**
  * Messages between the extension host and the BN Lens webview (panel and .onnx custom editor).
- * Only summaries and histograms cross: the overview of every layer at once, a layer's per-channel detail
+ * Only summaries and histograms cross: every layer's row at once (CompactReport), a layer's per-channel detail
  * on request (paged by layer). Requests are verbNoun, events nounPastTense. Requests go through the one
  * request/reply layer (src/protocol/rpc.ts): to add one, add it to WebviewMethods and its parameter schema
  * to webviewParams; the compiler then asks for its handler in src/extension/webviewHandlers.ts, and the
@@ -8,7 +8,7 @@
  * webviewNotifications with their schema.
  */
 import type { ComparisonReport } from "../core/compare/comparisonReport";
-import type { ModelOverview } from "../core/inspect/overview";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import type {
   ActivationJson,
   ActivationLayerReport,
@@ -30,7 +30,7 @@ export interface LayerHistogram {
   counts: number[];
 }
 
-/** One row of the overview: everything the table and its sparklines need, no per-channel arrays. */
+/** One row of the report view's layers table: everything the table and its sparklines need, no per-channel arrays. */
 export interface LayerRow {
   kind: "bn" | "activation";
   index: number;
@@ -52,8 +52,8 @@ export interface LayerRow {
   warnings: WarningJson[];
 }
 
-/** The report without per-channel arrays: what the overview shows. */
-export interface ReportOverview {
+/** The report without per-channel arrays: what the report view (webview/reportView.ts) shows. */
+export interface CompactReport {
   /** When the report was made (ISO 8601); a restored report shows it. */
   createdAt: string;
   model: Report["model"];
@@ -84,7 +84,7 @@ export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activ
 
 /** Requests from the webview: parameters and result. */
 export interface WebviewMethods {
-  /** One layer's full per-channel report (the overview carries no per-channel arrays). */
+  /** One layer's full per-channel report (the compact report carries no per-channel arrays). */
   getLayer: { params: { kind: LayerKind; index: number }; result: GetLayerResult };
 }
 
@@ -118,10 +118,10 @@ export type WebviewReply = RpcReply<WebviewMethods, string>;
 
 /** Host → webview events. */
 export type HostToWebview =
-  | { type: "modelDescribed"; overview: ModelOverview; trusted: boolean }
+  | { type: "modelDescribed"; overview: ModelDescription; trusted: boolean }
   | { type: "runStarted"; description: string }
   | { type: "runProgressed"; progress: Progress }
-  | { type: "runFinished"; report: ReportOverview; restored: boolean }
+  | { type: "runFinished"; report: CompactReport; restored: boolean }
   | { type: "runFailed"; message: string; kind: string }
   | { type: "runCancelled" }
   | { type: "comparisonFinished"; comparison: ComparisonReport }
@@ -150,5 +150,5 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
   return body ? ({ ...body, type } as WebviewNotification) : undefined;
 }
 
-/** Compile-time check that core's overview builder produces exactly the protocol's shape. */
-export type _CheckOverview = ReturnType<typeof import("../core/inspect/panelData").reportOverview> extends ReportOverview ? true : never;
+/** Compile-time check that core's compactReport builder produces exactly the protocol's shape. */
+export type _CheckCompactReport = ReturnType<typeof import("../core/inspect/panelData").compactReport> extends CompactReport ? true : never;

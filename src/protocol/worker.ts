@@ -5,7 +5,7 @@
  * src/runtime/worker.ts and the client calls it with `rpc.request("name", params)`.
  */
 import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/errors";
-import type { ModelOverview } from "../core/inspect/overview";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Shard } from "../core/inputs/shard";
 import type { Report, Thresholds } from "../core/report";
@@ -91,7 +91,7 @@ export interface WorkerMethods {
   /** Runs an inspection; inspections run one after another. */
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
   /** Reads a model's stored BN parameters without running it. */
-  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelOverview };
+  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelDescription };
   /** Re-estimates BN statistics and writes a new model; queued with inspections. */
   recalibrate: { params: { request: RecalibrateRequest }; result: RecalibrationJson; events: { progressed: Progress; logged: string } };
 }

@@ -296,15 +296,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Runs an inspection of a model; `how` picks the data. Resolves to the report, or undefined when nothing ran. */
   async inspect(arg: unknown, how: InspectHow): Promise<InspectionResult | undefined> {
     const uri = await this.resolveModel(arg, true);
-    if (!uri) return undefined;
-    if (!this.isTrusted()) {
-      this.refuseUntrusted(uri);
-      return undefined;
-    }
-    if (uri.scheme !== "file") {
-      this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
-      return undefined;
-    }
+    if (!uri || !this.mayRun(uri)) return undefined;
     const open = this.find(uri);
     if (open?.run) {
       this.seam.notify("info", `BN Lens is already inspecting ${open.name}; wait for it or cancel it first.`, {
@@ -363,6 +355,19 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** Opens (or reveals) the model view of a model. */
   async openView(uri: vscode.Uri): Promise<void> {
     await vscode.commands.executeCommand("vscode.openWith", uri, VIEW_TYPE, { preview: false });
+  }
+
+  /** Whether a command may run this model: the workspace is trusted and the model is a file on disk (else says why). */
+  private mayRun(uri: vscode.Uri): boolean {
+    if (!this.isTrusted()) {
+      this.refuseUntrusted(uri);
+      return false;
+    }
+    if (uri.scheme !== "file") {
+      this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
+      return false;
+    }
+    return true;
   }
 
   private refuseUntrusted(uri: vscode.Uri): void {
@@ -434,15 +439,7 @@ export class Controller implements ViewHost, vscode.Disposable {
    */
   async recalibrate(arg?: unknown): Promise<RecalibrationJson | undefined> {
     const uri = await this.resolveModel(arg, true);
-    if (!uri) return undefined;
-    if (!this.isTrusted()) {
-      this.refuseUntrusted(uri);
-      return undefined;
-    }
-    if (uri.scheme !== "file") {
-      this.seam.notify("error", `BN Lens reads models from disk, and ${uri.toString()} is not a file on disk.`);
-      return undefined;
-    }
+    if (!uri || !this.mayRun(uri)) return undefined;
     return recalibrateModel(
       {
         seam: this.seam,

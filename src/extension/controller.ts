@@ -14,7 +14,7 @@ import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
-import type { HostToWebview, RerunOffer, WebviewMethods, WebviewToHost } from "../protocol/webview";
+import { webviewMessageProblem, type HostToWebview, type RerunOffer, type WebviewMethods, type WebviewToHost } from "../protocol/webview";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { compareWithData } from "./compareCommand";
 import { askData, describeData, type DataChoice } from "./dataChoice";
@@ -148,7 +148,7 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   viewRejected(view: ModelPanel, raw: unknown): void {
     const type = typeof raw === "object" && raw !== null ? String((raw as { type?: unknown }).type) : typeof raw;
-    this.log.warn(`Ignored a malformed message from the view of ${view.uri.fsPath} (type ${type}).`);
+    this.log.warn(`Ignored a malformed message from the view of ${view.uri.fsPath} (type ${type}: ${webviewMessageProblem(raw)}).`);
   }
 
   viewMessage(view: ModelPanel, msg: WebviewToHost): void {

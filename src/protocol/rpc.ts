@@ -11,7 +11,7 @@
  * never resolve a request with a value of the wrong type. Pure TypeScript, no timers: timeouts and grace
  * periods belong to the side that owns a clock (the webview, the process client).
  */
-import { SchemaError, int, literal, parse, string, struct, type Schema } from "../core/schema";
+import { SchemaError, describeValue, int, literal, parse, string, struct, type Schema } from "../core/schema";
 
 /** One method: what it takes, what it answers, and the events it may send while it runs. */
 export interface MethodSpec {
@@ -188,15 +188,19 @@ export type Handlers<M> = {
 const requestHead = struct({ type: string(1, 200), requestId: int() });
 
 /**
- * Reads a message against a protocol: a request with valid parameters, a cancel, or undefined for anything
- * that is not a request of the protocol. Throws SchemaError (naming the field) when a request of a known
- * method has parameters that do not fit.
+ * Reads a request of the protocol, or a cancel. Throws SchemaError naming what does not fit: the type or
+ * requestId, a method the protocol does not have, or a parameter.
  */
-function readRequest<M extends Protocol<M>>(schemas: ParamSchemas<M>, raw: unknown): RpcRequest<M> | RpcCancel | undefined {
-  const head = parse(requestHead, raw);
-  if (!head) return undefined;
+export function readRequest<M extends Protocol<M>>(schemas: ParamSchemas<M>, raw: unknown): RpcRequest<M> | RpcCancel {
+  const head = requestHead(raw);
   if (head.type === "cancel") return { type: "cancel", requestId: head.requestId };
-  if (!Object.prototype.hasOwnProperty.call(schemas, head.type)) return undefined;
+  if (!Object.prototype.hasOwnProperty.call(schemas, head.type)) {
+    throw new SchemaError(
+      "type",
+      `one of ${[...Object.keys(schemas), "cancel"].map((k) => JSON.stringify(k)).join(", ")}`,
+      describeValue(head.type),
+    );
+  }
   const params = (schemas[head.type as Name<M>] as Schema<object>)(raw);
   return { ...params, type: head.type, requestId: head.requestId } as RpcRequest<M>;
 }
@@ -236,17 +240,17 @@ export class RpcServer<M extends Protocol<M>, E> {
    * parameters do not fit is answered with an error (the caller would otherwise wait forever) and is not run.
    */
   receive(raw: unknown): boolean {
-    let msg: RpcRequest<M> | RpcCancel | undefined;
+    const head = parse(requestHead, raw);
+    if (!head || !isRequestType(this.options.params, head.type)) return false;
+    let msg: RpcRequest<M> | RpcCancel;
     try {
       msg = readRequest(this.options.params, raw);
     } catch (e) {
       if (!(e instanceof SchemaError)) throw e;
-      const head = parse(requestHead, raw)!;
       const error = this.options.toError(new Error(`The parameters of ${head.type} are not valid: ${e.message}.`));
       this.options.send({ type: "replied", requestId: head.requestId, method: head.type, result: null, error } as RpcReply<M, E>);
       return false;
     }
-    if (!msg) return false;
     void this.handle(msg);
     return true;
   }

@@ -20,8 +20,8 @@ import type {
   Thresholds,
   WarningJson,
 } from "../core/report";
-import { isRequestType, parseRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
-import { bool, int, literal, num, parse, string, struct, type Infer, type Schema } from "../core/schema";
+import { isRequestType, readRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
+import { SchemaError, bool, describeValue, int, literal, num, string, struct, type Infer, type Schema } from "../core/schema";
 import type { Progress } from "./worker";
 
 /** A layer-level histogram: bucket counts from bucket `first` (see HistogramScheme). */
@@ -137,17 +137,42 @@ export type HostToWebview =
 /** Webview → host messages. */
 export type WebviewToHost = WebviewNotification | RpcRequest<WebviewMethods> | RpcCancel;
 
+const messageHead = struct({ type: string(1, 200) }, "a message object");
+
 /**
- * Checks a message from the webview before the host acts on it (the webview renders model-derived text,
- * so its messages are treated as untrusted). Returns undefined for anything malformed.
+ * Reads a message from the webview before the host acts on it (the webview renders model-derived text, so
+ * its messages are treated as untrusted): the message with only the fields its type has. Throws SchemaError
+ * naming the field that does not fit, or the type when it is not one.
  */
+export function readWebviewMessage(raw: unknown): WebviewToHost {
+  const { type } = messageHead(raw);
+  if (isRequestType(webviewParams, type)) return readRequest(webviewParams, raw);
+  if (!Object.prototype.hasOwnProperty.call(webviewNotifications, type)) {
+    throw new SchemaError("type", "a BN Lens webview message type", describeValue(type));
+  }
+  const body = (webviewNotifications[type as keyof Notifications] as Schema<object>)(raw);
+  return { ...body, type } as WebviewNotification;
+}
+
+/** The message if it is a valid one from the webview, else undefined (see readWebviewMessage). */
 export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const type = (raw as { type?: unknown }).type;
-  if (isRequestType(webviewParams, type)) return parseRequest(webviewParams, raw);
-  if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(webviewNotifications, type)) return undefined;
-  const body = parse(webviewNotifications[type as keyof Notifications] as Schema<object>, raw);
-  return body ? ({ ...body, type } as WebviewNotification) : undefined;
+  try {
+    return readWebviewMessage(raw);
+  } catch (e) {
+    if (e instanceof SchemaError) return undefined;
+    throw e;
+  }
+}
+
+/** Why a message from the webview is refused (the SchemaError's sentence), or undefined when it is valid. */
+export function webviewMessageProblem(raw: unknown): string | undefined {
+  try {
+    readWebviewMessage(raw);
+    return undefined;
+  } catch (e) {
+    if (e instanceof SchemaError) return e.message;
+    throw e;
+  }
 }
 
 /** Compile-time check that core's compactReport builder produces exactly the protocol's shape. */

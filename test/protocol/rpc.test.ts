@@ -3,7 +3,7 @@
 import * as assert from "node:assert/strict";
 import { RpcClient, RpcServer, type Handlers } from "../../src/protocol/rpc";
 import { int, num, str, struct } from "../../src/core/schema";
-import { parseWebviewMessage } from "../../src/protocol/webview";
+import { parseWebviewMessage, webviewMessageProblem } from "../../src/protocol/webview";
 import { workerParams } from "../../src/protocol/worker";
 
 interface Methods {
@@ -141,6 +141,22 @@ describe("rpc", () => {
       { type: "constructor" },
     ])
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+    // What the host logs for a refused message: the field and what was expected.
+    assert.equal(
+      webviewMessageProblem({ type: "revealNode", node: "" }),
+      'field "node" must be a string of 1 to 4095 characters, not the string ""',
+    );
+    assert.equal(webviewMessageProblem({ type: "runInspection" }), 'field "withData" is missing (expected true or false)');
+    assert.equal(
+      webviewMessageProblem({ type: "getLayer", requestId: 1, kind: "conv", index: 0 }),
+      'field "kind" must be one of "bn", "activation", not the string "conv"',
+    );
+    assert.equal(
+      webviewMessageProblem({ type: "toString" }),
+      'field "type" must be a BN Lens webview message type, not the string "toString"',
+    );
+    assert.equal(webviewMessageProblem(null), 'field "(top level)" must be a message object, not null');
+    assert.equal(webviewMessageProblem({ type: "cancel", requestId: 3 }), undefined);
   });
 
   it("the inference process's schemas check types and leave ranges to the engine", () => {

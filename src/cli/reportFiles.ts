@@ -5,7 +5,7 @@ import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError } from "../core/errors";
 import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
-import { compactJson } from "../core/inspect/reportJson";
+import { jsonFilePieces } from "../core/inspect/reportJson";
 import { writeFileAtomic } from "./output";
 
 function readJsonFile(file: string): unknown {
@@ -49,6 +49,34 @@ function sameFile(a: string, b: string): boolean {
   return real(a) === real(b);
 }
 
+/**
+ * Refuses a list of reports that names one file twice: by the same path, or through another path to the
+ * same data (a symlink, `./a/../a.json`, a hard link), compared by real path and by device and inode.
+ * A missing file is left to whoever reads it.
+ */
+export function refuseSameFiles(files: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    let keys: string[];
+    try {
+      const stat = fs.statSync(file, { bigint: true });
+      keys = [`path:${fs.realpathSync(file)}`, `inode:${stat.dev}:${stat.ino}`];
+    } catch {
+      continue;
+    }
+    const earlier = keys.map((k) => seen.get(k)).find((f) => f !== undefined);
+    if (earlier !== undefined) {
+      throw new UserError(
+        "usage",
+        earlier === file
+          ? `${file} is given twice; give each report once, or its samples are counted twice.`
+          : `${earlier} and ${file} are the same file; give each report once, or its samples are counted twice.`,
+      );
+    }
+    for (const k of keys) seen.set(k, file);
+  }
+}
+
 /** Refuses an output path that names one of the command's input files (checked before any work starts). */
 export function refuseInputAsOutput(file: string | undefined, inputs: readonly string[], what = "the report"): void {
   if (file !== undefined && inputs.some((i) => sameFile(i, file)))
@@ -61,5 +89,5 @@ export function refuseInputAsOutput(file: string | undefined, inputs: readonly s
  */
 export function writeJsonSafely(file: string, value: unknown, inputs: readonly string[], what = "the report"): void {
   refuseInputAsOutput(file, inputs, what);
-  writeFileAtomic(file, compactJson(value) + "\n", what);
+  writeFileAtomic(file, jsonFilePieces(value), what);
 }

@@ -159,6 +159,22 @@ describe("bn-lens reliability (issue #10)", function () {
         bnLens("merge", a, alias, "--json", out),
         `${a} and ${alias} are the same file; give each report once, or its samples are counted twice.`,
       );
+      // The same data under a path with `..` in it, and under a hard link (another name for the same inode,
+      // which no real path resolves): both are the same file, not two reports of one run.
+      fs.mkdirSync(path.join(tmp, "sub"), { recursive: true });
+      const dotted = `${tmp}/sub/../a.json`; // not path.join, which would remove the ".."
+      assertError(
+        bnLens("merge", a, dotted, "--json", out),
+        `${a} and ${dotted} are the same file; give each report once, or its samples are counted twice.`,
+      );
+      const hard = path.join(tmp, "hard.json");
+      fs.linkSync(a, hard);
+      assert.notEqual(fs.realpathSync(hard), fs.realpathSync(a));
+      assertError(
+        bnLens("merge", b, hard, a, "--json", out),
+        `${hard} and ${a} are the same file; give each report once, or its samples are counted twice.`,
+      );
+      assert.ok(!fs.existsSync(out), "nothing was written");
     });
 
     it("refuses the same run identity (a copied report, a re-run shard, a merge merged with its own shard)", () => {

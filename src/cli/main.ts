@@ -31,6 +31,7 @@ import { InspectorClient, WorkerError } from "../runtime/client";
 import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
 import { demoModelPath, writeDemoModel } from "./demo";
 import { checkOutputPath, writeFileAtomic } from "./output";
+import { rerunWithHeapFor } from "./heapLimit";
 import { readReportFile, readReportOrComparison, refuseInputAsOutput, refuseSameFiles } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 import { SHARE_OPTIONS, gate, parseFailOn, writeComparisonHtml, writeShareOutputs } from "./shareOutputs";
@@ -252,6 +253,8 @@ async function mergeCommand(args: string[]): Promise<number> {
   if (values.json === undefined) throw usage("merge needs --json OUT for the merged report");
   const out = checkOutputPath(values.json, "--json", positionals);
   refuseSameFiles(positionals);
+  const rerun = rerunWithHeapFor(positionals, `Merging ${positionals.length} reports`);
+  if (rerun !== undefined) return rerun;
   const reports = positionals.map((file) => {
     const report = readReportFile(file);
     checkMergeable(report, file);

@@ -1,17 +1,26 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { checkComparison } from "../core/compare/compareReports";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError } from "../core/errors";
+import { JsonPieceParser, JsonSyntaxError } from "../core/jsonPieces";
 import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
 import { jsonFilePieces } from "../core/inspect/reportJson";
 import { writeFileAtomic } from "./output";
 
+// Above this size a report is parsed piece by piece: a report of hundreds of layers of thousands of channels
+// is longer than the longest string V8 can hold, and JSON.parse needs the whole text as one string.
+const WHOLE_TEXT_LIMIT_BYTES = 256 * 2 ** 20;
+const PIECE_BYTES = 8 * 2 ** 20;
+
 function readJsonFile(file: string): unknown {
-  let text: string;
+  let fd: number;
+  let sizeBytes: number;
   try {
-    text = fs.readFileSync(file, "utf8");
+    fd = fs.openSync(file, "r");
+    sizeBytes = fs.fstatSync(fd).size;
   } catch (e) {
     throw new UserError(
       "data",
@@ -19,9 +28,21 @@ function readJsonFile(file: string): unknown {
     );
   }
   try {
-    return JSON.parse(text) as unknown;
-  } catch {
+    if (sizeBytes <= WHOLE_TEXT_LIMIT_BYTES) return JSON.parse(fs.readFileSync(fd, "utf8")) as unknown;
+    const parser = new JsonPieceParser();
+    const decoder = new StringDecoder("utf8");
+    const buffer = Buffer.alloc(PIECE_BYTES);
+    for (let read; (read = fs.readSync(fd, buffer, 0, PIECE_BYTES, null)) > 0;) parser.write(decoder.write(buffer.subarray(0, read)));
+    parser.write(decoder.end());
+    return parser.end();
+  } catch (e) {
+    if (!(e instanceof SyntaxError || e instanceof JsonSyntaxError)) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UserError("data", `Cannot read report ${file}: ${code === "EISDIR" ? "it is a folder" : (e as Error).message}.`);
+    }
     throw new UserError("data", `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

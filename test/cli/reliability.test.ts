@@ -202,6 +202,15 @@ describe("bn-lens reliability (issue #10)", function () {
       );
     });
 
+    it("reruns itself with a larger heap when the reports need more than the current one", () => {
+      // 100 MB is less than merge asks for any input (7 bytes of heap per byte of JSON, plus 512 MB).
+      const out = path.join(tmp, "merged-heap.json");
+      const r = spawnSync(process.execPath, ["--max-old-space-size=100", CLI, "merge", a, b, "--json", out], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Merged 2 reports \(32 samples\) into /);
+      assert.equal((JSON.parse(fs.readFileSync(out, "utf8")) as Report).samples, 32);
+    });
+
     it("refuses --json naming one of the reports", () => {
       assertError(
         bnLens("merge", a, b, "--json", b),

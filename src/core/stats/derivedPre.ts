@@ -1,5 +1,5 @@
 import type { BnLayer } from "../graph/bnLayers";
-import { ChannelStats, channelLayout, countFlat, type FlatIntervals } from "./accumulator";
+import { ChannelStats, channelLayout, countFlat, histogramPairs, type FlatIntervals } from "./accumulator";
 import { BUCKET_COUNT, BUCKET_OF_TOP_BITS } from "./histogram";
 
 /**
@@ -160,6 +160,61 @@ export function addOutputWithDerivedInput(
       const xHi = Math.fround(mu + ((sc > 0 ? mx : mn) - be) * sc);
       if (xLo < pre.min[c]) pre.min[c] = xLo;
       if (xHi > pre.max[c]) pre.max[c] = xHi;
+    }
+  }
+}
+
+/**
+ * Fast mode, one batch of one BN layer measured on its output: adds sampled BN outputs y [N, C, ...] to
+ * `post`'s histogram, extremes and flat-region counts, and the recovered inputs fround(x) to `pre`'s
+ * histogram and extremes. Moments are not touched (they come from reductions over every value). The
+ * mirror of addSampledHistograms, which starts from sampled inputs.
+ */
+export function addSampledOutputWithDerivedInput(
+  pre: ChannelStats,
+  post: ChannelStats,
+  y: Float32Array,
+  dims: readonly number[],
+  inv: InverseAffine,
+  flat?: readonly FlatIntervals[],
+): void {
+  const { outer, channels, inner } = channelLayout(dims, 1);
+  if (channels !== post.channels) throw new Error(`expected ${post.channels} channels, got ${channels}`);
+  const bits = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  const [preA, preB] = pre.histHalves();
+  const [postA, postB] = post.histHalves();
+  const slots = post.intervalSlots;
+  // Recovered inputs of one map, as float32, and their bits for bucketing.
+  const row = new Float32Array(inner);
+  const rowBits = new Uint32Array(row.buffer);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const start = (o * channels + c) * inner;
+      const mu = inv.mean[c],
+        be = inv.beta[c],
+        sc = inv.scale[c];
+      const hb = c * BUCKET_COUNT;
+      let mn = post.min[c],
+        mx = post.max[c];
+      for (let i = 0; i < inner; i++) {
+        const v = y[start + i];
+        row[i] = mu + (v - be) * sc;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      }
+      post.min[c] = mn;
+      post.max[c] = mx;
+      // fround is monotone and so is the map: the recovered extremes are the images of y's.
+      if (inner) {
+        const xLo = Math.fround(mu + ((sc > 0 ? mn : mx) - be) * sc);
+        const xHi = Math.fround(mu + ((sc > 0 ? mx : mn) - be) * sc);
+        if (xLo < pre.min[c]) pre.min[c] = xLo;
+        if (xHi > pre.max[c]) pre.max[c] = xHi;
+      }
+      histogramPairs(bits, start, start + inner, postA, postB, hb);
+      histogramPairs(rowBits, 0, inner, preA, preB, hb);
+      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+      if (fl && fl.lo.length) post.flatCount[c] += countFlat(y, start, start + inner, fl, post.flatByInterval, c * slots);
     }
   }
 }

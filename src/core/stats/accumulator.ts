@@ -460,7 +460,7 @@ export function countFlat(v: Float32Array, start: number, end: number, fl: FlatI
 }
 
 /** Buckets the float32 values whose bits are bits[start, end) into two histogram halves, alternately. */
-export function histogramPairs(bits: Uint32Array, start: number, end: number, hA: Float64Array, hB: Float64Array, offset: number): void {
+function histogramPairs(bits: Uint32Array, start: number, end: number, hA: Float64Array, hB: Float64Array, offset: number): void {
   let i = start;
   for (; i + 1 < end; i += 2) {
     hA[offset + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;

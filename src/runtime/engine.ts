@@ -161,7 +161,7 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
   }
   const fraction = seen / all;
   const strides = [...new Set(sampled.map((l) => l.sampling!.strides.join("x")))].join(", ");
-  const fromOutput = layers.filter((l, i) => l.sampling && inspection.derivesInput(i)).length;
+  const fromOutput = layers.filter((l, i) => l.sampling && inspection.measuresOutput(i)).length;
   return {
     mode: "fast",
     description:
@@ -314,7 +314,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     let exactBatches = 0;
     let autoNote: string | undefined;
     const startFast = async () => {
-      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.derivesInput(i));
+      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.measuresOutput(i));
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
       fast = { session: await createSession(bytes, loaded.dir, request), plan };
       // The exact session is only needed again for a batch with non-finite values.

@@ -66,6 +66,8 @@ interface BnState {
   sampling?: { strides: number[]; fraction: number };
   /** Set when exact batches capture only the BN output and recover the input from it (derivedPre.ts). */
   inverse?: InverseAffine;
+  /** Set by noteDims: on the first batch some channel's output was far less centred than its input. */
+  outputOffCentre?: boolean;
 }
 
 interface ProbeState {
@@ -247,9 +249,15 @@ export class Inspection {
     return s.inverse;
   }
 
-  /** Whether layer i's input is recovered from its output (so fast mode measures the output). */
-  derivesInput(layer: number): boolean {
-    return this.bn[layer].inverse !== undefined;
+  /**
+   * Whether fast mode measures layer i on its output: its input is recovered from the output, and the first
+   * batch (measured exactly, see noteDims) showed no channel whose output mean dwarfs its spread more than the
+   * input's does. Fast mode's variances come from float32 per-sample means of t and t² (E[t²] - E[t]² cancels
+   * when |mean| ≫ std), so each layer is measured on whichever of its tensors is better centred.
+   */
+  measuresOutput(layer: number): boolean {
+    const s = this.bn[layer];
+    return s.inverse !== undefined && !s.outputOffCentre;
   }
 
   /**
@@ -303,7 +311,11 @@ export class Inspection {
   /** Records each BN input's dims from a batch's captured tensors (they plan the fast capture). */
   noteDims(get: (name: string) => HostTensor | undefined): void {
     // BN keeps its input's shape.
-    for (const s of this.bn) s.lastDims = need(get, s.inverse ? s.layer.output : s.layer.input).dims;
+    for (const s of this.bn) {
+      const t = need(get, s.inverse ? s.layer.output : s.layer.input);
+      s.lastDims = t.dims;
+      if (s.inverse) s.outputOffCentre = offCentre(toFloat32(t), t.dims, s.inverse);
+    }
   }
 
   /** A BN input of an exact batch: captured, or recovered from the output (float32, as onnxruntime held it). */
@@ -336,6 +348,42 @@ export class Inspection {
   activationReports(): ActivationLayerReport[] {
     return this.probeStates.filter((p) => p.stats).map((p) => probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
   }
+}
+
+/**
+ * Below this variance / mean square, fast mode's E[t²] - E[t]² from float32 sums loses more than about 1e-4
+ * relative (and falls back to the sample's variance at 1e-3, see foldSample): a tenfold margin.
+ */
+const CENTRED = 1e-2;
+
+/**
+ * Whether some channel of the BN output y [N, C, ...] has variance / mean square below CENTRED while its
+ * recovered input x = mean + (y - beta)·scale does better (float64 over the whole tensor).
+ */
+function offCentre(y: Float32Array, dims: readonly number[], inv: InverseAffine): boolean {
+  const { outer, channels, inner } = channelLayout(dims, 1);
+  for (let c = 0; c < channels; c++) {
+    let n = 0,
+      s1 = 0,
+      s2 = 0;
+    for (let o = 0; o < outer; o++)
+      for (let i = (o * channels + c) * inner, end = i + inner; i < end; i++) {
+        const v = y[i];
+        if (v - v !== 0) continue;
+        n++;
+        s1 += v;
+        s2 += v * v;
+      }
+    if (n === 0) continue;
+    const mean = s1 / n;
+    const variance = Math.max(0, s2 / n - mean * mean);
+    const ratioY = variance / (variance + mean * mean);
+    if (!(ratioY < CENTRED)) continue;
+    const xMean = inv.mean[c] + (mean - inv.beta[c]) * inv.scale[c];
+    const xVar = variance * inv.scale[c] * inv.scale[c];
+    if (xVar / (xVar + xMean * xMean) > ratioY) return true;
+  }
+  return false;
 }
 
 /** The positions 0, s, 2s, ... along each spatial axis of an [N, C, ...] tensor (what MaxPool 1, stride s keeps). */

@@ -4,7 +4,7 @@
 // as JSON, and nothing leaves the page. A comparison (kind "bn-lens-comparison") is posted as
 // comparisonFinished, as VS Code does after "Compare with Another Data Set..."; its layer details are in it.
 import { gunzipSync, strFromU8 } from "fflate";
-import { reportOverview } from "../src/core/inspect/panelData";
+import { compactReport } from "../src/core/inspect/panelData";
 import type { ComparisonReport } from "../src/core/compare/comparisonReport";
 import type { Report } from "../src/core/report";
 import { REPORT_DATA_ID } from "../src/core/share/htmlReport";
@@ -62,7 +62,7 @@ const api: StandaloneApi = {
     const m = raw as { type?: unknown; requestId?: unknown; kind?: unknown; index?: unknown };
     if (m.type === "webviewReady") {
       if (comparison) send({ type: "comparisonFinished", comparison });
-      else if (report) send({ type: "runFinished", report: reportOverview(report), restored: state !== undefined });
+      else if (report) send({ type: "runFinished", report: compactReport(report), restored: state !== undefined });
     } else if (m.type === "getLayer" && typeof m.requestId === "number") {
       const result = report ? layerOf(report, m.kind, m.index) : undefined;
       send(

@@ -162,13 +162,18 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
   }
   const fraction = seen / all;
   const strides = [...new Set(sampled.map((l) => l.sampling!.strides.join("x")))].join(", ");
+  const fromOutput = layers.filter((l, i) => l.sampling && inspection.measuresOutput(i)).length;
   return {
     mode: "fast",
     description:
       `Fast mode: ${sampled.length} of ${layers.length} BN layers measured on a systematic spatial sample (strides ${strides}; ` +
       `${(fraction * 100).toFixed(1)}% of all values); histograms, saturation, minimum and maximum come from the sample; ` +
       `mean and variance from every value (per-sample sums in float32 by onnxruntime, float64 across samples); ` +
-      `post-BN values follow from pre-BN ones through each layer's affine map. ` +
+      (fromOutput === sampled.length
+        ? `pre-BN values follow from the BN outputs through each layer's inverse affine map. `
+        : fromOutput === 0
+          ? `post-BN values follow from pre-BN ones through each layer's affine map. `
+          : `${fromOutput} of these layers are measured on their BN output (pre-BN values follow through the inverse affine map), the others on their BN input (post-BN values follow through the affine map). `) +
       `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, which gives the feature maps' sizes, and any with NaN or infinity).` +
       (autoNote ? ` ${autoNote}` : " Use --mode exact to measure every value."),
     histogramSampling: fraction,
@@ -311,7 +316,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     let exactBatches = 0;
     let autoNote: string | undefined;
     const startFast = async () => {
-      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model));
+      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.measuresOutput(i));
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
       fast = { session: await createSession(bytes, loaded.dir, request), plan };
       // The exact session is only needed again for a batch with non-finite values.

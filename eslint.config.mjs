@@ -72,7 +72,7 @@ export default tseslint.config(
             {
               target: "./src/runtime",
               from: ["./src/extension", "./src/cli", "./webview"],
-              message: "runtime imports core and protocol only.",
+              message: "runtime imports core, protocol and src/node only.",
             },
             {
               target: "./src/extension",

@@ -13,6 +13,7 @@ import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report } from "../core/report";
+import type { HeldReport } from "../protocol/worker";
 import type { RpcServer } from "../protocol/rpc";
 import { webviewMessageProblem, type HostToWebview, type RerunOffer, type WebviewMethods, type WebviewToHost } from "../protocol/webview";
 import { WorkerError, type InspectorClient } from "../runtime/client";
@@ -77,14 +78,14 @@ export class Controller implements ViewHost, vscode.Disposable {
       log,
       isTrusted: () => this.isTrusted(),
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored) => this.setReport(d, report, restored),
+      setReport: (d, report, restored, held) => this.setReport(d, report, restored, held),
     });
     this.runHost = {
       client,
       log,
       seam: this.seam,
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored) => this.setReport(d, report, restored),
+      setReport: (d, report, restored, held) => this.setReport(d, report, restored, held),
     };
     this.nodeDocs = new NodeDocuments((model, node) => this.nodeDocumentText(model, node));
     this.disposables.push(
@@ -121,7 +122,8 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** A document took a report: keep it for a window reload and refresh the node documents about it. */
   private reported(d: ModelDocument, restored: boolean): void {
-    if (!restored && d.report) void this.store.save(d.uri, d.report);
+    if (!restored && d.report)
+      void this.store.save(d.uri, d.report, d.heldId !== undefined ? { client: this.client, id: d.heldId } : undefined);
     this.nodeDocs.refresh(
       vscode.workspace.textDocuments
         .filter((t) => t.uri.scheme === NODE_SCHEME && new URLSearchParams(t.uri.query).get("model") === d.uri.toString())
@@ -263,8 +265,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     return true;
   }
 
-  private setReport(s: ModelDocument, report: Report, restored: boolean): void {
-    s.setReport(report, restored);
+  private setReport(s: ModelDocument, report: Report, restored: boolean, held?: HeldReport): void {
+    s.setReport(report, restored, held);
     for (const v of s.views) if (v.ready) this.panel = v;
   }
 

@@ -6,7 +6,7 @@
 import * as vscode from "vscode";
 import type { Report } from "../core/report";
 import type { HostToWebview } from "../protocol/webview";
-import type { InspectRequest } from "../protocol/worker";
+import type { HeldReport, InspectRequest } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { describeChoice, type DataChoice } from "./dataChoice";
 import { detailOf, errorMessage } from "./errorText";
@@ -24,7 +24,7 @@ export interface RunHost {
   /** Posts to every view of the document. */
   post(d: ModelDocument, msg: HostToWebview): void;
   /** Gives the document the run's report. */
-  setReport(d: ModelDocument, report: Report, restored: boolean): void;
+  setReport(d: ModelDocument, report: Report, restored: boolean, held?: HeldReport): void;
 }
 
 const USER_KINDS = new Set(["usage", "model", "data", "resource"]);
@@ -44,7 +44,8 @@ export async function runInspection(host: RunHost, s: ModelDocument, choice: Dat
   host.log.info(`Inspecting ${s.uri.fsPath}`);
   host.log.info(`  data: ${description}${choice.preprocessing ? ` (${choice.preprocessing})` : ""}`);
   host.log.info(`  options: ${JSON.stringify({ ...request, modelPath: undefined, dataPath: undefined })}`);
-  const handle = host.client.inspect(request, {
+  // The inference process keeps the report and builds the compact one; the host takes the rest in pages.
+  const handle = host.client.inspectHeld(request, {
     progress: (p) => s.progressed(p),
     log: (line) => host.log.info(`  ${line}`),
   });
@@ -63,13 +64,14 @@ export async function runInspection(host: RunHost, s: ModelDocument, choice: Dat
     },
   );
   try {
-    const report = await handle.result;
+    const held = await handle.result;
+    const report = await host.client.fetchReport(held.id);
     const counts = countFindings(reportFindings(report));
     host.log.info(
       `Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
         `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`,
     );
-    host.setReport(s, report, false);
+    host.setReport(s, report, false, held);
     return { report };
   } catch (error) {
     host.log.info(`Stopped ${s.name} after ${((performance.now() - t0) / 1000).toFixed(1)} s.`);

@@ -11,13 +11,13 @@ import type { ModelDescription } from "../core/inspect/modelDescription";
 import { compactReport } from "../core/inspect/panelData";
 import type { Report } from "../core/report";
 import type { HostToWebview, CompactReport } from "../protocol/webview";
-import type { Progress } from "../protocol/worker";
+import type { HeldReport, Progress } from "../protocol/worker";
 import type { RunHandle } from "../runtime/client";
 import type { ModelPanel } from "./modelView";
 
 /** A run in progress. */
 export interface Running {
-  handle: RunHandle;
+  handle: RunHandle<HeldReport>;
   description: string;
   progress?: Progress;
   percent: number;
@@ -43,6 +43,7 @@ export class ModelDocument implements vscode.CustomDocument {
   private _report: Report | undefined;
   private _compactReport: CompactReport | undefined;
   private _restored = false;
+  private _heldId: number | undefined;
   private _run: Running | undefined;
   private _comparison: ComparisonReport | undefined;
   /** When the report was set (the status bar shows the most recent). */
@@ -73,6 +74,10 @@ export class ModelDocument implements vscode.CustomDocument {
   get compactReport(): CompactReport | undefined {
     return this._compactReport;
   }
+  /** The id under which the inference process keeps this report (it writes the saved copy), if it does. */
+  get heldId(): number | undefined {
+    return this._heldId;
+  }
   get restored(): boolean {
     return this._restored;
   }
@@ -91,11 +96,15 @@ export class ModelDocument implements vscode.CustomDocument {
     this.changed.fire({ kind: "comparison" });
   }
 
-  /** Takes a new report (a finished run, or one restored from storage) and shows it in every view. */
-  setReport(report: Report, restored: boolean): void {
+  /**
+   * Takes a new report (a finished run, or one restored from storage) and shows it in every view. A report
+   * the inference process holds comes with its compact report, built there rather than on the host's thread.
+   */
+  setReport(report: Report, restored: boolean, held?: HeldReport): void {
     this._report = report;
     this._restored = restored;
-    this._compactReport = compactReport(report);
+    this._heldId = held?.id;
+    this._compactReport = held?.compact ?? compactReport(report);
     this.reportedAt = performance.now();
     this.post({ type: "runFinished", report: this._compactReport, restored });
     this.changed.fire({ kind: "report", restored });

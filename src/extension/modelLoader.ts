@@ -4,6 +4,7 @@
  * document; a second caller waits for the first.
  */
 import type { Report } from "../core/report";
+import type { HeldReport } from "../protocol/worker";
 import type { HostToWebview } from "../protocol/webview";
 import type { InspectorClient } from "../runtime/client";
 import { detailOf, errorMessage } from "./errorText";
@@ -21,7 +22,7 @@ export interface LoaderHost {
   /** Posts to every view of the document. */
   post(d: ModelDocument, msg: HostToWebview): void;
   /** Gives the document a report. */
-  setReport(d: ModelDocument, report: Report, restored: boolean): void;
+  setReport(d: ModelDocument, report: Report, restored: boolean, held?: HeldReport): void;
 }
 
 /** Describes models and restores their saved reports. */
@@ -64,10 +65,11 @@ export class ModelLoader {
   restore(s: ModelDocument): Promise<void> {
     if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
     s.restoring = this.host.store
-      .load(s.uri)
-      .then((report) => {
-        if (!report || s.report || s.run) return;
-        this.host.setReport(s, report, true);
+      .load(s.uri, this.host.client)
+      .then((loaded) => {
+        if (!loaded || s.report || s.run) return;
+        const { report, held } = loaded;
+        this.host.setReport(s, report, true, held);
         this.host.log.info(`Restored the report of ${s.uri.fsPath} from ${report.createdAt}.`);
       })
       .finally(() => {

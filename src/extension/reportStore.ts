@@ -8,6 +8,8 @@ import { jsonFilePieces } from "../core/inspect/reportJson";
 import { checkReport } from "../core/reportSchema";
 import { writeFileAtomicAsync } from "../node/writeFileAtomic";
 import type { Report } from "../core/report";
+import type { HeldReport } from "../protocol/worker";
+import type { InspectorClient } from "../runtime/client";
 
 const KEEP = 30; // reports kept; the oldest go first
 
@@ -27,10 +29,16 @@ export class ReportStore {
   }
 
   /** Saves a model's report; failures are logged, never shown (the report is still in memory). */
-  async save(model: vscode.Uri, report: Report): Promise<void> {
+  async save(model: vscode.Uri, report: Report, held?: { client: InspectorClient; id: number }): Promise<void> {
     try {
       await vscode.workspace.fs.createDirectory(this.dir);
       const file = this.file(model);
+      if (held && file.scheme === "file") {
+        // The inference process holds the report: it writes the copy (atomically), off the host's thread.
+        await held.client.saveHeld(held.id, file.fsPath, model.toString());
+        await this.prune();
+        return;
+      }
       const saved = { model: model.toString(), report };
       // On disk: piece by piece and atomically, so a large report neither holds the host's thread for the
       // whole serialisation nor needs one string longer than V8 allows, and a crash never tears the file.
@@ -42,8 +50,21 @@ export class ReportStore {
     }
   }
 
-  /** The saved report of a model, if any and readable. */
-  async load(model: vscode.Uri): Promise<Report | undefined> {
+  /**
+   * The saved report of a model, if any and readable. On disk the inference process reads, parses and
+   * validates it and holds it; the host takes it in pages (`held` is set then).
+   */
+  async load(model: vscode.Uri, client: InspectorClient): Promise<{ report: Report; held?: HeldReport } | undefined> {
+    const file = this.file(model);
+    if (file.scheme === "file") {
+      try {
+        const held = await client.restoreHeld(file.fsPath, model.toString());
+        return held ? { report: await client.fetchReport(held.id), held } : undefined;
+      } catch (e) {
+        this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
+        return undefined;
+      }
+    }
     let bytes: Uint8Array;
     try {
       bytes = await vscode.workspace.fs.readFile(this.file(model));
@@ -53,7 +74,7 @@ export class ReportStore {
     try {
       const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown };
       if (saved.model !== model.toString()) return undefined;
-      return checkReport(saved.report, "the saved report");
+      return { report: checkReport(saved.report, "the saved report") };
     } catch (e) {
       this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
       return undefined;

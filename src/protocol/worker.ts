@@ -8,7 +8,8 @@ import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Shard } from "../core/inputs/shard";
-import type { Report, Thresholds } from "../core/report";
+import type { ActivationLayerReport, LayerReport, Report, Thresholds } from "../core/report";
+import type { CompactReport } from "./webview";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
 import { anyNumber, array, bool, literal, optional, str, string, struct, int, type Schema } from "../core/schema";
 
@@ -86,10 +87,43 @@ export interface ErrorInfo {
   shapeNeeded?: ShapeNeeded;
 }
 
+/** A report the inference process keeps (src/runtime/heldReports.ts): its id and what the panel shows first. */
+export interface HeldReport {
+  id: number;
+  compact: CompactReport;
+}
+
+/** A held report without its layers, and how many of each kind it has (the host asks for them in pages). */
+export interface ReportHead {
+  report: Report;
+  layers: number;
+  activations: number;
+}
+
+// A null result is the protocol's mark of an error (src/protocol/rpc.ts): no method answers null itself.
 /** The inference process's methods: parameters, result and the events sent while one runs. */
 export interface WorkerMethods {
   /** Runs an inspection; inspections run one after another. */
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
+  /** Runs an inspection and keeps its report here; the host gets its id and compact report. */
+  inspectHeld: { params: { request: InspectRequest }; result: HeldReport; events: { progressed: Progress; logged: string } };
+  /** A held report without its layers. */
+  reportHead: { params: { id: number }; result: ReportHead };
+  /** BN layers from..from+count of a held report. */
+  reportLayers: { params: { id: number; from: number; count: number }; result: LayerReport[] };
+  /** Activation layers from..from+count of a held report. */
+  reportActivations: { params: { id: number; from: number; count: number }; result: ActivationLayerReport[] };
+  /** One layer of a held report by its index (the panel's layer detail). */
+  reportLayer: {
+    params: { id: number; kind: "bn" | "activation"; index: number };
+    result: { kind: "bn"; layer: LayerReport } | { kind: "activation"; layer: ActivationLayerReport };
+  };
+  /** Writes the saved copy of a held report (`{ model, report }`) atomically. */
+  saveHeld: { params: { id: number; path: string; model: string }; result: true };
+  /** Reads and validates a saved copy and holds it; null when there is none or it is another model's. */
+  restoreHeld: { params: { path: string; model: string }; result: { held: HeldReport | null } };
+  /** Forgets a held report. */
+  releaseHeld: { params: { id: number }; result: true };
   /** Reads a model's stored BN parameters without running it. */
   describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelDescription };
   /** Re-estimates BN statistics and writes a new model; queued with inspections. */
@@ -147,6 +181,14 @@ const recalibrateRequest: Schema<RecalibrateRequest> = struct({
 /** Parameter schemas the inference process checks every request against. */
 export const workerParams: ParamSchemas<WorkerMethods> = {
   inspect: struct({ request: inspectRequest }),
+  inspectHeld: struct({ request: inspectRequest }),
+  reportHead: struct({ id: int() }),
+  reportLayers: struct({ id: int(), from: int(), count: int() }),
+  reportActivations: struct({ id: int(), from: int(), count: int() }),
+  reportLayer: struct({ id: int(), kind: literal("bn", "activation"), index: int() }),
+  saveHeld: struct({ id: int(), path: string(1), model: string(1) }),
+  restoreHeld: struct({ path: string(1), model: string(1) }),
+  releaseHeld: struct({ id: int() }),
   describeModel: struct({ modelPath: string(1), slopeFraction: optional(anyNumber), thresholds: optional(thresholdsSchema) }),
   recalibrate: struct({ request: recalibrateRequest }),
 };

@@ -8,14 +8,19 @@ import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
 import { RpcClient } from "../protocol/rpc";
+import type { GetLayerResult } from "../protocol/webview";
 import {
   errorInfoSchema,
   type ErrorInfo,
+  type HeldReport,
   type InspectRequest,
   type Progress,
   type RecalibrateRequest,
   type WorkerMethods,
 } from "../protocol/worker";
+
+// About 30 ms of deserialising on the host per page for the 10,000-layer load model's 5 KB layers.
+const PAGE_LAYERS = 100;
 
 /** Callbacks for a running inspection. */
 export interface InspectEvents {
@@ -154,6 +159,49 @@ export class InspectorClient {
         timer.unref?.();
       },
     };
+  }
+
+  /** Starts an inspection whose report the inference process keeps; the result is its id and compact report. */
+  inspectHeld(request: InspectRequest, events?: InspectEvents): RunHandle<HeldReport> {
+    return this.cancellable(
+      this.track(this.rpc.request("inspectHeld", { request }, { progressed: events?.progress, logged: events?.log })),
+    );
+  }
+
+  /**
+   * A held report, brought over in pages of about PAGE_LAYERS layers: each message is deserialised in its own
+   * turn of the host's event loop, so no single one holds the thread for long (one 50 MB message held it 3 s).
+   */
+  async fetchReport(id: number): Promise<Report> {
+    const head = await this.track(this.rpc.request("reportHead", { id })).result;
+    const report = head.report;
+    for (let from = 0; from < head.layers; from += PAGE_LAYERS) {
+      report.layers.push(...(await this.track(this.rpc.request("reportLayers", { id, from, count: PAGE_LAYERS })).result));
+    }
+    for (let from = 0; from < head.activations; from += PAGE_LAYERS) {
+      report.activations.push(...(await this.track(this.rpc.request("reportActivations", { id, from, count: PAGE_LAYERS })).result));
+    }
+    return report;
+  }
+
+  /** One layer of a held report (what the panel's layer detail shows). */
+  reportLayer(id: number, kind: "bn" | "activation", index: number): Promise<GetLayerResult> {
+    return this.track(this.rpc.request("reportLayer", { id, kind, index })).result;
+  }
+
+  /** Has the inference process write the saved copy `{ model, report }` of a held report to `path`. */
+  async saveHeld(id: number, path: string, model: string): Promise<void> {
+    await this.track(this.rpc.request("saveHeld", { id, path, model })).result;
+  }
+
+  /** Has the inference process read and validate a saved copy and hold it; null when there is none or it is another model's. */
+  async restoreHeld(path: string, model: string): Promise<HeldReport | null> {
+    return (await this.track(this.rpc.request("restoreHeld", { path, model })).result).held;
+  }
+
+  /** Lets the inference process forget a held report. */
+  releaseHeld(id: number): void {
+    this.track(this.rpc.request("releaseHeld", { id })).result.catch(() => undefined);
   }
 
   /** Reads a model's stored BN parameters without running it. */

@@ -4,9 +4,11 @@
  * It serves one inspection at a time, in order; model descriptions and cancels are served at once.
  */
 import { isUserError, oneLine } from "../core/errors";
+import type { ActivationLayerReport, LayerReport } from "../core/report";
 import { RpcServer, type Handlers } from "../protocol/rpc";
 import { workerParams, type ErrorInfo, type WorkerMethods, type WorkerToHost } from "../protocol/worker";
 import { describeModel, inspect } from "./engine";
+import * as held from "./heldReports";
 import { recalibrate } from "./recalibrate";
 
 function errorInfo(e: unknown): ErrorInfo {
@@ -32,6 +34,27 @@ const handlers: Handlers<WorkerMethods> = {
         cancelled: () => call.cancelled(),
       }),
     ),
+  inspectHeld: ({ request }, call) =>
+    inTurn(() =>
+      inspect(request, {
+        progress: (progress) => call.emit("progressed", progress),
+        log: (line) => call.emit("logged", line),
+        cancelled: () => call.cancelled(),
+      }),
+    ).then(held.hold),
+  reportHead: ({ id }) => held.head(id),
+  reportLayers: ({ id, from, count }) => held.page(id, "bn", from, count) as LayerReport[],
+  reportActivations: ({ id, from, count }) => held.page(id, "activation", from, count) as ActivationLayerReport[],
+  reportLayer: ({ id, kind, index }) =>
+    kind === "bn"
+      ? { kind, layer: held.layer(id, kind, index) as LayerReport }
+      : { kind, layer: held.layer(id, kind, index) as ActivationLayerReport },
+  saveHeld: ({ id, path, model }) => held.save(id, path, model).then(() => true as const),
+  restoreHeld: ({ path, model }) => held.restore(path, model).then((h) => ({ held: h })),
+  releaseHeld: ({ id }) => {
+    held.release(id);
+    return true as const;
+  },
   describeModel: ({ modelPath, slopeFraction, thresholds }) =>
     describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) }),
   recalibrate: ({ request }, call) =>

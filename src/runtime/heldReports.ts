@@ -1,0 +1,85 @@
+/**
+ * Reports the inference process keeps for the extension host, so that a large run never has to cross to
+ * the host in one message (deserialising a 50 MB report held the host's thread for seconds): the host gets
+ * the compact report and asks for the rest in pages, and the saved copy is written and read here.
+ */
+import * as fs from "node:fs";
+import { UserError, isUserError } from "../core/errors";
+import { compactReport } from "../core/inspect/panelData";
+import { jsonFilePieces } from "../core/inspect/reportJson";
+import type { ActivationLayerReport, LayerReport, Report } from "../core/report";
+import { checkReport } from "../core/reportSchema";
+import { writeFileAtomicAsync } from "../node/writeFileAtomic";
+import type { HeldReport, ReportHead } from "../protocol/worker";
+
+// Enough for every model a window shows at once and the comparisons between them; the oldest go first.
+const KEEP = 16;
+const held = new Map<number, Report>();
+let nextId = 1;
+
+/** Keeps a report and answers with its id and compact report. */
+export function hold(report: Report): HeldReport {
+  const id = nextId++;
+  held.set(id, report);
+  while (held.size > KEEP) held.delete(held.keys().next().value as number);
+  return { id, compact: compactReport(report) };
+}
+
+function get(id: number): Report {
+  const r = held.get(id);
+  if (!r) throw new UserError("usage", "The inference process no longer holds that report (it was restarted); inspect the model again.");
+  return r;
+}
+
+/** The report without its layers (key order kept, so the host can put them back in place). */
+export function head(id: number): ReportHead {
+  const r = get(id);
+  return { report: { ...r, layers: [], activations: [] }, layers: r.layers.length, activations: r.activations.length };
+}
+
+/** Layers from..from+count of one kind. */
+export function page(id: number, kind: "bn" | "activation", from: number, count: number): LayerReport[] | ActivationLayerReport[] {
+  const r = get(id);
+  return kind === "bn" ? r.layers.slice(from, from + count) : r.activations.slice(from, from + count);
+}
+
+/** One layer by its index (what the panel's layer detail shows). */
+export function layer(id: number, kind: "bn" | "activation", index: number): LayerReport | ActivationLayerReport {
+  const r = get(id);
+  const found = kind === "bn" ? r.layers.find((l) => l.index === index) : r.activations.find((l) => l.index === index);
+  if (!found) throw new UserError("usage", `The report has no ${kind === "bn" ? "BN" : "activation"} layer ${index}.`);
+  return found;
+}
+
+/** Writes the saved copy `{ model, report }` atomically, piece by piece. */
+export async function save(id: number, file: string, model: string): Promise<void> {
+  await writeFileAtomicAsync(file, jsonFilePieces({ model, report: get(id) }), "the saved report");
+}
+
+/** Reads, parses and validates a saved copy; null when there is none or it belongs to another model. */
+export async function restore(file: string, model: string): Promise<HeldReport | null> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, "utf8");
+  } catch {
+    return null;
+  }
+  let saved: { model?: unknown; report?: unknown };
+  try {
+    saved = JSON.parse(text) as { model?: unknown; report?: unknown };
+  } catch (e) {
+    throw new UserError("data", `the saved report is not valid JSON: ${(e as Error).message}`);
+  }
+  if (saved === null || typeof saved !== "object" || saved.model !== model) return null;
+  try {
+    return hold(checkReport(saved.report, "the saved report"));
+  } catch (e) {
+    if (isUserError(e)) throw e;
+    throw new UserError("data", (e as Error).message);
+  }
+}
+
+/** Forgets a report. */
+export function release(id: number): void {
+  held.delete(id);
+}

@@ -1,0 +1,89 @@
+/**
+ * Reports the inference process keeps for the extension host (src/runtime/heldReports.ts): the pages the
+ * host takes add up to the report the process wrote to disk, in order; the compact report is the one core
+ * builds from that report; a layer slice is that layer; a saved copy comes back whole, and a copy of another
+ * model, a missing one or a broken one do not.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { compactReport } from "../../src/core/inspect/panelData";
+import type { Report } from "../../src/core/report";
+import type { CompactReport } from "../../src/protocol/webview";
+import { InspectorClient, WorkerError } from "../../src/runtime/client";
+import { bnChainModel } from "../helpers/loadModels";
+import { ROOT } from "../helpers/paths";
+
+const WORKER = path.join(ROOT, "dist", "worker.js");
+// More than two pages of 100 layers, so the host's paging crosses page boundaries and a last partial page.
+const LAYERS = 250;
+
+describe("reports held by the inference process", function () {
+  this.timeout(300_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-held-"));
+  const modelPath = path.join(dir, "chain.onnx");
+  const client = new InspectorClient(WORKER);
+  let id: number;
+  let compact: CompactReport;
+  let report: Report;
+
+  before(async () => {
+    fs.writeFileSync(modelPath, bnChainModel(LAYERS, 3));
+    ({ id, compact } = await client.inspectHeld({ modelPath, samples: 2, batchSize: 2 }).result);
+    report = await client.fetchReport(id);
+  });
+  after(() => {
+    client.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("hands out the whole report in pages, in graph order, equal to the copy it writes to disk", async () => {
+    assert.equal(report.layers.length, LAYERS);
+    assert.deepEqual(
+      report.layers.map((l) => l.node),
+      Array.from({ length: LAYERS }, (_, i) => `bn${i}`),
+    );
+    const file = path.join(dir, "saved.json");
+    await client.saveHeld(id, file, "file:///model.onnx");
+    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as { model: string; report: Report };
+    assert.equal(saved.model, "file:///model.onnx");
+    assert.deepEqual(report, saved.report);
+    // Same keys in the same order as the written report (the host puts the layers back where they were).
+    assert.equal(JSON.stringify(report), JSON.stringify(saved.report));
+    assert.deepEqual(compact, JSON.parse(JSON.stringify(compactReport(saved.report))));
+  });
+
+  it("answers one layer's slice by its index", async () => {
+    for (const i of [0, 99, 100, LAYERS - 1]) {
+      const slice = await client.reportLayer(id, "bn", i);
+      assert.equal(slice.kind, "bn");
+      assert.deepEqual(slice.layer, report.layers[i]);
+    }
+    await assert.rejects(client.reportLayer(id, "bn", LAYERS), (e: WorkerError) => e.kind === "usage" && /no BN layer 250/.test(e.message));
+  });
+
+  it("restores a saved copy of the same model, and nothing from another model's, a missing or a broken one", async () => {
+    const file = path.join(dir, "kept.json");
+    await client.saveHeld(id, file, "file:///a.onnx");
+    const back = await client.restoreHeld(file, "file:///a.onnx");
+    assert.ok(back);
+    assert.notEqual(back.id, id);
+    assert.deepEqual(await client.fetchReport(back.id), report);
+    assert.equal(await client.restoreHeld(file, "file:///b.onnx"), null);
+    assert.equal(await client.restoreHeld(path.join(dir, "none.json"), "file:///a.onnx"), null);
+    const broken = path.join(dir, "broken.json");
+    fs.writeFileSync(broken, JSON.stringify({ model: "file:///a.onnx", report: { ...report, samples: "2" } }));
+    await assert.rejects(client.restoreHeld(broken, "file:///a.onnx"), (e: WorkerError) => e.kind === "data" && /samples/.test(e.message));
+    fs.writeFileSync(broken, "{ not json");
+    await assert.rejects(
+      client.restoreHeld(broken, "file:///a.onnx"),
+      (e: WorkerError) => e.kind === "data" && /not valid JSON/.test(e.message),
+    );
+  });
+
+  it("says so when it no longer holds a report", async () => {
+    client.releaseHeld(id);
+    await assert.rejects(client.fetchReport(id), (e: WorkerError) => e.kind === "usage" && /no longer holds/.test(e.message));
+  });
+});

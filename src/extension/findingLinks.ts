@@ -20,13 +20,18 @@ export const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
   info: vscode.DiagnosticSeverity.Information,
 };
 
-/** Where a finding's layer is: its row kind and index in the report, and its node. */
-function layerOf(report: Report, f: Finding): { kind: "bn" | "activation"; index: number; node: string } | undefined {
-  if (!f.layer) return undefined;
-  const bn = report.layers.find((l) => l.node === f.layer);
-  if (bn) return { kind: "bn", index: bn.index, node: bn.node };
-  const a = report.activations.find((l) => l.node === f.layer);
-  return a ? { kind: "activation", index: a.index, node: a.node } : undefined;
+type LayerAt = { kind: "bn" | "activation"; index: number; node: string };
+
+/** Where each layer is by node name: its row kind and index in the report (a BN layer wins over an activation of the same name). */
+function layersByNode(report: Report): Map<string, LayerAt> {
+  // One map for all findings: a search per finding cost 1.3 s of the host's thread on 10,000 layers.
+  const at = new Map<string, LayerAt>();
+  for (const a of report.activations) if (!at.has(a.node)) at.set(a.node, { kind: "activation", index: a.index, node: a.node });
+  for (let i = report.layers.length - 1; i >= 0; i--) {
+    const l = report.layers[i];
+    at.set(l.node, { kind: "bn", index: l.index, node: l.node });
+  }
+  return at;
 }
 
 /** The command URI that opens a model's view at one layer. */
@@ -37,10 +42,11 @@ export function showLayerUri(model: vscode.Uri, kind: "bn" | "activation", index
 /** One diagnostic per finding, with its rule id linked to the layer's detail and its node as related location. */
 export function findingDiagnostics(model: vscode.Uri, report: Report, findings: readonly Finding[]): vscode.Diagnostic[] {
   const start = new vscode.Range(0, 0, 0, 0);
+  const layers = layersByNode(report);
   return findings.map((f) => {
     const d = new vscode.Diagnostic(start, f.text, SEVERITY[f.severity]);
     d.source = "BN Lens";
-    const at = layerOf(report, f);
+    const at = f.layer ? layers.get(f.layer) : undefined;
     if (at) {
       d.code = { value: f.rule, target: showLayerUri(model, at.kind, at.index) };
       d.relatedInformation = [

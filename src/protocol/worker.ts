@@ -9,7 +9,7 @@ import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Shard } from "../core/inputs/shard";
 import type { ActivationLayerReport, LayerReport, Report, Thresholds } from "../core/report";
-import type { CompactReport } from "./webview";
+import type { CompactReport, LayerRow } from "./webview";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
 import { anyNumber, array, bool, literal, optional, str, string, struct, int, type Schema } from "../core/schema";
 
@@ -93,6 +93,13 @@ export interface HeldReport {
   compact: CompactReport;
 }
 
+/** How a held report first crosses: the compact report without its rows, and how many rows it has. */
+export interface HeldReportHead {
+  id: number;
+  compact: CompactReport;
+  rows: number;
+}
+
 /** A held report without its layers, and how many of each kind it has (the host asks for them in pages). */
 export interface ReportHead {
   report: Report;
@@ -106,7 +113,9 @@ export interface WorkerMethods {
   /** Runs an inspection; inspections run one after another. */
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
   /** Runs an inspection and keeps its report here; the host gets its id and compact report. */
-  inspectHeld: { params: { request: InspectRequest }; result: HeldReport; events: { progressed: Progress; logged: string } };
+  inspectHeld: { params: { request: InspectRequest }; result: HeldReportHead; events: { progressed: Progress; logged: string } };
+  /** Rows from..from+count of a held report's compact report. */
+  compactRows: { params: { id: number; from: number; count: number }; result: LayerRow[] };
   /** A held report without its layers. */
   reportHead: { params: { id: number }; result: ReportHead };
   /** BN layers from..from+count of a held report. */
@@ -121,7 +130,7 @@ export interface WorkerMethods {
   /** Writes the saved copy of a held report (`{ model, report }`) atomically. */
   saveHeld: { params: { id: number; path: string; model: string }; result: true };
   /** Reads and validates a saved copy and holds it; null when there is none or it is another model's. */
-  restoreHeld: { params: { path: string; model: string }; result: { held: HeldReport | null } };
+  restoreHeld: { params: { path: string; model: string }; result: { held: HeldReportHead | null } };
   /** Forgets a held report. */
   releaseHeld: { params: { id: number }; result: true };
   /** Reads a model's stored BN parameters without running it. */
@@ -183,6 +192,7 @@ export const workerParams: ParamSchemas<WorkerMethods> = {
   inspect: struct({ request: inspectRequest }),
   inspectHeld: struct({ request: inspectRequest }),
   reportHead: struct({ id: int() }),
+  compactRows: struct({ id: int(), from: int(), count: int() }),
   reportLayers: struct({ id: int(), from: int(), count: int() }),
   reportActivations: struct({ id: int(), from: int(), count: int() }),
   reportLayer: struct({ id: int(), kind: literal("bn", "activation"), index: int() }),

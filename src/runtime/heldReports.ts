@@ -10,23 +10,31 @@ import { jsonFilePieces } from "../core/inspect/reportJson";
 import type { ActivationLayerReport, LayerReport, Report } from "../core/report";
 import { checkReport } from "../core/reportSchema";
 import { writeFileAtomicAsync } from "../node/writeFileAtomic";
-import type { HeldReport, ReportHead } from "../protocol/worker";
+import type { LayerRow } from "../protocol/webview";
+import type { HeldReportHead, ReportHead } from "../protocol/worker";
 
 // Enough for every model a window shows at once and the comparisons between them; the oldest go first.
 const KEEP = 16;
-const held = new Map<number, Report>();
+const held = new Map<number, { report: Report; rows: LayerRow[] }>();
 let nextId = 1;
 
-/** Keeps a report and answers with its id and compact report. */
-export function hold(report: Report): HeldReport {
+/** Keeps a report and answers with its id and compact report without its rows (the host asks for them in pages). */
+export function hold(report: Report): HeldReportHead {
   const id = nextId++;
-  held.set(id, report);
+  const compact = compactReport(report);
+  held.set(id, { report, rows: compact.rows });
   while (held.size > KEEP) held.delete(held.keys().next().value as number);
-  return { id, compact: compactReport(report) };
+  return { id, compact: { ...compact, rows: [] }, rows: compact.rows.length };
+}
+
+/** Rows from..from+count of a held report's compact report. */
+export function rows(id: number, from: number, count: number): LayerRow[] {
+  get(id);
+  return held.get(id)!.rows.slice(from, from + count);
 }
 
 function get(id: number): Report {
-  const r = held.get(id);
+  const r = held.get(id)?.report;
   if (!r) throw new UserError("usage", "The inference process no longer holds that report (it was restarted); inspect the model again.");
   return r;
 }
@@ -57,7 +65,7 @@ export async function save(id: number, file: string, model: string): Promise<voi
 }
 
 /** Reads, parses and validates a saved copy; null when there is none or it belongs to another model. */
-export async function restore(file: string, model: string): Promise<HeldReport | null> {
+export async function restore(file: string, model: string): Promise<HeldReportHead | null> {
   let text: string;
   try {
     text = await fs.promises.readFile(file, "utf8");

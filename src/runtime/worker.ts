@@ -43,6 +43,7 @@ const handlers: Handlers<WorkerMethods> = {
       }),
     ).then(held.hold),
   reportHead: ({ id }) => held.head(id),
+  compactRows: ({ id, from, count }) => held.rows(id, from, count),
   reportLayers: ({ id, from, count }) => held.page(id, "bn", from, count) as LayerReport[],
   reportActivations: ({ id, from, count }) => held.page(id, "activation", from, count) as ActivationLayerReport[],
   reportLayer: ({ id, kind, index }) =>

@@ -326,7 +326,11 @@ export class Controller implements ViewHost, vscode.Disposable {
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await runInspection(this.runHost, s, choice);
-      if ("report" in outcome) return { report: outcome.report };
+      if ("report" in outcome) {
+        // The command resolves with the report's findings in the Problems panel, however many there are.
+        await this.diagnostics.settled(uri);
+        return { report: outcome.report };
+      }
       const hint = outcome.error instanceof WorkerError ? outcome.error.info.shapeNeeded : undefined;
       if (!hint || attempt > 3) {
         showRunFailure(this.runHost, s, outcome.error);

@@ -16,7 +16,7 @@ import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import { showLayerArgs } from "./findingLinks";
 import type { Report } from "../core/report";
 import type { RpcServer } from "../protocol/rpc";
-import type { HostToWebview, RerunOffer, WebviewMethods, WebviewToHost } from "../protocol/webview";
+import type { HostToWebview, RecalibrationView, RerunOffer, WebviewMethods, WebviewToHost } from "../protocol/webview";
 import type { InspectRequest, Progress } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { compareSettings } from "./compareSettings";
@@ -213,6 +213,9 @@ export class Controller implements ViewHost, vscode.Disposable {
       case "compareData":
         void this.compareWith(view.uri);
         break;
+      case "recalibrateModel":
+        void this.recalibrate(view.uri);
+        break;
     }
   }
 
@@ -334,8 +337,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     return s.restoring;
   }
 
-  private setReport(s: ModelDocument, report: Report, restored: boolean): void {
-    s.setReport(report, restored);
+  private setReport(s: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView): void {
+    s.setReport(report, restored, recalibration);
     for (const v of s.views) if (v.ready) this.lastPanel = v;
   }
 
@@ -680,9 +683,9 @@ export class Controller implements ViewHost, vscode.Disposable {
           if (handle) this.recalibrations.set(u.toString(), handle);
           else this.recalibrations.delete(u.toString());
         },
-        showReport: (u, report) => {
+        showReport: (u, report, recalibration) => {
           const d = this.docs.open(u);
-          if (!d.run) this.setReport(d, report, false);
+          if (!d.run) this.setReport(d, report, false, recalibration);
         },
       },
       uri,

@@ -10,7 +10,7 @@ import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelOverview } from "../core/inspect/overview";
 import { reportOverview } from "../core/inspect/panelData";
 import type { Report } from "../core/report";
-import type { HostToWebview, ReportOverview } from "../protocol/webview";
+import type { HostToWebview, RecalibrationView, ReportOverview } from "../protocol/webview";
 import type { Progress } from "../protocol/worker";
 import type { RunHandle } from "../runtime/client";
 import type { ModelPanel } from "./modelView";
@@ -91,11 +91,14 @@ export class ModelDocument implements vscode.CustomDocument {
     this.changed.fire({ kind: "comparison" });
   }
 
-  /** Takes a new report (a finished run, or one restored from storage) and shows it in every view. */
-  setReport(report: Report, restored: boolean): void {
+  /**
+   * Takes a new report (a finished run, or one restored from storage) and shows it in every view; a
+   * recalibration's check comes with its before/after.
+   */
+  setReport(report: Report, restored: boolean, recalibration?: RecalibrationView): void {
     this._report = report;
     this._restored = restored;
-    this._overviewOfReport = reportOverview(report);
+    this._overviewOfReport = recalibration ? { ...reportOverview(report), recalibration } : reportOverview(report);
     this.reportedAt = performance.now();
     this.post({ type: "runFinished", report: this._overviewOfReport, restored });
     this.changed.fire({ kind: "report", restored });

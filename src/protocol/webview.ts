@@ -9,6 +9,7 @@
  */
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelOverview } from "../core/inspect/overview";
+import type { BeforeAfter } from "../core/recalibrate/beforeAfter";
 import type {
   ActivationJson,
   ActivationLayerReport,
@@ -66,7 +67,15 @@ export interface ReportOverview {
   warnings: WarningJson[];
   summary: Report["summary"];
   batchStudy: Report["batchStudy"];
+  /**
+   * When this report is the check of a model BN Lens just recalibrated (the new model on the same data):
+   * per layer before (the original model) and after, and the outputs' change. Absent for any other run.
+   */
+  recalibration?: RecalibrationView;
 }
+
+/** A recalibration's before/after as the panel shows it (built by core's beforeAfter). */
+export type RecalibrationView = BeforeAfter;
 
 /** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */
 export type LayerKind = "bn" | "activation";
@@ -107,6 +116,8 @@ export const webviewNotifications = {
   overviewRendered: s.object({ rows: s.int(), firstPaintMs: s.number() }),
   layerOpened: s.object({ kind: layerKind, index: s.int() }),
   compareData: s.object({}),
+  /** "Recalibrate BN statistics on data..." for this model (a stale-statistics finding's button). */
+  recalibrateModel: s.object({}),
 } satisfies Record<string, Schema<object>>;
 
 type Notifications = typeof webviewNotifications;

@@ -38,7 +38,10 @@ export async function exportReport(
   if (!target) return undefined;
   try {
     const html = /\.html?$/i.test(target.path);
-    await vscode.workspace.fs.writeFile(target, Buffer.from(html ? standaloneHtml(report, extensionDir) : reportJson(report)));
+    await vscode.workspace.fs.writeFile(
+      target,
+      Buffer.from(html ? standaloneHtml(report, extensionDir, doc.overviewOfReport?.recalibration) : reportJson(report)),
+    );
   } catch (e) {
     seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
     return undefined;

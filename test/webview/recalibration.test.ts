@@ -12,7 +12,11 @@ import { beforeAfter } from "../../src/core/recalibrate/beforeAfter";
 import type { RecalibrationJson } from "../../src/core/recalibrate/recalibration";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
-import { launchBrowser, Panel, type ThemeName } from "./harness";
+import { randomBytes } from "node:crypto";
+import { chromium } from "playwright-core";
+import { reportHtml } from "../../src/core/share/htmlReport";
+import { CHROMIUM, launchBrowser, Panel, type ThemeName } from "./harness";
+import { CHROMIUM_ARGS, openOffline } from "./offlinePage";
 
 const CLI = path.join(ROOT, "dist", "cli.js");
 
@@ -142,6 +146,39 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
       }
     });
   }
+
+  it("the standalone HTML export of the recalibrated model's report shows the same before → after, offline", async () => {
+    const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, ...p), "utf8");
+    const file = path.join(tmp, "recalibrated.html");
+    fs.writeFileSync(
+      file,
+      reportHtml({
+        report: r.after,
+        recalibration: beforeAfter(r),
+        panelScript: read("dist", "webview.js"),
+        hostScript: read("dist", "standalone.js"),
+        panelCss: read("media", "panel.css"),
+        nonce: randomBytes(18).toString("base64"),
+      }),
+    );
+    const chromiumBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    try {
+      const { page, requests, errors } = await openOffline(chromiumBrowser, file, true, "light");
+      await page.getByTestId("recal-summary").waitFor();
+      assert.match(await page.getByTestId("recal-headline").innerText(), /Recalibrated from version-RFB-320\.onnx/);
+      await page.getByTestId("recal-open").click();
+      assert.equal(await page.getByTestId("recal-row").count(), 35);
+      await page.locator('[data-testid="recal-row"][data-node="BatchNormalization_62"]').click();
+      await page.getByTestId("recal-detail").waitFor();
+      await page.waitForTimeout(100);
+      assert.ok((await page.locator('[data-testid="recal-detail"] canvas').evaluate((c) => (c as HTMLCanvasElement).width)) > 0);
+      await page.screenshot({ path: path.join(ROOT, "test-results", "webview", "73-recal-html-layer.png"), fullPage: false });
+      assert.deepEqual(requests, []);
+      assert.deepEqual(errors, []);
+    } finally {
+      await chromiumBrowser.close();
+    }
+  });
 
   it("any other report shows no before → after", async () => {
     const panel = await open("dark", 1280);

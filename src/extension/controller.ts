@@ -683,9 +683,11 @@ export class Controller implements ViewHost, vscode.Disposable {
           if (handle) this.recalibrations.set(u.toString(), handle);
           else this.recalibrations.delete(u.toString());
         },
-        showReport: (u, report, recalibration) => {
+        showReport: (u, report, recalibration, data) => {
           const d = this.docs.open(u);
           if (!d.run) this.setReport(d, report, false, recalibration);
+          // The new model was just checked on this data: Re-run repeats it, "with Data..." offers it first.
+          void this.remember(u, { last: data, data, inputShapes: data.inputShapes }).then(() => this.offerRerun(u));
         },
       },
       uri,

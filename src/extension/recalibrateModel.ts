@@ -27,8 +27,11 @@ export interface RecalibrateHost {
   openView(uri: vscode.Uri): Promise<void>;
   /** Keeps a running recalibration cancellable by "BN Lens: Cancel" until it ends. */
   running(uri: vscode.Uri, handle: { cancel(): void } | undefined): void;
-  /** Gives a model's document a report, as if it had just been inspected, with the recalibration's before/after. */
-  showReport(uri: vscode.Uri, report: Report, recalibration: RecalibrationView): void;
+  /**
+   * Gives a model's document a report, as if it had just been inspected on `data`, with the recalibration's
+   * before/after.
+   */
+  showReport(uri: vscode.Uri, report: Report, recalibration: RecalibrationView, data: DataChoice): void;
 }
 
 /** Runs the recalibration of one model; resolves to the result, or undefined when nothing was written. */
@@ -124,7 +127,7 @@ export async function recalibrateModel(host: RecalibrateHost, uri: vscode.Uri): 
   const out = vscode.Uri.file(result.out);
   await host.openView(out);
   // The check of the new model is an inspection of it on the same data: its view and the Problems panel show it.
-  host.showReport(out, result.after, beforeAfter(result));
+  host.showReport(out, result.after, beforeAfter(result), choice);
   host.seam.notify(result.converged ? "info" : "warning", `${path.basename(result.out)}: ${summary}`, {
     "Show Log": () => host.log.channel.show(),
   });

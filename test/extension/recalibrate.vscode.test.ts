@@ -108,6 +108,17 @@ describe("Recalibrate BN Statistics on Data...", function () {
       assert.ok(view.warnings.before.stale > 0);
       assert.equal(view.warnings.after.stale, 0);
       assert.deepEqual(view.outputs, r.outputs);
+      // The new model was checked on the photos: its view offers "Re-run on 16 images in face-images" first.
+      await waitUntil(
+        () =>
+          api
+            .viewState(outUri)
+            .sent.some(
+              (m) => m.type === "rerunOffered" && m.rerun?.withData === true && /16 images in face-images/.test(m.rerun.description),
+            ),
+        30_000,
+        "Re-run on the photos offered for the new model",
+      );
       assert.deepEqual(
         vscode.languages.getDiagnostics(outUri).filter((d) => STALE.has(ruleOf(d))),
         [],

@@ -145,7 +145,7 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** A document took a report: keep it for a window reload and refresh the node documents about it. */
   private reported(d: ModelDocument, restored: boolean): void {
-    if (!restored && d.report) void this.store.save(d.uri, d.report);
+    if (!restored && d.report) void this.store.save(d.uri, d.report, d.overviewOfReport?.recalibration);
     this.nodeDocs.refresh(
       vscode.workspace.textDocuments
         .filter((t) => t.uri.scheme === NODE_SCHEME && new URLSearchParams(t.uri.query).get("model") === d.uri.toString())
@@ -326,10 +326,12 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
     s.restoring = this.store
       .load(s.uri)
-      .then((report) => {
-        if (!report || s.report || s.run) return;
-        this.setReport(s, report, true);
-        this.log.info(`Restored the report of ${s.uri.fsPath} from ${report.createdAt}.`);
+      .then((saved) => {
+        if (!saved || s.report || s.run) return;
+        this.setReport(s, saved.report, true, saved.recalibration);
+        this.log.info(
+          `Restored the report of ${s.uri.fsPath} from ${saved.report.createdAt}${saved.recalibration ? ", with its recalibration's before/after" : ""}.`,
+        );
       })
       .finally(() => {
         s.restoring = undefined;

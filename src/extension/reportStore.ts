@@ -6,6 +6,8 @@ import { createHash } from "node:crypto";
 import * as vscode from "vscode";
 import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
+import { recalibrationViewSchema, type RecalibrationView } from "../protocol/webview";
+import { parse } from "../protocol/schema";
 
 const KEEP = 30; // reports kept; the oldest go first
 
@@ -24,19 +26,25 @@ export class ReportStore {
     return vscode.Uri.joinPath(this.dir, `${createHash("sha1").update(model.toString()).digest("hex").slice(0, 16)}.json`);
   }
 
-  /** Saves a model's report; failures are logged, never shown (the report is still in memory). */
-  async save(model: vscode.Uri, report: Report): Promise<void> {
+  /**
+   * Saves a model's report (with a recalibration's before/after when the report checks one); failures are
+   * logged, never shown (the report is still in memory).
+   */
+  async save(model: vscode.Uri, report: Report, recalibration?: RecalibrationView): Promise<void> {
     try {
       await vscode.workspace.fs.createDirectory(this.dir);
-      await vscode.workspace.fs.writeFile(this.file(model), Buffer.from(JSON.stringify({ model: model.toString(), report })));
+      await vscode.workspace.fs.writeFile(
+        this.file(model),
+        Buffer.from(JSON.stringify({ model: model.toString(), report, ...(recalibration ? { recalibration } : {}) })),
+      );
       await this.prune();
     } catch (e) {
       this.log(`Could not keep the report for ${model.fsPath}: ${(e as Error).message}`);
     }
   }
 
-  /** The saved report of a model, if any and readable. */
-  async load(model: vscode.Uri): Promise<Report | undefined> {
+  /** The saved report of a model, if any and readable, and its before/after when it has a readable one. */
+  async load(model: vscode.Uri): Promise<{ report: Report; recalibration?: RecalibrationView } | undefined> {
     let bytes: Uint8Array;
     try {
       bytes = await vscode.workspace.fs.readFile(this.file(model));
@@ -44,9 +52,12 @@ export class ReportStore {
       return undefined;
     }
     try {
-      const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown };
+      const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown; recalibration?: unknown };
       if (saved.model !== model.toString()) return undefined;
-      return checkReport(saved.report, "the saved report");
+      const report = checkReport(saved.report, "the saved report");
+      // A before/after that does not read back is dropped; the report alone is still worth restoring.
+      const recalibration = saved.recalibration === undefined ? undefined : parse(recalibrationViewSchema, saved.recalibration);
+      return recalibration ? { report, recalibration } : { report };
     } catch (e) {
       this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
       return undefined;

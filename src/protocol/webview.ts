@@ -77,6 +77,51 @@ export interface ReportOverview {
 /** A recalibration's before/after as the panel shows it (built by core's beforeAfter). */
 export type RecalibrationView = BeforeAfter;
 
+const nullable =
+  <T>(schema: Schema<T>): Schema<T | null> =>
+  (v) =>
+    v === null ? null : schema(v);
+const buckets = s.object({ first: s.int(), counts: s.array(s.number()) });
+const side = s.object({
+  worstZ: nullable(s.anyNumber()),
+  worstVarRatio: nullable(s.anyNumber()),
+  flatShare: nullable(s.number()),
+  deadChannels: s.int(),
+  warnings: s.array(s.string()),
+});
+const warningCounts = s.object({ stale: s.int(), all: s.int() });
+
+/** Checks a before/after read back from the extension's storage (a window reload restores it with its report). */
+export const recalibrationViewSchema: Schema<RecalibrationView> = s.object({
+  original: s.string(),
+  out: s.string(),
+  data: s.string(),
+  samples: s.int(),
+  passes: s.int(),
+  converged: s.boolean(),
+  method: s.literal("one-batch solve", "passes"),
+  blend: s.number(),
+  tolerance: s.object({ z: s.number(), varRatio: s.number() }),
+  recalibratedLayers: s.int(),
+  warnings: s.object({ before: warningCounts, after: warningCounts }),
+  outputs: s.array(
+    s.object({ output: s.string(), values: s.int(), meanAbsChange: s.anyNumber(), relativeL2Change: nullable(s.anyNumber()) }),
+  ),
+  notes: s.array(s.string()),
+  layers: s.array(
+    s.object({
+      index: s.int(),
+      node: s.string(),
+      channels: s.int(),
+      recalibrated: s.boolean(),
+      before: side,
+      after: side,
+      postBefore: buckets,
+      postAfter: buckets,
+    }),
+  ),
+});
+
 /** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */
 export type LayerKind = "bn" | "activation";
 

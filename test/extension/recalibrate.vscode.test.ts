@@ -124,6 +124,18 @@ describe("Recalibrate BN Statistics on Data...", function () {
         [],
       );
 
+      // Closed and reopened (as after a window reload), the new model's view gets its report and before/after back.
+      await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+      await waitUntil(() => api.testHooks.evict(outUri), 30_000, "the closed model's state to be dropped");
+      await vscode.commands.executeCommand("vscode.openWith", outUri, "bnLens.modelView");
+      await api.testHooks.described(outUri);
+      const back = api
+        .viewState(outUri)
+        .sent.filter((m) => m.type === "runFinished")
+        .at(-1);
+      assert.ok(back && back.type === "runFinished" && back.restored);
+      assert.deepEqual(back.report.recalibration, view, "the restored before/after is the one shown before");
+
       // Independently of the recalibration's own check: inspect the new model on the same photos in VS Code.
       answerPrompts(api, { quickPick: { dataSource: pick("A folder") }, openDialog: () => [vscode.Uri.file(FACE_IMAGES)] });
       const b = await run<InspectionResult | undefined>("bnLens.inspectModelWithData", outUri);

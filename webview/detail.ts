@@ -217,7 +217,7 @@ export class DetailView {
       ws.some((w) => STALE_RULES.has(w.rule)) && !this.d.report.data.synthetic
         ? h(
             "p",
-            { class: "finding-action" },
+            { class: "finding-action", "data-testid": "recalibrate-action" },
             h(
               "vscode-button",
               {

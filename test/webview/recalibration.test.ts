@@ -180,6 +180,52 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
     }
   });
 
+  it("the original model's stale finding has one Recalibrate button, which asks the host; the HTML report hides it", async () => {
+    const stale = r.before.layers.find((l) => l.warnings.some((w) => w.rule === "variance-ratio" || w.rule === "mean-shift"))!;
+    const handlers = webviewHandlers(() => r.before);
+    const panel = await Panel.open(browser.browser, {
+      onMessage: (m, p) => {
+        if (m.type === "getLayer" || m.type === "cancel") void webviewServer(handlers, (reply) => void p.send(reply)).handle(m);
+      },
+    });
+    try {
+      await panel.send({ type: "runFinished", report: reportOverview(r.before), restored: false });
+      await panel.waitForPosted("overviewRendered");
+      await panel.send({ type: "layerRevealed", kind: "bn", index: stale.index });
+      await panel.page.getByTestId("findings").waitFor();
+      assert.equal(await panel.page.getByTestId("recalibrate").count(), 1);
+      await panel.page.getByTestId("recalibrate").click();
+      await panel.waitForPosted("recalibrateModel");
+    } finally {
+      await panel.close();
+    }
+    const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, ...p), "utf8");
+    const file = path.join(tmp, "original.html");
+    fs.writeFileSync(
+      file,
+      reportHtml({
+        report: r.before,
+        panelScript: read("dist", "webview.js"),
+        hostScript: read("dist", "standalone.js"),
+        panelCss: read("media", "panel.css"),
+        nonce: randomBytes(18).toString("base64"),
+      }),
+    );
+    const chromiumBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    try {
+      const { page, errors } = await openOffline(chromiumBrowser, file, true);
+      await page.getByTestId("layer-list").waitFor();
+      await page.evaluate((index) => window.postMessage({ type: "layerRevealed", kind: "bn", index }, "*"), stale.index);
+      await page.getByTestId("findings").waitFor();
+      assert.equal(await page.getByTestId("recalibrate-action").count(), 1);
+      assert.equal(await page.getByTestId("recalibrate-action").isVisible(), false, "nothing can run in a file");
+      assert.equal(await page.getByTestId("recal-summary").count(), 0);
+      assert.deepEqual(errors, []);
+    } finally {
+      await chromiumBrowser.close();
+    }
+  });
+
   it("any other report shows no before → after", async () => {
     const panel = await open("dark", 1280);
     try {

@@ -132,7 +132,7 @@ html,body{background:var(--vscode-editor-background);color:var(--vscode-foregrou
 .static-summary .sev-info{color:var(--vscode-editorInfo-foreground)}
 .static-summary .muted{color:var(--vscode-descriptionForeground)}
 .static-summary tr.shift-start td{font-weight:600}
-.standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="rerun"],.standalone [data-testid="compare-data"],.standalone [data-testid="show-node"],.standalone [data-testid="compare-back"],.standalone [data-testid="recalibrate"]{display:none}`;
+.standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="rerun"],.standalone [data-testid="compare-data"],.standalone [data-testid="show-node"],.standalone [data-testid="compare-back"],.standalone [data-testid="recalibrate-action"]{display:none}`;
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 

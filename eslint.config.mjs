@@ -1,6 +1,7 @@
 // Lint holds the layering (see README "Architecture"):
 //   core      pure TypeScript: imports only itself (and small pure npm packages)
-//   protocol  message types, their schemas and the one request/reply layer: imports core types only
+//   protocol  message types, their schemas and the one request/reply layer: imports core types, and at run time
+//             only core's schema mechanism (core/schema.ts) and error kinds (core/errors.ts)
 //   runtime   the only layer that imports onnxruntime-node; runs in the inference process (a child process)
 //   extension the only layer that imports 'vscode'
 //   cli       core + runtime from a terminal
@@ -65,7 +66,7 @@ export default tseslint.config(
             {
               target: "./src/protocol",
               from: ["./src/runtime", "./src/extension", "./src/cli", "./webview"],
-              message: "protocol holds message types only; it may import core types.",
+              message: "protocol holds message types, their schemas and the request/reply layer; it may import core.",
             },
             {
               target: "./src/runtime",
@@ -106,6 +107,25 @@ export default tseslint.config(
       "import/no-nodejs-modules": "error",
       "no-restricted-imports": ["error", { paths: [ort, vscode], patterns: purePatterns }],
       "no-restricted-globals": ["error", ...noDom, ...nodeGlobals],
+    },
+  },
+  {
+    // The protocol states the messages; what it runs is the one schema mechanism, which lives in core so that
+    // reports and messages are checked alike. Anything else of core it may name only as a type.
+    files: ["src/protocol/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../core/**", "!../core/schema", "!../core/errors"],
+              allowTypeImports: true,
+              message: "protocol imports core types only, besides core/schema.ts (validators) and core/errors.ts (error kinds).",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -2,7 +2,7 @@
 // panel's CSP. Each run opens a fresh page, lets it settle, sends runFinished and reads the firstPaintMs the
 // webview posts with overviewRendered (from receiving runFinished to the frame after the overview is drawn).
 // Prints one line of JSON. Run it with `node scripts/benchPanel.mjs [layers] [runs]`.
-import { reportOverview } from "../src/core/inspect/panelData";
+import { compactReport } from "../src/core/inspect/panelData";
 import { launchBrowser, Panel } from "../test/webview/harness";
 import { syntheticReport } from "../test/webview/synthetic";
 
@@ -37,7 +37,7 @@ async function scrollFrames(panel: Panel): Promise<{ frames: number; p95FrameMs:
 async function main(): Promise<void> {
   const layers = Number(process.argv[2] ?? 300);
   const runs = Number(process.argv[3] ?? 7);
-  const report = reportOverview(syntheticReport({ layers }));
+  const report = compactReport(syntheticReport({ layers }));
   const { browser, close } = await launchBrowser();
   const cold: number[] = [];
   const warm: number[] = [];

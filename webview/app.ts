@@ -1,7 +1,7 @@
 // The panel's states and views: model described (not run), running, finished (overview and detail),
 // failed, cancelled, model unreadable. Host messages drive it; UI state persists through the Host wrapper.
-import type { HostToWebview, LayerRow, RerunOffer, ReportOverview } from "../src/protocol/webview";
-import type { ModelOverview } from "../src/core/inspect/overview";
+import type { HostToWebview, LayerRow, RerunOffer, CompactReport } from "../src/protocol/webview";
+import type { ModelDescription } from "../src/core/inspect/modelDescription";
 import type { Progress } from "../src/protocol/worker";
 import { BeforeAfterTable } from "./recalibrationView";
 import { CompareView } from "./compareView";
@@ -9,7 +9,7 @@ import { DetailView } from "./detail";
 import { h, replace } from "./dom";
 import { count, duration, plural } from "./format";
 import { ModelView } from "./modelView";
-import { OverviewView } from "./overview";
+import { ReportView } from "./reportView";
 import { RequestClient } from "./request";
 import { rowKey } from "./rows";
 import type { Host } from "./vscodeApi";
@@ -34,7 +34,7 @@ const PHASE_WORDS: Record<Progress["phase"], string> = {
 };
 
 /** The per-sample shapes a run fed, where the model left dims open ("input 3 × 480 × 640"). */
-export function fedShapes(r: Pick<ReportOverview, "model">): string {
+export function fedShapes(r: Pick<CompactReport, "model">): string {
   const open = r.model.inputs.filter((i) => i.declared === null || i.declared.slice(1).some((d) => typeof d !== "number" || d <= 0));
   return open.map((i) => `${i.name} N × ${i.fed.join(" × ")}`).join(", ");
 }
@@ -47,9 +47,9 @@ function when(iso: string): string {
 
 export class App {
   private phase: Phase = "waiting";
-  private model: ModelOverview | null = null;
+  private model: ModelDescription | null = null;
   private trusted = true;
-  private report: ReportOverview | null = null;
+  private report: CompactReport | null = null;
   private runDescription = "";
   private progress: Progress | null = null;
   private failure: { message: string; kind: string } | null = null;
@@ -65,7 +65,7 @@ export class App {
   /** A layer the host asked to show before its report arrived. */
   private pendingReveal: { kind: "bn" | "activation"; index: number } | null = null;
   private readonly requests: RequestClient;
-  private readonly overview: OverviewView;
+  private readonly overview: ReportView;
   private detail: DetailView | null = null;
   private modelView: ModelView | null = null;
   private compare: CompareView | null = null;
@@ -86,7 +86,7 @@ export class App {
     private readonly host: Host,
   ) {
     this.requests = new RequestClient((m) => host.post(m));
-    this.overview = new OverviewView({ host, open: (r) => this.openLayer(r), openRecalibration: () => this.openRecalibration() });
+    this.overview = new ReportView({ host, open: (r) => this.openLayer(r), openRecalibration: () => this.openRecalibration() });
     // The overview stays in the DOM (hidden until a report arrives), so its components are rendered once,
     // at startup, not on the first report's paint.
     this.overview.element.hidden = true;
@@ -196,7 +196,7 @@ export class App {
   }
 
   /** A report arrived: draw the overview, report the first-paint time, then restore the detail view if asked. */
-  private finished(report: ReportOverview, restored: boolean, t0: number): void {
+  private finished(report: CompactReport, restored: boolean, t0: number): void {
     const ui = this.host.ui;
     const restoreDetail =
       restored && ui.view === "detail" && ui.selected

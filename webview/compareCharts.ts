@@ -5,13 +5,10 @@ import type { LayerComparisonJson } from "../src/core/compare/comparisonReport";
 import type { IntervalJson } from "../src/core/report";
 import { clipIntervals, linearShares, niceTicks, quantileRange, unionRange, type Hist } from "./histogramView";
 import { num, percent } from "./format";
-import { palette, setupCanvas, withAlpha, type Palette } from "./theme";
+import { plotBox, strokeSteps, widthOf } from "./plot";
+import { palette, withAlpha, type Palette } from "./theme";
 
 const M = { left: 52, right: 12, top: 14, bottom: 26 };
-
-function widthOf(el: HTMLElement, min = 240): number {
-  return Math.max(min, Math.floor(el.clientWidth || el.getBoundingClientRect().width || 600));
-}
 
 function yAxis(
   ctx: CanvasRenderingContext2D,
@@ -84,11 +81,7 @@ export class DriftChart extends Chart {
 
   draw(): void {
     const p = palette();
-    const W = widthOf(this.element);
-    const H = this.height;
-    const ctx = setupCanvas(this.canvas, W, H);
-    const pw = W - M.left - M.right;
-    const ph = H - M.top - M.bottom;
+    const { ctx, pw, ph } = plotBox(this.canvas, this.element, this.height, M);
     const ymax = Math.max(this.thresholds.error * 1.25, ...this.layers.map((l) => l.pre.score ?? 0)) * 1.05;
     const toY = (v: number) => M.top + ph - (v / ymax) * ph;
     yAxis(ctx, p, niceTicks(0, ymax, 4), toY, M.left, M.left + pw, num);
@@ -183,11 +176,7 @@ export class OverlayChart extends Chart {
 
   draw(): void {
     const p = palette();
-    const W = widthOf(this.element);
-    const H = this.height;
-    const ctx = setupCanvas(this.canvas, W, H);
-    const pw = W - M.left - M.right;
-    const ph = H - M.top - M.bottom;
+    const { ctx, pw, ph } = plotBox(this.canvas, this.element, this.height, M);
     const [lo, hi] = unionRange(this.series.map((s) => quantileRange(s.hist)));
     const bins = Math.max(30, Math.min(120, Math.floor(pw / 6)));
     const shares = this.series.map((s) => linearShares(s.hist, lo, hi, bins));
@@ -221,20 +210,11 @@ export class OverlayChart extends Chart {
       ctx.stroke();
       ctx.fillText(num(t), x, M.top + ph + 6);
     }
-    const bw = pw / bins;
     this.series.forEach((s, k) => {
       ctx.strokeStyle = s.color === "pre" ? p.pre : p.post;
       ctx.lineWidth = s.dashed ? 2 : 1.75;
       ctx.setLineDash(s.dashed ? [6, 4] : []);
-      ctx.beginPath();
-      ctx.moveTo(M.left, toY(0));
-      for (let i = 0; i < bins; i++) {
-        const y = toY(shares[k][i]);
-        ctx.lineTo(M.left + i * bw, y);
-        ctx.lineTo(M.left + (i + 1) * bw, y);
-      }
-      ctx.lineTo(M.left + pw, toY(0));
-      ctx.stroke();
+      strokeSteps(ctx, shares[k], M.left, pw, toY);
     });
     ctx.setLineDash([]);
     this.geometry = { lo, hi, bins, shares };
@@ -273,11 +253,7 @@ export class ChannelCompareChart extends Chart {
 
   draw(): void {
     const p = palette();
-    const W = widthOf(this.element);
-    const H = this.height;
-    const ctx = setupCanvas(this.canvas, W, H);
-    const pw = W - M.left - M.right;
-    const ph = H - M.top - M.bottom;
+    const { ctx, pw, ph } = plotBox(this.canvas, this.element, this.height, M);
     const f = (v: number | null) => (v === null || !Number.isFinite(v) ? null : this.log ? (v > 0 ? Math.log10(v) : null) : v);
     const all = [...this.a, ...this.b, ...(this.stored ?? [])].map(f).filter((v): v is number => v !== null);
     let lo = Math.min(...all);

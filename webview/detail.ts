@@ -1,7 +1,7 @@
 // One layer in detail: its findings explained, pre/post-BN histograms overlaid with the flat region of the
 // following nonlinearity shaded, and per-channel charts and figures (stored vs observed statistics, gamma,
 // beta, saturation). The per-channel data arrives through a getLayer request.
-import type { GetLayerResult, LayerRow, ReportOverview } from "../src/protocol/webview";
+import type { GetLayerResult, LayerRow, CompactReport } from "../src/protocol/webview";
 import type { ActivationLayerReport, LayerReport, Thresholds, WarningJson } from "../src/core/report";
 import { pooled } from "../src/core/stats/accumulator";
 import { h, replace } from "./dom";
@@ -10,14 +10,14 @@ import { batchChart } from "./batchChart";
 import { count, num, percent, plural, ratio, sigma } from "./format";
 import { layerHistogram as layerHist } from "../src/core/inspect/panelData";
 import { RULES, flatWord, level, ruleExplain } from "./rows";
-import { severityBadge } from "./overview";
+import { severityBadge } from "./reportView";
 import { beforeAfterSection } from "./recalibrationView";
 import { STALE_RULES } from "../src/core/recalibrate/recalibration";
 import type { Host } from "./vscodeApi";
 
 export interface DetailDeps {
   host: Host;
-  report: ReportOverview;
+  report: CompactReport;
   row: LayerRow;
   /** The layers before and after this one in the overview's current order, for previous/next. */
   neighbors: { prev: LayerRow | null; next: LayerRow | null };

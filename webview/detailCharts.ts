@@ -14,6 +14,7 @@ import {
   type Hist,
 } from "./histogramView";
 import { num, percent } from "./format";
+import { plotBox, strokeSteps, widthOf } from "./plot";
 import { palette, setupCanvas, withAlpha, type Palette } from "./theme";
 
 const M = { left: 52, right: 10, top: 10, bottom: 24 };
@@ -23,11 +24,6 @@ const HOVER_HINT = "Hover the chart (or focus it and use ← →) to read the sh
 function axisText(ctx: CanvasRenderingContext2D, p: Palette): void {
   ctx.fillStyle = p.muted;
   ctx.font = `11px ${p.fontFamily}`;
-}
-
-/** Width available to a chart inside its container. */
-function widthOf(el: HTMLElement, min = 240): number {
-  return Math.max(min, Math.floor(el.clientWidth || el.getBoundingClientRect().width || 600));
 }
 
 export interface HistogramSeries {
@@ -127,11 +123,7 @@ export class HistogramChart {
 
   draw(): void {
     const p = palette();
-    const W = widthOf(this.element);
-    const H = this.height;
-    const ctx = setupCanvas(this.canvas, W, H);
-    const pw = W - M.left - M.right;
-    const ph = H - M.top - M.bottom;
+    const { ctx, pw, ph } = plotBox(this.canvas, this.element, this.height, M);
     const [lo, hi] = unionRange(this.series.map((s) => quantileRange(s.hist)));
     const colorOf = (s: HistogramSeries) => (s.color === "pre" ? p.pre : p.post);
 
@@ -170,15 +162,7 @@ export class HistogramChart {
           // Outline as a step line so the two distributions stay readable where they overlap.
           ctx.strokeStyle = color;
           ctx.lineWidth = 1.5;
-          ctx.beginPath();
-          ctx.moveTo(M.left, M.top + ph);
-          for (let i = 0; i < bins; i++) {
-            const y = M.top + ph - Math.min(1, sh[i] / ymax) * ph;
-            ctx.lineTo(M.left + i * bw, y);
-            ctx.lineTo(M.left + (i + 1) * bw, y);
-          }
-          ctx.lineTo(M.left + pw, M.top + ph);
-          ctx.stroke();
+          strokeSteps(ctx, sh, M.left, pw, (v) => M.top + ph - Math.min(1, v / ymax) * ph);
         }),
       );
       this.geometry = { lo, hi, toX, fromX, bins: shares, binW: (hi - lo) / bins };

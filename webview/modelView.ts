@@ -1,6 +1,6 @@
 // The model as stored, before any run: its inputs, each BN layer's learned and running parameters, what
 // follows each BN, and the plain statement when BN was fused away.
-import type { ModelOverview, StoredLayer } from "../src/core/inspect/overview";
+import type { ModelDescription, StoredLayer } from "../src/core/inspect/modelDescription";
 import { h } from "./dom";
 import { bytes, count, percent, plural, range, shape } from "./format";
 import { palette, setupCanvas, withAlpha } from "./theme";
@@ -75,7 +75,7 @@ export class ModelView {
   private readonly draws: (() => void)[] = [];
   private readonly io: IntersectionObserver;
 
-  constructor(m: ModelOverview) {
+  constructor(m: ModelDescription) {
     const mm = m.model;
     const scratch = document.createElement("canvas");
     // Draw each row's mini charts only when it scrolls into view.

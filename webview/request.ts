@@ -3,7 +3,7 @@
 // same id and method. This adds what only the webview needs: a deadline, and dropping every waiting
 // request when a new report arrives.
 import { RpcClient } from "../src/protocol/rpc";
-import { s } from "../src/protocol/schema";
+import { str } from "../src/core/schema";
 import type { HostToWebview, WebviewMethods, WebviewToHost } from "../src/protocol/webview";
 
 type Method = keyof WebviewMethods;
@@ -30,7 +30,7 @@ export class RequestClient {
   ) {
     this.rpc = new RpcClient<WebviewMethods, string>({
       send: post,
-      errorSchema: s.string(),
+      errorSchema: str,
       toError: (error, requestId) => new RequestError(error, requestId),
     });
   }

@@ -4,7 +4,7 @@
 // as JSON, and nothing leaves the page. A comparison (kind "bn-lens-comparison") is posted as
 // comparisonFinished, as VS Code does after "Compare with Another Data Set..."; its layer details are in it.
 import { gunzipSync, strFromU8 } from "fflate";
-import { reportOverview } from "../src/core/inspect/panelData";
+import { compactReport } from "../src/core/inspect/panelData";
 import type { ComparisonReport } from "../src/core/compare/comparisonReport";
 import type { Report } from "../src/core/report";
 import { RECALIBRATION_KEY, REPORT_DATA_ID } from "../src/core/share/htmlReport";
@@ -68,7 +68,7 @@ const api: StandaloneApi = {
       else if (report)
         send({
           type: "runFinished",
-          report: recalibration ? { ...reportOverview(report), recalibration } : reportOverview(report),
+          report: recalibration ? { ...compactReport(report), recalibration } : compactReport(report),
           restored: state !== undefined,
         });
     } else if (m.type === "getLayer" && typeof m.requestId === "number") {

@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { parseShard } from "../core/inputs/shard";
 import { mergeReports } from "../core/inspect/buildReport";
-import { formatBatchStudy, formatOverview, formatReport } from "./table";
+import { formatBatchStudy, formatModelDescription, formatReport } from "./table";
 import type { Report, Severity } from "../core/report";
 import { VERSION } from "../core/version";
 import type { InspectRequest } from "../protocol/worker";
@@ -311,7 +311,7 @@ async function describeCommand(args: string[]): Promise<void> {
   try {
     const overview = await client.describeModel(modelPath);
     if (jsonOut) writeJson(jsonOut, overview);
-    process.stdout.write(formatOverview(overview) + "\n");
+    process.stdout.write(formatModelDescription(overview) + "\n");
   } finally {
     client.dispose();
   }

@@ -1,5 +1,5 @@
 import type { Report, Severity } from "../core/report";
-import type { ModelOverview } from "../core/inspect/overview";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import { pooled } from "../core/stats/accumulator";
 import { fmt } from "../core/stats/judge";
 
@@ -170,7 +170,7 @@ function range(values: readonly number[]): string {
 }
 
 /** What `bn-lens describe` prints: the model's stored BN parameters, without running it. */
-export function formatOverview(o: ModelOverview): string {
+export function formatModelDescription(o: ModelDescription): string {
   const m = o.model;
   const lines = [
     `${m.name} (opset ${m.opset}, ${m.nodeCount} nodes${m.producer ? `, ${m.producer}` : ""}, ${(m.sizeBytes / 1024).toFixed(0)} KiB)`,

@@ -99,21 +99,16 @@ export function bfloat16ToFloat(h: number): number {
 
 /** Converts any numeric tensor's data to float32 (the dtype BN Lens feeds most models). */
 export function toFloat32(t: HostTensor): Float32Array {
-  const n = t.data.length;
-  if (t.data instanceof Float32Array) return t.data;
-  const out = new Float32Array(n);
-  if (t.dtype === "float16") for (let i = 0; i < n; i++) out[i] = halfToFloat((t.data as Uint16Array)[i]);
-  else if (t.dtype === "bfloat16") for (let i = 0; i < n; i++) out[i] = bfloat16ToFloat((t.data as Uint16Array)[i]);
-  else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = Number(t.data[i]);
-  else for (let i = 0; i < n; i++) out[i] = (t.data as Exclude<TypedArray, BigInt64Array | BigUint64Array>)[i];
-  return out;
+  return t.data instanceof Float32Array ? t.data : decodeInto(t, new Float32Array(t.data.length));
 }
 
 /** Converts any numeric tensor's data to float64 (for statistics and parameters). */
 export function toFloat64(t: HostTensor): Float64Array {
+  return t.data instanceof Float64Array ? t.data : decodeInto(t, new Float64Array(t.data.length));
+}
+
+function decodeInto<T extends Float32Array | Float64Array>(t: HostTensor, out: T): T {
   const n = t.data.length;
-  if (t.data instanceof Float64Array) return t.data;
-  const out = new Float64Array(n);
   if (t.dtype === "float16") for (let i = 0; i < n; i++) out[i] = halfToFloat((t.data as Uint16Array)[i]);
   else if (t.dtype === "bfloat16") for (let i = 0; i < n; i++) out[i] = bfloat16ToFloat((t.data as Uint16Array)[i]);
   else if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) for (let i = 0; i < n; i++) out[i] = Number(t.data[i]);

@@ -40,7 +40,7 @@ export async function exportReport(
     const html = /\.html?$/i.test(target.path);
     await vscode.workspace.fs.writeFile(
       target,
-      Buffer.from(html ? standaloneHtml(report, extensionDir, doc.overviewOfReport?.recalibration) : reportJson(report)),
+      Buffer.from(html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJson(report)),
     );
   } catch (e) {
     seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);

@@ -7,10 +7,10 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
-import type { ModelOverview } from "../core/inspect/overview";
-import { reportOverview } from "../core/inspect/panelData";
+import type { ModelDescription } from "../core/inspect/modelDescription";
+import { compactReport } from "../core/inspect/panelData";
 import type { Report } from "../core/report";
-import type { HostToWebview, RecalibrationView, ReportOverview } from "../protocol/webview";
+import type { HostToWebview, CompactReport, RecalibrationView } from "../protocol/webview";
 import type { Progress } from "../protocol/worker";
 import type { RunHandle } from "../runtime/client";
 import type { ModelPanel } from "./modelView";
@@ -35,13 +35,13 @@ export type DocumentChange =
 
 /** One model: its description, last report, run and views. */
 export class ModelDocument implements vscode.CustomDocument {
-  overview: ModelOverview | undefined;
+  description: ModelDescription | undefined;
   describing: Promise<void> | undefined;
   describeError: string | undefined;
   describeMs: number | undefined;
   restoring: Promise<void> | undefined;
   private _report: Report | undefined;
-  private _overviewOfReport: ReportOverview | undefined;
+  private _compactReport: CompactReport | undefined;
   private _restored = false;
   private _run: Running | undefined;
   private _comparison: ComparisonReport | undefined;
@@ -70,8 +70,8 @@ export class ModelDocument implements vscode.CustomDocument {
   get report(): Report | undefined {
     return this._report;
   }
-  get overviewOfReport(): ReportOverview | undefined {
-    return this._overviewOfReport;
+  get compactReport(): CompactReport | undefined {
+    return this._compactReport;
   }
   get restored(): boolean {
     return this._restored;
@@ -98,9 +98,9 @@ export class ModelDocument implements vscode.CustomDocument {
   setReport(report: Report, restored: boolean, recalibration?: RecalibrationView): void {
     this._report = report;
     this._restored = restored;
-    this._overviewOfReport = recalibration ? { ...reportOverview(report), recalibration } : reportOverview(report);
+    this._compactReport = recalibration ? { ...compactReport(report), recalibration } : compactReport(report);
     this.reportedAt = performance.now();
-    this.post({ type: "runFinished", report: this._overviewOfReport, restored });
+    this.post({ type: "runFinished", report: this._compactReport, restored });
     this.changed.fire({ kind: "report", restored });
   }
 

@@ -1,4 +1,4 @@
-import type { ModelOverview, StoredLayer } from "../core/inspect/overview";
+import type { ModelDescription, StoredLayer } from "../core/inspect/modelDescription";
 import type { LayerReport, Report } from "../core/report";
 import { fmt } from "../core/stats/judge";
 
@@ -8,7 +8,7 @@ import { fmt } from "../core/stats/judge";
  * already has about the model: its overview (decoded in the inference process) and the last report.
  * Returns undefined for nodes that neither mentions.
  */
-export function nodeText(node: string, overview: ModelOverview | undefined, report: Report | undefined): string | undefined {
+export function nodeText(node: string, overview: ModelDescription | undefined, report: Report | undefined): string | undefined {
   const modelName = overview?.model.name ?? report?.model.name ?? "the model";
   const bnCount = overview?.model.bnCount ?? report?.model.bnCount ?? 0;
   const stored: Omit<StoredLayer, "deadChannels">[] = overview?.layers ?? report?.layers ?? [];

@@ -7,7 +7,7 @@ import * as vscode from "vscode";
 import { checkReport } from "../core/reportSchema";
 import type { Report } from "../core/report";
 import { recalibrationViewSchema, type RecalibrationView } from "../protocol/webview";
-import { parse } from "../protocol/schema";
+import { parse } from "../core/schema";
 
 const KEEP = 30; // reports kept; the oldest go first
 

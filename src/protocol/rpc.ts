@@ -11,7 +11,7 @@
  * never resolve a request with a value of the wrong type. Pure TypeScript, no timers: timeouts and grace
  * periods belong to the side that owns a clock (the webview, the process client).
  */
-import { INVALID, parse, s, type Schema } from "./schema";
+import { SchemaError, describeValue, int, literal, parse, string, struct, type Schema } from "../core/schema";
 
 /** One method: what it takes, what it answers, and the events it may send while it runs. */
 export interface MethodSpec {
@@ -74,8 +74,8 @@ interface Pending {
   events: Record<string, ((data: unknown) => void) | undefined>;
 }
 
-const envelope = s.object({ type: s.literal("replied", "notified"), requestId: s.int(), method: s.string(1, 200) });
-const eventName = s.object({ event: s.string(1, 200) });
+const envelope = struct({ type: literal("replied", "notified"), requestId: int(), method: string(1, 200) });
+const eventName = struct({ event: string(1, 200) });
 
 /** Sends requests and matches replies and events to them. */
 export class RpcClient<M extends Protocol<M>, E> {
@@ -158,8 +158,8 @@ export class RpcClient<M extends Protocol<M>, E> {
       return true;
     }
     if (m.result === null) {
-      const error = this.options.errorSchema(m.error);
-      if (error === INVALID) return false;
+      const error = parse(this.options.errorSchema, m.error);
+      if (error === undefined) return false;
       this.pending.delete(head.requestId);
       p.reject(this.options.toError(error, head.requestId));
       return true;
@@ -185,16 +185,34 @@ export type Handlers<M> = {
   [K in Name<M>]: (params: Spec<M, K>["params"], call: CallContext<Spec<M, K>>) => Spec<M, K>["result"] | Promise<Spec<M, K>["result"]>;
 };
 
-const requestHead = s.object({ type: s.string(1, 200), requestId: s.int() });
+const requestHead = struct({ type: string(1, 200), requestId: int() });
+
+/**
+ * Reads a request of the protocol, or a cancel. Throws SchemaError naming what does not fit: the type or
+ * requestId, a method the protocol does not have, or a parameter.
+ */
+export function readRequest<M extends Protocol<M>>(schemas: ParamSchemas<M>, raw: unknown): RpcRequest<M> | RpcCancel {
+  const head = requestHead(raw);
+  if (head.type === "cancel") return { type: "cancel", requestId: head.requestId };
+  if (!Object.prototype.hasOwnProperty.call(schemas, head.type)) {
+    throw new SchemaError(
+      "type",
+      `one of ${[...Object.keys(schemas), "cancel"].map((k) => JSON.stringify(k)).join(", ")}`,
+      describeValue(head.type),
+    );
+  }
+  const params = (schemas[head.type as Name<M>] as Schema<object>)(raw);
+  return { ...params, type: head.type, requestId: head.requestId } as RpcRequest<M>;
+}
 
 /** Checks a message against a protocol: a request with valid parameters, a cancel, or undefined. */
 export function parseRequest<M extends Protocol<M>>(schemas: ParamSchemas<M>, raw: unknown): RpcRequest<M> | RpcCancel | undefined {
-  const head = parse(requestHead, raw);
-  if (!head) return undefined;
-  if (head.type === "cancel") return { type: "cancel", requestId: head.requestId };
-  if (!Object.prototype.hasOwnProperty.call(schemas, head.type)) return undefined;
-  const params = parse(schemas[head.type as Name<M>] as Schema<object>, raw);
-  return params ? ({ ...params, type: head.type, requestId: head.requestId } as RpcRequest<M>) : undefined;
+  try {
+    return readRequest(schemas, raw);
+  } catch (e) {
+    if (e instanceof SchemaError) return undefined;
+    throw e;
+  }
 }
 
 /** Whether a message type names a request of the protocol (or its cancel). */
@@ -222,17 +240,19 @@ export class RpcServer<M extends Protocol<M>, E> {
    * parameters do not fit is answered with an error (the caller would otherwise wait forever) and is not run.
    */
   receive(raw: unknown): boolean {
-    const msg = parseRequest(this.options.params, raw);
-    if (msg) {
-      void this.handle(msg);
-      return true;
-    }
     const head = parse(requestHead, raw);
-    if (head && isRequestType(this.options.params, head.type) && head.type !== "cancel") {
-      const error = this.options.toError(new Error(`The parameters of ${head.type} are not valid.`));
+    if (!head || !isRequestType(this.options.params, head.type)) return false;
+    let msg: RpcRequest<M> | RpcCancel;
+    try {
+      msg = readRequest(this.options.params, raw);
+    } catch (e) {
+      if (!(e instanceof SchemaError)) throw e;
+      const error = this.options.toError(new Error(`The parameters of ${head.type} are not valid: ${e.message}.`));
       this.options.send({ type: "replied", requestId: head.requestId, method: head.type, result: null, error } as RpcReply<M, E>);
+      return false;
     }
-    return false;
+    void this.handle(msg);
+    return true;
   }
 
   /** Handles an already validated request or cancel; resolves once the reply is sent. */

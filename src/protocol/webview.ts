@@ -1,6 +1,6 @@
 /**
  * Messages between the extension host and the BN Lens webview (panel and .onnx custom editor).
- * Only summaries and histograms cross: the overview of every layer at once, a layer's per-channel detail
+ * Only summaries and histograms cross: every layer's row at once (CompactReport), a layer's per-channel detail
  * on request (paged by layer). Requests are verbNoun, events nounPastTense. Requests go through the one
  * request/reply layer (src/protocol/rpc.ts): to add one, add it to WebviewMethods and its parameter schema
  * to webviewParams; the compiler then asks for its handler in src/extension/webviewHandlers.ts, and the
@@ -8,7 +8,7 @@
  * webviewNotifications with their schema.
  */
 import type { ComparisonReport } from "../core/compare/comparisonReport";
-import type { ModelOverview } from "../core/inspect/overview";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { BeforeAfter } from "../core/recalibrate/beforeAfter";
 import type {
   ActivationJson,
@@ -21,8 +21,22 @@ import type {
   Thresholds,
   WarningJson,
 } from "../core/report";
-import { isRequestType, parseRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
-import { parse, s, type Infer, type Schema } from "./schema";
+import { isRequestType, readRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
+import {
+  SchemaError,
+  anyNumber,
+  array,
+  bool,
+  describeValue,
+  int,
+  literal,
+  nullable,
+  num,
+  string,
+  struct,
+  type Infer,
+  type Schema,
+} from "../core/schema";
 import type { Progress } from "./worker";
 
 /** A layer-level histogram: bucket counts from bucket `first` (see HistogramScheme). */
@@ -31,7 +45,7 @@ export interface LayerHistogram {
   counts: number[];
 }
 
-/** One row of the overview: everything the table and its sparklines need, no per-channel arrays. */
+/** One row of the report view's layers table: everything the table and its sparklines need, no per-channel arrays. */
 export interface LayerRow {
   kind: "bn" | "activation";
   index: number;
@@ -53,8 +67,8 @@ export interface LayerRow {
   warnings: WarningJson[];
 }
 
-/** The report without per-channel arrays: what the overview shows. */
-export interface ReportOverview {
+/** The report without per-channel arrays: what the report view (webview/reportView.ts) shows. */
+export interface CompactReport {
   /** When the report was made (ISO 8601); a restored report shows it. */
   createdAt: string;
   model: Report["model"];
@@ -77,43 +91,37 @@ export interface ReportOverview {
 /** A recalibration's before/after as the panel shows it (built by core's beforeAfter). */
 export type RecalibrationView = BeforeAfter;
 
-const nullable =
-  <T>(schema: Schema<T>): Schema<T | null> =>
-  (v) =>
-    v === null ? null : schema(v);
-const buckets = s.object({ first: s.int(), counts: s.array(s.number()) });
-const side = s.object({
-  worstZ: nullable(s.anyNumber()),
-  worstVarRatio: nullable(s.anyNumber()),
-  flatShare: nullable(s.number()),
-  deadChannels: s.int(),
-  warnings: s.array(s.string()),
+const buckets = struct({ first: int(), counts: array(num()) });
+const side = struct({
+  worstZ: nullable(anyNumber),
+  worstVarRatio: nullable(anyNumber),
+  flatShare: nullable(num()),
+  deadChannels: int(),
+  warnings: array(string()),
 });
-const warningCounts = s.object({ stale: s.int(), all: s.int() });
+const warningCounts = struct({ stale: int(), all: int() });
 
 /** Checks a before/after read back from the extension's storage (a window reload restores it with its report). */
-export const recalibrationViewSchema: Schema<RecalibrationView> = s.object({
-  original: s.string(),
-  out: s.string(),
-  data: s.string(),
-  samples: s.int(),
-  passes: s.int(),
-  converged: s.boolean(),
-  method: s.literal("one-batch solve", "passes"),
-  blend: s.number(),
-  tolerance: s.object({ z: s.number(), varRatio: s.number() }),
-  recalibratedLayers: s.int(),
-  warnings: s.object({ before: warningCounts, after: warningCounts }),
-  outputs: s.array(
-    s.object({ output: s.string(), values: s.int(), meanAbsChange: s.anyNumber(), relativeL2Change: nullable(s.anyNumber()) }),
-  ),
-  notes: s.array(s.string()),
-  layers: s.array(
-    s.object({
-      index: s.int(),
-      node: s.string(),
-      channels: s.int(),
-      recalibrated: s.boolean(),
+export const recalibrationViewSchema: Schema<RecalibrationView> = struct({
+  original: string(),
+  out: string(),
+  data: string(),
+  samples: int(),
+  passes: int(),
+  converged: bool,
+  method: literal("one-batch solve", "passes"),
+  blend: num(),
+  tolerance: struct({ z: num(), varRatio: num() }),
+  recalibratedLayers: int(),
+  warnings: struct({ before: warningCounts, after: warningCounts }),
+  outputs: array(struct({ output: string(), values: int(), meanAbsChange: anyNumber, relativeL2Change: nullable(anyNumber) })),
+  notes: array(string()),
+  layers: array(
+    struct({
+      index: int(),
+      node: string(),
+      channels: int(),
+      recalibrated: bool,
       before: side,
       after: side,
       postBefore: buckets,
@@ -138,31 +146,31 @@ export type GetLayerResult = { kind: "bn"; layer: LayerReport } | { kind: "activ
 
 /** Requests from the webview: parameters and result. */
 export interface WebviewMethods {
-  /** One layer's full per-channel report (the overview carries no per-channel arrays). */
+  /** One layer's full per-channel report (the compact report carries no per-channel arrays). */
   getLayer: { params: { kind: LayerKind; index: number }; result: GetLayerResult };
 }
 
-const layerKind = s.literal("bn", "activation");
+const layerKind = literal("bn", "activation");
 
 /** Parameter schemas the host checks every webview request against. */
 export const webviewParams: ParamSchemas<WebviewMethods> = {
-  getLayer: s.object({ kind: layerKind, index: s.int() }),
+  getLayer: struct({ kind: layerKind, index: int() }),
 };
 
 /** Webview → host notifications (no reply), each with its schema. */
 export const webviewNotifications = {
-  webviewReady: s.object({}),
-  runInspection: s.object({ withData: s.boolean() }),
+  webviewReady: struct({}),
+  runInspection: struct({ withData: bool }),
   /** Repeat the last run (same data, same preprocessing). */
-  rerunInspection: s.object({}),
-  cancelRun: s.object({}),
-  exportReport: s.object({}),
-  revealNode: s.object({ node: s.string(1, 4095) }),
-  overviewRendered: s.object({ rows: s.int(), firstPaintMs: s.number() }),
-  layerOpened: s.object({ kind: layerKind, index: s.int() }),
-  compareData: s.object({}),
+  rerunInspection: struct({}),
+  cancelRun: struct({}),
+  exportReport: struct({}),
+  revealNode: struct({ node: string(1, 4095) }),
+  overviewRendered: struct({ rows: int(), firstPaintMs: num() }),
+  layerOpened: struct({ kind: layerKind, index: int() }),
+  compareData: struct({}),
   /** "Recalibrate BN statistics on data..." for this model (a stale-statistics finding's button). */
-  recalibrateModel: s.object({}),
+  recalibrateModel: struct({}),
 } satisfies Record<string, Schema<object>>;
 
 type Notifications = typeof webviewNotifications;
@@ -174,10 +182,10 @@ export type WebviewReply = RpcReply<WebviewMethods, string>;
 
 /** Host → webview events. */
 export type HostToWebview =
-  | { type: "modelDescribed"; overview: ModelOverview; trusted: boolean }
+  | { type: "modelDescribed"; overview: ModelDescription; trusted: boolean }
   | { type: "runStarted"; description: string }
   | { type: "runProgressed"; progress: Progress }
-  | { type: "runFinished"; report: ReportOverview; restored: boolean }
+  | { type: "runFinished"; report: CompactReport; restored: boolean }
   | { type: "runFailed"; message: string; kind: string }
   | { type: "runCancelled" }
   | { type: "comparisonFinished"; comparison: ComparisonReport }
@@ -193,18 +201,43 @@ export type HostToWebview =
 /** Webview → host messages. */
 export type WebviewToHost = WebviewNotification | RpcRequest<WebviewMethods> | RpcCancel;
 
+const messageHead = struct({ type: string(1, 200) }, "a message object");
+
 /**
- * Checks a message from the webview before the host acts on it (the webview renders model-derived text,
- * so its messages are treated as untrusted). Returns undefined for anything malformed.
+ * Reads a message from the webview before the host acts on it (the webview renders model-derived text, so
+ * its messages are treated as untrusted): the message with only the fields its type has. Throws SchemaError
+ * naming the field that does not fit, or the type when it is not one.
  */
-export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
-  if (typeof raw !== "object" || raw === null) return undefined;
-  const type = (raw as { type?: unknown }).type;
-  if (isRequestType(webviewParams, type)) return parseRequest(webviewParams, raw);
-  if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(webviewNotifications, type)) return undefined;
-  const body = parse(webviewNotifications[type as keyof Notifications] as Schema<object>, raw);
-  return body ? ({ ...body, type } as WebviewNotification) : undefined;
+export function readWebviewMessage(raw: unknown): WebviewToHost {
+  const { type } = messageHead(raw);
+  if (isRequestType(webviewParams, type)) return readRequest(webviewParams, raw);
+  if (!Object.prototype.hasOwnProperty.call(webviewNotifications, type)) {
+    throw new SchemaError("type", "a BN Lens webview message type", describeValue(type));
+  }
+  const body = (webviewNotifications[type as keyof Notifications] as Schema<object>)(raw);
+  return { ...body, type } as WebviewNotification;
 }
 
-/** Compile-time check that core's overview builder produces exactly the protocol's shape. */
-export type _CheckOverview = ReturnType<typeof import("../core/inspect/panelData").reportOverview> extends ReportOverview ? true : never;
+/** The message if it is a valid one from the webview, else undefined (see readWebviewMessage). */
+export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
+  try {
+    return readWebviewMessage(raw);
+  } catch (e) {
+    if (e instanceof SchemaError) return undefined;
+    throw e;
+  }
+}
+
+/** Why a message from the webview is refused (the SchemaError's sentence), or undefined when it is valid. */
+export function webviewMessageProblem(raw: unknown): string | undefined {
+  try {
+    readWebviewMessage(raw);
+    return undefined;
+  } catch (e) {
+    if (e instanceof SchemaError) return e.message;
+    throw e;
+  }
+}
+
+/** Compile-time check that core's compactReport builder produces exactly the protocol's shape. */
+export type _CheckCompactReport = ReturnType<typeof import("../core/inspect/panelData").compactReport> extends CompactReport ? true : never;

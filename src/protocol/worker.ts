@@ -5,12 +5,12 @@
  * src/runtime/worker.ts and the client calls it with `rpc.request("name", params)`.
  */
 import { USER_ERROR_KINDS, type ShapeNeeded, type UserErrorKind } from "../core/errors";
-import type { ModelOverview } from "../core/inspect/overview";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Shard } from "../core/inputs/shard";
 import type { Report, Thresholds } from "../core/report";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
-import { s, type Schema } from "./schema";
+import { anyNumber, array, bool, literal, optional, str, string, struct, int, type Schema } from "../core/schema";
 
 /** What to inspect and how; every field but modelPath is optional. */
 export interface InspectRequest {
@@ -91,73 +91,72 @@ export interface WorkerMethods {
   /** Runs an inspection; inspections run one after another. */
   inspect: { params: { request: InspectRequest }; result: Report; events: { progressed: Progress; logged: string } };
   /** Reads a model's stored BN parameters without running it. */
-  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelOverview };
+  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelDescription };
   /** Re-estimates BN statistics and writes a new model; queued with inspections. */
   recalibrate: { params: { request: RecalibrateRequest }; result: RecalibrationJson; events: { progressed: Progress; logged: string } };
 }
 
 const modes = ["exact", "fast", "auto"] as const;
 // Types only: the engine checks ranges itself and answers with the sentence the user reads.
-const num = s.anyNumber();
 // Settings may give one half of a pair; the engine's withDefaults fills the other (as Partial<Thresholds> is used today).
-const level = s.object({ warning: s.optional(num), error: s.optional(num) }) as Schema<{ warning: number; error: number }>;
-const thresholdsSchema: Schema<Partial<Thresholds>> = s.object({
-  slopeFraction: s.optional(num),
-  meanShift: s.optional(level),
-  varianceRatio: s.optional(level),
-  saturation: s.optional(level),
-  rectifierOff: s.optional(s.object({ warning: num })),
-  deadGamma: s.optional(num),
-  deadRunningVar: s.optional(num),
-  minCount: s.optional(num),
-  confidence: s.optional(num),
-  batchTolerance: s.optional(num),
+const level = struct({ warning: optional(anyNumber), error: optional(anyNumber) }) as Schema<{ warning: number; error: number }>;
+const thresholdsSchema: Schema<Partial<Thresholds>> = struct({
+  slopeFraction: optional(anyNumber),
+  meanShift: optional(level),
+  varianceRatio: optional(level),
+  saturation: optional(level),
+  rectifierOff: optional(struct({ warning: anyNumber })),
+  deadGamma: optional(anyNumber),
+  deadRunningVar: optional(anyNumber),
+  minCount: optional(anyNumber),
+  confidence: optional(anyNumber),
+  batchTolerance: optional(anyNumber),
 });
 const inspectFields = {
-  modelPath: s.string(1),
-  dataPath: s.optional(s.string(1)),
-  random: s.optional(s.literal("normal", "uniform")),
-  randomIsDomain: s.optional(s.boolean()),
-  trainBatch: s.optional(num),
-  samples: s.optional(num),
-  batchSize: s.optional(num),
-  seed: s.optional(num),
-  inputShapes: s.optional(s.array(s.string())),
-  imageMean: s.optional(s.array(num)),
-  imageStd: s.optional(s.array(num)),
-  bgr: s.optional(s.boolean()),
-  thresholds: s.optional(thresholdsSchema),
-  mode: s.optional(s.literal(...modes)),
-  autoExactLimitS: s.optional(num),
-  executionProviders: s.optional(s.array(s.string(1))),
-  intraOpNumThreads: s.optional(num),
-  shard: s.optional(s.object({ index: s.int(), count: s.int() })),
+  modelPath: string(1),
+  dataPath: optional(string(1)),
+  random: optional(literal("normal", "uniform")),
+  randomIsDomain: optional(bool),
+  trainBatch: optional(anyNumber),
+  samples: optional(anyNumber),
+  batchSize: optional(anyNumber),
+  seed: optional(anyNumber),
+  inputShapes: optional(array(str)),
+  imageMean: optional(array(anyNumber)),
+  imageStd: optional(array(anyNumber)),
+  bgr: optional(bool),
+  thresholds: optional(thresholdsSchema),
+  mode: optional(literal(...modes)),
+  autoExactLimitS: optional(anyNumber),
+  executionProviders: optional(array(string(1))),
+  intraOpNumThreads: optional(anyNumber),
+  shard: optional(struct({ index: int(), count: int() })),
 };
-const inspectRequest: Schema<InspectRequest> = s.object(inspectFields);
-const recalibrateRequest: Schema<RecalibrateRequest> = s.object({
+const inspectRequest: Schema<InspectRequest> = struct(inspectFields);
+const recalibrateRequest: Schema<RecalibrateRequest> = struct({
   ...inspectFields,
-  outPath: s.optional(s.string(1)),
-  force: s.optional(s.boolean()),
-  layers: s.optional(s.array(s.string(1))),
-  blend: s.optional(num),
-  toInference: s.optional(s.boolean()),
-  maxPasses: s.optional(num),
-  minCount: s.optional(num),
+  outPath: optional(string(1)),
+  force: optional(bool),
+  layers: optional(array(string(1))),
+  blend: optional(anyNumber),
+  toInference: optional(bool),
+  maxPasses: optional(anyNumber),
+  minCount: optional(anyNumber),
 });
 
 /** Parameter schemas the inference process checks every request against. */
 export const workerParams: ParamSchemas<WorkerMethods> = {
-  inspect: s.object({ request: inspectRequest }),
-  describeModel: s.object({ modelPath: s.string(1), slopeFraction: s.optional(num), thresholds: s.optional(thresholdsSchema) }),
-  recalibrate: s.object({ request: recalibrateRequest }),
+  inspect: struct({ request: inspectRequest }),
+  describeModel: struct({ modelPath: string(1), slopeFraction: optional(anyNumber), thresholds: optional(thresholdsSchema) }),
+  recalibrate: struct({ request: recalibrateRequest }),
 };
 
 /** The schema of a failure the inference process reports. */
-export const errorInfoSchema: Schema<ErrorInfo> = s.object({
-  kind: s.literal(...USER_ERROR_KINDS, "bug"),
-  message: s.string(),
-  detail: s.optional(s.string()),
-  shapeNeeded: s.optional(s.object({ input: s.string(1), suggestion: s.string(1) })),
+export const errorInfoSchema: Schema<ErrorInfo> = struct({
+  kind: literal(...USER_ERROR_KINDS, "bug"),
+  message: str,
+  detail: optional(str),
+  shapeNeeded: optional(struct({ input: string(1), suggestion: string(1) })),
 });
 
 /** Host → inference process. */

@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
-import type { ModelOverview } from "../core/inspect/overview";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
 import { RpcClient } from "../protocol/rpc";
@@ -157,7 +157,7 @@ export class InspectorClient {
   }
 
   /** Reads a model's stored BN parameters without running it. */
-  describeModel(modelPath: string, options: { slopeFraction?: number; thresholds?: Partial<Thresholds> } = {}): Promise<ModelOverview> {
+  describeModel(modelPath: string, options: { slopeFraction?: number; thresholds?: Partial<Thresholds> } = {}): Promise<ModelDescription> {
     return this.track(this.rpc.request("describeModel", { modelPath, ...options })).result;
   }
 

@@ -7,7 +7,7 @@ import { activationFinder } from "../core/inspect/activationJson";
 import { captureStrategy } from "../core/inspect/captureStrategy";
 import { buildReport } from "../core/inspect/buildReport";
 import { Inspection } from "../core/inspect/inspection";
-import { modelOverview, type ModelOverview } from "../core/inspect/overview";
+import { modelDescription, type ModelDescription } from "../core/inspect/modelDescription";
 import { formatDeclared, type ResolvedInput } from "../core/inputs/shapes";
 import { decodeModel, type Dim, type OnnxModel } from "../core/onnx/model";
 import { rewriteModel, upgradeNodesToOpset7, type ModelEdits } from "../core/onnx/rewrite";
@@ -76,10 +76,10 @@ function loadModel(modelPath: string): LoadedModel {
 }
 
 /** Reads a model and what it stores, without running it. */
-export function describeModel(modelPath: string, thresholds: Partial<Thresholds> = {}): ModelOverview {
+export function describeModel(modelPath: string, thresholds: Partial<Thresholds> = {}): ModelDescription {
   const { model, sizeBytes, dir } = loadModel(modelPath);
   const readExternal = externalReader(dir);
-  return modelOverview(
+  return modelDescription(
     model,
     { path: modelPath, name: path.basename(modelPath), sizeBytes },
     activationFinder(readExternal),

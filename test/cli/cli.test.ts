@@ -1,27 +1,11 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Report } from "../../src/core/report";
-import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, ROOT } from "../helpers/paths";
-
-const CLI = path.join(ROOT, "dist", "cli.js");
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A usage or input error: exit 2, exactly one line on stderr, starting "error:", no stack trace. */
-function assertCleanError(r: ReturnType<typeof bnLens>, pattern: RegExp) {
-  assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
-  const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
+import { assertCleanError, bnLens } from "../helpers/cli";
+import { assertSameLayerStatistics } from "../helpers/mergeCheck";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
 
 describe("bn-lens CLI", function () {
   let tmp: string;
@@ -106,27 +90,7 @@ describe("bn-lens CLI", function () {
     const merged = JSON.parse(fs.readFileSync(path.join(tmp, "merged.json"), "utf8")) as Report;
     assert.equal(merged.samples, 16);
     assert.equal(merged.run.runs, 2);
-    assert.equal(merged.layers.length, full.layers.length);
-    const near = (a: number | null, b: number | null, what: string) => {
-      assert.ok(a !== null && b !== null, what);
-      assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
-    };
-    merged.layers.forEach((l, i) => {
-      const f = full.layers[i];
-      for (const side of ["pre", "post"] as const) {
-        assert.deepEqual(l[side].count, f[side].count);
-        assert.deepEqual(l[side].min, f[side].min);
-        assert.deepEqual(l[side].max, f[side].max);
-        assert.deepEqual(l[side].histogram, f[side].histogram);
-        l[side].mean.forEach((v, c) => near(v, f[side].mean[c], `${l.node} ${side}.mean[${c}]`));
-        l[side].var.forEach((v, c) => near(v, f[side].var[c], `${l.node} ${side}.var[${c}]`));
-      }
-      assert.deepEqual(l.saturation.count, f.saturation.count);
-      assert.deepEqual(
-        l.warnings.map((w) => [w.rule, w.severity, w.channels]),
-        f.warnings.map((w) => [w.rule, w.severity, w.channels]),
-      );
-    });
+    assertSameLayerStatistics(merged, full);
   });
 
   it("refuses to merge reports of different models", () => {

@@ -1,27 +1,13 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
 import type { ComparisonReport } from "../../src/core/compare/comparisonReport";
-import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, ROOT } from "../helpers/paths";
+import { assertCleanError, bnLens } from "../helpers/cli";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
 const PIXELS = ["--mean", "127", "--std", "128"];
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertCleanError(r: ReturnType<typeof bnLens>, pattern: RegExp) {
-  assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
-  const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-}
 
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
 

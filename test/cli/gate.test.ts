@@ -1,21 +1,17 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Ajv from "ajv";
 import type { Report } from "../../src/core/report";
 import type { SarifLog } from "../../src/core/share/sarif";
+import { runCli } from "../helpers/cli";
 import { ONNX_BN_TESTS, ROOT } from "../helpers/paths";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
 // The OASIS SARIF 2.1.0 schema (rtm.5, draft-04), vendored with its licence in test/fixtures/sarif/.
 const SCHEMA = path.join(ROOT, "test", "fixtures", "sarif", "sarif-2.1.0-rtm.5.json");
 
-function bnLens(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000, cwd });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const bnLens = (cwd: string, ...args: string[]) => runCli(args, { cwd });
 
 function sarifValidator() {
   const ajv = new Ajv({ schemaId: "id", allErrors: true, meta: false });

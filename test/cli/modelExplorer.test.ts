@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,14 +6,8 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
 import type { Report } from "../../src/core/report";
 import type { ModelNodeData } from "../../src/core/share/modelExplorer";
-import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
-
-const CLI = path.join(ROOT, "dist", "cli.js");
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { bnLens } from "../helpers/cli";
+import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
 
 /** Model Explorer's ONNX adapter ids, read here straight from the protobuf: graph name or "<main>", node name or "<node_i>". */
 function adapterIds(modelPath: string): { graphId: string; ops: Map<string, string> } {

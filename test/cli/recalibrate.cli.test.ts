@@ -1,26 +1,10 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RecalibrationJson } from "../../src/core/recalibrate/recalibration";
-import { ROOT } from "../helpers/paths";
+import { assertCleanError, bnLens } from "../helpers/cli";
 import { recalData, recalModelBytes } from "../helpers/recalModels";
-
-const CLI = path.join(ROOT, "dist", "cli.js");
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertCleanError(r: ReturnType<typeof bnLens>, pattern: RegExp) {
-  assert.equal(r.code, 2, `exit code (stderr: ${r.stderr})`);
-  const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-}
 
 describe("bn-lens recalibrate", function () {
   this.timeout(120_000);

@@ -12,15 +12,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } from "onnx-buf";
 import { buildDemoModel } from "../../src/core/demo/demoModel";
 import type { Report } from "../../src/core/report";
-import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
+import { CLI, bnLens } from "../helpers/cli";
+import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
 import { npyBytes } from "../helpers/npyBytes";
-
-const CLI = path.join(ROOT, "dist", "cli.js");
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Exit `code` (2 unless given) and exactly `line` on stderr, the only line, no stack. */
 function assertError(r: ReturnType<typeof bnLens>, line: string, code = 2) {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,17 +7,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { TensorProtoSchema } from "onnx-buf";
 import { checkShards, parseShard, shardSize } from "../../src/core/inputs/shard";
 import type { Report } from "../../src/core/report";
+import { assertSameLayerStatistics } from "../helpers/mergeCheck";
 import { npyBytes } from "../helpers/npyBytes";
-import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, ROOT } from "../helpers/paths";
+import { CLI, bnLens } from "../helpers/cli";
+import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
 import { throwsUser } from "../helpers/userError";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
 const BN2D = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval", "model.onnx");
-
-function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Runs the n shards as n processes at once, as n machines of a job array would. */
 async function runShards(n: number, args: string[], outOf: (i: number) => string): Promise<Report[]> {
@@ -67,29 +63,7 @@ function assertMergeEqualsSingle(merged: Report, full: Report): void {
   assert.equal(merged.samples, full.samples);
   assert.equal(merged.data.description, full.data.description);
   assert.equal(merged.run.shard, undefined);
-  assert.equal(merged.layers.length, full.layers.length);
-  const near = (a: number | null, b: number | null, what: string) => {
-    assert.ok(a !== null && b !== null, what);
-    assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
-  };
-  merged.layers.forEach((l, i) => {
-    const f = full.layers[i];
-    for (const side of ["pre", "post"] as const) {
-      assert.deepEqual(l[side].count, f[side].count);
-      assert.deepEqual(l[side].min, f[side].min);
-      assert.deepEqual(l[side].max, f[side].max);
-      assert.deepEqual(l[side].nonFinite, f[side].nonFinite);
-      assert.deepEqual(l[side].histogram, f[side].histogram);
-      l[side].mean.forEach((v, c) => near(v, f[side].mean[c], `${l.node} ${side}.mean[${c}]`));
-      l[side].var.forEach((v, c) => near(v, f[side].var[c], `${l.node} ${side}.var[${c}]`));
-    }
-    assert.deepEqual(l.saturation.count, f.saturation.count);
-    l.compare.z.forEach((z, c) => near(z, f.compare.z[c], `${l.node} z[${c}]`));
-    assert.deepEqual(
-      l.warnings.map((w) => [w.rule, w.severity, w.channels]),
-      f.warnings.map((w) => [w.rule, w.severity, w.channels]),
-    );
-  });
+  assertSameLayerStatistics(merged, full);
 }
 
 describe("sharded runs: inspect --shard i/n and merge", function () {

@@ -7,7 +7,7 @@ import { IMAGE_PRESETS, checkShapeText, parseNumberList, shapeHint } from "../..
 import { activationFinder } from "../../src/core/inspect/activationJson";
 import { countFindings, countsSentence, reportFindings, statusText } from "../../src/extension/findings";
 import { float32Text, nodeText } from "../../src/extension/nodeText";
-import { modelOverview } from "../../src/core/inspect/overview";
+import { modelDescription } from "../../src/core/inspect/modelDescription";
 import { buildDemoModel } from "../../src/core/demo/demoModel";
 import { decodeModel } from "../../src/core/onnx/model";
 import type { Report, WarningJson } from "../../src/core/report";
@@ -106,7 +106,7 @@ describe("float32 numbers as they were written", () => {
 
 describe("node documents from the model overview", () => {
   const bytes = fs.readFileSync(FACE_DETECTOR);
-  const overview = modelOverview(
+  const overview = modelDescription(
     decodeModel(bytes),
     { path: FACE_DETECTOR, name: "version-RFB-320.onnx", sizeBytes: bytes.length },
     activationFinder(),
@@ -135,8 +135,8 @@ describe("node documents from the model overview", () => {
 describe("stored dead channels in the model overview", () => {
   // The demo's bn1 has gamma = 0 in channel 5 and nowhere else; its running variances are all well above 1e-8.
   const model = decodeModel(buildDemoModel());
-  const overviewWith = (t: Parameters<typeof modelOverview>[4]) =>
-    modelOverview(model, { path: "demo.onnx", name: "demo.onnx", sizeBytes: 0 }, activationFinder(), undefined, t);
+  const overviewWith = (t: Parameters<typeof modelDescription>[4]) =>
+    modelDescription(model, { path: "demo.onnx", name: "demo.onnx", sizeBytes: 0 }, activationFinder(), undefined, t);
 
   it("are decided in core with the user's thresholds, so the model view shows what the rule says", () => {
     const bn1 = (t: Parameters<typeof overviewWith>[0]) => overviewWith(t).layers[0];

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { activationFinder } from "../../src/core/inspect/activationJson";
 import { Inspection } from "../../src/core/inspect/inspection";
-import { modelOverview } from "../../src/core/inspect/overview";
+import { modelDescription } from "../../src/core/inspect/modelDescription";
 import type { HostTensor } from "../../src/core/tensor";
 import { withDefaults } from "../../src/core/stats/judge";
 import { GraphBuilder } from "../helpers/onnxGraph";
@@ -43,7 +43,7 @@ const file = { path: "/m.onnx", name: "m.onnx", sizeBytes: 1 };
 
 describe("expected flat shares from stored parameters (data-free)", () => {
   it("ReLU: the expected off share is Φ(-beta/|gamma|) per channel; gamma 0 is a point mass at beta", () => {
-    const o = modelOverview(
+    const o = modelDescription(
       build((g, y) => g.node("Relu", [y], "out")),
       file,
       activationFinder(),
@@ -58,7 +58,7 @@ describe("expected flat shares from stored parameters (data-free)", () => {
   });
 
   it("Sigmoid: both tails beyond the flat region's edge; Relu→Clip(0, 6): off below 0, saturated above 6", () => {
-    const sig = modelOverview(
+    const sig = modelDescription(
       build((g, y) => g.node("Sigmoid", [y], "out")),
       file,
       activationFinder(),
@@ -70,7 +70,7 @@ describe("expected flat shares from stored parameters (data-free)", () => {
       const want = s === 0 ? 0 : phi((-edge - BETA[c]) / s) + 1 - phi((edge - BETA[c]) / s);
       assert.ok(Math.abs(v - want) < 2e-7, `sigmoid channel ${c}: ${v} vs ${want}`);
     });
-    const clip = modelOverview(
+    const clip = modelDescription(
       build((g, y) => g.node("Clip", [g.node("Relu", [y], "r"), g.constant(0), g.constant(6)], "out")),
       file,
       activationFinder(),

@@ -2,7 +2,7 @@
 // The API is the contract between the extension and these tests (see README "Tests").
 import * as vscode from "vscode";
 import type { Report } from "../../src/core/report";
-import type { BnLensApi } from "../../src/extension/extension";
+import type { BnLensApi } from "../../src/extension/testApi";
 
 export const EXTENSION_ID = "bn-lens.bn-lens";
 
@@ -14,9 +14,9 @@ export interface InspectionResult {
 /**
  * The extension's exports, for tests: the last report it produced and what its panel acknowledged
  * (lastReport, panelState), plus the client, state readers and test hooks documented in
- * src/extension/extension.ts.
+ * src/extension/testApi.ts.
  */
-export type { BnLensApi } from "../../src/extension/extension";
+export type { BnLensApi } from "../../src/extension/testApi";
 
 export function bnLens(): vscode.Extension<BnLensApi> {
   const ext = vscode.extensions.getExtension<BnLensApi>(EXTENSION_ID);

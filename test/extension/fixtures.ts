@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { BnLensApi } from "../../src/extension/extension";
+import type { BnLensApi } from "../../src/extension/testApi";
 import type { Prompts } from "../../src/extension/prompts";
 import { activated } from "./bnLens";
 

@@ -1,29 +1,8 @@
 // A small real model whose BN was folded into its convolutions at export (Conv+Relu, no BatchNormalization),
 // with planted dead channels: their bias is so negative that ReLU never lets a value through.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ModelProtoSchema, OperatorSetIdProtoSchema, GraphProtoSchema, TensorProto_DataType, ValueInfoProtoSchema } from "onnx-buf";
-import { GraphBuilder } from "./onnxGraph";
-
-function typedInput(name: string, dims: (number | string)[]) {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: {
-      value: {
-        case: "tensorType",
-        value: {
-          elemType: TensorProto_DataType.FLOAT,
-          shape: {
-            dim: dims.map((d) =>
-              typeof d === "number"
-                ? { value: { case: "dimValue" as const, value: BigInt(d) } }
-                : { value: { case: "dimParam" as const, value: d } },
-            ),
-          },
-        },
-      },
-    },
-  });
-}
+import { ModelProtoSchema, OperatorSetIdProtoSchema, GraphProtoSchema } from "onnx-buf";
+import { GraphBuilder, tensorInfo } from "./onnxGraph";
 
 /** Deterministic weights in [-0.5, 0.5). */
 function weights(n: number, seed: number): number[] {
@@ -62,8 +41,8 @@ export function fusedModelBytes(): Uint8Array {
       name: "fused",
       node: g.nodes,
       initializer: g.initializers,
-      input: [typedInput("x", ["N", 3, 16, 16])],
-      output: [typedInput(y, ["N", 8, 12, 12])],
+      input: [tensorInfo("x", ["N", 3, 16, 16])],
+      output: [tensorInfo(y, ["N", 8, 12, 12])],
     }),
   });
   return toBinary(ModelProtoSchema, proto);

@@ -39,20 +39,32 @@ export function int64Tensor(name: string, values: number[], dims: number[] = val
   return create(TensorProtoSchema, { name, dataType: TensorProto_DataType.INT64, dims: dims.map(BigInt), int64Data: values.map(BigInt) });
 }
 
-function valueInfo(name: string, dims?: number[]): ValueInfoProto {
-  if (!dims) return create(ValueInfoProtoSchema, { name });
+/** A ValueInfoProto of a tensor: element type (FLOAT unless given) and dims, a string being a symbolic dim. */
+export function tensorInfo(
+  name: string,
+  dims: readonly (number | string)[],
+  elemType: number = TensorProto_DataType.FLOAT,
+): ValueInfoProto {
   return create(ValueInfoProtoSchema, {
     name,
     type: create(TypeProtoSchema, {
       value: {
         case: "tensorType",
         value: {
-          elemType: TensorProto_DataType.FLOAT,
-          shape: { dim: dims.map((d) => ({ value: { case: "dimValue" as const, value: BigInt(d) } })) },
+          elemType,
+          shape: {
+            dim: dims.map((d) => ({
+              value: typeof d === "number" ? { case: "dimValue" as const, value: BigInt(d) } : { case: "dimParam" as const, value: d },
+            })),
+          },
         },
       },
     }),
   });
+}
+
+function valueInfo(name: string, dims?: number[]): ValueInfoProto {
+  return dims ? tensorInfo(name, dims) : create(ValueInfoProtoSchema, { name });
 }
 
 /** A graph under construction. */

@@ -10,12 +10,10 @@ import {
   TensorProto_DataLocation,
   TensorProto_DataType,
   TensorProtoSchema,
-  TypeProtoSchema,
-  ValueInfoProtoSchema,
   type TensorProto,
 } from "onnx-buf";
 import { encodeFloats } from "../../src/core/recalibrate/statsRewrite";
-import { GraphBuilder } from "./onnxGraph";
+import { GraphBuilder, tensorInfo } from "./onnxGraph";
 import { elementBytes, npyBytes } from "./npyBytes";
 
 /** Which storage variant of BN statistics a test model uses. */
@@ -51,27 +49,6 @@ export function normals(n: number, seed: number, mean = 0, std = 1): number[] {
     out.push(mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
   }
   return out;
-}
-
-function inputInfo(name: string, dims: (number | string)[]) {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: create(TypeProtoSchema, {
-      value: {
-        case: "tensorType",
-        value: {
-          elemType: TensorProto_DataType.FLOAT,
-          shape: {
-            dim: dims.map((d) =>
-              typeof d === "number"
-                ? { value: { case: "dimValue" as const, value: BigInt(d) } }
-                : { value: { case: "dimParam" as const, value: d } },
-            ),
-          },
-        },
-      },
-    }),
-  });
 }
 
 function statTensor(name: string, values: number[], dtype: "float32" | "float16" | "float64"): TensorProto {
@@ -173,7 +150,7 @@ export function recalModelBytes(o: RecalModelOptions = {}): Uint8Array {
     outputs.push("shared_var_copy");
   }
   const m = g.model(outputs);
-  m.proto.graph!.input = [inputInfo("x", ["N", 3, 6, 6])];
+  m.proto.graph!.input = [tensorInfo("x", ["N", 3, 6, 6])];
   m.proto.docString = "recalibration test model";
   m.proto.metadataProps = [create(StringStringEntryProtoSchema, { key: "author", value: "bn-lens tests" })];
   return toBinary(ModelProtoSchema, m.proto);

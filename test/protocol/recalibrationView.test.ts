@@ -2,7 +2,7 @@
 // was saved comes back as it was (infinite ratios turn into null in JSON, as the panel reads them); anything
 // else is dropped, so a damaged file cannot reach the panel.
 import * as assert from "node:assert/strict";
-import { parse } from "../../src/protocol/schema";
+import { parse } from "../../src/core/schema";
 import { recalibrationViewSchema, type RecalibrationView } from "../../src/protocol/webview";
 
 const side = (z: number | null, r: number | null) => ({

@@ -2,8 +2,8 @@
 // validation of what arrives, and the webview protocol's schemas.
 import * as assert from "node:assert/strict";
 import { RpcClient, RpcServer, type Handlers } from "../../src/protocol/rpc";
-import { s } from "../../src/protocol/schema";
-import { parseWebviewMessage } from "../../src/protocol/webview";
+import { int, num, str, struct } from "../../src/core/schema";
+import { parseWebviewMessage, webviewMessageProblem } from "../../src/protocol/webview";
 import { workerParams } from "../../src/protocol/worker";
 
 interface Methods {
@@ -12,9 +12,9 @@ interface Methods {
   count: { params: { to: number }; result: number; events: { ticked: number } };
 }
 const params = {
-  add: s.object({ a: s.number(), b: s.number() }),
-  name: s.object({ id: s.int() }),
-  count: s.object({ to: s.int() }),
+  add: struct({ a: num(), b: num() }),
+  name: struct({ id: int() }),
+  count: struct({ to: int() }),
 };
 
 /** A client and a server wired back to back; `wire` sees every message and may rewrite or drop it. */
@@ -37,7 +37,7 @@ function pair(handlers: Handlers<Methods>, wire: { toServer?: (m: unknown) => un
       const out = wire.toServer ? wire.toServer(m) : m;
       if (out !== undefined) server.receive(out);
     },
-    errorSchema: s.string(),
+    errorSchema: str,
     toError: (e) => new Error(e),
   });
   return { client, server, toServer, toClient };
@@ -103,7 +103,9 @@ describe("rpc", () => {
   it("answers a request with invalid parameters with an error instead of running it", async () => {
     let ran = false;
     const { client } = pair({ ...basic, name: () => ((ran = true), "x") });
-    await assert.rejects(client.request("name", { id: -3 }).result, /parameters of name are not valid/);
+    await assert.rejects(client.request("name", { id: -3 }).result, {
+      message: 'The parameters of name are not valid: field "id" must be a whole number of at least 0, not -3.',
+    });
     assert.equal(ran, false);
   });
 
@@ -112,7 +114,7 @@ describe("rpc", () => {
       send: () => {
         throw new Error("channel closed");
       },
-      errorSchema: s.string(),
+      errorSchema: str,
       toError: (e) => new Error(e),
     });
     await assert.rejects(client.request("add", { a: 1, b: 2 }).result, /channel closed/);
@@ -139,11 +141,36 @@ describe("rpc", () => {
       { type: "constructor" },
     ])
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+    // What the host logs for a refused message: the field and what was expected.
+    assert.equal(
+      webviewMessageProblem({ type: "revealNode", node: "" }),
+      'field "node" must be a string of 1 to 4095 characters, not the string ""',
+    );
+    assert.equal(webviewMessageProblem({ type: "runInspection" }), 'field "withData" is missing (expected true or false)');
+    assert.equal(
+      webviewMessageProblem({ type: "getLayer", requestId: 1, kind: "conv", index: 0 }),
+      'field "kind" must be one of "bn", "activation", not the string "conv"',
+    );
+    assert.equal(
+      webviewMessageProblem({ type: "toString" }),
+      'field "type" must be a BN Lens webview message type, not the string "toString"',
+    );
+    assert.equal(webviewMessageProblem(null), 'field "(top level)" must be a message object, not null');
+    assert.equal(webviewMessageProblem({ type: "cancel", requestId: 3 }), undefined);
   });
 
   it("the inference process's schemas check types and leave ranges to the engine", () => {
     assert.equal(workerParams.inspect({ request: { modelPath: "m.onnx", samples: -1, mode: "fast" } }) !== undefined, true);
-    assert.equal(typeof workerParams.inspect({ request: { modelPath: "m.onnx", mode: "slow" } }), "symbol");
-    assert.equal(typeof workerParams.inspect({ request: { modelPath: 3 } }), "symbol");
+    assert.throws(() => workerParams.inspect({ request: { modelPath: "m.onnx", mode: "slow" } }), {
+      name: "SchemaError",
+      message: 'field "request.mode" must be one of "exact", "fast", "auto", not the string "slow"',
+    });
+    assert.throws(() => workerParams.inspect({ request: { modelPath: 3 } }), {
+      name: "SchemaError",
+      message: 'field "request.modelPath" must be a non-empty string, not 3',
+    });
+    assert.throws(() => workerParams.inspect({ request: {} }), {
+      message: 'field "request.modelPath" is missing (expected a non-empty string)',
+    });
   });
 });

@@ -16,34 +16,15 @@ import {
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
   TensorProtoSchema,
-  ValueInfoProtoSchema,
   type NodeProto,
   type TensorProto,
 } from "onnx-buf";
 import { buildDemoModel } from "../../src/core/demo/demoModel";
 import { InspectorClient, WorkerError } from "../../src/runtime/client";
+import { tensorInfo } from "../helpers/onnxGraph";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 
 const WORKER = path.join(ROOT, "dist", "worker.js");
-
-function tensorInfo(name: string, dims: (number | string)[], elemType = 1) {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: {
-      value: {
-        case: "tensorType",
-        value: {
-          elemType,
-          shape: {
-            dim: dims.map((d) => ({
-              value: typeof d === "number" ? { case: "dimValue" as const, value: BigInt(d) } : { case: "dimParam" as const, value: d },
-            })),
-          },
-        },
-      },
-    },
-  });
-}
 
 function floats(name: string, dims: number[], values: number[] | Float32Array): TensorProto {
   return create(TensorProtoSchema, {

@@ -15,8 +15,6 @@ import {
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
   TensorProtoSchema,
-  TypeProtoSchema,
-  ValueInfoProtoSchema,
   type ModelProto,
   type NodeProto,
   type TensorProto,
@@ -25,6 +23,7 @@ import { buildDemoModel } from "../../src/core/demo/demoModel";
 import { isUserError } from "../../src/core/errors";
 import type { InspectRequest } from "../../src/protocol/worker";
 import { describeModel, inspect, type EngineHooks } from "../../src/runtime/engine";
+import { tensorInfo } from "../helpers/onnxGraph";
 
 const quiet: EngineHooks = { progress: () => undefined, log: () => undefined, cancelled: () => false };
 
@@ -57,25 +56,6 @@ function setInit(m: ModelProto, name: string, edit: (v: Float32Array) => void): 
   const v = new Float32Array(t.rawData.slice().buffer);
   edit(v);
   t.rawData = new Uint8Array(v.buffer);
-}
-
-function tensorInfo(name: string, dims: (number | string)[], elemType = 1) {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: create(TypeProtoSchema, {
-      value: {
-        case: "tensorType",
-        value: {
-          elemType,
-          shape: {
-            dim: dims.map((d) => ({
-              value: typeof d === "number" ? { case: "dimValue" as const, value: BigInt(d) } : { case: "dimParam" as const, value: d },
-            })),
-          },
-        },
-      },
-    }),
-  });
 }
 
 function model(nodes: NodeProto[], inits: TensorProto[], input: (number | string)[], output = "y", opset = 13): ModelProto {

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
 import { compareReports } from "../../src/core/compare/compareReports";
-import { reportOverview } from "../../src/core/inspect/panelData";
+import { compactReport } from "../../src/core/inspect/panelData";
 import type { ComparisonReport } from "../../src/core/compare/comparisonReport";
 import type { Report } from "../../src/core/report";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
@@ -82,7 +82,7 @@ describe("BN Lens panel: comparison mode (headless Chromium)", function () {
   it("overview: drift by layer in graph order, the shift's start called out, layers ranked by drift", async () => {
     const { page } = panel;
     // As in VS Code: B's inspection is on screen when the comparison arrives; "Back" returns to it.
-    await panel.send({ type: "runFinished", report: reportOverview(reportB), restored: false });
+    await panel.send({ type: "runFinished", report: compactReport(reportB), restored: false });
     await panel.waitForPosted("overviewRendered");
     await panel.send({ type: "comparisonFinished", comparison });
     await page.getByTestId("compare").waitFor();
@@ -106,7 +106,7 @@ describe("BN Lens panel: comparison mode (headless Chromium)", function () {
 
   it("layer detail: A's and B's pre- and post-BN histograms on the same bins, four curves with a legend, channels against running statistics", async () => {
     const { page } = panel;
-    await panel.send({ type: "runFinished", report: reportOverview(reportB), restored: false });
+    await panel.send({ type: "runFinished", report: compactReport(reportB), restored: false });
     await panel.waitForPosted("overviewRendered");
     await panel.send({ type: "comparisonFinished", comparison });
     await page.locator('[data-testid="compare-row"][data-node="BatchNormalization_1"]').click();

@@ -9,18 +9,11 @@ import * as path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { panelHtml } from "../../src/extension/webviewShell";
 import type { HostToWebview, WebviewToHost } from "../../src/protocol/webview";
+import { CHROMIUM_ARGS } from "./offlinePage";
 
 /** The webview's resource origin (what webview.cspSource is in VS Code). */
 export const ORIGIN = "https://bn-lens.webview.test";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 export type ThemeName = "dark" | "light" | "high-contrast";
 

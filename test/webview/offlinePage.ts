@@ -1,12 +1,9 @@
 // What the standalone HTML report tests share: the CLI they run and an offline Chromium page that records
 // every request and every console error or warning.
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ROOT } from "../helpers/paths";
 
-const CLI = path.join(ROOT, "dist", "cli.js");
+export { bnLens } from "../helpers/cli";
 
 /** Chromium flags for a root, offline, headless run (../shared/ENVIRONMENT.md). */
 export const CHROMIUM_ARGS = [
@@ -17,12 +14,6 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
   "--no-first-run",
 ];
-
-/** Runs the built CLI. */
-export function bnLens(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** A page on a context with the network off that records every request and every console error or warning. */
 export async function openOffline(

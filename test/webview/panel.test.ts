@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { reportOverview } from "../../src/core/inspect/panelData";
-import type { ModelOverview } from "../../src/core/inspect/overview";
+import { compactReport } from "../../src/core/inspect/panelData";
+import type { ModelDescription } from "../../src/core/inspect/modelDescription";
 import type { Report } from "../../src/core/report";
 import type { WebviewToHost } from "../../src/protocol/webview";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
@@ -31,7 +31,7 @@ function readJson<T>(file: string): T {
 /** Plays the extension host: answers getLayer from the full report, re-sends the data after webviewReady. */
 class FakeHost {
   report: Report | null = null;
-  model: ModelOverview | null = null;
+  model: ModelDescription | null = null;
   trusted = true;
   /** Re-send modelDescribed and runFinished (restored) when the webview (re)loads, as the real host does. */
   resendOnReady = false;
@@ -52,7 +52,7 @@ class FakeHost {
     if (m.type === "webviewReady" && this.resendOnReady) {
       void (async () => {
         if (this.model) await panel.send({ type: "modelDescribed", overview: this.model, trusted: this.trusted });
-        if (this.report) await panel.send({ type: "runFinished", report: reportOverview(this.report), restored: true });
+        if (this.report) await panel.send({ type: "runFinished", report: compactReport(this.report), restored: true });
       })();
     }
   };
@@ -95,7 +95,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
   let tmp: string;
   let demo: Report;
   let face: Report;
-  let faceModel: ModelOverview;
+  let faceModel: ModelDescription;
   let browser: { browser: BrowserContext; close(): Promise<void> };
   let host: FakeHost;
   let panel: Panel;
@@ -107,7 +107,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     cli("inspect", FACE_DETECTOR, "--data", FACE_IMAGES, "--mean", "127", "--std", "128", "--json", path.join(tmp, "face.json"));
     face = readJson<Report>(path.join(tmp, "face.json"));
     cli("describe", FACE_DETECTOR, "--json", path.join(tmp, "overview.json"));
-    faceModel = readJson<ModelOverview>(path.join(tmp, "overview.json"));
+    faceModel = readJson<ModelDescription>(path.join(tmp, "overview.json"));
     browser = await launchBrowser();
   });
 
@@ -131,7 +131,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
   async function finish(report: Report, restored = false) {
     host.report = report;
     await panel.clearPosted();
-    await panel.send({ type: "runFinished", report: reportOverview(report), restored });
+    await panel.send({ type: "runFinished", report: compactReport(report), restored });
     return panel.waitForPosted("overviewRendered");
   }
 
@@ -203,7 +203,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
 
   it("says plainly when BN was fused away", async () => {
     const { page } = panel;
-    const fused: ModelOverview = {
+    const fused: ModelDescription = {
       ...faceModel,
       model: {
         ...faceModel.model,

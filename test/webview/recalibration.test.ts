@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { reportOverview } from "../../src/core/inspect/panelData";
+import { compactReport } from "../../src/core/inspect/panelData";
 import { beforeAfter } from "../../src/core/recalibrate/beforeAfter";
 import type { RecalibrationJson } from "../../src/core/recalibrate/recalibration";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
@@ -68,7 +68,7 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
         if (m.type === "getLayer" || m.type === "cancel") void webviewServer(handlers, (reply) => void p.send(reply)).handle(m);
       },
     });
-    await panel.send({ type: "runFinished", report: { ...reportOverview(r.after), recalibration: beforeAfter(r) }, restored: false });
+    await panel.send({ type: "runFinished", report: { ...compactReport(r.after), recalibration: beforeAfter(r) }, restored: false });
     await panel.waitForPosted("overviewRendered");
     return panel;
   }
@@ -189,7 +189,7 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
       },
     });
     try {
-      await panel.send({ type: "runFinished", report: reportOverview(r.before), restored: false });
+      await panel.send({ type: "runFinished", report: compactReport(r.before), restored: false });
       await panel.waitForPosted("overviewRendered");
       await panel.send({ type: "layerRevealed", kind: "bn", index: stale.index });
       await panel.page.getByTestId("findings").waitFor();
@@ -229,7 +229,7 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
   it("any other report shows no before → after", async () => {
     const panel = await open("dark", 1280);
     try {
-      await panel.send({ type: "runFinished", report: reportOverview(r.after), restored: false });
+      await panel.send({ type: "runFinished", report: compactReport(r.after), restored: false });
       await panel.waitForPosted("overviewRendered");
       await panel.page.waitForTimeout(100);
       assert.equal(await panel.page.getByTestId("recal-summary").count(), 0);

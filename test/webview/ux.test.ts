@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { reportOverview } from "../../src/core/inspect/panelData";
-import type { ModelOverview } from "../../src/core/inspect/overview";
+import { compactReport } from "../../src/core/inspect/panelData";
+import type { ModelDescription } from "../../src/core/inspect/modelDescription";
 import type { Report } from "../../src/core/report";
 import type { WebviewToHost } from "../../src/protocol/webview";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
@@ -50,7 +50,7 @@ describe("BN Lens panel: the places a new user got lost", function () {
   this.timeout(240_000);
   let tmp: string;
   let face: Report;
-  let faceModel: ModelOverview;
+  let faceModel: ModelDescription;
   let fused: Report;
   let browser: { browser: BrowserContext; close(): Promise<void> };
   let report: Report | null = null;
@@ -65,7 +65,7 @@ describe("BN Lens panel: the places a new user got lost", function () {
   async function finish(panel: Panel, r: Report, restored = false): Promise<void> {
     report = r;
     await panel.clearPosted();
-    await panel.send({ type: "runFinished", report: reportOverview(r), restored });
+    await panel.send({ type: "runFinished", report: compactReport(r), restored });
     await panel.waitForPosted("overviewRendered");
   }
 
@@ -74,7 +74,7 @@ describe("BN Lens panel: the places a new user got lost", function () {
     cli("inspect", FACE_DETECTOR, "--data", FACE_IMAGES, "--mean", "127", "--std", "128", "--json", path.join(tmp, "face.json"));
     face = readJson<Report>(path.join(tmp, "face.json"));
     cli("describe", FACE_DETECTOR, "--json", path.join(tmp, "overview.json"));
-    faceModel = readJson<ModelOverview>(path.join(tmp, "overview.json"));
+    faceModel = readJson<ModelDescription>(path.join(tmp, "overview.json"));
     fs.writeFileSync(path.join(tmp, "fused.onnx"), fusedModelBytes());
     cli("inspect", path.join(tmp, "fused.onnx"), "--samples", "32", "--json", path.join(tmp, "fused.json"));
     fused = readJson<Report>(path.join(tmp, "fused.json"));

@@ -15,7 +15,7 @@ function extent(values: readonly (number | null)[], pick: (a: number, b: number)
   return out;
 }
 
-/** One overview row of a BN layer. */
+/** One layers-table row of a BN layer. */
 export function bnRow(l: LayerReport) {
   return {
     kind: "bn" as const,
@@ -36,7 +36,7 @@ export function bnRow(l: LayerReport) {
   };
 }
 
-/** One overview row of an activation layer (BN fused away). */
+/** One layers-table row of an activation layer (BN fused away). */
 export function activationRow(a: ActivationLayerReport) {
   return {
     kind: "activation" as const,
@@ -55,8 +55,8 @@ export function activationRow(a: ActivationLayerReport) {
   };
 }
 
-/** The report without per-channel arrays, for the overview (src/protocol/webview.ts ReportOverview). */
-export function reportOverview(r: Report) {
+/** The report without per-channel arrays, for the report view (src/protocol/webview.ts CompactReport). */
+export function compactReport(r: Report) {
   return {
     createdAt: r.createdAt,
     model: r.model,

@@ -11,15 +11,7 @@ import {
 } from "onnx-buf";
 import { UserError } from "../errors";
 import type { Dim, OnnxModel } from "./model";
-import { concat, lengthDelimited, scanFields, type WireField } from "./wire";
-
-const MODEL_OPSET_IMPORT = 8;
-const MODEL_GRAPH = 7;
-const GRAPH_NODE = 1;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
-const GRAPH_VALUE_INFO = 13;
-const GRAPH_INITIALIZER = 5;
+import { GraphField, ModelField, concat, lengthDelimited, scanModel, type ModelFields } from "./wire";
 
 /** Changes BN Lens makes to a model before running it. */
 export interface ModelEdits {
@@ -81,16 +73,13 @@ function withoutShape(v: ValueInfoProto): ValueInfoProto {
  * byte, so rewriting a large model costs one copy and fields unknown to the schema survive.
  */
 export function rewriteModel(bytes: Uint8Array, model: OnnxModel, edits: ModelEdits): Uint8Array {
-  let top: WireField[];
-  let graphFields: WireField[];
-  let graphField: WireField | undefined;
+  let fields: ModelFields;
   try {
-    top = scanFields(bytes);
-    graphField = top.find((f) => f.field === MODEL_GRAPH && f.wireType === 2);
-    graphFields = graphField ? scanFields(bytes, graphField.payloadStart, graphField.end) : [];
+    fields = scanModel(bytes);
   } catch (e) {
     throw new UserError("model", "The model file is damaged: its protobuf structure is invalid (a field runs past its end).", String(e));
   }
+  const { top, graph: graphField, graphFields } = fields;
   if (!graphField) throw new UserError("model", "The model has no graph to run.");
 
   const inputsByName = new Map(model.graph.input.map((v) => [v.name, v]));
@@ -100,55 +89,55 @@ export function rewriteModel(bytes: Uint8Array, model: OnnxModel, edits: ModelEd
   let nodesWritten = false;
   for (const f of graphFields) {
     const raw = bytes.subarray(f.start, f.end);
-    if (f.field === GRAPH_NODE && edits.replaceNodes) {
+    if (f.field === GraphField.node && edits.replaceNodes) {
       if (!nodesWritten) {
-        for (const n of edits.replaceNodes) graphChunks.push(...lengthDelimited(GRAPH_NODE, toBinary(NodeProtoSchema, n)));
+        for (const n of edits.replaceNodes) graphChunks.push(...lengthDelimited(GraphField.node, toBinary(NodeProtoSchema, n)));
         nodesWritten = true;
       }
       continue;
     }
-    if (f.field === GRAPH_INPUT && (edits.inputDims || edits.dropInitializerInputs)) {
+    if (f.field === GraphField.input && (edits.inputDims || edits.dropInitializerInputs)) {
       const v = model.graph.input[inputIndex++];
       if (v && edits.dropInitializerInputs && model.initializers.has(v.name)) continue;
       const dims = v && edits.inputDims?.get(v.name);
       if (dims && inputsByName.has(v.name)) {
-        graphChunks.push(...lengthDelimited(GRAPH_INPUT, toBinary(ValueInfoProtoSchema, withDims(v, dims))));
+        graphChunks.push(...lengthDelimited(GraphField.input, toBinary(ValueInfoProtoSchema, withDims(v, dims))));
         continue;
       }
     }
-    if (f.field === GRAPH_OUTPUT && edits.dropShapeHints) {
+    if (f.field === GraphField.output && edits.dropShapeHints) {
       const v = model.graph.output[outputIndex++];
       if (v) {
-        graphChunks.push(...lengthDelimited(GRAPH_OUTPUT, toBinary(ValueInfoProtoSchema, withoutShape(v))));
+        graphChunks.push(...lengthDelimited(GraphField.output, toBinary(ValueInfoProtoSchema, withoutShape(v))));
         continue;
       }
     }
-    if (f.field === GRAPH_VALUE_INFO && edits.dropShapeHints) continue;
+    if (f.field === GraphField.valueInfo && edits.dropShapeHints) continue;
     graphChunks.push(raw);
   }
   const existingOutputs = new Set(model.outputs);
   for (const name of edits.addOutputs ?? []) {
     if (existingOutputs.has(name)) continue;
     existingOutputs.add(name);
-    graphChunks.push(...lengthDelimited(GRAPH_OUTPUT, encodeOutput(name)));
+    graphChunks.push(...lengthDelimited(GraphField.output, encodeOutput(name)));
   }
-  for (const n of edits.addNodes ?? []) graphChunks.push(...lengthDelimited(GRAPH_NODE, toBinary(NodeProtoSchema, n)));
-  for (const t of edits.addInitializers ?? []) graphChunks.push(...lengthDelimited(GRAPH_INITIALIZER, toBinary(TensorProtoSchema, t)));
+  for (const n of edits.addNodes ?? []) graphChunks.push(...lengthDelimited(GraphField.node, toBinary(NodeProtoSchema, n)));
+  for (const t of edits.addInitializers ?? []) graphChunks.push(...lengthDelimited(GraphField.initializer, toBinary(TensorProtoSchema, t)));
   const graphBytes = concat(graphChunks);
 
   const chunks: Uint8Array[] = [];
   let opsetWritten = false;
   for (const f of top) {
-    if (f.field === MODEL_GRAPH && f.wireType === 2) {
-      if (f === graphField) chunks.push(...lengthDelimited(MODEL_GRAPH, graphBytes));
+    if (f.field === ModelField.graph && f.wireType === 2) {
+      if (f === graphField) chunks.push(...lengthDelimited(ModelField.graph, graphBytes));
       continue;
     }
-    if (f.field === MODEL_OPSET_IMPORT && edits.defaultOpset !== undefined) {
+    if (f.field === ModelField.opsetImport && edits.defaultOpset !== undefined) {
       if (!opsetWritten) {
         for (const o of model.proto.opsetImport) {
           const isDefault = o.domain === "" || o.domain === "ai.onnx";
           const entry = create(OperatorSetIdProtoSchema, { domain: o.domain, version: isDefault ? BigInt(edits.defaultOpset) : o.version });
-          chunks.push(...lengthDelimited(MODEL_OPSET_IMPORT, toBinary(OperatorSetIdProtoSchema, entry)));
+          chunks.push(...lengthDelimited(ModelField.opsetImport, toBinary(OperatorSetIdProtoSchema, entry)));
         }
         opsetWritten = true;
       }
@@ -158,7 +147,7 @@ export function rewriteModel(bytes: Uint8Array, model: OnnxModel, edits: ModelEd
   }
   if (edits.defaultOpset !== undefined && !opsetWritten) {
     const entry = create(OperatorSetIdProtoSchema, { domain: "", version: BigInt(edits.defaultOpset) });
-    chunks.push(...lengthDelimited(MODEL_OPSET_IMPORT, toBinary(OperatorSetIdProtoSchema, entry)));
+    chunks.push(...lengthDelimited(ModelField.opsetImport, toBinary(OperatorSetIdProtoSchema, entry)));
   }
   return concat(chunks);
 }

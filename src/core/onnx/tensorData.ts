@@ -63,52 +63,38 @@ function viewOf(dtype: DType, bytes: Uint8Array, n: number): TypedArray {
   return out;
 }
 
-function fromTypedFields(t: TensorProto, dtype: DType, n: number): TypedArray {
-  const check = (len: number, field: string) => {
-    if (len !== n) {
-      throw new UserError(
-        "model",
-        `Tensor "${t.name || "(unnamed)"}" declares ${n} elements but its ${field} holds ${len}; the file is damaged.`,
-      );
-    }
-  };
+/** The repeated field that holds a dtype's values when raw_data is not used (onnx.proto's table). */
+function typedField(t: TensorProto, dtype: DType): { field: string; values: readonly number[] | readonly bigint[] } {
   switch (dtype) {
     case "float32":
-      check(t.floatData.length, "float_data");
-      return Float32Array.from(t.floatData);
+      return { field: "float_data", values: t.floatData };
     case "float64":
-      check(t.doubleData.length, "double_data");
-      return Float64Array.from(t.doubleData);
+      return { field: "double_data", values: t.doubleData };
     case "int64":
-      check(t.int64Data.length, "int64_data");
-      return BigInt64Array.from(t.int64Data);
+      return { field: "int64_data", values: t.int64Data };
     case "uint64":
-      check(t.uint64Data.length, "uint64_data");
-      return BigUint64Array.from(t.uint64Data);
     case "uint32":
-      check(t.uint64Data.length, "uint64_data");
-      return Uint32Array.from(t.uint64Data, Number);
-    case "int32":
-      check(t.int32Data.length, "int32_data");
-      return Int32Array.from(t.int32Data);
-    case "int16":
-      check(t.int32Data.length, "int32_data");
-      return Int16Array.from(t.int32Data);
-    case "int8":
-      check(t.int32Data.length, "int32_data");
-      return Int8Array.from(t.int32Data);
-    case "uint16":
-    case "float16":
-    case "bfloat16":
-      check(t.int32Data.length, "int32_data");
-      return Uint16Array.from(t.int32Data);
-    case "uint8":
-    case "bool":
-      check(t.int32Data.length, "int32_data");
-      return Uint8Array.from(t.int32Data);
-    case "string":
-      throw new Error("unreachable");
+      return { field: "uint64_data", values: t.uint64Data };
+    default:
+      // int32, int16, int8, uint16, uint8, bool, and float16/bfloat16 as their bits.
+      return { field: "int32_data", values: t.int32Data };
   }
+}
+
+function fromTypedFields(t: TensorProto, dtype: DType, n: number): TypedArray {
+  const { field, values } = typedField(t, dtype);
+  if (values.length !== n) {
+    throw new UserError(
+      "model",
+      `Tensor "${t.name || "(unnamed)"}" declares ${n} elements but its ${field} holds ${values.length}; the file is damaged.`,
+    );
+  }
+  const out = allocate(dtype, n);
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) out.set(values as readonly bigint[]);
+  // uint32 lives in uint64_data, so its values arrive as bigints.
+  else if (dtype === "uint32") out.set(Array.from(values as readonly bigint[], Number));
+  else out.set(values as readonly number[]);
+  return out;
 }
 
 /** Decodes a TensorProto's values into host memory, reading external data through `readExternal`. */
@@ -138,7 +124,7 @@ export function tensorFromProto(t: TensorProto, readExternal?: ExternalReader): 
       );
     }
     bytes = readExternal({ ...ref, length: ref.length ?? need }, t.name);
-  } else if (t.rawData.length > 0 || (n > 0 && fieldLength(t, dtype) === 0)) {
+  } else if (t.rawData.length > 0 || (n > 0 && typedField(t, dtype).values.length === 0)) {
     bytes = t.rawData;
   }
   if (bytes) {
@@ -148,22 +134,6 @@ export function tensorFromProto(t: TensorProto, readExternal?: ExternalReader): 
     return { dtype, dims, data: viewOf(dtype, bytes, n) };
   }
   return { dtype, dims, data: fromTypedFields(t, dtype, n) };
-}
-
-function fieldLength(t: TensorProto, dtype: DType): number {
-  switch (dtype) {
-    case "float32":
-      return t.floatData.length;
-    case "float64":
-      return t.doubleData.length;
-    case "int64":
-      return t.int64Data.length;
-    case "uint64":
-    case "uint32":
-      return t.uint64Data.length;
-    default:
-      return t.int32Data.length;
-  }
 }
 
 /** Decodes a serialized TensorProto (an ONNX test-data .pb file). */

@@ -99,3 +99,45 @@ export function concat(chunks: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** A string as a length-delimited field (UTF-8). */
+export function stringField(field: number, s: string): Uint8Array[] {
+  return lengthDelimited(field, new TextEncoder().encode(s));
+}
+
+/** A StringStringEntryProto (metadata_props, external_data) as a length-delimited field. */
+export function stringEntryField(field: number, key: string, value: string): Uint8Array[] {
+  return lengthDelimited(field, concat([...stringField(StringEntryField.key, key), ...stringField(StringEntryField.value, value)]));
+}
+
+// Field numbers from onnx.proto, for the messages BN Lens edits at the wire level; one table so that the
+// rewrites agree on them.
+
+/** ModelProto field numbers. */
+export const ModelField = { graph: 7, opsetImport: 8, metadataProps: 14 } as const;
+/** GraphProto field numbers. */
+export const GraphField = { node: 1, initializer: 5, input: 11, output: 12, valueInfo: 13 } as const;
+/** NodeProto field numbers. */
+export const NodeField = { input: 1, output: 2, attribute: 5 } as const;
+/** AttributeProto field numbers. */
+export const AttributeField = { name: 1, f: 2, t: 5, floats: 7 } as const;
+/** TensorProto field numbers. */
+export const TensorField = { dims: 1, dataType: 2, name: 8, rawData: 9, externalData: 13, dataLocation: 14 } as const;
+/** TensorProto fields that hold or locate its values (float_data … data_location): replaced together. */
+export const TENSOR_DATA_FIELDS: ReadonlySet<number> = new Set([4, 5, 6, 7, 9, 10, 11, 13, 14]);
+/** StringStringEntryProto field numbers. */
+export const StringEntryField = { key: 1, value: 2 } as const;
+
+/** A model's top-level fields and its graph's fields; `graph` is undefined when the model has none. */
+export interface ModelFields {
+  top: WireField[];
+  graph: WireField | undefined;
+  graphFields: WireField[];
+}
+
+/** Scans a serialized ModelProto down to its graph's fields. Throws RangeError on malformed input. */
+export function scanModel(bytes: Uint8Array): ModelFields {
+  const top = scanFields(bytes);
+  const graph = top.find((f) => f.field === ModelField.graph && f.wireType === 2);
+  return { top, graph, graphFields: graph ? scanFields(bytes, graph.payloadStart, graph.end) : [] };
+}

@@ -10,23 +10,22 @@ import { UserError } from "../errors";
 import { attrInt, isOnnxOp, type OnnxModel } from "../onnx/model";
 import { dtypeFromOnnx, onnxFromDtype } from "../onnx/dataType";
 import type { DType } from "../tensor";
-import { concat, lengthDelimited, scanFields, varint, type WireField } from "../onnx/wire";
-
-const MODEL_GRAPH = 7;
-const MODEL_METADATA = 14;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const NODE_INPUT = 1;
-const NODE_OUTPUT = 2;
-const NODE_ATTRIBUTE = 5;
-const ATTR_NAME = 1;
-const ATTR_FLOAT = 2;
-const ATTR_TENSOR = 5;
-const ATTR_FLOATS = 7;
-const TENSOR_DATA_FIELDS = new Set([4, 5, 6, 7, 9, 10, 11, 13, 14]);
-const TENSOR_RAW_DATA = 9;
-const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
+import {
+  AttributeField,
+  GraphField,
+  ModelField,
+  NodeField,
+  TENSOR_DATA_FIELDS,
+  TensorField,
+  concat,
+  lengthDelimited,
+  scanFields,
+  scanModel,
+  stringEntryField,
+  stringField,
+  varint,
+  type WireField,
+} from "../onnx/wire";
 
 /** ONNX's own default (onnx.external_data_helper): tensors of at least this many bytes go to external data. */
 export const EXTERNAL_THRESHOLD_BYTES = 1024;
@@ -74,10 +73,6 @@ export interface StatsRewriteResult {
 }
 
 const STAT_DTYPES: ReadonlySet<DType> = new Set(["float32", "float16", "float64", "bfloat16"]);
-
-function encodeString(field: number, s: string): Uint8Array[] {
-  return lengthDelimited(field, new TextEncoder().encode(s));
-}
 
 /** float64 values as little-endian bytes of a float dtype (float16 and bfloat16 rounded to nearest even). */
 export function encodeFloats(values: Float64Array, dtype: DType): Uint8Array {
@@ -249,10 +244,8 @@ export function rewriteBnStatistics(
   updates: readonly StatsUpdate[],
   options: StatsRewriteOptions = {},
 ): StatsRewriteResult {
-  const top = scanFields(bytes);
-  const graphField = top.find((f) => f.field === MODEL_GRAPH && f.wireType === 2);
+  const { top, graph: graphField, graphFields } = scanModel(bytes);
   if (!graphField) throw new UserError("model", "The model has no graph.");
-  const graphFields = scanFields(bytes, graphField.payloadStart, graphField.end);
 
   // Uses of every tensor: (node index, input slot) pairs, plus graph outputs and subgraph reads.
   const uses = new Map<string, number>();
@@ -282,19 +275,18 @@ export function rewriteBnStatistics(
   const placement = (values: Float64Array, dtype: DType, wasExternal: boolean): Placement => {
     const data = encodeFloats(values, dtype);
     if (!wasExternal || data.length < threshold || !options.externalLocation) {
-      return { fields: lengthDelimited(TENSOR_RAW_DATA, data), storage: "inline" };
+      return { fields: lengthDelimited(TensorField.rawData, data), storage: "inline" };
     }
     // Offsets aligned to 4 KiB like onnx's external data helper, so each tensor can be mapped on its own.
     const pad = (4096 - (externalOffset % 4096)) % 4096;
     if (pad) external.push(new Uint8Array(pad));
     externalOffset += pad;
-    const entry = (key: string, value: string) =>
-      lengthDelimited(TENSOR_EXTERNAL_DATA, concat([...encodeString(1, key), ...encodeString(2, value)]));
+    const entry = (key: string, value: string) => stringEntryField(TensorField.externalData, key, value);
     const fields = [
       ...entry("location", options.externalLocation),
       ...entry("offset", String(externalOffset)),
       ...entry("length", String(data.length)),
-      varint(TENSOR_DATA_LOCATION * 8),
+      varint(TensorField.dataLocation * 8),
       varint(1),
     ];
     external.push(data);
@@ -368,30 +360,37 @@ export function rewriteBnStatistics(
   let initIndex = 0;
   for (const f of graphFields) {
     const raw = bytes.subarray(f.start, f.end);
-    if (f.field === GRAPH_NODE && f.wireType === 2) {
+    if (f.field === GraphField.node && f.wireType === 2) {
       const i = nodeIndex++;
       const edit = rewire.get(i);
       const constant = replaceConstant.get(i);
-      if (edit) graphChunks.push(...lengthDelimited(GRAPH_NODE, rewriteNode(bytes, f, edit.inputs, edit.toInference)));
-      else if (constant) graphChunks.push(...lengthDelimited(GRAPH_NODE, rewriteConstantNode(bytes, f, constant.values, constant.dtype)));
+      if (edit) graphChunks.push(...lengthDelimited(GraphField.node, rewriteNode(bytes, f, edit.inputs, edit.toInference)));
+      else if (constant)
+        graphChunks.push(...lengthDelimited(GraphField.node, rewriteConstantNode(bytes, f, constant.values, constant.dtype)));
       else graphChunks.push(raw);
       continue;
     }
-    if (f.field === GRAPH_INITIALIZER && f.wireType === 2) {
+    if (f.field === GraphField.initializer && f.wireType === 2) {
       const r = replaceInitializer.get(initIndex++);
       if (r) {
         const [from, to] = payloadOf(f);
         const p = placement(r.values, r.dtype, r.wasExternal);
-        graphChunks.push(...lengthDelimited(GRAPH_INITIALIZER, withData(bytes, from, to, p.fields)));
+        graphChunks.push(...lengthDelimited(GraphField.initializer, withData(bytes, from, to, p.fields)));
         continue;
       }
     }
     graphChunks.push(raw);
   }
   for (const a of added) {
-    const header = [varint(1 * 8), varint(a.values.length), varint(2 * 8), varint(onnxFromDtype(a.dtype)), ...encodeString(8, a.name)];
+    const header = [
+      varint(TensorField.dims * 8),
+      varint(a.values.length),
+      varint(TensorField.dataType * 8),
+      varint(onnxFromDtype(a.dtype)),
+      ...stringField(TensorField.name, a.name),
+    ];
     const p = placement(a.values, a.dtype, a.external);
-    graphChunks.push(...lengthDelimited(GRAPH_INITIALIZER, concat([...header, ...p.fields])));
+    graphChunks.push(...lengthDelimited(GraphField.initializer, concat([...header, ...p.fields])));
   }
 
   const replacedKeys = new Set((options.metadata ?? []).map((m) => m.key));
@@ -399,18 +398,18 @@ export function rewriteBnStatistics(
   let metadataIndex = 0;
   for (const f of top) {
     if (f === graphField) {
-      chunks.push(...lengthDelimited(MODEL_GRAPH, concat(graphChunks)));
+      chunks.push(...lengthDelimited(ModelField.graph, concat(graphChunks)));
       continue;
     }
-    if (f.field === MODEL_GRAPH && f.wireType === 2) continue;
-    if (f.field === MODEL_METADATA && f.wireType === 2) {
+    if (f.field === ModelField.graph && f.wireType === 2) continue;
+    if (f.field === ModelField.metadataProps && f.wireType === 2) {
       const key = model.proto.metadataProps[metadataIndex++]?.key;
       if (key !== undefined && replacedKeys.has(key)) continue;
     }
     chunks.push(bytes.subarray(f.start, f.end));
   }
   for (const m of options.metadata ?? []) {
-    chunks.push(...lengthDelimited(MODEL_METADATA, concat([...encodeString(1, m.key), ...encodeString(2, m.value)])));
+    chunks.push(...stringEntryField(ModelField.metadataProps, m.key, m.value));
   }
   return { bytes: concat(chunks), externalData: external.length ? concat(external) : undefined, changes };
 }
@@ -425,15 +424,15 @@ function rewriteNode(bytes: Uint8Array, nodeField: WireField, inputs: ReadonlyMa
   let inputIndex = 0;
   let outputIndex = 0;
   for (const f of scanFields(bytes, nodeField.payloadStart, nodeField.end)) {
-    if (f.field === NODE_INPUT && f.wireType === 2) {
+    if (f.field === NodeField.input && f.wireType === 2) {
       const renamed = inputs.get(inputIndex++);
       if (renamed !== undefined) {
-        chunks.push(...encodeString(NODE_INPUT, renamed));
+        chunks.push(...stringField(NodeField.input, renamed));
         continue;
       }
     }
-    if (toInference && f.field === NODE_OUTPUT && f.wireType === 2 && outputIndex++ > 0) continue;
-    if (toInference && f.field === NODE_ATTRIBUTE && f.wireType === 2) {
+    if (toInference && f.field === NodeField.output && f.wireType === 2 && outputIndex++ > 0) continue;
+    if (toInference && f.field === NodeField.attribute && f.wireType === 2) {
       const a = fromBinary(AttributeProtoSchema, bytes.subarray(f.payloadStart, f.end));
       if (a.name === "training_mode") continue;
     }
@@ -446,12 +445,12 @@ function rewriteNode(bytes: Uint8Array, nodeField: WireField, inputs: ReadonlyMa
 function rewriteConstantNode(bytes: Uint8Array, nodeField: WireField, values: Float64Array, dtype: DType): Uint8Array {
   const chunks: Uint8Array[] = [];
   for (const f of scanFields(bytes, nodeField.payloadStart, nodeField.end)) {
-    if (f.field !== NODE_ATTRIBUTE || f.wireType !== 2) {
+    if (f.field !== NodeField.attribute || f.wireType !== 2) {
       chunks.push(bytes.subarray(f.start, f.end));
       continue;
     }
     const attrFields = scanFields(bytes, f.payloadStart, f.end);
-    const nameField = attrFields.find((a) => a.field === ATTR_NAME);
+    const nameField = attrFields.find((a) => a.field === AttributeField.name);
     const name = nameField ? new TextDecoder().decode(bytes.subarray(nameField.payloadStart, nameField.end)) : "";
     if (name !== "value" && name !== "value_floats" && name !== "value_float") {
       chunks.push(bytes.subarray(f.start, f.end));
@@ -459,23 +458,23 @@ function rewriteConstantNode(bytes: Uint8Array, nodeField: WireField, values: Fl
     }
     const attr: Uint8Array[] = [];
     for (const a of attrFields) {
-      if (name === "value" && a.field === ATTR_TENSOR && a.wireType === 2) {
+      if (name === "value" && a.field === AttributeField.t && a.wireType === 2) {
         // The tensor must decode (checked already by statSource); its data fields are replaced.
         fromBinary(TensorProtoSchema, bytes.subarray(a.payloadStart, a.end));
         attr.push(
           ...lengthDelimited(
-            ATTR_TENSOR,
-            withData(bytes, a.payloadStart, a.end, lengthDelimited(TENSOR_RAW_DATA, encodeFloats(values, dtype))),
+            AttributeField.t,
+            withData(bytes, a.payloadStart, a.end, lengthDelimited(TensorField.rawData, encodeFloats(values, dtype))),
           ),
         );
-      } else if (name === "value_floats" && a.field === ATTR_FLOATS) {
+      } else if (name === "value_floats" && a.field === AttributeField.floats) {
         continue;
-      } else if (name === "value_float" && a.field === ATTR_FLOAT) {
-        attr.push(varint(ATTR_FLOAT * 8 + 5), encodeFloats(values.subarray(0, 1), "float32"));
+      } else if (name === "value_float" && a.field === AttributeField.f) {
+        attr.push(varint(AttributeField.f * 8 + 5), encodeFloats(values.subarray(0, 1), "float32"));
       } else attr.push(bytes.subarray(a.start, a.end));
     }
-    if (name === "value_floats") attr.push(...lengthDelimited(ATTR_FLOATS, encodeFloats(values, "float32")));
-    chunks.push(...lengthDelimited(NODE_ATTRIBUTE, concat(attr)));
+    if (name === "value_floats") attr.push(...lengthDelimited(AttributeField.floats, encodeFloats(values, "float32")));
+    chunks.push(...lengthDelimited(NodeField.attribute, concat(attr)));
   }
   return concat(chunks);
 }

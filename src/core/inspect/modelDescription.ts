@@ -21,7 +21,7 @@ export type StoredLayer = Pick<
 };
 
 /** What opening a model shows at once, without running it. */
-export interface ModelOverview {
+export interface ModelDescription {
   model: Pick<
     Report["model"],
     "path" | "name" | "sizeBytes" | "producer" | "irVersion" | "opset" | "nodeCount" | "outputs" | "bnCount" | "fusedAway" | "statement"
@@ -36,13 +36,13 @@ export interface ModelOverview {
 }
 
 /** Reads the stored BN parameters and what follows each BN. */
-export function modelOverview(
+export function modelDescription(
   model: OnnxModel,
   file: { path: string; name: string; sizeBytes: number },
   findActivation: ActivationFinder,
   readExternal?: ExternalReader,
   partialThresholds: Partial<Thresholds> = {},
-): ModelOverview {
+): ModelDescription {
   const thresholds = withDefaults(partialThresholds);
   const slopeFraction = thresholds.slopeFraction;
   const stored = findBnLayers(model, readExternal);

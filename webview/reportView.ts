@@ -1,7 +1,7 @@
-// The overview: one row per layer with its small pre/post-BN histograms and the figures that answer
+// The report view: one row per layer with its small pre/post-BN histograms and the figures that answer
 // "are my BN statistics stale? which channels are dead? is this sigmoid stuck?". Sortable, filterable,
 // virtualised (only the rows in view exist), keyboard-driven.
-import type { LayerRow, ReportOverview } from "../src/protocol/webview";
+import type { LayerRow, CompactReport } from "../src/protocol/webview";
 import type { Severity } from "../src/core/report";
 import { h, replace, setAttr, setText } from "./dom";
 import { count, num, percent, plural, ratio, sigma } from "./format";
@@ -126,7 +126,7 @@ interface Cells {
 
 const cellsOf = new WeakMap<HTMLElement, Cells>();
 
-export interface OverviewDeps {
+export interface ReportViewDeps {
   host: Host;
   /** Opens a layer's detail view. */
   open(row: LayerRow): void;
@@ -134,9 +134,9 @@ export interface OverviewDeps {
   openRecalibration(): void;
 }
 
-export class OverviewView {
+export class ReportView {
   readonly element: HTMLElement;
-  private report: ReportOverview | null = null;
+  private report: CompactReport | null = null;
   private rows: LayerRow[] = [];
   private readonly list: VirtualList<LayerRow>;
   private readonly summary = h("summary", {
@@ -170,7 +170,7 @@ export class OverviewView {
   private sparkGeometryStale = true;
   private scrollSave = 0;
 
-  constructor(private readonly deps: OverviewDeps) {
+  constructor(private readonly deps: ReportViewDeps) {
     for (const [value, label] of Object.entries(FILTER_LABELS)) this.severity.append(h("vscode-option", { value }, label));
     for (const [value, label] of Object.entries(SORT_LABELS)) this.sortSelect.append(h("vscode-option", { value }, `Sort by ${label}`));
     const ui = deps.host.ui;
@@ -451,7 +451,7 @@ export class OverviewView {
   }
 
   /** Shows a report; restores the row focus and scroll position when asked. */
-  show(report: ReportOverview, restore: boolean): void {
+  show(report: CompactReport, restore: boolean): void {
     this.report = report;
     this.setVocabulary(report.rows.length > 0 && report.rows.every((r) => r.kind === "activation"));
     this.renderSummary();

@@ -1,0 +1,114 @@
+/**
+ * "Compare with Another Data Set...": the model's current report is A (the baseline); B comes from a run on
+ * another data source (which then becomes the current report) or from a saved report. The comparison goes
+ * to the panel's comparison mode and its findings to the Problems panel.
+ */
+import * as path from "node:path";
+import * as vscode from "vscode";
+import { compareReports } from "../core/compare/compareReports";
+import type { ComparisonReport } from "../core/compare/comparisonReport";
+import { UserError, isUserError } from "../core/errors";
+import type { Report } from "../core/report";
+import { checkReport } from "../core/reportSchema";
+import { compareSettings } from "./compareSettings";
+import { errorMessage } from "./errorText";
+import type { Log } from "./log";
+import type { ModelDocument } from "./modelDocument";
+import type { ModelDocuments } from "./modelDocuments";
+import type { PromptSeam } from "./prompts";
+
+/** What the command needs from the controller. */
+export interface CompareHost {
+  readonly seam: PromptSeam;
+  readonly docs: ModelDocuments;
+  readonly log: Log;
+  openView(uri: vscode.Uri): Promise<void>;
+  /** Brings back the model's saved report, if it has none yet. */
+  restore(d: ModelDocument): Promise<void>;
+  /** Runs an inspection with data the user picks; resolves to its report, or undefined when nothing ran. */
+  inspect(uri: vscode.Uri, how: "withData"): Promise<{ report: Report } | undefined>;
+}
+
+/** Compares the model's current report with another run or report; resolves to the comparison, or undefined. */
+export async function compareWithData(host: CompareHost, uri: vscode.Uri): Promise<ComparisonReport | undefined> {
+  await host.openView(uri);
+  const s = host.docs.open(uri);
+  await host.restore(s);
+  const baseline = s.report;
+  if (!baseline) {
+    host.seam.notify(
+      "info",
+      `Inspect ${s.name} first: BN Lens compares another data set with the model's current report, which is the baseline (A).`,
+      { "Inspect with Data...": () => void host.inspect(uri, "withData") },
+    );
+    return undefined;
+  }
+  const source = await host.seam.prompts.quickPick(
+    [
+      {
+        id: "run",
+        label: "$(database) Run on another data set...",
+        detail: "Images, .npy/.npz or ONNX test data; the new run becomes B.",
+      },
+      { id: "report", label: "$(json) Pick a saved report...", detail: "A BN Lens report (JSON) of the same model, as B." },
+    ],
+    { id: "compareSource", title: `BN Lens: compare ${s.name} with`, placeHolder: `A (baseline): ${baseline.data.description}` },
+  );
+  if (!source) return undefined;
+  let other: Report;
+  let otherName: string;
+  let otherPath: string | undefined;
+  if (source.id === "run") {
+    const result = await host.inspect(uri, "withData");
+    if (!result) return undefined;
+    other = result.report;
+    otherName = "the new run";
+  } else {
+    const picked = await host.seam.prompts.openDialog({
+      canSelectFiles: true,
+      canSelectMany: false,
+      filters: { "BN Lens report (JSON)": ["json"] },
+      openLabel: "Compare",
+      title: `BN Lens: report to compare with ${s.name}'s current one`,
+    });
+    const file = picked?.[0];
+    if (!file) return undefined;
+    otherName = path.basename(file.fsPath);
+    otherPath = file.fsPath;
+    try {
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(file)).toString("utf8"));
+      } catch {
+        throw new UserError(
+          "data",
+          `${otherName} is not a JSON file; pick a report exported by BN Lens or written by "bn-lens inspect --json".`,
+        );
+      }
+      other = checkReport(json, otherName);
+    } catch (e) {
+      host.seam.notify("error", errorMessage(e));
+      return undefined;
+    }
+  }
+  let comparison: ComparisonReport;
+  try {
+    comparison = compareReports(baseline, other, {
+      names: ["The current report", otherName],
+      reportPaths: [undefined, otherPath],
+      generatorVersion: baseline.generator.version,
+      thresholds: compareSettings(uri),
+    });
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    host.seam.notify("error", e.message);
+    return undefined;
+  }
+  s.setComparison(comparison);
+  const start = comparison.shiftStart;
+  host.log.info(
+    `Compared ${s.name}: A ${baseline.data.description}; B ${other.data.description}; ` +
+      (start ? `the shift starts at layer ${start.index} (${start.node}), ${comparison.summary.drifting} layers drift.` : "no drift."),
+  );
+  return comparison;
+}

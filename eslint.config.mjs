@@ -5,6 +5,7 @@
 //   runtime   the only layer that imports onnxruntime-node; runs in the inference process (a child process)
 //   extension the only layer that imports 'vscode'
 //   cli       core + runtime from a terminal
+//   node      Node-only helpers shared by the CLI and the extension host (the atomic writer): imports core only
 //   webview   DOM code: imports protocol and core only
 import tseslint from "typescript-eslint";
 import importPlugin from "eslint-plugin-import";
@@ -60,12 +61,12 @@ export default tseslint.config(
           zones: [
             {
               target: "./src/core",
-              from: ["./src/protocol", "./src/runtime", "./src/extension", "./src/cli", "./webview"],
+              from: ["./src/protocol", "./src/runtime", "./src/extension", "./src/cli", "./src/node", "./webview"],
               message: "core imports nothing of ours but itself.",
             },
             {
               target: "./src/protocol",
-              from: ["./src/runtime", "./src/extension", "./src/cli", "./webview"],
+              from: ["./src/runtime", "./src/extension", "./src/cli", "./src/node", "./webview"],
               message: "protocol holds message types, their schemas and the request/reply layer; it may import core.",
             },
             {
@@ -84,7 +85,12 @@ export default tseslint.config(
               except: ["./client.ts"],
               message: "extension may use src/runtime/client.ts only: the rest of runtime runs in the worker.",
             },
-            { target: "./src/cli", from: ["./src/extension", "./webview"], message: "cli imports core and runtime only." },
+            { target: "./src/cli", from: ["./src/extension", "./webview"], message: "cli imports core, node and runtime only." },
+            {
+              target: "./src/node",
+              from: ["./src/protocol", "./src/runtime", "./src/extension", "./src/cli", "./webview"],
+              message: "src/node holds Node helpers shared by the CLI and the extension: it imports core only.",
+            },
             {
               target: "./src/cli",
               from: "./src/runtime",
@@ -93,7 +99,7 @@ export default tseslint.config(
             },
             {
               target: "./webview",
-              from: ["./src/runtime", "./src/extension", "./src/cli"],
+              from: ["./src/runtime", "./src/extension", "./src/cli", "./src/node"],
               message: "webview imports protocol and pure core only.",
             },
           ],
@@ -132,6 +138,14 @@ export default tseslint.config(
     files: ["src/runtime/**/*.ts", "src/cli/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { paths: [vscode] }],
+      "no-restricted-globals": ["error", ...noDom],
+    },
+  },
+  {
+    // Shared with the extension host, so like it never loads onnxruntime.
+    files: ["src/node/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { paths: [vscode, ort], patterns: [ortDeep] }],
       "no-restricted-globals": ["error", ...noDom],
     },
   },

@@ -13,8 +13,15 @@
  *                      the report) / optimized plain inference, at 1,024 samples (256 and 4,096 too).
  *   fixedCostMs, perSampleMs   wall time = fixed + perSample·n, fitted from 256 and 1,024 samples.
  *   fastVsUnmodifiedPlain ...  the same against plain inference of the model as stored (weights as inputs).
- *   threads            the 1,024-sample ratios with onnxruntime's intra-op threads at 1 and 2.
- *   memoryRatio        peak RSS of an exact inspection of 4,096 samples / of 256 samples (fresh processes).
+ *   threads            the ratios with onnxruntime's intra-op threads at 1 and 2 (256 samples, one round by default).
+ *   memoryRatio        peak RSS of an exact inspection of 2,048 samples / of 256 samples (fresh processes; 4,096
+ *                      with --large).
+ *   recalibrationRatio, comparisonRatio   recalibrate, and inspect --baseline (an inspection plus the
+ *                      comparison), as ratios to one exact inspection of the same samples.
+ *
+ * The default run is sized to finish in about 12 minutes on a 2-core machine: the headline sizes get
+ * --repeats rounds, the secondary lines (threads, memory, recalibration, comparison) fewer rounds and
+ * samples, and the output says which.
  *   panelFirstPaintMs  from the report arriving in the webview to the overview drawn, 300 BN layers,
  *                      headless Chromium (scripts/benchPanel.mjs).
  */
@@ -32,6 +39,8 @@ import { prepareData, type DataSource } from "../src/runtime/dataSources";
 import { AUTO_EXACT_LIMIT_S, DEFAULT_MODE, inspect, type EngineHooks } from "../src/runtime/engine";
 import { createSession, releaseSession, runBatch } from "../src/runtime/session";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../test/helpers/paths";
+import { compareReports } from "../src/core/compare/compareReports";
+import { VERSION } from "../src/core/version";
 import { recalibrationFigure } from "./benchRecalibrate";
 
 const MODEL = FACE_DETECTOR;
@@ -207,17 +216,44 @@ function extensionTimings(): { activationMs: number; openToDescribedMs: number; 
   return JSON.parse(fs.readFileSync(timings, "utf8"));
 }
 
-async function printRecalibration(photos: { sample: Float32Array[]; dims: number[] }) {
-  const r = await recalibrationFigure(MODEL, openMemory(photos, 256), quiet);
+async function printRecalibration(photos: { sample: Float32Array[]; dims: number[] }, samples: number) {
+  const r = await recalibrationFigure(MODEL, openMemory(photos, samples), quiet);
   console.log(
-    `recalibrate 256 samples: ${(r.recalibrateMs / 1000).toFixed(1)} s (${r.method}, ${r.passes} exact passes) / one exact inspection ${(r.inspectMs / 1000).toFixed(1)} s = ${r.ratio.toFixed(2)}x`,
+    `recalibrate ${samples} samples: ${(r.recalibrateMs / 1000).toFixed(1)} s (${r.method}, ${r.passes} exact passes) / one exact inspection ${(r.inspectMs / 1000).toFixed(1)} s = ${r.ratio.toFixed(2)}x`,
   );
   return r;
 }
+
+/**
+ * `inspect --baseline A` on data B: one inspection of B plus the comparison with A's report, as a ratio to the
+ * inspection alone. A and B are the first and the last 8 photos, each repeated to `samples`.
+ */
+async function printComparison(photos: Photos, samples: number, mode: "exact" | "fast") {
+  const half = (from: number): Photos => ({
+    sample: Array.from({ length: 16 }, (_, i) => photos.sample[from + (i % 8)]),
+    dims: photos.dims,
+  });
+  const run = (p: Photos) => inspect({ modelPath: MODEL, batchSize: BATCH, mode }, quiet, { openData: openMemory(p, samples) });
+  const a = await run(half(0));
+  let started = performance.now();
+  const b = await run(half(8));
+  const inspectMs = performance.now() - started;
+  started = performance.now();
+  const comparison = compareReports(a, b, { generatorVersion: VERSION });
+  const compareMs = performance.now() - started;
+  const ratio = (inspectMs + compareMs) / inspectMs;
+  console.log(
+    `compare   ${samples} samples, ${mode} mode: inspection of B ${(inspectMs / 1000).toFixed(1)} s + comparison with A ${compareMs.toFixed(0)} ms (${comparison.layers.length} layers) = ${ratio.toFixed(3)}x one inspection`,
+  );
+  return { ratio, compareMs };
+}
 const HELP = `npm run bench -- [options]
-  --repeats N      interleaved rounds per size (default 3; the median is reported)
+  --repeats N      interleaved rounds of the headline sizes (default 3; the median is reported)
+  --full           secondary lines at full size: threads at 1,024 samples with --repeats rounds, memory 4,096 vs 256
+                   samples, recalibration and comparison on 256 samples (about twice as long)
   --large          also measure 4,096 samples (one round; adds several minutes)
   --quick          headline at 256 and 1,024 samples only, one round: no threads, memory, panel or extension figures
+  --comparison-only [--samples N]   only the comparison figure
   --no-extension   skip the extension-host timings (they start VS Code)
   --only plain|unmodified|fast|exact [--samples N] [--repeats N]   time one subject alone (for profiling)`;
 
@@ -232,7 +268,9 @@ async function main(): Promise<void> {
       repeats: { type: "string" },
       quick: { type: "boolean" },
       "recalibration-only": { type: "boolean" },
+      "comparison-only": { type: "boolean" },
       large: { type: "boolean" },
+      full: { type: "boolean" },
       "no-extension": { type: "boolean" },
       help: { type: "boolean" },
       only: { type: "string" },
@@ -241,8 +279,13 @@ async function main(): Promise<void> {
   });
   if (values.help) return void console.log(HELP);
   if (values["memory-child"]) return memoryChild(Number(values["memory-child"]), (values.mode as "exact" | "fast") ?? "exact");
+  if (values["comparison-only"]) {
+    const c = await printComparison(await decodePhotos(), Number(values.samples ?? 128), "exact");
+    console.log(JSON.stringify({ comparisonRatio: Number(c.ratio.toFixed(3)) }));
+    return;
+  }
   if (values["recalibration-only"]) {
-    const recal = await printRecalibration(await decodePhotos());
+    const recal = await printRecalibration(await decodePhotos(), 256);
     console.log(JSON.stringify({ recalibrationRatio: Number(recal.ratio.toFixed(3)) }));
     return;
   }
@@ -269,7 +312,20 @@ async function main(): Promise<void> {
   console.log(
     `Modes: fast and exact as named (the CLI's default is ${DEFAULT_MODE}: exact unless measuring every value would take over ${AUTO_EXACT_LIMIT_S} s).`,
   );
-  console.log(`Each time is the median of ${repeats} interleaved round(s) (plain, unmodified, fast, exact) in this process.\n`);
+  const full = Boolean(values.full);
+  // The secondary lines are smaller by default so the whole run stays near 12 minutes on 2 cores.
+  const threadSamples = full ? 1024 : 256;
+  const threadRepeats = full ? repeats : 1;
+  const memoryLarge = full || values.large ? 4096 : 2048;
+  const sideSamples = full ? 256 : 128;
+  console.log(`Each headline time is the median of ${repeats} interleaved round(s) (plain, unmodified, fast, exact) in this process.`);
+  if (!values.quick)
+    console.log(
+      full
+        ? "Secondary lines at full size (--full).\n"
+        : `Secondary lines are smaller to keep the run near 12 minutes: threads at ${threadSamples} samples, ${threadRepeats} round; memory ${memoryLarge} vs 256 samples; recalibration and comparison on ${sideSamples} samples (--full for the full sizes).\n`,
+    );
+  else console.log("");
   const photos = await decodePhotos();
   // Warm-up: JIT, onnxruntime's thread pool, page cache.
   for (const s of ["plain", "unmodified", "fast", "exact"] as const) await timeOne(photos, s, 32);
@@ -311,9 +367,11 @@ async function main(): Promise<void> {
 
   const threads: Record<string, { plainMs: number; fastVsOptimizedPlain: number; exactVsOptimizedPlain: number }> = {};
   if (!values.quick) {
-    console.log("\nonnxruntime intra-op threads, 1,024 samples:");
+    console.log(
+      `\nonnxruntime intra-op threads, ${threadSamples.toLocaleString("en-US")} samples, ${threadRepeats === 1 ? "one round" : `median of ${threadRepeats} rounds`}:`,
+    );
     for (const k of [1, 2, ...(os.cpus().length > 2 ? [os.cpus().length] : [])]) {
-      const t = await interleaved(photos, ["plain", "fast", "exact"], 1024, repeats, k);
+      const t = await interleaved(photos, ["plain", "fast", "exact"], threadSamples, threadRepeats, k);
       threads[k] = {
         plainMs: Math.round(t.plain),
         fastVsOptimizedPlain: r3(t.fast / t.plain),
@@ -331,7 +389,7 @@ async function main(): Promise<void> {
     ? []
     : (["exact", "fast"] as const).map((mode) => {
         const small = runMemoryChild(256, mode);
-        const large = runMemoryChild(4096, mode);
+        const large = runMemoryChild(memoryLarge, mode);
         const ratio = large.peakRssMb / small.peakRssMb;
         console.log(
           `${mode === "exact" ? "\n" : ""}memory    mode ${mode.padEnd(5)} ${small.samples} photos from disk: peak ${small.peakRssMb.toFixed(0)} MB (${(small.elapsedMs / 1000).toFixed(1)} s); ${large.samples}: peak ${large.peakRssMb.toFixed(0)} MB (${(large.elapsedMs / 1000).toFixed(1)} s); ratio ${ratio.toFixed(3)}`,
@@ -349,7 +407,8 @@ async function main(): Promise<void> {
       `extension activation ${ext.activationMs.toFixed(1)} ms; open the face detector's model view until its layers are shown ${ext.openToDescribedMs.toFixed(0)} ms (describe in the inference process ${ext.describeMs.toFixed(0)} ms)`,
     );
   }
-  const recal = await printRecalibration(photos);
+  const recal = await printRecalibration(photos, sideSamples);
+  const comparison = values.quick ? null : await printComparison(photos, sideSamples, "exact");
   const at = (n: number) => bySize.get(n)!;
   const ratios = (n: number) => ({ fast: r3(at(n).fast / at(n).plain), exact: r3(at(n).exact / at(n).plain) });
   const benchS = (performance.now() - benchStarted) / 1000;
@@ -376,6 +435,16 @@ async function main(): Promise<void> {
     activationMs: ext ? Number(ext.activationMs.toFixed(1)) : null,
     openModelViewMs: ext ? Math.round(ext.openToDescribedMs) : null,
     recalibrationRatio: Number(recal.ratio.toFixed(3)),
+    comparisonRatio: comparison ? Number(comparison.ratio.toFixed(3)) : null,
+    secondary: values.quick
+      ? null
+      : {
+          threadSamples,
+          threadRepeats,
+          memorySamples: [256, memoryLarge],
+          recalibrationSamples: sideSamples,
+          comparisonSamples: sideSamples,
+        },
     repeats,
     benchSeconds: Math.round(benchS),
   };

@@ -1,6 +1,7 @@
 // The batch-size chart of one layer: 95% ranges of batch renormalization's d and r against the batch size
 // (log axis), the tolerance band and the training batch size. SVG built with DOM calls (no inline styles).
-import type { BatchStudyLayerJson } from "../src/core/report";
+import type { BatchDependenceJson, BatchStudyLayerJson } from "../src/core/report";
+import { describeBatchDependence } from "../src/core/stats/batchDependence";
 import { h } from "./dom";
 import { num } from "./format";
 
@@ -14,7 +15,12 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
 }
 
 /** A card with the chart and one sentence; null when the layer has no study. */
-export function batchChart(study: BatchStudyLayerJson | undefined, tolerance: number, trainBatch: number | null): HTMLElement | null {
+export function batchChart(
+  study: BatchStudyLayerJson | undefined,
+  tolerance: number,
+  trainBatch: number | null,
+  dependence: BatchDependenceJson | null = null,
+): HTMLElement | null {
   if (!study || study.sizes.length === 0) return null;
   const W = 420,
     H = 180,
@@ -63,5 +69,13 @@ export function batchChart(study: BatchStudyLayerJson | undefined, tolerance: nu
     ),
     root as unknown as HTMLElement,
     h("p", { class: "muted" }, need),
+    dependence
+      ? h(
+          "p",
+          { "data-testid": "batch-dependence", title: dependence.method },
+          describeBatchDependence(dependence),
+          study.layer && dependence.layers.includes(study.layer) ? " This layer is one of them." : "",
+        )
+      : null,
   );
 }

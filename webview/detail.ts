@@ -4,6 +4,7 @@
 import type { GetLayerResult, LayerRow, CompactReport } from "../src/protocol/webview";
 import type { ActivationLayerReport, LayerReport, Thresholds, WarningJson } from "../src/core/report";
 import { pooled } from "../src/core/stats/accumulator";
+import { layerIntervals, type ChannelInterval, type LayerIntervals } from "../src/core/stats/channelIntervals";
 import { h, replace } from "./dom";
 import { ChannelCharts, HistogramChart, type ChannelChartSpec, type HistogramSeries } from "./detailCharts";
 import { batchChart } from "./batchChart";
@@ -348,7 +349,25 @@ export class DetailView {
 
     const dead = new Set(l.summary.deadChannels);
     const sd = l.pre.var.map((v) => (v === null ? null : Math.sqrt(v)));
+    const judged = !this.d.report.data.synthetic;
+    const iv = layerIntervals(l, t, judged);
+    const level = `${Math.round((t.confidence ?? 0.95) * 100)}%`;
+    const hasIntervals = l.compare.zInterval.some((x) => x !== null);
     const specs: ChannelChartSpec[] = [
+      {
+        kind: "interval",
+        title: `Mean shift z per channel${hasIntervals ? ` with its ${level} interval` : " (no intervals: fewer than two samples)"}; dashed lines at ±${num(t.meanShift.warning)} (stale)${verdictNote(iv.counts.z, judged)}`,
+        items: iv.z,
+        scale: "linear",
+        thresholds: [-t.meanShift.warning, t.meanShift.warning],
+      },
+      {
+        kind: "interval",
+        title: `Variance ratio per channel (larger over smaller, log scale)${hasIntervals ? ` with its ${level} interval` : ""}; dashed line at ${num(t.varianceRatio.warning)}×${verdictNote(iv.counts.ratio, judged)}`,
+        items: iv.ratio,
+        scale: "log",
+        thresholds: [t.varianceRatio.warning],
+      },
       {
         kind: "meanBand",
         title: "Mean before BN: stored running mean (bar) vs the data's mean ± 1 std (blue)",
@@ -381,7 +400,7 @@ export class DetailView {
       });
     }
     const readout = h("div", { class: "readout channel-readout", "aria-live": "polite", "data-testid": "channel-readout" });
-    const showChannel = (c: number) => replace(readout, ...this.channelFigures(l, c, dead));
+    const showChannel = (c: number) => replace(readout, ...this.channelFigures(l, c, dead, iv, level));
     this.channels = new ChannelCharts(l.channels, specs, showChannel);
     // Start on the worst channel of the most severe finding, else the worst mean shift.
     const rank = { error: 3, warning: 2, info: 1 } as const;
@@ -395,6 +414,7 @@ export class DetailView {
       report.batchStudy?.layers.find((b) => b.layer === l.node),
       report.batchStudy?.tolerance ?? t.batchTolerance,
       report.run.trainBatch ?? null,
+      report.batchDependence ?? null,
     );
     return [
       this.findings(
@@ -416,6 +436,7 @@ export class DetailView {
           "Each column is one channel. The stored values are what BN learned in training; blue is what the data you ran produces. " +
             "Where they disagree, the statistics are stale for this data. Hover a chart, or focus it and use ← →, to read a channel's figures.",
         ),
+        intervalLegend(judged),
         readout,
         this.channels.element,
       ),
@@ -434,7 +455,13 @@ export class DetailView {
     return [element];
   }
 
-  private channelFigures(l: LayerReport, c: number, dead: ReadonlySet<number>): (HTMLElement | string)[] {
+  private channelFigures(
+    l: LayerReport,
+    c: number,
+    dead: ReadonlySet<number>,
+    iv?: LayerIntervals,
+    level = "95%",
+  ): (HTMLElement | string)[] {
     const sdv = l.pre.var[c];
     const f = l.saturation.fraction[c];
     return [
@@ -445,8 +472,12 @@ export class DetailView {
         null,
         `running mean ${num(l.running.mean[c])} vs data ${num(l.pre.mean[c])} ± ${num(sdv === null ? null : Math.sqrt(sdv))}`,
       ),
-      h("span", null, `z ${sigma(l.compare.z[c])}`),
-      h("span", null, `running var ${num(l.running.var[c])} vs data ${num(sdv)} (${ratio(l.compare.varRatio[c])})`),
+      h("span", { "data-testid": "channel-z" }, `z ${sigma(l.compare.z[c])}${intervalText(iv?.z[c], level, (v) => sigma(v))}`),
+      h(
+        "span",
+        { "data-testid": "channel-ratio" },
+        `running var ${num(l.running.var[c])} vs data ${num(sdv)} (${ratio(l.compare.varRatio[c])}${intervalText(iv?.ratio[c], level, ratio)})`,
+      ),
       h("span", null, `γ ${num(l.gamma[c])}, β ${num(l.beta[c])}`),
       l.saturation.kind !== "none" ? h("span", null, `${percent(f)} ${flatWord(l.saturation.kind)}`) : "",
     ];
@@ -601,6 +632,41 @@ export class DetailView {
 
 function avg(v: readonly number[]): number {
   return v.reduce((a, b) => a + b, 0) / v.length;
+}
+
+const VERDICT_WORDS = { crossed: "crossed with confidence", undecided: "undecided", within: "within", skipped: "not judged" } as const;
+
+/** A channel's interval and verdict for the readout: ", 95% CI a to b, undecided". */
+function intervalText(it: ChannelInterval | null | undefined, level: string, show: (v: number) => string): string {
+  if (!it) return "";
+  const ci = it.hasInterval ? `, ${level} CI ${show(it.lo)} to ${show(it.hi)}` : ", no interval";
+  return `${ci}: ${VERDICT_WORDS[it.verdict]}`;
+}
+
+/** How many channels crossed with confidence and how many are undecided, for a chart title. */
+function verdictNote(c: Record<keyof typeof VERDICT_WORDS, number>, judged: boolean): string {
+  if (!judged) return "; random data: not judged";
+  return `; ${c.crossed} crossed with confidence, ${c.undecided} undecided`;
+}
+
+/** The key to the error-bar charts' colours and marks. */
+function intervalLegend(judged: boolean): HTMLElement {
+  return h(
+    "div",
+    { class: "legend interval-legend", "data-testid": "interval-legend" },
+    ...(judged
+      ? [
+          h(
+            "span",
+            null,
+            h("i", { class: "mk mk-crossed" }),
+            "crossed with confidence (the interval's near end is past the line: the rule fires)",
+          ),
+          h("span", null, h("i", { class: "mk mk-undecided" }), "undecided (the estimate is past the line, its interval reaches back)"),
+          h("span", null, h("i", { class: "mk mk-within" }), "within"),
+        ]
+      : [h("span", { class: "muted" }, "Random inputs: the intervals are drawn but not judged (grey).")]),
+  );
 }
 
 /** The confidence intervals of the worst channels and the effective sample size, in one line. */

@@ -1,6 +1,7 @@
 // The detail view's charts: pre/post-BN histograms overlaid on one axis, and per-channel charts that
 // share a channel cursor (mouse or arrow keys).
 import type { IntervalJson } from "../src/core/report";
+import type { ChannelInterval } from "../src/core/stats/channelIntervals";
 import {
   clipIntervals,
   linearShares,
@@ -334,10 +335,32 @@ export class HistogramChart {
   }
 }
 
+/** 1, 2, 5, 10, 20, … up to `max`, at most five of them. */
+function ratioTicks(max: number): number[] {
+  const out: number[] = [];
+  for (let e = 1; e <= max * 1.0001 && out.length < 40; e *= 10) for (const k of [1, 2, 5]) if (k * e <= max * 1.0001) out.push(k * e);
+  while (out.length > 5) {
+    const keep = out.filter((_, i) => i % 2 === 0);
+    out.splice(0, out.length, ...keep);
+  }
+  return out;
+}
+
+const VERDICT_RANK = { skipped: 0, within: 1, undecided: 2, crossed: 3 } as const;
+
 /** Per-channel data of one chart. */
 export type ChannelChartSpec =
   | { kind: "meanBand"; title: string; stored: readonly number[] | null; mean: readonly (number | null)[]; sd: readonly (number | null)[] }
   | { kind: "varLog"; title: string; stored: readonly number[]; observed: readonly (number | null)[]; warnRatio: number }
+  | {
+      /** Each channel's estimate with its confidence interval as an error bar, coloured by its verdict. */
+      kind: "interval";
+      title: string;
+      items: readonly (ChannelInterval | null)[];
+      scale: "linear" | "log";
+      /** Where the rule's thresholds are drawn (dashed): ±warning for z, warning for the ratio. */
+      thresholds: readonly number[];
+    }
   | {
       kind: "bars";
       title: string;
@@ -430,7 +453,7 @@ export class ChannelCharts {
     const dot = Math.max(1.5, Math.min(4, slot * 0.35));
 
     // Y domain.
-    const log = s.kind === "varLog";
+    const log = s.kind === "varLog" || (s.kind === "interval" && s.scale === "log");
     const vals: number[] = [];
     if (s.kind === "meanBand") {
       s.mean.forEach((m, c) => {
@@ -442,6 +465,11 @@ export class ChannelCharts {
       if (s.stored) vals.push(...s.stored);
     } else if (s.kind === "varLog") {
       for (const v of [...s.stored, ...s.observed]) if (v !== null && v > 0) vals.push(v);
+    } else if (s.kind === "interval") {
+      for (const it of s.items) if (it) vals.push(it.lo, it.hi);
+      vals.push(...s.thresholds);
+      if (s.scale === "log") vals.push(1);
+      else vals.push(0);
     } else {
       for (const v of s.values) if (v !== null) vals.push(v);
       if (s.unit === "share") vals.push(0, 1);
@@ -454,7 +482,11 @@ export class ChannelCharts {
       y1 = Math.log10(y1 || 1);
       y0 = Math.floor(y0 * 2) / 2;
       y1 = Math.ceil(y1 * 2) / 2;
-      if (y1 - y0 < 1) {
+      if (s.kind === "interval") {
+        // Folded ratios are at least 1: the axis starts there.
+        y0 = 0;
+        y1 = Math.max(y1, 0.5);
+      } else if (y1 - y0 < 1) {
         y0 -= 0.5;
         y1 += 0.5;
       }
@@ -479,12 +511,15 @@ export class ChannelCharts {
     axisText(ctx, p);
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    const yt = log
-      ? Array.from({ length: Math.floor(y1) - Math.ceil(y0) + 1 }, (_, i) => 10 ** (Math.ceil(y0) + i))
-      : s.kind === "bars" && s.unit === "share"
-        ? [0, 0.5, 1]
-        : niceTicks(y0, y1, 3);
-    const thin = log && yt.length > 4 ? Math.ceil(yt.length / 4) : 1;
+    const yt =
+      s.kind === "interval" && log
+        ? ratioTicks(10 ** y1)
+        : log
+          ? Array.from({ length: Math.floor(y1) - Math.ceil(y0) + 1 }, (_, i) => 10 ** (Math.ceil(y0) + i))
+          : s.kind === "bars" && s.unit === "share"
+            ? [0, 0.5, 1]
+            : niceTicks(y0, y1, 3);
+    const thin = log && s.kind !== "interval" && yt.length > 4 ? Math.ceil(yt.length / 4) : 1;
     yt.forEach((t, i) => {
       if (i % thin) return;
       const y = Math.round(Y(t)) + 0.5;
@@ -493,7 +528,11 @@ export class ChannelCharts {
       ctx.moveTo(M.left, y);
       ctx.lineTo(M.left + pw, y);
       ctx.stroke();
-      ctx.fillText(s.kind === "bars" && s.unit === "share" ? percent(t) : num(t), M.left - 6, y);
+      ctx.fillText(
+        s.kind === "bars" && s.unit === "share" ? percent(t) : s.kind === "interval" && log ? `${num(t)}×` : num(t),
+        M.left - 6,
+        y,
+      );
     });
 
     // Cursor.
@@ -548,6 +587,61 @@ export class ChannelCharts {
         ctx.fill();
       }
       storedMarks(s.stored);
+    } else if (s.kind === "interval") {
+      ctx.strokeStyle = p.warning;
+      ctx.lineWidth = 1;
+      ctx.setLineDash([4, 3]);
+      for (const th of s.thresholds) {
+        const y = Math.round(Y(th)) + 0.5;
+        ctx.beginPath();
+        ctx.moveTo(M.left, y);
+        ctx.lineTo(M.left + pw, y);
+        ctx.stroke();
+      }
+      ctx.setLineDash([]);
+      const cap = Math.max(0, Math.min(4, slot * 0.35));
+      // Quiet channels first, so a crossed channel's bar is never hidden under a neighbour's.
+      const order = [...s.items.keys()].sort(
+        (a, b) => VERDICT_RANK[s.items[a]?.verdict ?? "skipped"] - VERDICT_RANK[s.items[b]?.verdict ?? "skipped"],
+      );
+      for (const c of order) {
+        const it = s.items[c];
+        if (!it) continue;
+        const color =
+          it.verdict === "crossed"
+            ? p.error
+            : it.verdict === "undecided"
+              ? p.warning
+              : withAlpha(p.muted, it.verdict === "within" ? 0.85 : 0.45);
+        const x = cx(c);
+        ctx.strokeStyle = color;
+        ctx.lineWidth = Math.max(1, Math.min(2, slot * 0.25));
+        if (it.hasInterval) {
+          const ylo = Y(it.lo);
+          const yhi = Y(it.hi);
+          ctx.beginPath();
+          ctx.moveTo(x, ylo);
+          ctx.lineTo(x, yhi);
+          if (cap >= 1.5)
+            for (const y of [ylo, yhi]) {
+              ctx.moveTo(x - cap, y);
+              ctx.lineTo(x + cap, y);
+            }
+          ctx.stroke();
+        }
+        // Undecided estimates are hollow: the verdict reads without telling colours apart.
+        ctx.beginPath();
+        ctx.arc(x, Y(it.estimate), it.verdict === "undecided" ? Math.max(2, dot) : dot, 0, Math.PI * 2);
+        if (it.verdict === "undecided") {
+          ctx.fillStyle = p.bg;
+          ctx.fill();
+          ctx.lineWidth = 1.5;
+          ctx.stroke();
+        } else {
+          ctx.fillStyle = color;
+          ctx.fill();
+        }
+      }
     } else {
       const color = s.color === "gamma" ? p.gamma : s.color === "beta" ? p.beta : p.post;
       const base = Y(Math.max(y0, Math.min(0, y1)));

@@ -3,6 +3,7 @@
 // virtualised (only the rows in view exist), keyboard-driven.
 import type { LayerRow, CompactReport } from "../src/protocol/webview";
 import type { Severity } from "../src/core/report";
+import type { ChannelInterval, IntervalVerdict } from "../src/core/stats/channelIntervals";
 import { h, replace, setAttr, setText } from "./dom";
 import { count, num, percent, plural, ratio, sigma } from "./format";
 import {
@@ -338,7 +339,7 @@ export class ReportView {
       c.z.parentElement!,
       "title",
       s?.worstZ
-        ? `Channel ${s.worstZ.channel}: the observed mean is ${sigma(Math.abs(s.worstZ.value), false)} ${s.worstZ.value < 0 ? "below" : "above"} the stored running mean (stale from ${num(t.meanShift.warning)}σ).`
+        ? `Channel ${s.worstZ.channel}: the observed mean is ${sigma(Math.abs(s.worstZ.value), false)} ${s.worstZ.value < 0 ? "below" : "above"} the stored running mean (stale from ${num(t.meanShift.warning)}σ).${intervalTip(r.intervals?.z, r.intervals?.counts.z, (v) => sigma(v), t.confidence)}`
         : r.kind === "activation"
           ? "BN was fused away: there is no stored mean to compare."
           : "No data.",
@@ -351,7 +352,7 @@ export class ReportView {
       c.vr.parentElement!,
       "title",
       s?.worstVarRatio
-        ? `Channel ${s.worstVarRatio.channel}: observed and stored variance differ by ${ratio(s.worstVarRatio.value)} (stale from ${num(t.varianceRatio.warning)}×).`
+        ? `Channel ${s.worstVarRatio.channel}: observed and stored variance differ by ${ratio(s.worstVarRatio.value)} (stale from ${num(t.varianceRatio.warning)}×).${intervalTip(r.intervals?.ratio, r.intervals?.counts.ratio, ratio, t.confidence)}`
         : r.kind === "activation"
           ? "BN was fused away: there is no stored variance to compare."
           : "No data.",
@@ -720,4 +721,25 @@ export class ReportView {
     clearTimeout(this.scrollSave);
     this.scrollSave = window.setTimeout(() => this.deps.host.update({ scrollTop: top }), 150);
   }
+}
+
+const VERDICT_WORDS: Record<IntervalVerdict, string> = {
+  crossed: "crossed with confidence",
+  undecided: "undecided",
+  within: "within",
+  skipped: "not judged",
+};
+
+/** A tooltip's interval part: " 95% CI a to b: verdict. N channels crossed with confidence, M undecided." */
+function intervalTip(
+  it: ChannelInterval | null | undefined,
+  counts: Record<IntervalVerdict, number> | undefined,
+  show: (v: number) => string,
+  confidence = 0.95,
+): string {
+  if (!it || !counts) return "";
+  const ci = it.hasInterval
+    ? ` ${Math.round(confidence * 100)}% CI ${show(it.lo)} to ${show(it.hi)}: ${VERDICT_WORDS[it.verdict]}.`
+    : " No interval (one sample).";
+  return `${ci} ${plural(counts.crossed, "channel")} crossed with confidence, ${counts.undecided} undecided.`;
 }

@@ -15,7 +15,7 @@
  * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens;
  * 3 findings at or above --fail-on.
  */
-import { checkMergeable, compactJson, reportJson, type HistogramDetail } from "../core/inspect/reportJson";
+import { checkMergeable, jsonFilePieces, reportJsonPieces, type HistogramDetail } from "../core/inspect/reportJson";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { parseShard } from "../core/inputs/shard";
 import { mergeReports } from "../core/inspect/buildReport";
+import { describeBatchDependence } from "../core/stats/batchDependence";
 import { formatBatchStudy, formatModelDescription, formatReport } from "./table";
 import type { Report, Severity } from "../core/report";
 import { VERSION } from "../core/version";
@@ -31,7 +32,8 @@ import { InspectorClient, WorkerError } from "../runtime/client";
 import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, printComparison } from "./compareCommand";
 import { demoModelPath, writeDemoModel } from "./demo";
 import { checkOutputPath, writeFileAtomic } from "./output";
-import { readReportFile, readReportOrComparison, refuseInputAsOutput } from "./reportFiles";
+import { rerunWithHeapFor } from "./heapLimit";
+import { readReportFile, readReportOrComparison, refuseInputAsOutput, refuseSameFiles } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 import { SHARE_OPTIONS, gate, parseFailOn, writeComparisonHtml, writeShareOutputs } from "./shareOutputs";
 import { DATA_OPTIONS, intOption, numberList, usage } from "./options";
@@ -84,14 +86,9 @@ function workerPath(): string {
   return path.join(__dirname, "worker.js");
 }
 
-function writeJson(file: string, value: unknown, given?: string): void {
-  let text: string;
-  try {
-    text = given ?? compactJson(value) + "\n";
-  } catch (e) {
-    throw new UserError("resource", `Cannot write the report to ${file}: it is too large to serialise (${(e as Error).message}).`);
-  }
-  writeFileAtomic(file, text);
+function writeJson(file: string, value: unknown, pieces?: Iterable<string>): void {
+  // Piece by piece: a report of hundreds of layers of thousands of channels is too large for one string.
+  writeFileAtomic(file, pieces ?? jsonFilePieces(value));
 }
 
 /** Exit codes of a run stopped by a signal, as shells report them (128 + signal number). */
@@ -142,7 +139,7 @@ async function runInspect(
     if (tty) process.stderr.write("\r\x1b[K");
     // A signal that arrived while the last batch finished still cancels: nothing is written.
     if (stoppedBy) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
-    if (jsonOut) writeJson(jsonOut, report, reportJson(report, { histograms }));
+    if (jsonOut) writeJson(jsonOut, report, reportJsonPieces(report, { histograms }));
     return report;
   } finally {
     process.removeListener("SIGINT", onInt);
@@ -239,6 +236,8 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   }
   process.stdout.write(formatReport(report) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(report) + "\n");
+  else if (report.batchDependence)
+    process.stdout.write(`\n${describeBatchDependence(report.batchDependence)} (--batch-study shows every output.)\n`);
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
   for (const line of writeShareOutputs(report, values)) process.stdout.write(`${line}\n`);
   const verdict = gate(report, failOn);
@@ -256,25 +255,9 @@ async function mergeCommand(args: string[]): Promise<number> {
   if (positionals.length === 0) throw usage("merge needs at least one report");
   if (values.json === undefined) throw usage("merge needs --json OUT for the merged report");
   const out = checkOutputPath(values.json, "--json", positionals);
-  const seen = new Map<string, string>();
-  for (const file of positionals) {
-    let real: string;
-    try {
-      real = fs.realpathSync(file);
-    } catch {
-      continue; // reported as missing below
-    }
-    const earlier = seen.get(real);
-    if (earlier !== undefined) {
-      throw new UserError(
-        "usage",
-        earlier === file
-          ? `${file} is given twice; give each report once, or its samples are counted twice.`
-          : `${earlier} and ${file} are the same file; give each report once, or its samples are counted twice.`,
-      );
-    }
-    seen.set(real, file);
-  }
+  refuseSameFiles(positionals);
+  const rerun = rerunWithHeapFor(positionals, `Merging ${positionals.length} reports`);
+  if (rerun !== undefined) return rerun;
   const reports = positionals.map((file) => {
     const report = readReportFile(file);
     checkMergeable(report, file);

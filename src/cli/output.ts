@@ -1,7 +1,7 @@
 /**
  * Every file BN Lens writes goes through here: `checkOutputPath` before any work starts (so a long run
  * never ends in "cannot write"), `writeFileAtomic` at the end (so a crash, a full disk or two concurrent
- * runs never leave a torn file, and an input is never overwritten).
+ * runs never leave a torn file, and an input is never overwritten; src/node/writeFileAtomic.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -91,43 +91,5 @@ export function checkOutputPath(file: string | undefined, option: string, inputs
   return abs;
 }
 
-const REASONS: Record<string, string> = {
-  ENOSPC: "the disk is full",
-  EDQUOT: "the disk quota is exhausted",
-  EACCES: "permission denied",
-  EPERM: "permission denied",
-  EROFS: "the file system is read-only",
-  ENOENT: "its folder no longer exists",
-  EISDIR: "it is a folder",
-  EIO: "an input/output error",
-};
-
-/**
- * Writes `data` to `file` through a temporary file in the same folder and a rename, so readers see the
- * old file or the whole new one, never a part. On failure the temporary file is removed and the target
- * is left as it was. `what` names the content for the sentence ("the report").
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array, what = "the report"): void {
-  const abs = path.resolve(file);
-  const tmp = path.join(
-    path.dirname(abs),
-    `.${path.basename(abs)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`,
-  );
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, "wx", 0o644);
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, abs);
-  } catch (e) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code ?? "";
-    throw new UserError(
-      "resource",
-      `Cannot write ${what} to ${file}: ${REASONS[code] ?? (e as Error).message} (${code || "error"}); nothing was written.`,
-    );
-  }
-}
+// The writer itself is shared with the extension host's Export Report.
+export { writeFileAtomic } from "../node/writeFileAtomic";

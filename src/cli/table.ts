@@ -1,6 +1,7 @@
 import type { Report, Severity } from "../core/report";
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import { pooled } from "../core/stats/accumulator";
+import { describeBatchDependence, relativeChangeText } from "../core/stats/batchDependence";
 import { fmt } from "../core/stats/judge";
 
 function pad(s: string, n: number, right = false): string {
@@ -144,18 +145,44 @@ export function formatBatchStudy(report: Report, sizes = [1, 2, 4, 8, 16, 32, 64
   const shown = sizes.filter((b) => study.layers.some((l) => l.sizes.includes(b)));
   const w = Math.max(12, Math.min(32, Math.max(0, ...study.layers.map((l) => l.layer.length))));
   lines.push("");
-  lines.push(`${pad("BN layer", w)}  ${shown.map((b) => pad(`b=${b}`, 17, true)).join("")}  ${pad("need", 6, true)}`);
+  lines.push(`${pad("BN layer", w)}  ${shown.map((b) => pad(`b=${b}`, 18, true)).join("")}  ${pad("need", 6, true)}`);
   for (const l of study.layers) {
     const cells = shown.map((b) => {
       const k = l.sizes.indexOf(b);
-      return pad(k < 0 ? "–" : `${fmt(l.d95[k])} ${fmt(l.rLow[k])}–${fmt(l.rHigh[k])}`, 17, true);
+      return pad(k < 0 ? "–" : `${fmt(l.d95[k])} ${fmt(l.rLow[k])}–${fmt(l.rHigh[k])}`, 18, true);
     });
     const need = l.minBatch === null ? `>${l.sizes[l.sizes.length - 1] ?? 0}` : String(l.minBatch);
     lines.push(
       `${pad(l.layer, w)}  ${cells.join("")}  ${pad(need, 6, true)}${train !== null && (l.minBatch === null || train < l.minBatch) ? "  !" : ""}`,
     );
   }
+  lines.push("", ...formatBatchDependence(report));
   return lines.join("\n");
+}
+
+/** The training-mode measurement: one sentence, then per output mean |change| and relative L2 change with intervals. */
+function formatBatchDependence(report: Report): string[] {
+  const d = report.batchDependence;
+  const training = report.layers.filter((l) => l.warnings.some((w) => w.rule === "training-mode")).length;
+  if (!d) {
+    if (!training) return ["No BN layer is exported with training_mode=1, so the outputs do not depend on which samples share a batch."];
+    return [
+      `${training} BN layer${training === 1 ? " is" : "s are"} exported with training_mode=1, but how much the outputs depend on the batch was not measured: ${report.data.synthetic ? "random inputs say nothing about your data; run on data" : "a merged or sharded report does not carry it; run on the whole data"}.`,
+    ];
+  }
+  const lines = [describeBatchDependence(d)];
+  if (!d.outputs.length) return lines;
+  const level = `${Math.round(d.confidence * 100)}% CI`;
+  const w = Math.max(8, Math.min(32, Math.max(...d.outputs.map((o) => o.output.length))));
+  lines.push("");
+  lines.push(`${pad("output", w)}  ${pad(`mean |change| (${level})`, 30)}  ${pad(`relative L2 change (${level})`, 30)}  mean |output|`);
+  for (const o of d.outputs) {
+    const iv = o.meanAbsChangeInterval;
+    lines.push(
+      `${pad(o.output, w)}  ${pad(`${fmt(o.meanAbsChange)}${iv ? ` (${fmt(iv[0])}–${fmt(iv[1])})` : ""}`, 30)}  ${pad(relativeChangeText(o), 30)}  ${fmt(o.meanAbsReference)}`,
+    );
+  }
+  return lines;
 }
 
 function range(values: readonly number[]): string {

@@ -280,6 +280,42 @@ export interface BatchStudyJson {
   layers: BatchStudyLayerJson[];
 }
 
+/** How much one graph output changes when its sample shares a batch with different samples (training-mode BN). */
+export interface BatchDependenceOutputJson {
+  output: string;
+  /** Samples measured (the independent units of the intervals). */
+  samples: number;
+  valuesPerSample: number;
+  /** Mean over samples, values and reshuffles of |output in a random batch - output under population statistics|. */
+  meanAbsChange: number;
+  meanAbsChangeInterval: [number, number] | null;
+  /** sqrt(sum of squared changes / sum of squared population outputs); null when the outputs are all 0. */
+  relativeL2Change: number | null;
+  relativeL2ChangeInterval: [number, number] | null;
+  /** Mean |output| under population statistics, for scale. */
+  meanAbsReference: number;
+}
+
+/** The measured dependence of the outputs on batch composition, for BN exported with training_mode=1. */
+export interface BatchDependenceJson {
+  /** The batch size of the random batches: --train-batch if given, else the run's batch size. */
+  batchSize: number;
+  batchSizeFrom: "train-batch" | "run-batch";
+  /** Random batches each sample was run in. */
+  reshuffles: number;
+  seed: number;
+  /** Samples measured (the first ones of the data, at most 256) and in the data. */
+  samples: number;
+  samplesTotal: number;
+  /** The training-mode BN nodes. */
+  layers: string[];
+  confidence: number;
+  method: string;
+  outputs: BatchDependenceOutputJson[];
+  /** Why nothing was measured (then outputs is empty), e.g. a batch that holds every sample. */
+  note?: string;
+}
+
 /** A real model input and the shape BN Lens fed. */
 export interface InputJson {
   name: string;
@@ -365,6 +401,8 @@ export interface Report {
   warnings: WarningJson[];
   /** How a random batch's statistics spread around the population's, per layer (null without per-sample moments). */
   batchStudy: BatchStudyJson | null;
+  /** Only for models with training_mode=1 BN run on data: how much outputs depend on batch composition. */
+  batchDependence?: BatchDependenceJson;
   summary: {
     layers: number;
     channels: number;

@@ -9,6 +9,8 @@ import {
   RULE_IDS,
   type ActivationJson,
   type ActivationLayerReport,
+  type BatchDependenceJson,
+  type BatchDependenceOutputJson,
   type BatchStudyJson,
   type BatchStudyLayerJson,
   type ExpectedJson,
@@ -127,6 +129,37 @@ const batchStudy = nullable(
     ),
   }),
 );
+const numberInterval = nullable(array(num(), 2, "an interval [lo, hi] of two numbers"));
+const batchDependence = object<BatchDependenceJson>(
+  "a batch-dependence object",
+  {
+    batchSize: int(1),
+    batchSizeFrom: literal("train-batch", "run-batch"),
+    reshuffles: count,
+    seed: count,
+    samples: count,
+    samplesTotal: count,
+    layers: strings,
+    confidence: num(0),
+    method: str,
+    outputs: array(
+      object<BatchDependenceOutputJson>("a batch-dependence output", {
+        output: str,
+        samples: count,
+        valuesPerSample: count,
+        meanAbsChange: num(0),
+        meanAbsChangeInterval: numberInterval,
+        relativeL2Change: nullable(num(0)),
+        relativeL2ChangeInterval: numberInterval,
+        meanAbsReference: num(0),
+      }),
+      undefined,
+      "an array of batch-dependence outputs",
+    ),
+    note: str,
+  },
+  ["note"],
+);
 const worst = nullable(object<{ channel: number; value: number }>("a worst-channel object", { channel: count, value: num() }));
 
 const layerShape = object<LayerReport>("a BN layer object", {
@@ -226,103 +259,108 @@ const activationLayer: Check = check(activationShape.what, (v, f) => {
   saturationMatches(a.channels, `${f}.saturation`, a.saturation);
 });
 
-const reportShape = object<Report>("a JSON object", {
-  schemaVersion: literal(REPORT_SCHEMA_VERSION),
-  id: check("a run id (a string of hex digits)", (v, f) =>
-    expect(typeof v === "string" && /^[0-9a-f]{8,64}$/.test(v), f, "a run id (8 to 64 hex digits)", v),
-  ),
-  generator: object<Report["generator"]>("a generator object", { name: literal("bn-lens"), version: str, onnxruntime: str }),
-  createdAt: str,
-  model: object<Report["model"]>("a model object", {
-    path: str,
-    name: str,
-    sizeBytes: count,
-    sha256: check("a sha256 (64 hex digits)", (v, f) =>
-      expect(typeof v === "string" && /^[0-9a-f]{64}$/.test(v), f, "a sha256 (64 hex digits)", v),
+const reportShape = object<Report>(
+  "a JSON object",
+  {
+    schemaVersion: literal(REPORT_SCHEMA_VERSION),
+    id: check("a run id (a string of hex digits)", (v, f) =>
+      expect(typeof v === "string" && /^[0-9a-f]{8,64}$/.test(v), f, "a run id (8 to 64 hex digits)", v),
     ),
-    producer: str,
-    irVersion: count,
-    opset: count,
-    nodeCount: count,
-    inputs: array(
-      object<InputJson>("an input object", {
-        name: str,
-        dtype: str,
-        declared: nullable(
-          array(
-            check("a dim (a number, a name or null)", (d, f) =>
-              expect(
-                d === null || typeof d === "string" || (typeof d === "number" && Number.isSafeInteger(d)),
-                f,
-                "a dim (a number, a name or null)",
-                d,
+    generator: object<Report["generator"]>("a generator object", { name: literal("bn-lens"), version: str, onnxruntime: str }),
+    createdAt: str,
+    model: object<Report["model"]>("a model object", {
+      path: str,
+      name: str,
+      sizeBytes: count,
+      sha256: check("a sha256 (64 hex digits)", (v, f) =>
+        expect(typeof v === "string" && /^[0-9a-f]{64}$/.test(v), f, "a sha256 (64 hex digits)", v),
+      ),
+      producer: str,
+      irVersion: count,
+      opset: count,
+      nodeCount: count,
+      inputs: array(
+        object<InputJson>("an input object", {
+          name: str,
+          dtype: str,
+          declared: nullable(
+            array(
+              check("a dim (a number, a name or null)", (d, f) =>
+                expect(
+                  d === null || typeof d === "string" || (typeof d === "number" && Number.isSafeInteger(d)),
+                  f,
+                  "a dim (a number, a name or null)",
+                  d,
+                ),
               ),
+              undefined,
+              "an array of dims",
             ),
-            undefined,
-            "an array of dims",
           ),
-        ),
-        fed: counts,
-      }),
-      undefined,
-      "an array of inputs",
+          fed: counts,
+        }),
+        undefined,
+        "an array of inputs",
+      ),
+      outputs: strings,
+      bnCount: count,
+      fusedAway: bool,
+      statement: str,
+      notes: strings,
+    }),
+    data: object<Report["data"]>("a data object", { kind: str, synthetic: bool, description: str, sources: strings }),
+    samples: count,
+    run: object<Report["run"]>(
+      "a run object",
+      {
+        batchSize: int(1),
+        seed: count,
+        elapsedMs: num(0),
+        runs: int(1),
+        shards: array(str, undefined, "an array of run ids"),
+        precision: object<PrecisionJson>("a precision object", {
+          mode: literal("exact", "fast"),
+          description: str,
+          histogramSampling: num(0),
+        }),
+        trainBatch: nullable(int(1)),
+        shard: object<ShardJson>("a shard object", { index: count, count: int(1), samplesTotal: count }),
+      },
+      ["shard"],
     ),
-    outputs: strings,
-    bnCount: count,
-    fusedAway: bool,
-    statement: str,
-    notes: strings,
-  }),
-  data: object<Report["data"]>("a data object", { kind: str, synthetic: bool, description: str, sources: strings }),
-  samples: count,
-  run: object<Report["run"]>(
-    "a run object",
-    {
-      batchSize: int(1),
-      seed: count,
-      elapsedMs: num(0),
-      runs: int(1),
-      shards: array(str, undefined, "an array of run ids"),
-      precision: object<PrecisionJson>("a precision object", {
-        mode: literal("exact", "fast"),
-        description: str,
-        histogramSampling: num(0),
-      }),
-      trainBatch: nullable(int(1)),
-      shard: object<ShardJson>("a shard object", { index: count, count: int(1), samplesTotal: count }),
-    },
-    ["shard"],
-  ),
-  thresholds: object<Thresholds>("a thresholds object", {
-    slopeFraction: num(0),
-    meanShift: object("a pair of thresholds", pair),
-    varianceRatio: object("a pair of thresholds", pair),
-    saturation: object("a pair of thresholds", pair),
-    rectifierOff: object<{ warning: number }>("a threshold object", { warning: num() }),
-    deadGamma: num(0),
-    deadRunningVar: num(0),
-    minCount: num(0),
-    confidence: num(0),
-    batchTolerance: num(0),
-  }),
-  histogram: object<HistogramScheme>("a histogram scheme object", {
-    name: literal("log2-quarter-octave"),
-    bucketsPerOctave: int(1),
-    minExponent: int(-1074, 1024),
-    maxExponent: int(-1074, 1024),
-    bucketCount: int(1, 100_000),
-    boundaries: array(num(), undefined, "an array of bucket boundaries"),
-  }),
-  layers: array(layer, undefined, "an array of BN layers"),
-  activations: array(activationLayer, undefined, "an array of activation layers"),
-  warnings,
-  batchStudy,
-  summary: object<Report["summary"]>("a summary object", {
-    layers: count,
-    channels: count,
-    warnings: object<Report["summary"]["warnings"]>("warning counts (an object)", { error: count, warning: count, info: count }),
-  }),
-});
+    thresholds: object<Thresholds>("a thresholds object", {
+      slopeFraction: num(0),
+      meanShift: object("a pair of thresholds", pair),
+      varianceRatio: object("a pair of thresholds", pair),
+      saturation: object("a pair of thresholds", pair),
+      rectifierOff: object<{ warning: number }>("a threshold object", { warning: num() }),
+      deadGamma: num(0),
+      deadRunningVar: num(0),
+      minCount: num(0),
+      confidence: num(0),
+      batchTolerance: num(0),
+    }),
+    histogram: object<HistogramScheme>("a histogram scheme object", {
+      name: literal("log2-quarter-octave"),
+      bucketsPerOctave: int(1),
+      minExponent: int(-1074, 1024),
+      maxExponent: int(-1074, 1024),
+      bucketCount: int(1, 100_000),
+      boundaries: array(num(), undefined, "an array of bucket boundaries"),
+    }),
+    layers: array(layer, undefined, "an array of BN layers"),
+    activations: array(activationLayer, undefined, "an array of activation layers"),
+    warnings,
+    batchStudy,
+    batchDependence,
+    summary: object<Report["summary"]>("a summary object", {
+      layers: count,
+      channels: count,
+      warnings: object<Report["summary"]["warnings"]>("warning counts (an object)", { error: count, warning: count, info: count }),
+    }),
+  },
+  ["batchDependence"],
+);
 
 /**
  * Checks that `value` is a complete BN Lens report of this schema version; `what` names where it came

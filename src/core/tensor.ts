@@ -115,3 +115,11 @@ function decodeInto<T extends Float32Array | Float64Array>(t: HostTensor, out: T
   else for (let i = 0; i < n; i++) out[i] = (t.data as Exclude<TypedArray, BigInt64Array | BigUint64Array>)[i];
   return out;
 }
+
+/** The rows `samples` of a batch tensor (first dim), in that order: a batch made of chosen samples. */
+export function gatherSamples(t: HostTensor, samples: readonly number[]): HostTensor {
+  const per = sizeOf(t.dims.slice(1));
+  const data = allocate(t.dtype, samples.length * per);
+  samples.forEach((s, k) => (data as Float32Array).set((t.data as Float32Array).subarray(s * per, (s + 1) * per), k * per));
+  return { dtype: t.dtype, dims: [samples.length, ...t.dims.slice(1)], data };
+}

@@ -6,7 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { standaloneHtml } from "./htmlExport";
-import { reportJson } from "../core/inspect/reportJson";
+import { isUserError } from "../core/errors";
+import { reportJson, reportJsonPieces } from "../core/inspect/reportJson";
+import { writeFileAtomicAsync } from "../node/writeFileAtomic";
 import type { ModelDocument } from "./modelDocument";
 import type { PromptSeam } from "./prompts";
 
@@ -38,12 +40,22 @@ export async function exportReport(
   if (!target) return undefined;
   try {
     const html = /\.html?$/i.test(target.path);
-    await vscode.workspace.fs.writeFile(
-      target,
-      Buffer.from(html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJson(report)),
-    );
+    if (target.scheme === "file") {
+      // A temporary file in the same folder, then a rename: an export that fails (full disk, a crash) leaves
+      // the old file or none, never a torn one; a large report is written piece by piece.
+      await writeFileAtomicAsync(
+        target.fsPath,
+        html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJsonPieces(report),
+      );
+    } else {
+      // Other file systems (a remote, a virtual workspace) get VS Code's own write.
+      await vscode.workspace.fs.writeFile(
+        target,
+        Buffer.from(html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJson(report)),
+      );
+    }
   } catch (e) {
-    seam.notify("error", `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
+    seam.notify("error", isUserError(e) ? e.message : `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
     return undefined;
   }
   await globalState.update("bnLens.exportDir", path.dirname(target.fsPath));

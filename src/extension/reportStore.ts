@@ -4,7 +4,9 @@
  */
 import { createHash } from "node:crypto";
 import * as vscode from "vscode";
+import { jsonFilePieces } from "../core/inspect/reportJson";
 import { checkReport } from "../core/reportSchema";
+import { writeFileAtomicAsync } from "../node/writeFileAtomic";
 import type { Report } from "../core/report";
 import { recalibrationViewSchema, type RecalibrationView } from "../protocol/webview";
 import { parse } from "../core/schema";
@@ -33,10 +35,12 @@ export class ReportStore {
   async save(model: vscode.Uri, report: Report, recalibration?: RecalibrationView): Promise<void> {
     try {
       await vscode.workspace.fs.createDirectory(this.dir);
-      await vscode.workspace.fs.writeFile(
-        this.file(model),
-        Buffer.from(JSON.stringify({ model: model.toString(), report, ...(recalibration ? { recalibration } : {}) })),
-      );
+      const file = this.file(model);
+      const saved = { model: model.toString(), report, ...(recalibration ? { recalibration } : {}) };
+      // On disk: piece by piece and atomically, so a large report neither holds the host's thread for the
+      // whole serialisation nor needs one string longer than V8 allows, and a crash never tears the file.
+      if (file.scheme === "file") await writeFileAtomicAsync(file.fsPath, jsonFilePieces(saved), "the saved report");
+      else await vscode.workspace.fs.writeFile(file, Buffer.from(JSON.stringify(saved)));
       await this.prune();
     } catch (e) {
       this.log(`Could not keep the report for ${model.fsPath}: ${(e as Error).message}`);

@@ -10,6 +10,7 @@
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { BeforeAfter } from "../core/recalibrate/beforeAfter";
+import type { RowIntervals } from "../core/stats/channelIntervals";
 import type {
   ActivationJson,
   ActivationLayerReport,
@@ -65,6 +66,8 @@ export interface LayerRow {
   expectedFlat: number | null;
   summary: LayerSummaryJson | null;
   warnings: WarningJson[];
+  /** BN layers: the worst channels' confidence intervals and how many channels crossed or are undecided. */
+  intervals?: RowIntervals;
 }
 
 /** The report without per-channel arrays: what the report view (webview/reportView.ts) shows. */
@@ -86,6 +89,8 @@ export interface CompactReport {
    * per layer before (the original model) and after, and the outputs' change. Absent for any other run.
    */
   recalibration?: RecalibrationView;
+  /** Training-mode BN only: how much the outputs depend on which samples share a batch. */
+  batchDependence: NonNullable<Report["batchDependence"]> | null;
 }
 
 /** A recalibration's before/after as the panel shows it (built by core's beforeAfter). */

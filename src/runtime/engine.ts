@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as ort from "onnxruntime-node";
-import { UserError } from "../core/errors";
+import { UserError, isUserError } from "../core/errors";
 import { activationFinder } from "../core/inspect/activationJson";
 import { captureStrategy } from "../core/inspect/captureStrategy";
 import { buildReport } from "../core/inspect/buildReport";
@@ -18,6 +18,7 @@ import { withDefaults } from "../core/stats/judge";
 import { sizeOf, type HostTensor } from "../core/tensor";
 import { bytesPerElement } from "../core/onnx/dataType";
 import type { InspectRequest, Progress } from "../protocol/worker";
+import { measureBatchDependence } from "./batchDependence";
 import { prepareData, type DataSource } from "./dataSources";
 import { shardSource } from "./shardSource";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
@@ -161,13 +162,18 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
   }
   const fraction = seen / all;
   const strides = [...new Set(sampled.map((l) => l.sampling!.strides.join("x")))].join(", ");
+  const fromOutput = layers.filter((l, i) => l.sampling && inspection.measuresOutput(i)).length;
   return {
     mode: "fast",
     description:
       `Fast mode: ${sampled.length} of ${layers.length} BN layers measured on a systematic spatial sample (strides ${strides}; ` +
       `${(fraction * 100).toFixed(1)}% of all values); histograms, saturation, minimum and maximum come from the sample; ` +
       `mean and variance from every value (per-sample sums in float32 by onnxruntime, float64 across samples); ` +
-      `post-BN values follow from pre-BN ones through each layer's affine map. ` +
+      (fromOutput === sampled.length
+        ? `pre-BN values follow from the BN outputs through each layer's inverse affine map. `
+        : fromOutput === 0
+          ? `post-BN values follow from pre-BN ones through each layer's affine map. `
+          : `${fromOutput} of these layers are measured on their BN output (pre-BN values follow through the inverse affine map), the others on their BN input (post-BN values follow through the affine map). `) +
       `${exactBatches} of ${batches} batch${batches === 1 ? " was" : "es were"} measured exactly (the first, which gives the feature maps' sizes, and any with NaN or infinity).` +
       (autoNote ? ` ${autoNote}` : " Use --mode exact to measure every value."),
     histogramSampling: fraction,
@@ -274,6 +280,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   );
   let session: ort.InferenceSession | undefined;
   let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
+  let report: Report;
   let source = whole;
   try {
     if (image && source.info.kind !== "images") {
@@ -309,7 +316,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     let exactBatches = 0;
     let autoNote: string | undefined;
     const startFast = async () => {
-      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model));
+      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.measuresOutput(i));
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
       fast = { session: await createSession(bytes, loaded.dir, request), plan };
       // The exact session is only needed again for a batch with non-finite values.
@@ -381,7 +388,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       description: describeData(whole.info.description, opened.description),
       sources: request.dataPath ? [request.dataPath] : [],
     };
-    return buildReport(inspection, {
+    report = buildReport(inspection, {
       id: runId(loaded.sha256, data, seed, inspection.samples, request.shard),
       generatorVersion: VERSION,
       onnxruntimeVersion: ortVersion(),
@@ -410,6 +417,35 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     await releaseSession(fast?.session);
     await source.close();
   }
+  // Training-mode BN makes the outputs depend on the batch: measured on data (random inputs say nothing).
+  const training = inspection.layers.filter((l) => l.trainingMode).map((l) => l.name);
+  if (training.length && !report.data.synthetic && !request.shard) {
+    hooks.log(`Measuring how the outputs depend on which samples share a batch (${training.length} training-mode BN layers).`);
+    const settings = {
+      batchSize: request.trainBatch ?? batchSize,
+      batchSizeFrom: request.trainBatch ? ("train-batch" as const) : ("run-batch" as const),
+      layers: training,
+      confidence: thresholds.confidence,
+    };
+    try {
+      report.batchDependence = await measureBatchDependence(request, loaded, settings, hooks, options);
+    } catch (e) {
+      // The statistics are complete: a failure of this extra measurement (memory, a batch the model refuses)
+      // is said in the report, not allowed to lose it. Cancelling still cancels.
+      if (!isUserError(e) || e.kind === "cancelled") throw e;
+      report.batchDependence = {
+        ...settings,
+        reshuffles: 0,
+        seed,
+        samples: 0,
+        samplesTotal: report.samples,
+        method: "not measured",
+        outputs: [],
+        note: `Measuring it failed: ${e.message}`,
+      };
+    }
+  }
+  return report;
 }
 
 /** Report.id: the same model, data, seed and sample count give the same id (README "Report format"). */

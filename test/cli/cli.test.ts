@@ -6,6 +6,7 @@ import type { Report } from "../../src/core/report";
 import { assertCleanError, bnLens } from "../helpers/cli";
 import { assertSameLayerStatistics } from "../helpers/mergeCheck";
 import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
+import { recalData, recalModelBytes } from "../helpers/recalModels";
 
 describe("bn-lens CLI", function () {
   let tmp: string;
@@ -133,6 +134,38 @@ describe("bn-lens CLI", function () {
     assert.equal(bn4.activation.op, "HardSwish");
     assert.deepEqual(rules(bn4), []);
     assert.match(r.stdout, /bn3 \[variance-ratio\]/);
+  });
+
+  it("--batch-study on a training_mode=1 model: how much the outputs depend on the batch, per output with intervals, and in the JSON", () => {
+    const model = path.join(tmp, "train-mode.onnx");
+    fs.writeFileSync(model, recalModelBytes({ trainingMode: true }));
+    const data = path.join(tmp, "train-mode.npy");
+    fs.writeFileSync(data, recalData(32));
+    const out = path.join(tmp, "train-mode.json");
+    const r = bnLens("inspect", model, "--data", data, "--train-batch", "4", "--batch-study", "--json", out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^Training-mode BN \(1 layer\) makes the outputs depend on which samples share a batch: in random batches of 4 \(the training batch size\) output y moves by [\d.]+% of its size \(relative L2, 95% CI [\d.]+% to [\d.]+%\) from its output under population statistics; 32 samples, each in 4 random batches\.$/m,
+    );
+    assert.match(r.stdout, /^y +[\d.]+ \([\d.]+–[\d.]+\) +[\d.]+% \([\d.]+% to [\d.]+%\) +[\d.]+$/m);
+    const report = JSON.parse(fs.readFileSync(out, "utf8")) as Report;
+    assert.equal(report.batchDependence?.batchSize, 4);
+    assert.deepEqual(
+      report.batchDependence?.outputs.map((o) => o.output),
+      ["y"],
+    );
+    // Without --batch-study: the one sentence.
+    const plain = bnLens("inspect", model, "--data", data, "--train-batch", "4");
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^Training-mode BN \(1 layer\) makes the outputs depend .* \(--batch-study shows every output\.\)$/m);
+    // Random inputs: named, not measured.
+    const random = bnLens("inspect", model, "--samples", "16", "--batch-study");
+    assert.equal(random.code, 0, random.stderr);
+    assert.match(
+      random.stdout,
+      /1 BN layer is exported with training_mode=1, but how much the outputs depend on the batch was not measured: random inputs/,
+    );
   });
 
   it("random data: says so instead of judging stale statistics; --train-batch and --batch-study on the demo's own distribution", () => {

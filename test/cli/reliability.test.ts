@@ -153,6 +153,22 @@ describe("bn-lens reliability (issue #10)", function () {
         bnLens("merge", a, alias, "--json", out),
         `${a} and ${alias} are the same file; give each report once, or its samples are counted twice.`,
       );
+      // The same data under a path with `..` in it, and under a hard link (another name for the same inode,
+      // which no real path resolves): both are the same file, not two reports of one run.
+      fs.mkdirSync(path.join(tmp, "sub"), { recursive: true });
+      const dotted = `${tmp}/sub/../a.json`; // not path.join, which would remove the ".."
+      assertError(
+        bnLens("merge", a, dotted, "--json", out),
+        `${a} and ${dotted} are the same file; give each report once, or its samples are counted twice.`,
+      );
+      const hard = path.join(tmp, "hard.json");
+      fs.linkSync(a, hard);
+      assert.notEqual(fs.realpathSync(hard), fs.realpathSync(a));
+      assertError(
+        bnLens("merge", b, hard, a, "--json", out),
+        `${hard} and ${a} are the same file; give each report once, or its samples are counted twice.`,
+      );
+      assert.ok(!fs.existsSync(out), "nothing was written");
     });
 
     it("refuses the same run identity (a copied report, a re-run shard, a merge merged with its own shard)", () => {
@@ -178,6 +194,15 @@ describe("bn-lens reliability (issue #10)", function () {
         bnLens("merge", out, a, "--json", path.join(tmp, "merged2.json")),
         `${a} and ${out} cover the same run (id ${reportA.id.slice(0, 12)}…: same model, data and seed); merging them would count those samples twice.`,
       );
+    });
+
+    it("reruns itself with a larger heap when the reports need more than the current one", () => {
+      // 100 MB is less than merge asks for any input (7 bytes of heap per byte of JSON, plus 512 MB).
+      const out = path.join(tmp, "merged-heap.json");
+      const r = spawnSync(process.execPath, ["--max-old-space-size=100", CLI, "merge", a, b, "--json", out], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Merged 2 reports \(32 samples\) into /);
+      assert.equal((JSON.parse(fs.readFileSync(out, "utf8")) as Report).samples, 32);
     });
 
     it("refuses --json naming one of the reports", () => {

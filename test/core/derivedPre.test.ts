@@ -5,7 +5,12 @@
  */
 import * as assert from "node:assert/strict";
 import { ChannelStats } from "../../src/core/stats/accumulator";
-import { addOutputWithDerivedInput, inverseAffine, MAX_BETA_OVER_GAMMA } from "../../src/core/stats/derivedPre";
+import {
+  addOutputWithDerivedInput,
+  addSampledOutputWithDerivedInput,
+  inverseAffine,
+  MAX_BETA_OVER_GAMMA,
+} from "../../src/core/stats/derivedPre";
 import { BUCKET_COUNT, ZERO_BUCKET } from "../../src/core/stats/histogram";
 
 /** The bucket of a finite value from its magnitude (README "histograms"), in float64. */
@@ -112,6 +117,42 @@ describe("exact mode: BN input recovered from the BN output", () => {
       assert.equal(pre.histogramCount(c), pre.count[c]);
       const m = moments(channel(y, c));
       assert.ok(Math.abs(post.mean[c] - m.mean) <= 1e-12 * Math.max(1, Math.abs(m.mean)));
+    }
+  });
+
+  it("fast mode: buckets a sampled output and its recovered input, takes their extremes, counts the flat region, leaves moments alone", () => {
+    const { x, y } = tensors();
+    const inv = inverseAffine(layer)!;
+    const pre = new ChannelStats(C);
+    const post = new ChannelStats(C, 1);
+    const relu = [{ lo: Float64Array.from([-Infinity]), hi: Float64Array.from([0]) }];
+    // Two calls (two batches) fold into the same accumulators.
+    addSampledOutputWithDerivedInput(pre, post, y.subarray(0, C * S), [1, C, S], inv, relu);
+    addSampledOutputWithDerivedInput(pre, post, y.subarray(C * S), [N - 1, C, S], inv, relu);
+    const hist = (vs: number[]) => {
+      const h = new Array<number>(BUCKET_COUNT).fill(0);
+      for (const v of vs) h[bucketByLog(v)]++;
+      return h;
+    };
+    for (let c = 0; c < C; c++) {
+      const ys = channel(y, c);
+      const xs = channel(x, c);
+      assert.equal(post.count[c], 0);
+      assert.equal(pre.count[c], 0);
+      assert.equal(post.min[c], Math.min(...ys));
+      assert.equal(post.max[c], Math.max(...ys));
+      assert.equal(post.flatCount[c], ys.filter((v) => v <= 0).length);
+      assert.deepEqual(Array.from(post.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(ys));
+      // The input recovered in float64 from each output by the closed form, rounded to float32.
+      const sc = Math.sqrt(layer.runningVar[c] + layer.epsilon) / layer.gamma[c];
+      const recovered = ys.map((v) => Math.fround(layer.runningMean[c] + (v - layer.beta[c]) * sc));
+      assert.deepEqual(Array.from(pre.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(recovered));
+      assert.equal(pre.min[c], Math.min(...recovered));
+      assert.equal(pre.max[c], Math.max(...recovered));
+      // ...which is the true input to float32 rounding of the output.
+      const sd = Math.sqrt(moments(xs).variance);
+      assert.ok(Math.abs(pre.min[c] - Math.min(...xs)) <= 1e-5 * sd);
+      assert.ok(Math.abs(pre.max[c] - Math.max(...xs)) <= 1e-5 * sd);
     }
   });
 

@@ -94,5 +94,14 @@ describe("BN Lens in the browser", function () {
     assert.match(await chart.innerText(), /Batch size and BN/);
     assert.equal(await chart.locator("polyline").count(), 2, "d and r curves");
     await screenshot("inspect-05-batch-chart");
+    // The per-channel z and variance ratio with their intervals as error bars, the thresholds marked.
+    const zTitle = frame.locator(".channel-charts .chart-title").first();
+    await zTitle.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    assert.match(
+      await zTitle.innerText(),
+      /^Mean shift z per channel with its 95% interval; dashed lines at ±1 \(stale\); \d+ crossed with confidence, \d+ undecided$/,
+    );
+    assert.match(await frame.getByTestId("interval-legend").innerText(), /crossed with confidence .*undecided .*within/s);
+    await screenshot("inspect-06-error-bars");
   });
 });

@@ -158,6 +158,23 @@ describe("Inspect Model: results where VS Code users look", function () {
     assert.match(path.basename(suggested.fsPath), /^version-RFB-320\.bn-lens\.json$/);
   });
 
+  it("Export Report over an existing file replaces it atomically: a temporary file in the same folder, then a rename", async () => {
+    const api = await activated();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-export-"));
+    const target = path.join(dir, "old.json");
+    fs.writeFileSync(target, "the old report\n");
+    // A hard link sees writes made in place; a rename gives the name a new file and leaves the link's data.
+    const link = path.join(dir, "link-to-old.json");
+    fs.linkSync(target, link);
+    answerPrompts(api, { saveDialog: () => vscode.Uri.file(target) });
+    const written = await run<vscode.Uri | undefined>("bnLens.exportReport", uri);
+    assert.equal(written?.fsPath, target);
+    assert.equal(fs.readFileSync(link, "utf8"), "the old report\n");
+    assert.equal((JSON.parse(fs.readFileSync(target, "utf8")) as Report).model.sha256, report.model.sha256);
+    assert.notEqual(fs.statSync(target).ino, fs.statSync(link).ino);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["link-to-old.json", "old.json"], "no temporary file is left");
+  });
+
   it("Export Report as HTML: choosing a .html file writes the standalone page with the report embedded", async () => {
     const api = await activated();
     const target = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-export-")), "chosen.html");

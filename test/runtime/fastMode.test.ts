@@ -5,8 +5,9 @@
 import * as assert from "node:assert/strict";
 import { formatReport } from "../../src/cli/table";
 import type { LayerReport, Report } from "../../src/core/report";
+import type { HostTensor } from "../../src/core/tensor";
 import { inspect, type EngineHooks } from "../../src/runtime/engine";
-import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
+import { FACE_DETECTOR, FACE_IMAGES, PADDLE_CLS } from "../helpers/paths";
 
 const quiet: EngineHooks = { progress: () => undefined, log: () => undefined, cancelled: () => false };
 const faces = { modelPath: FACE_DETECTOR, dataPath: FACE_IMAGES, imageMean: [127], imageStd: [128], batchSize: 4 };
@@ -109,5 +110,109 @@ describe("fast mode against exact mode (face detector, 16 photos)", function () 
     const slow = await inspect({ ...faces, mode: "auto", autoExactLimitS: 0 }, quiet);
     assert.equal(slow.run.precision.mode, "fast");
     assert.match(slow.run.precision.description, /Auto mode: measuring every value would take about \d+ s more/);
+  });
+});
+
+describe("fast mode on BN outputs against the true BN inputs (face detector, 16 photos, float64 here)", function () {
+  this.timeout(300_000);
+  it("derives every layer's input moments over every value, and its sampled extremes, from the output through the inverse map", async () => {
+    const fast = await inspect({ ...faces, mode: "fast" }, quiet);
+    // Most layers are measured on their output (the rest, chosen on the first photo, on their input).
+    const onOutput = /(\d+) of these layers are measured on their BN output/.exec(fast.run.precision.description);
+    assert.ok(onOutput && Number(onOutput[1]) >= 25, fast.run.precision.description);
+    // The true inputs as onnxruntime computes them (an exact run that captures them), reduced here in float64:
+    // per channel over every value, and the extremes over the positions fast mode samples.
+    type Acc = { n: Float64Array; s1: Float64Array; s2: Float64Array; lo: Float64Array; hi: Float64Array };
+    const acc: Acc[] = fast.layers.map((l) => {
+      const C = l.channels;
+      return {
+        n: new Float64Array(C),
+        s1: new Float64Array(C),
+        s2: new Float64Array(C),
+        lo: new Float64Array(C).fill(Infinity),
+        hi: new Float64Array(C).fill(-Infinity),
+      };
+    });
+    const seen = (tensors: Readonly<Record<string, HostTensor>>) => {
+      fast.layers.forEach((l, li) => {
+        const t = tensors[l.input];
+        const x = t.data as Float32Array;
+        const [N, C, H, W] = t.dims;
+        const [sh, sw] = l.sampling?.strides ?? [1, 1];
+        const a = acc[li];
+        for (let n = 0; n < N; n++)
+          for (let c = 0; c < C; c++) {
+            const k = l.running.mean[c];
+            for (let h = 0; h < H; h++)
+              for (let w = 0; w < W; w++) {
+                const v = x[((n * C + c) * H + h) * W + w];
+                a.n[c]++;
+                a.s1[c] += v - k;
+                a.s2[c] += (v - k) ** 2;
+                if (h % sh === 0 && w % sw === 0) {
+                  a.lo[c] = Math.min(a.lo[c], v);
+                  a.hi[c] = Math.max(a.hi[c], v);
+                }
+              }
+          }
+      });
+    };
+    await inspect({ ...faces, mode: "exact" }, { ...quiet, captured: seen }, { captureInputs: true });
+    let worstMean = 0,
+      worstVar = 0,
+      worstExtreme = 0;
+    fast.layers.forEach((l, li) => {
+      const a = acc[li];
+      for (let c = 0; c < l.channels; c++) {
+        assert.equal(l.pre.count[c], a.n[c]);
+        const m = a.s1[c] / a.n[c];
+        const mean = l.running.mean[c] + m;
+        const variance = a.s2[c] / a.n[c] - m * m;
+        const sd = Math.sqrt(variance);
+        worstMean = Math.max(worstMean, Math.abs(l.pre.mean[c]! - mean) / sd);
+        worstVar = Math.max(worstVar, Math.abs(Math.log(l.pre.var[c]! / variance)));
+        worstExtreme = Math.max(worstExtreme, Math.abs(l.pre.min[c]! - a.lo[c]) / sd, Math.abs(l.pre.max[c]! - a.hi[c]) / sd);
+      }
+    });
+    console.log(
+      `      worst |Δmean| ${worstMean.toExponential(2)} std, worst variance factor ${Math.exp(worstVar).toFixed(6)}, worst |Δextreme| ${worstExtreme.toExponential(2)} std`,
+    );
+    // The two runs execute differently optimized graphs (BN folded into the Conv or not) and the per-sample sums
+    // are float32, so agreement is to float32 rounding, far inside what any finding depends on.
+    assert.ok(worstMean < 1e-4, `mean off by ${worstMean} std`);
+    assert.ok(Math.exp(worstVar) < 1.0005, `variance factor ${Math.exp(worstVar)}`);
+    assert.ok(worstExtreme < 1e-4, `extreme off by ${worstExtreme} std`);
+  });
+});
+
+describe("fast mode picks, per layer, the better-centred of BN input and output (PaddleOCR classifier, random data)", function () {
+  this.timeout(300_000);
+  it("measures on the input the layers whose outputs' mean dwarfs their spread, and keeps every variance", async () => {
+    // On random inputs some of this model's BN outputs sit far from zero with a tiny spread (std/|mean| ~ 0.02):
+    // their variance from float32 sums of y and y² would cancel (measured: a factor 2.2 off on BN outputs).
+    const request = { modelPath: PADDLE_CLS, samples: 24, batchSize: 8, inputShapes: ["x:Nx3x48x192"] };
+    const fast = await inspect({ ...request, mode: "fast" }, quiet);
+    const exact = await inspect({ ...request, mode: "exact" }, quiet);
+    const mixed =
+      /(\d+) of these layers are measured on their BN output \(pre-BN values follow through the inverse affine map\), the others on their BN input/.exec(
+        fast.run.precision.description,
+      );
+    assert.ok(mixed, fast.run.precision.description);
+    assert.ok(Number(mixed[1]) > 0 && Number(mixed[1]) < fast.layers.length);
+    let worstMean = 0,
+      worstVar = 0;
+    fast.layers.forEach((l, i) => {
+      const e = exact.layers[i];
+      l.pre.var.forEach((v, c) => {
+        const ve = e.pre.var[c];
+        // Channels without spread (dead on this data) have no relative error to speak of.
+        if (!(ve !== null && ve > 0)) return;
+        worstMean = Math.max(worstMean, Math.abs(l.pre.mean[c]! - e.pre.mean[c]!) / Math.sqrt(ve));
+        worstVar = Math.max(worstVar, Math.abs(Math.log(v! / ve)));
+      });
+    });
+    console.log(`      worst |Δmean| ${worstMean.toExponential(2)} std, worst variance factor ${Math.exp(worstVar).toFixed(6)}`);
+    assert.ok(worstMean < 1e-3, `mean off by ${worstMean} std`);
+    assert.ok(Math.exp(worstVar) < 1.001, `variance factor ${Math.exp(worstVar)}`);
   });
 });

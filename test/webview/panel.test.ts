@@ -437,7 +437,7 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.match(await page.locator('[data-channel="1"]').innerText(), /−2\.50σ/);
     assert.match(
       await page.getByTestId("channel-readout").innerText(),
-      /Channel 5\s+running mean −0\.0942 vs data −0\.0892 ± 0\.384.*running var 2\.99 vs data 0\.147 \(20\.3×\)/s,
+      /Channel 5\s+running mean −0\.0942 vs data −0\.0892 ± 0\.384.*running var 2\.99 vs data 0\.147 \(20\.3×, 95% CI [\d.]+× to [\d.]+×: crossed with confidence\)/s,
     );
     await page.locator(".channel-charts").focus();
     await page.keyboard.press("ArrowRight");

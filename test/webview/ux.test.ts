@@ -14,7 +14,9 @@ import type { ModelDescription } from "../../src/core/inspect/modelDescription";
 import type { Report } from "../../src/core/report";
 import type { WebviewToHost } from "../../src/protocol/webview";
 import { webviewHandlers, webviewServer } from "../../src/extension/webviewHandlers";
+import { layerIntervals } from "../../src/core/stats/channelIntervals";
 import { fusedModelBytes } from "../helpers/fusedModel";
+import { recalData, recalModelBytes } from "../helpers/recalModels";
 import { FACE_DETECTOR, FACE_IMAGES, ROOT } from "../helpers/paths";
 import { launchBrowser, Panel, type ThemeName } from "./harness";
 
@@ -52,6 +54,7 @@ describe("BN Lens panel: the places a new user got lost", function () {
   let face: Report;
   let faceModel: ModelDescription;
   let fused: Report;
+  let training: Report;
   let browser: { browser: BrowserContext; close(): Promise<void> };
   let report: Report | null = null;
   const panels: Panel[] = [];
@@ -78,6 +81,19 @@ describe("BN Lens panel: the places a new user got lost", function () {
     fs.writeFileSync(path.join(tmp, "fused.onnx"), fusedModelBytes());
     cli("inspect", path.join(tmp, "fused.onnx"), "--samples", "32", "--json", path.join(tmp, "fused.json"));
     fused = readJson<Report>(path.join(tmp, "fused.json"));
+    fs.writeFileSync(path.join(tmp, "train-mode.onnx"), recalModelBytes({ trainingMode: true }));
+    fs.writeFileSync(path.join(tmp, "train-mode.npy"), recalData(32));
+    cli(
+      "inspect",
+      path.join(tmp, "train-mode.onnx"),
+      "--data",
+      path.join(tmp, "train-mode.npy"),
+      "--train-batch",
+      "4",
+      "--json",
+      path.join(tmp, "train-mode.json"),
+    );
+    training = readJson<Report>(path.join(tmp, "train-mode.json"));
     browser = await launchBrowser();
   });
 
@@ -295,6 +311,98 @@ describe("BN Lens panel: the places a new user got lost", function () {
       }
       for (const want of ["back", "next", "show-node", "heights", "axis", "histogram", "channel-charts", "all-channels", "channel-row"])
         assert.ok(seen.has(want), `Tab reaches ${want}: ${[...seen].join(", ")}`);
+    }
+  });
+
+  it("the detail's error bars: z and variance ratio per channel with their intervals, the threshold marked, crossed vs undecided", async () => {
+    // A face-detector layer with both a fired variance-ratio rule and an undecided note, if the photos give one.
+    const withNote = face.layers.filter((l) => l.warnings.some((w) => w.rule === "variance-ratio" && w.severity === "info"));
+    const undecided = withNote.find((l) => l.warnings.some((w) => w.rule === "variance-ratio" && w.severity !== "info")) ?? withNote[0];
+    assert.ok(undecided, "16 photos leave some variance ratio undecided");
+    const counts = layerIntervals(undecided, face.thresholds).counts;
+    assert.ok(counts.ratio.undecided > 0);
+    const note = undecided.warnings.find((w) => w.rule === "variance-ratio" && w.severity === "info")!;
+    for (const [width, theme] of [
+      [1140, "dark"],
+      [1140, "light"],
+      [560, "dark"],
+      [560, "light"],
+    ] as const) {
+      const panel = await open({ theme, width, height: 900 });
+      await finish(panel, face);
+      const { page } = panel;
+      // The overview row's variance-ratio figure names the worst channel's interval and the verdict counts.
+      const tips = await page
+        .locator(`[data-testid="layer-row"][data-node="${undecided.node}"] [title]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute("title") ?? ""));
+      const tip = tips.find((x) => x.includes("observed and stored variance differ by"));
+      assert.match(
+        tip ?? "",
+        new RegExp(
+          `95% CI [\\d.]+× to [\\d.]+×: (crossed with confidence|undecided|within)\\. ${counts.ratio.crossed} channels? crossed with confidence, ${counts.ratio.undecided} undecided\\.$`,
+        ),
+        tips.join(" | "),
+      );
+      await page.locator(`[data-testid="layer-row"][data-node="${undecided.node}"]`).click();
+      await page.getByTestId("channel-readout").waitFor();
+      const titles = await page.locator(".channel-charts .chart-title").allInnerTexts();
+      assert.match(
+        titles[0],
+        /^Mean shift z per channel with its 95% interval; dashed lines at ±1 \(stale\); (\d+) crossed with confidence, (\d+) undecided$/,
+      );
+      assert.ok(
+        titles[1].endsWith(`dashed line at 2×; ${counts.ratio.crossed} crossed with confidence, ${counts.ratio.undecided} undecided`),
+        titles[1],
+      );
+      assert.ok(await visible(page, '[data-testid="interval-legend"]'), "the key to the marks");
+      // The undecided note's channel reads as undecided, with its interval, as the finding says.
+      await page.locator(`[data-testid="channel-row"][data-channel="${note.channel}"], tr[data-channel="${note.channel}"]`).first().click();
+      const ratioText = await page.getByTestId("channel-ratio").innerText();
+      assert.match(ratioText, /95% CI [\d.]+× to [\d.]+×: undecided\)$/);
+      const iv = undecided.compare.varRatioInterval[note.channel!]!;
+      assert.ok(
+        iv[0] < 2 && iv[1] > 2 && undecided.compare.varRatio[note.channel!]! >= 2,
+        "the interval straddles 2, the estimate is past it",
+      );
+      // The z chart is the first canvas; it has its dashed threshold lines and error bars drawn (not blank).
+      const charts = page.locator(".channel-charts canvas");
+      const blank = await charts.first().evaluate((c) => {
+        const ctx = (c as HTMLCanvasElement).getContext("2d")!;
+        const d = ctx.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+        let lit = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) lit++;
+        return lit === 0;
+      });
+      assert.ok(!blank, "the z chart is drawn");
+      // A full-page screenshot from the top: the readout sticks to the viewport's top once scrolled.
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.locator(".detail-body").evaluate((el) => el.closest("main, body")?.scrollTo?.(0, 0));
+      await panel.screenshot(`ux-detail-error-bars-${width}-${theme}`);
+    }
+  });
+
+  it("the batch-size section of a training_mode=1 model says how much the outputs depend on the batch, with its interval", async () => {
+    const dep = training.batchDependence!;
+    assert.ok(dep && dep.outputs.length === 1, "the report carries the measurement");
+    for (const [width, theme] of [
+      [1140, "dark"],
+      [560, "light"],
+    ] as const) {
+      const panel = await open({ theme, width, height: 900 });
+      await finish(panel, training);
+      const { page } = panel;
+      await page.locator('[data-testid="layer-row"][data-node="bnc"]').click();
+      await page.getByTestId("channel-readout").waitFor();
+      const line = page.getByTestId("batch-dependence");
+      const text = await line.innerText();
+      assert.match(
+        text,
+        /^Training-mode BN \(1 layer\) makes the outputs depend on which samples share a batch: in random batches of 4 \(the training batch size\) output y moves by [\d.]+% of its size \(relative L2, 95% CI [\d.]+% to [\d.]+%\) from its output under population statistics; 32 samples, each in 4 random batches\. This layer is one of them\.$/,
+      );
+      assert.ok(text.includes(`${(dep.outputs[0].relativeL2Change! * 100).toFixed(2)}%`), `${text} shows the report's figure`);
+      await page.getByTestId("batch-chart").scrollIntoViewIfNeeded();
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await panel.screenshot(`ux-detail-batch-dependence-${width}-${theme}`);
     }
   });
 

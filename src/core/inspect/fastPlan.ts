@@ -4,12 +4,16 @@ import type { BnLayer } from "../graph/bnLayers";
 
 /**
  * The fast capture. Per BN layer, onnxruntime computes inside the graph, per sample and channel, over
- * every value of the BN input x, the mean (GlobalAveragePool) and the mean of squares (GlobalAveragePool
- * of x·x); and it hands back a systematic spatial sample of x (every s-th position along
+ * every value of one of the layer's tensors, the mean (GlobalAveragePool) and the mean of squares
+ * (GlobalAveragePool of t·t); and it hands back a systematic spatial sample of t (every s-th position along
  * each spatial axis, taken by a MaxPool with a 1-wide kernel, which copies values exactly). Mean and
  * variance therefore cover every value, while histograms, saturation, minimum and maximum come from the
- * sample. Post-BN values follow from pre-BN ones through the layer's own affine map. Layers without
- * spatial axes or with tiny feature maps are captured whole.
+ * sample. Layers without spatial axes or with tiny feature maps are captured whole.
+ *
+ * t is the BN output y wherever the layer's inverse map is well-conditioned (derivedPre.ts): the input's
+ * moments and sample then follow from y's through that map, and the BN input keeps a single consumer, so
+ * onnxruntime still folds BN into the Conv before it. Elsewhere t is the BN input x, and the output's values
+ * follow from x through the layer's own affine map.
  *
  * Measured on the face detector (benchmark): the in-graph minimum (ReduceMin, or Neg + GlobalMaxPool)
  * alone cost as much as a third of plain inference, so extremes are not computed over every value here.
@@ -17,7 +21,9 @@ import type { BnLayer } from "../graph/bnLayers";
 export interface FastLayerPlan {
   /** Index into the inspection's BN layers. */
   layer: number;
-  /** Tensor to fetch: the sampled pre-BN values, or the whole BN input when `whole`. */
+  /** Which of the layer's tensors the sample and moments are of: the BN input x or the BN output y. */
+  of: "input" | "output";
+  /** Tensor to fetch: the sampled values, or the whole tensor when `whole`. */
   sample: string;
   whole: boolean;
   /** Stride along each spatial axis of the sample. */
@@ -26,7 +32,7 @@ export interface FastLayerPlan {
   mean?: string;
   meanSquare?: string;
   /**
-   * Dims of x after the batch dim, from the batch measured exactly. Every batch of a run has them (inputs keep
+   * Dims of the tensor after the batch dim (BN keeps its input's shape), from the batch measured exactly. Every batch of a run has them (inputs keep
    * their sample dims), so no Shape node is needed: on onnxruntime's blocked (NCHWc) layout a Shape of x makes
    * it convert the whole tensor back to NCHW, about as costly as the reductions themselves.
    */
@@ -64,9 +70,15 @@ function ints(name: string, values: number[]) {
 
 /**
  * Plans the fast capture from the dims each BN input had on a first batch measured exactly.
- * `taken` holds every tensor name of the model so added names never collide.
+ * `taken` holds every tensor name of the model so added names never collide; `fromOutput(i)` says whether
+ * layer i is measured on its output (its inverse map is well-conditioned) rather than its input.
  */
-export function planFastCapture(layers: readonly BnLayer[], dims: readonly (readonly number[])[], taken: ReadonlySet<string>): FastPlan {
+export function planFastCapture(
+  layers: readonly BnLayer[],
+  dims: readonly (readonly number[])[],
+  taken: ReadonlySet<string>,
+  fromOutput: (layer: number) => boolean = () => false,
+): FastPlan {
   const nodes: NodeProto[] = [];
   const outputs: string[] = [];
   const plans: FastLayerPlan[] = [];
@@ -81,12 +93,13 @@ export function planFastCapture(layers: readonly BnLayer[], dims: readonly (read
     const spatial = dims[i].slice(2);
     const rank = spatial.length;
     const strides = spatial.map((d) => strideFor(d, rank));
+    const of = fromOutput(i) ? "output" : "input";
+    const x = of === "output" ? layer.output : layer.input;
     if (rank < 1 || rank > 3 || strides.every((s) => s === 1)) {
-      outputs.push(layer.input);
-      plans.push({ layer: i, sample: layer.input, whole: true, strides: spatial.map(() => 1) });
+      outputs.push(x);
+      plans.push({ layer: i, of, sample: x, whole: true, strides: spatial.map(() => 1) });
       return;
     }
-    const x = layer.input;
     const [sample, mean, square, meanSquare] = ["sample", "mean", "square", "meansq"].map((what) => fresh(`bnlens_${what}_${i}`));
     nodes.push(
       create(NodeProtoSchema, {
@@ -107,7 +120,8 @@ export function planFastCapture(layers: readonly BnLayer[], dims: readonly (read
       create(NodeProtoSchema, { opType: "GlobalAveragePool", name: meanSquare, input: [square], output: [meanSquare] }),
     );
     outputs.push(sample, mean, meanSquare);
-    plans.push({ layer: i, sample, whole: false, strides, mean, meanSquare, sampleDims: dims[i].slice(1) });
+    plans.push({ layer: i, of, sample, whole: false, strides, mean, meanSquare, sampleDims: dims[i].slice(1) });
   });
-  return { nodes, outputs, layers: plans };
+  // One tensor may be both a layer's output and the next layer's input.
+  return { nodes, outputs: [...new Set(outputs)], layers: plans };
 }

@@ -6,7 +6,7 @@ import type { ExternalReader } from "../onnx/tensorData";
 import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
 import { toFloat32, type HostTensor } from "../tensor";
 import { ChannelStats, addSampledHistograms, channelLayout, variance, type FlatIntervals } from "../stats/accumulator";
-import { addOutputWithDerivedInput, inverseAffine, type InverseAffine } from "../stats/derivedPre";
+import { addOutputWithDerivedInput, addSampledOutputWithDerivedInput, inverseAffine, type InverseAffine } from "../stats/derivedPre";
 import { judgeLayer } from "../stats/judge";
 import { SampleMoments } from "../stats/sampleMoments";
 import type { FastPlan } from "./fastPlan";
@@ -66,6 +66,8 @@ interface BnState {
   sampling?: { strides: number[]; fraction: number };
   /** Set when exact batches capture only the BN output and recover the input from it (derivedPre.ts). */
   inverse?: InverseAffine;
+  /** Set by noteDims: on the first batch some channel's output was far less centred than its input. */
+  outputOffCentre?: boolean;
 }
 
 interface ProbeState {
@@ -189,10 +191,10 @@ export class Inspection {
       if (got.some((d, k) => d !== Math.floor((p.sampleDims![k + 1] - 1) / p.strides[k]) + 1)) return false;
     }
     plan.layers.forEach((p, li) => {
-      const x = need(get, p.sample);
-      if (p.whole) return this.addWhole(p.layer, x);
-      const dims = [x.dims[0], ...p.sampleDims!];
-      this.foldSample(p.layer, toFloat32(x), x.dims, reduced[li].mean!, reduced[li].meanSquare!, dims, p.strides);
+      const t = need(get, p.sample);
+      if (p.whole) return this.addWhole(p.layer, t, p.of);
+      const dims = [t.dims[0], ...p.sampleDims!];
+      this.foldSample(p.layer, p.of, toFloat32(t), t.dims, reduced[li].mean!, reduced[li].meanSquare!, dims, p.strides);
     });
     this.samples += batchSize;
     return true;
@@ -206,9 +208,9 @@ export class Inspection {
   addFastFromWhole(plan: FastPlan, get: (name: string) => HostTensor | undefined, batchSize: number): void {
     for (const p of plan.layers) {
       const s = this.bn[p.layer];
-      const x = this.inputOf(s, get);
+      const x = p.of === "output" ? need(get, s.layer.output) : this.inputOf(s, get);
       if (p.whole) {
-        this.addWhole(p.layer, x);
+        this.addWhole(p.layer, x, p.of);
         continue;
       }
       const data = toFloat32(x);
@@ -226,23 +228,45 @@ export class Inspection {
         meanSquares[m] = s2 / inner;
       }
       const { values, dims } = strided(data, x.dims, p.strides);
-      this.foldSample(p.layer, values, dims, means, meanSquares, x.dims, p.strides);
+      this.foldSample(p.layer, p.of, values, dims, means, meanSquares, x.dims, p.strides);
     }
     this.samples += batchSize;
   }
 
-  private addWhole(layer: number, x: HostTensor): void {
+  /** A layer's whole input x, or its whole output y (the input then recovered through the inverse map). */
+  private addWhole(layer: number, t: HostTensor, of: "input" | "output"): void {
     const s = this.bn[layer];
-    checkChannels(s.layer.name, x, s.layer.channels);
-    s.rank = x.dims.length;
-    const data = toFloat32(x);
-    s.pre.add(data, x.dims, 1);
-    s.post.add(data, x.dims, 1, s.flat, s.affine);
+    checkChannels(s.layer.name, t, s.layer.channels);
+    s.rank = t.dims.length;
+    const data = toFloat32(t);
+    if (of === "output") return addOutputWithDerivedInput(s.pre, s.post, data, t.dims, this.inverseOf(s), s.flat);
+    s.pre.add(data, t.dims, 1);
+    s.post.add(data, t.dims, 1, s.flat, s.affine);
   }
 
-  /** One layer's sample (values [N, C, ...sampled]) with per-map means and mean squares over every value. */
+  private inverseOf(s: BnState): InverseAffine {
+    if (!s.inverse) throw new Error(`layer ${s.layer.name} has no well-conditioned inverse map`);
+    return s.inverse;
+  }
+
+  /**
+   * Whether fast mode measures layer i on its output: its input is recovered from the output, and the first
+   * batch (measured exactly, see noteDims) showed no channel whose output mean dwarfs its spread more than the
+   * input's does. Fast mode's variances come from float32 per-sample means of t and t² (E[t²] - E[t]² cancels
+   * when |mean| ≫ std), so each layer is measured on whichever of its tensors is better centred.
+   */
+  measuresOutput(layer: number): boolean {
+    const s = this.bn[layer];
+    return s.inverse !== undefined && !s.outputOffCentre;
+  }
+
+  /**
+   * One layer's sample (values [N, C, ...sampled] of its input or its output) with per-map means and mean
+   * squares over every value.
+   */
   private foldSample(
     layer: number,
+    of: "input" | "output",
     data: Float32Array,
     sampleDims: readonly number[],
     means: Float32Array,
@@ -255,16 +279,28 @@ export class Inspection {
       checkChannels(s.layer.name, { dtype: "float32", dims: [...sampleDims], data }, s.layer.channels);
     s.rank = fullDims.length;
     const mapSize = fullDims.slice(2).reduce((a, b) => a * b, 1);
-    addSampledHistograms(s.pre, s.post, data, sampleDims, s.affine, s.flat);
+    const inv = of === "output" ? this.inverseOf(s) : undefined;
+    if (inv) addSampledOutputWithDerivedInput(s.pre, s.post, data, sampleDims, inv, s.flat);
+    else addSampledHistograms(s.pre, s.post, data, sampleDims, s.affine, s.flat);
     const perMap = data.length / means.length;
     const C = s.layer.channels;
     const { a, b } = s.affine;
     for (let i = 0; i < means.length; i++) {
       const c = i % C;
       const mu = means[i];
-      // E[x²] - mean² from float32 sums cancels when the mean dwarfs the spread; use the sample's variance then.
+      // E[t²] - mean² from float32 sums cancels when the mean dwarfs the spread; use the sample's variance then.
       let v = meanSquares[i] - mu * mu;
       if (!(v >= 1e-3 * meanSquares[i])) v = variance(data, i * perMap, (i + 1) * perMap);
+      if (inv) {
+        // The input's moments through the inverse map x = mean + (y - beta)·scale (affine, so exact in float64).
+        const sc = inv.scale[c];
+        const preMean = inv.mean[c] + (mu - inv.beta[c]) * sc;
+        const preVar = v * sc * sc;
+        s.pre.mergeMoments(c, mapSize, preMean, preVar * mapSize);
+        s.pre.perSample?.add(c, preMean, preVar);
+        s.post.mergeMoments(c, mapSize, mu, v * mapSize);
+        continue;
+      }
       s.pre.mergeMoments(c, mapSize, mu, v * mapSize);
       s.pre.perSample?.add(c, mu, v);
       s.post.mergeMoments(c, mapSize, a[c] * mu + b[c], a[c] * a[c] * v * mapSize);
@@ -275,7 +311,11 @@ export class Inspection {
   /** Records each BN input's dims from a batch's captured tensors (they plan the fast capture). */
   noteDims(get: (name: string) => HostTensor | undefined): void {
     // BN keeps its input's shape.
-    for (const s of this.bn) s.lastDims = need(get, s.inverse ? s.layer.output : s.layer.input).dims;
+    for (const s of this.bn) {
+      const t = need(get, s.inverse ? s.layer.output : s.layer.input);
+      s.lastDims = t.dims;
+      if (s.inverse) s.outputOffCentre = offCentre(toFloat32(t), t.dims, s.inverse);
+    }
   }
 
   /** A BN input of an exact batch: captured, or recovered from the output (float32, as onnxruntime held it). */
@@ -308,6 +348,42 @@ export class Inspection {
   activationReports(): ActivationLayerReport[] {
     return this.probeStates.filter((p) => p.stats).map((p) => probeReport(p.probe, p.activation, p.stats!, p.axis!, this.thresholds));
   }
+}
+
+/**
+ * Below this variance / mean square, fast mode's E[t²] - E[t]² from float32 sums loses more than about 1e-4
+ * relative (and falls back to the sample's variance at 1e-3, see foldSample): a tenfold margin.
+ */
+const CENTRED = 1e-2;
+
+/**
+ * Whether some channel of the BN output y [N, C, ...] has variance / mean square below CENTRED while its
+ * recovered input x = mean + (y - beta)·scale does better (float64 over the whole tensor).
+ */
+function offCentre(y: Float32Array, dims: readonly number[], inv: InverseAffine): boolean {
+  const { outer, channels, inner } = channelLayout(dims, 1);
+  for (let c = 0; c < channels; c++) {
+    let n = 0,
+      s1 = 0,
+      s2 = 0;
+    for (let o = 0; o < outer; o++)
+      for (let i = (o * channels + c) * inner, end = i + inner; i < end; i++) {
+        const v = y[i];
+        if (v - v !== 0) continue;
+        n++;
+        s1 += v;
+        s2 += v * v;
+      }
+    if (n === 0) continue;
+    const mean = s1 / n;
+    const variance = Math.max(0, s2 / n - mean * mean);
+    const ratioY = variance / (variance + mean * mean);
+    if (!(ratioY < CENTRED)) continue;
+    const xMean = inv.mean[c] + (mean - inv.beta[c]) * inv.scale[c];
+    const xVar = variance * inv.scale[c] * inv.scale[c];
+    if (xVar / (xVar + xMean * xMean) > ratioY) return true;
+  }
+  return false;
 }
 
 /** The positions 0, s, 2s, ... along each spatial axis of an [N, C, ...] tensor (what MaxPool 1, stride s keeps). */

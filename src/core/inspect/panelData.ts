@@ -1,4 +1,5 @@
-import type { ActivationLayerReport, HistogramJson, LayerReport, Report } from "../report";
+import type { ActivationLayerReport, HistogramJson, LayerReport, Report, Thresholds } from "../report";
+import { rowIntervals } from "../stats/channelIntervals";
 
 /** The layer-level histogram (all channels pooled), trimmed to its non-zero buckets. */
 export function layerHistogram(h: HistogramJson): { first: number; counts: number[] } {
@@ -16,7 +17,7 @@ function extent(values: readonly (number | null)[], pick: (a: number, b: number)
 }
 
 /** One layers-table row of a BN layer. */
-export function bnRow(l: LayerReport) {
+export function bnRow(l: LayerReport, t?: Thresholds, judged = true) {
   return {
     kind: "bn" as const,
     index: l.index,
@@ -33,6 +34,7 @@ export function bnRow(l: LayerReport) {
       l.saturation.kind === "none" || !l.expected?.flat.length ? null : l.expected.flat.reduce((a, b) => a + b, 0) / l.expected.flat.length,
     summary: l.summary,
     warnings: l.warnings,
+    ...(t ? { intervals: rowIntervals(l, t, judged) } : {}),
   };
 }
 
@@ -65,9 +67,10 @@ export function compactReport(r: Report) {
     run: r.run,
     thresholds: r.thresholds,
     histogram: r.histogram,
-    rows: [...r.layers.map(bnRow), ...r.activations.map(activationRow)],
+    rows: [...r.layers.map((l) => bnRow(l, r.thresholds, !r.data.synthetic)), ...r.activations.map(activationRow)],
     warnings: r.warnings,
     summary: r.summary,
     batchStudy: r.batchStudy ?? null,
+    batchDependence: r.batchDependence ?? null,
   };
 }

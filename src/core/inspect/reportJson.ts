@@ -12,21 +12,56 @@ function isFlat(a: readonly unknown[]): boolean {
   return a.every((v) => v === null || typeof v !== "object");
 }
 
-/** JSON with nested structure indented and every array of plain values on one line. */
-export function compactJson(value: unknown, indent = 1): string {
+/**
+ * The pieces of compactJson's text, in order: a large report (hundreds of layers of thousands of channels)
+ * is written piece by piece, so its text never has to exist as one string (which runs out of memory).
+ */
+export function* compactJsonPieces(value: unknown, indent = 1): Generator<string> {
   const pad = (depth: number) => "\n" + " ".repeat(depth * indent);
-  const write = (v: unknown, depth: number): string => {
-    if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+  function* write(v: unknown, depth: number): Generator<string> {
+    if (v === null || typeof v !== "object") {
+      yield JSON.stringify(v) ?? "null";
+      return;
+    }
     if (Array.isArray(v)) {
-      if (v.length === 0) return "[]";
-      if (isFlat(v)) return JSON.stringify(v);
-      return `[${v.map((x) => pad(depth + 1) + write(x, depth + 1)).join(",")}${pad(depth)}]`;
+      if (v.length === 0) yield "[]";
+      else if (isFlat(v)) yield JSON.stringify(v);
+      else {
+        yield "[";
+        for (const [i, x] of v.entries()) {
+          yield (i ? "," : "") + pad(depth + 1);
+          yield* write(x, depth + 1);
+        }
+        yield pad(depth) + "]";
+      }
+      return;
     }
     const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined && typeof x !== "function");
-    if (entries.length === 0) return "{}";
-    return `{${entries.map(([k, x]) => `${pad(depth + 1)}${JSON.stringify(k)}: ${write(x, depth + 1)}`).join(",")}${pad(depth)}}`;
-  };
-  return write(value, 0);
+    if (entries.length === 0) {
+      yield "{}";
+      return;
+    }
+    yield "{";
+    for (const [i, [k, x]] of entries.entries()) {
+      yield `${i ? "," : ""}${pad(depth + 1)}${JSON.stringify(k)}: `;
+      yield* write(x, depth + 1);
+    }
+    yield pad(depth) + "}";
+  }
+  yield* write(value, 0);
+}
+
+/** The pieces of a JSON file: compactJsonPieces and the final newline. */
+export function* jsonFilePieces(value: unknown): Generator<string> {
+  yield* compactJsonPieces(value);
+  yield "\n";
+}
+
+/** JSON with nested structure indented and every array of plain values on one line. */
+export function compactJson(value: unknown, indent = 1): string {
+  let text = "";
+  for (const piece of compactJsonPieces(value, indent)) text += piece;
+  return text;
 }
 
 const layerOnly = (h: HistogramJson): HistogramJson => ({ first: h.first, total: h.total, perChannel: [] });
@@ -56,6 +91,11 @@ export function hasPerChannelHistograms(r: Report): boolean {
 /** The text of a report as BN Lens writes it (CLI --json, Export Report). */
 export function reportJson(r: Report, o: { histograms?: HistogramDetail } = {}): string {
   return compactJson(o.histograms === "layer" ? withLayerHistograms(r) : r) + "\n";
+}
+
+/** reportJson's text in pieces (compactJsonPieces), for writing a report too large for one string. */
+export function* reportJsonPieces(r: Report, o: { histograms?: HistogramDetail } = {}): Generator<string> {
+  yield* jsonFilePieces(o.histograms === "layer" ? withLayerHistograms(r) : r);
 }
 
 /** Refuses to merge reports written without per-channel histograms, naming the file. */

@@ -39,6 +39,10 @@ export function storedDead(
   return { gamma: Math.abs(gamma) <= t.deadGamma, runningVar: runningVar <= t.deadRunningVar };
 }
 
+/** What a stale-statistics finding adds for a training-mode node, which never reads its stored statistics. */
+const TRAINING_NOTE =
+  "This node runs in training mode (training_mode=1) and normalises with each batch's own statistics, so the stored ones do not affect its outputs now; they will once the model is exported in eval mode.";
+
 /** Fills missing fields of partial user thresholds from the defaults. */
 export function withDefaults(partial?: Partial<Thresholds>): Thresholds {
   const d = DEFAULT_THRESHOLDS;
@@ -325,7 +329,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       absZ,
       t.meanShift,
       (c, _v, n, th) =>
-        `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: ${zText(c)}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning.`,
+        `Running mean looks stale in ${of(n)}: the observed pre-BN mean is ${fmt(th)} or more running std away from the stored running mean (worst channel ${c}: ${zText(c)}, running mean ${fmt(bn.runningMean[c])}, observed ${fmt(pre.mean[c])}). ${bn.trainingMode ? TRAINING_NOTE : "Likely cause: this data differs from the training data (domain shift or different preprocessing) or the statistics were not updated after fine-tuning."}`,
       (c) => paramDead.has(c),
       zNear,
     );
@@ -335,7 +339,7 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       compare.varRatio,
       t.varianceRatio,
       (c, v, n, th) =>
-        `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ${rText(c)}). Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`,
+        `Running variance does not match the data in ${of(n)}: observed and stored variance differ by a factor of ${fmt(th)} or more (worst channel ${c}: observed ${fmt(pre.variance(c))}, running ${fmt(bn.runningVar[c])}, ${rText(c)}). ${bn.trainingMode ? TRAINING_NOTE : `Likely cause: stale statistics or a domain shift; post-BN values are scaled ${fmt(Math.sqrt(v))}x ${(pre.variance(c) ?? 0) > bn.runningVar[c] ? "wider" : "narrower"} than training expected.`}`,
       (c) => paramDead.has(c),
       rNear,
     );

@@ -1,0 +1,59 @@
+// Load: a model with 10,000 BatchNormalization layers (built here, never committed) opened in the panel
+// and inspected, with the extension host's longest event-loop stall measured over the whole round trip
+// (the view opens, the inference process runs, the report comes back, is summarised, saved, sent and drawn).
+// Minutes on a loaded machine: run by `npm test` (BN_LENS_LOAD_TESTS=1), skipped otherwise.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import * as vscode from "vscode";
+import { bnChainModel } from "../helpers/loadModels";
+import { type InspectionResult, activated, until } from "./bnLens";
+import { reset, run, setSettings } from "./fixtures";
+
+// Today's bound, not the goal: 10,000 layers stall the extension host for about 11 s on a loaded 2-core
+// machine (receiving the whole report, summarising it, 10,000 rows and their findings), far from the 300 ms
+// the single-model test holds. README "Reliability and security" says so; this keeps it from getting worse.
+const STALL_LIMIT_MS = 30_000;
+
+describe("Load: 10,000 BN layers in the panel", function () {
+  this.timeout(1_200_000);
+  let restoreSettings: () => Promise<void>;
+  before(function () {
+    if (!process.env.BN_LENS_LOAD_TESTS) this.skip();
+  });
+  after(async () => {
+    await reset();
+    await restoreSettings?.();
+  });
+
+  it("opens, runs and draws every layer; the extension host's longest stall stays under the bound", async () => {
+    restoreSettings = await setSettings({ sampleLimit: 4 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-load-"));
+    const file = path.join(dir, "deep-10000.onnx");
+    fs.writeFileSync(file, bnChainModel(10_000, 4));
+    const uri = vscode.Uri.file(file);
+    const api = await activated();
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    const started = performance.now();
+    delay.enable();
+    const result = await run<InspectionResult | undefined>("bnLens.inspectModel", uri);
+    assert.ok(result, "bnLens.inspectModel resolved to undefined");
+    const state = await until(
+      () => (api.panelState()?.received && api.panelState()?.model === file ? api.panelState() : undefined),
+      600_000,
+      "the view to acknowledge",
+    );
+    await api.whenIdle();
+    delay.disable();
+    const maxStallMs = delay.max / 1e6;
+    console.log(
+      `    (10,000 BN layers, 4 samples: ${((performance.now() - started) / 1000).toFixed(0)} s; ` +
+        `longest extension-host event-loop stall ${maxStallMs.toFixed(0)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms)`,
+    );
+    assert.equal(result.report.layers.length, 10_000);
+    assert.equal(state.layers, 10_000);
+    assert.ok(maxStallMs < STALL_LIMIT_MS, `the extension host stalled for ${maxStallMs.toFixed(0)} ms`);
+  });
+});

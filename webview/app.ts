@@ -3,6 +3,7 @@
 import type { HostToWebview, LayerRow, RerunOffer, CompactReport } from "../src/protocol/webview";
 import type { ModelDescription } from "../src/core/inspect/modelDescription";
 import type { Progress } from "../src/protocol/worker";
+import { BeforeAfterTable } from "./recalibrationView";
 import { CompareView } from "./compareView";
 import { DetailView } from "./detail";
 import { h, replace } from "./dom";
@@ -68,6 +69,9 @@ export class App {
   private detail: DetailView | null = null;
   private modelView: ModelView | null = null;
   private compare: CompareView | null = null;
+  /** The page of every layer before → after a recalibration, and whether the open detail came from it. */
+  private recal: BeforeAfterTable | null = null;
+  private detailFromRecal = false;
   private readonly top = h("header", { class: "topbar" });
   private readonly status = h("div", { class: "status", role: "status", "aria-live": "polite" });
   /** Holds the current view other than the overview. */
@@ -82,7 +86,7 @@ export class App {
     private readonly host: Host,
   ) {
     this.requests = new RequestClient((m) => host.post(m));
-    this.overview = new ReportView({ host, open: (r) => this.openLayer(r) });
+    this.overview = new ReportView({ host, open: (r) => this.openLayer(r), openRecalibration: () => this.openRecalibration() });
     // The overview stays in the DOM (hidden until a report arrives), so its components are rendered once,
     // at startup, not on the first report's paint.
     this.overview.element.hidden = true;
@@ -90,11 +94,12 @@ export class App {
     replace(root, this.shell);
     this.render();
     document.addEventListener("keydown", (e) => {
-      if (e.key !== "Escape" || !this.detail) return;
+      if (e.key !== "Escape" || (!this.detail && !this.recal)) return;
       // Escape inside a drop-down closes the drop-down, not the detail view.
       if (e.composedPath().some((n) => n instanceof HTMLElement && n.tagName === "VSCODE-SINGLE-SELECT")) return;
       e.preventDefault();
-      this.closeDetail();
+      if (this.detail) this.closeDetail();
+      else this.closeRecalibration();
     });
   }
 
@@ -146,6 +151,7 @@ export class App {
         this.progress = null;
         this.failure = null;
         this.closeDetail(false);
+        this.closeRecalibration(false);
         this.render();
         return;
       case "runProgressed":
@@ -198,6 +204,7 @@ export class App {
         : null;
     this.requests.cancelAll("A new report replaced the one this layer belonged to.");
     this.closeDetail(false);
+    this.closeRecalibration(false);
     this.report = report;
     this.restored = restored;
     this.phase = "finished";
@@ -535,6 +542,7 @@ export class App {
     }
     if (showReport) {
       if (this.detail) this.setMain(this.detail.element);
+      else if (this.recal) this.setMain(this.recal.element);
       else {
         this.setMain(this.overview.element);
         this.overview.show(this.report!, true);
@@ -549,9 +557,36 @@ export class App {
     this.setMain(null);
   }
 
-  private openLayer(row: LayerRow): void {
+  /** Opens the page of every layer before → after (the report checks a recalibration). */
+  private openRecalibration(): void {
+    const v = this.report?.recalibration;
+    if (!v) return;
+    this.recal = new BeforeAfterTable(
+      v,
+      this.report!.rows,
+      () => this.closeRecalibration(),
+      (row) => this.openLayer(row, true),
+    );
+    this.setMain(this.recal.element);
+    window.scrollTo(0, 0);
+    this.main.scrollTop = 0;
+    this.recal.element.querySelector<HTMLElement>("h2")?.focus({ preventScroll: true });
+  }
+
+  private closeRecalibration(show = true): void {
+    if (!this.recal) return;
+    this.recal = null;
+    if (show && this.report) {
+      this.setMain(this.overview.element);
+      this.overview.show(this.report, true);
+      this.overview.focus();
+    }
+  }
+
+  private openLayer(row: LayerRow, fromRecal = false): void {
     const report = this.report;
     if (!report) return;
+    this.detailFromRecal = fromRecal || (this.detail !== null && this.detailFromRecal);
     this.detail?.dispose();
     this.host.update({ view: "detail", selected: { kind: row.kind, index: row.index } });
     this.host.post({ type: "layerOpened", kind: row.kind, index: row.index });
@@ -589,7 +624,16 @@ export class App {
     this.detail.dispose();
     this.detail = null;
     this.host.update({ view: "overview" });
-    if (show && this.report) {
+    // A layer opened from the before → after page goes back there.
+    if (show && this.recal && this.detailFromRecal) {
+      this.detailFromRecal = false;
+      this.setMain(this.recal.element);
+      return;
+    }
+    this.detailFromRecal = false;
+    if (!show) return;
+    this.closeRecalibration(false);
+    if (this.report) {
       this.setMain(this.overview.element);
       this.overview.show(this.report, true);
       this.overview.focus();

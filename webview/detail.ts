@@ -12,6 +12,8 @@ import { count, num, percent, plural, ratio, sigma } from "./format";
 import { layerHistogram as layerHist } from "../src/core/inspect/panelData";
 import { RULES, flatWord, level, ruleExplain } from "./rows";
 import { severityBadge } from "./reportView";
+import { beforeAfterSection } from "./recalibrationView";
+import { STALE_RULES } from "../src/core/recalibrate/recalibration";
 import type { Host } from "./vscodeApi";
 
 export interface DetailDeps {
@@ -57,6 +59,7 @@ export class DetailView {
   );
   private hist: HistogramChart | null = null;
   private channels: ChannelCharts | null = null;
+  private recalChart: { draw(): void } | null = null;
   private width = 0;
   private readonly resize = new ResizeObserver(() => {
     if (this.element.clientWidth === this.width) return;
@@ -176,6 +179,7 @@ export class DetailView {
   /** Redraws the charts (theme change, resize). */
   redraw(): void {
     this.hist?.draw();
+    this.recalChart?.draw();
     this.channels?.draw();
   }
 
@@ -209,7 +213,26 @@ export class DetailView {
           ),
         )
       : h("p", { class: "ok", "data-testid": "findings" }, `✓ ${healthy}`);
-    return h("section", { class: "card" }, h("h3", null, "Findings"), list);
+    // Stale statistics have a fix: one button for the layer, whatever the number of stale findings.
+    const fix =
+      ws.some((w) => STALE_RULES.has(w.rule)) && !this.d.report.data.synthetic
+        ? h(
+            "p",
+            { class: "finding-action", "data-testid": "recalibrate-action" },
+            h(
+              "vscode-button",
+              {
+                "data-testid": "recalibrate",
+                title:
+                  "Re-estimate the BN layers' running means and variances on data you pick, save them in a new model and see before → after (BN Lens: Recalibrate BN Statistics on Data...)",
+                on: { click: () => this.d.host.post({ type: "recalibrateModel" }) },
+              },
+              "Recalibrate BN statistics on data…",
+            ),
+            h("span", { class: "muted" }, " re-estimates them on your data and saves a new model; this file is not changed."),
+          )
+        : null;
+    return h("section", { class: "card" }, h("h3", null, "Findings"), list, fix);
   }
 
   private histogramSection(series: HistogramSeries[], row: LayerRow, stats: HTMLElement): HTMLElement {
@@ -400,6 +423,7 @@ export class DetailView {
           ? "Nothing flagged from the stored parameters. This run used random inputs, so whether the statistics fit real data was not judged."
           : "Nothing flagged: the stored statistics fit this data, no channel is dead and the nonlinearity is not saturated.",
       ),
+      ...this.recalibrationSection(),
       hist,
       ...(batch ? [batch] : []),
       h(
@@ -418,6 +442,17 @@ export class DetailView {
       ),
       this.channelTable(l, t, dead),
     ];
+  }
+
+  /** The layer before → after, when this report checks a recalibration. */
+  private recalibrationSection(): HTMLElement[] {
+    const row = this.d.row;
+    const v = this.d.report.recalibration;
+    const l = v?.layers.find((x) => x.index === row.index && x.node === row.node);
+    if (!v || !l) return [];
+    const { element, chart } = beforeAfterSection(v, l, row.activation.flatRegion.intervals, row.activation.op);
+    this.recalChart = chart;
+    return [element];
   }
 
   private channelFigures(

@@ -24,6 +24,7 @@ import {
 import { drawSpark, rowSparks, sparkTitle } from "./sparkline";
 import { palette, setupCanvas } from "./theme";
 import { VirtualList } from "./virtualList";
+import { recalibrationCard } from "./recalibrationView";
 import type { Host } from "./vscodeApi";
 
 const ROW_HEIGHT = 40;
@@ -130,6 +131,8 @@ export interface ReportViewDeps {
   host: Host;
   /** Opens a layer's detail view. */
   open(row: LayerRow): void;
+  /** Opens the page of every layer before → after (a report that checks a recalibration). */
+  openRecalibration(): void;
 }
 
 export class ReportView {
@@ -145,6 +148,7 @@ export class ReportView {
   private readonly summaryBox = h("details", { class: "summary-box", "data-testid": "summary-box" });
   private readonly notices = h("div", { class: "notices" });
   private readonly answers = h("ul", { class: "answers", "data-testid": "answers" });
+  private readonly recal = h("div", { class: "recal-slot" });
   private readonly toolbar = h("div", { class: "toolbar" });
   private readonly helpRow = h("div", { class: "help-row" });
   private readonly shownCount = h("span", { class: "shown-count", "aria-live": "polite", "data-testid": "shown-count" });
@@ -212,7 +216,7 @@ export class ReportView {
 
     this.legend = h("p", { class: "legend overview-legend", "data-testid": "overview-legend" });
     const help = h("details", { class: "help" }, h("summary", null, "How to read this table"), this.helpList);
-    this.summaryBox.append(this.summary, this.answers, this.notices);
+    this.summaryBox.append(this.summary, this.recal, this.answers, this.notices);
     this.summaryBox.open = !deps.host.ui.summaryCollapsed;
     this.summaryBox.addEventListener("toggle", () => deps.host.update({ summaryCollapsed: !this.summaryBox.open }));
 
@@ -539,6 +543,7 @@ export class ReportView {
       ),
     );
     this.renderAnswers();
+    replace(this.recal, r.recalibration ? recalibrationCard(r.recalibration, () => this.deps.openRecalibration()) : null);
     const notes = r.model.notes ?? [];
     replace(
       this.notices,

@@ -7,7 +7,8 @@ import { gunzipSync, strFromU8 } from "fflate";
 import { compactReport } from "../src/core/inspect/panelData";
 import type { ComparisonReport } from "../src/core/compare/comparisonReport";
 import type { Report } from "../src/core/report";
-import { REPORT_DATA_ID } from "../src/core/share/htmlReport";
+import { RECALIBRATION_KEY, REPORT_DATA_ID } from "../src/core/share/htmlReport";
+import type { BeforeAfter } from "../src/core/recalibrate/beforeAfter";
 import type { GetLayerResult, HostToWebview } from "../src/protocol/webview";
 
 interface StandaloneApi {
@@ -54,7 +55,9 @@ function download(report: Report): void {
 
 const embedded = readEmbedded();
 const comparison = "kind" in embedded && embedded.kind === "bn-lens-comparison" ? embedded : null;
-const report = comparison ? null : (embedded as Report);
+// A recalibrated model's report carries its before/after next to it; the report itself is what Export saves.
+const { [RECALIBRATION_KEY]: recalibration, ...reportOnly } = embedded as Report & { [RECALIBRATION_KEY]?: BeforeAfter };
+const report = comparison ? null : (reportOnly as Report);
 let state: unknown;
 const api: StandaloneApi = {
   postMessage(raw) {
@@ -62,7 +65,12 @@ const api: StandaloneApi = {
     const m = raw as { type?: unknown; requestId?: unknown; kind?: unknown; index?: unknown };
     if (m.type === "webviewReady") {
       if (comparison) send({ type: "comparisonFinished", comparison });
-      else if (report) send({ type: "runFinished", report: compactReport(report), restored: state !== undefined });
+      else if (report)
+        send({
+          type: "runFinished",
+          report: recalibration ? { ...compactReport(report), recalibration } : compactReport(report),
+          restored: state !== undefined,
+        });
     } else if (m.type === "getLayer" && typeof m.requestId === "number") {
       const result = report ? layerOf(report, m.kind, m.index) : undefined;
       send(

@@ -15,7 +15,14 @@ import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report } from "../core/report";
 import type { HeldReport } from "../protocol/worker";
 import type { RpcServer } from "../protocol/rpc";
-import { webviewMessageProblem, type HostToWebview, type RerunOffer, type WebviewMethods, type WebviewToHost } from "../protocol/webview";
+import {
+  webviewMessageProblem,
+  type HostToWebview,
+  type RecalibrationView,
+  type RerunOffer,
+  type WebviewMethods,
+  type WebviewToHost,
+} from "../protocol/webview";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { compareWithData } from "./compareCommand";
 import { askData, describeData, type DataChoice } from "./dataChoice";
@@ -78,14 +85,14 @@ export class Controller implements ViewHost, vscode.Disposable {
       log,
       isTrusted: () => this.isTrusted(),
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored, held) => this.setReport(d, report, restored, held),
+      setReport: (d, report, restored, recalibration, held) => this.setReport(d, report, restored, recalibration, held),
     });
     this.runHost = {
       client,
       log,
       seam: this.seam,
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored, held) => this.setReport(d, report, restored, held),
+      setReport: (d, report, restored, held) => this.setReport(d, report, restored, undefined, held),
     };
     this.nodeDocs = new NodeDocuments((model, node) => this.nodeDocumentText(model, node));
     this.disposables.push(
@@ -122,8 +129,11 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** A document took a report: keep it for a window reload and refresh the node documents about it. */
   private reported(d: ModelDocument, restored: boolean): void {
-    if (!restored && d.report)
-      void this.store.save(d.uri, d.report, d.heldId !== undefined ? { client: this.client, id: d.heldId } : undefined);
+    if (!restored && d.report) {
+      const recalibration = d.compactReport?.recalibration;
+      const held = d.heldId !== undefined && !recalibration ? { client: this.client, id: d.heldId } : undefined;
+      void this.store.save(d.uri, d.report, recalibration, held);
+    }
     this.nodeDocs.refresh(
       vscode.workspace.textDocuments
         .filter((t) => t.uri.scheme === NODE_SCHEME && new URLSearchParams(t.uri.query).get("model") === d.uri.toString())
@@ -190,6 +200,9 @@ export class Controller implements ViewHost, vscode.Disposable {
         break;
       case "compareData":
         void this.compareWith(view.uri);
+        break;
+      case "recalibrateModel":
+        void this.recalibrate(view.uri);
         break;
     }
   }
@@ -265,8 +278,8 @@ export class Controller implements ViewHost, vscode.Disposable {
     return true;
   }
 
-  private setReport(s: ModelDocument, report: Report, restored: boolean, held?: HeldReport): void {
-    s.setReport(report, restored, held);
+  private setReport(s: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void {
+    s.setReport(report, restored, recalibration, held);
     for (const v of s.views) if (v.ready) this.panel = v;
   }
 
@@ -461,9 +474,11 @@ export class Controller implements ViewHost, vscode.Disposable {
           if (handle) this.recalibrations.set(u.toString(), handle);
           else this.recalibrations.delete(u.toString());
         },
-        showReport: (u, report) => {
+        showReport: (u, report, recalibration, data) => {
           const d = this.docs.open(u);
-          if (!d.run) this.setReport(d, report, false);
+          if (!d.run) this.setReport(d, report, false, recalibration);
+          // The new model was just checked on this data: Re-run repeats it, "with Data..." offers it first.
+          void this.memories.update(u, { last: data, data, inputShapes: data.inputShapes }).then(() => this.offerRerun(u));
         },
       },
       uri,

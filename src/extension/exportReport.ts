@@ -43,10 +43,16 @@ export async function exportReport(
     if (target.scheme === "file") {
       // A temporary file in the same folder, then a rename: an export that fails (full disk, a crash) leaves
       // the old file or none, never a torn one; a large report is written piece by piece.
-      await writeFileAtomicAsync(target.fsPath, html ? standaloneHtml(report, extensionDir) : reportJsonPieces(report));
+      await writeFileAtomicAsync(
+        target.fsPath,
+        html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJsonPieces(report),
+      );
     } else {
       // Other file systems (a remote, a virtual workspace) get VS Code's own write.
-      await vscode.workspace.fs.writeFile(target, Buffer.from(html ? standaloneHtml(report, extensionDir) : reportJson(report)));
+      await vscode.workspace.fs.writeFile(
+        target,
+        Buffer.from(html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJson(report)),
+      );
     }
   } catch (e) {
     seam.notify("error", isUserError(e) ? e.message : `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);

@@ -7,13 +7,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import type { Report } from "../core/report";
+import type { BeforeAfter } from "../core/recalibrate/beforeAfter";
 import { reportHtml } from "../core/share/htmlReport";
 
-/** The standalone HTML page of a report; `extensionDir` is the extension's install folder. */
-export function standaloneHtml(report: Report, extensionDir: string): string {
+/** The standalone HTML page of a report (with a recalibration's before/after); `extensionDir` is the extension's install folder. */
+export function standaloneHtml(report: Report, extensionDir: string, recalibration?: BeforeAfter): string {
   const read = (...p: string[]) => fs.readFileSync(path.join(extensionDir, ...p), "utf8");
   return reportHtml({
     report,
+    recalibration,
     panelScript: read("dist", "webview.js"),
     hostScript: read("dist", "standalone.js"),
     panelCss: read("media", "panel.css"),

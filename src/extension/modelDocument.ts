@@ -10,7 +10,7 @@ import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import { compactReport } from "../core/inspect/panelData";
 import type { Report } from "../core/report";
-import type { HostToWebview, CompactReport } from "../protocol/webview";
+import type { HostToWebview, CompactReport, RecalibrationView } from "../protocol/webview";
 import type { HeldReport, Progress } from "../protocol/worker";
 import type { RunHandle } from "../runtime/client";
 import type { ModelPanel } from "./modelView";
@@ -97,14 +97,16 @@ export class ModelDocument implements vscode.CustomDocument {
   }
 
   /**
-   * Takes a new report (a finished run, or one restored from storage) and shows it in every view. A report
-   * the inference process holds comes with its compact report, built there rather than on the host's thread.
+   * Takes a new report (a finished run, or one restored from storage) and shows it in every view; a
+   * recalibration's check comes with its before/after. A report the inference process holds comes with its
+   * compact report, built there rather than on the host's thread.
    */
-  setReport(report: Report, restored: boolean, held?: HeldReport): void {
+  setReport(report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void {
     this._report = report;
     this._restored = restored;
     this._heldId = held?.id;
-    this._compactReport = held?.compact ?? compactReport(report);
+    const compact = held?.compact ?? compactReport(report);
+    this._compactReport = recalibration ? { ...compact, recalibration } : compact;
     this.reportedAt = performance.now();
     this.post({ type: "runFinished", report: this._compactReport, restored });
     this.changed.fire({ kind: "report", restored });

@@ -5,7 +5,7 @@
  */
 import type { Report } from "../core/report";
 import type { HeldReport } from "../protocol/worker";
-import type { HostToWebview } from "../protocol/webview";
+import type { HostToWebview, RecalibrationView } from "../protocol/webview";
 import type { InspectorClient } from "../runtime/client";
 import { detailOf, errorMessage } from "./errorText";
 import type { Log } from "./log";
@@ -21,8 +21,8 @@ export interface LoaderHost {
   isTrusted(): boolean;
   /** Posts to every view of the document. */
   post(d: ModelDocument, msg: HostToWebview): void;
-  /** Gives the document a report. */
-  setReport(d: ModelDocument, report: Report, restored: boolean, held?: HeldReport): void;
+  /** Gives the document a report (with a recalibration's before/after when it checks one). */
+  setReport(d: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void;
 }
 
 /** Describes models and restores their saved reports. */
@@ -66,11 +66,12 @@ export class ModelLoader {
     if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
     s.restoring = this.host.store
       .load(s.uri, this.host.client)
-      .then((loaded) => {
-        if (!loaded || s.report || s.run) return;
-        const { report, held } = loaded;
-        this.host.setReport(s, report, true, held);
-        this.host.log.info(`Restored the report of ${s.uri.fsPath} from ${report.createdAt}.`);
+      .then((saved) => {
+        if (!saved || s.report || s.run) return;
+        this.host.setReport(s, saved.report, true, saved.recalibration, saved.held);
+        this.host.log.info(
+          `Restored the report of ${s.uri.fsPath} from ${saved.report.createdAt}${saved.recalibration ? ", with its recalibration's before/after" : ""}.`,
+        );
       })
       .finally(() => {
         s.restoring = undefined;

@@ -5,8 +5,10 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
-import type { RecalibrationJson } from "../core/recalibrate/recalibration";
+import { STALE_RULES, type RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report } from "../core/report";
+import { beforeAfter } from "../core/recalibrate/beforeAfter";
+import type { RecalibrationView } from "../protocol/webview";
 import type { RecalibrateRequest } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { askData, describeChoice, type DataChoice } from "./dataChoice";
@@ -25,12 +27,12 @@ export interface RecalibrateHost {
   openView(uri: vscode.Uri): Promise<void>;
   /** Keeps a running recalibration cancellable by "BN Lens: Cancel" until it ends. */
   running(uri: vscode.Uri, handle: { cancel(): void } | undefined): void;
-  /** Gives a model's document a report, as if it had just been inspected. */
-  showReport(uri: vscode.Uri, report: Report): void;
+  /**
+   * Gives a model's document a report, as if it had just been inspected on `data`, with the recalibration's
+   * before/after.
+   */
+  showReport(uri: vscode.Uri, report: Report, recalibration: RecalibrationView, data: DataChoice): void;
 }
-
-/** The Problems-panel rules a recalibration fixes. */
-export const STALE_RULES = new Set(["mean-shift", "variance-ratio"]);
 
 /** Runs the recalibration of one model; resolves to the result, or undefined when nothing was written. */
 export async function recalibrateModel(host: RecalibrateHost, uri: vscode.Uri): Promise<RecalibrationJson | undefined> {
@@ -125,7 +127,7 @@ export async function recalibrateModel(host: RecalibrateHost, uri: vscode.Uri): 
   const out = vscode.Uri.file(result.out);
   await host.openView(out);
   // The check of the new model is an inspection of it on the same data: its view and the Problems panel show it.
-  host.showReport(out, result.after);
+  host.showReport(out, result.after, beforeAfter(result), choice);
   host.seam.notify(result.converged ? "info" : "warning", `${path.basename(result.out)}: ${summary}`, {
     "Show Log": () => host.log.channel.show(),
   });

@@ -8,8 +8,10 @@ import { jsonFilePieces } from "../core/inspect/reportJson";
 import { checkReport } from "../core/reportSchema";
 import { writeFileAtomicAsync } from "../node/writeFileAtomic";
 import type { Report } from "../core/report";
+import { recalibrationViewSchema, type RecalibrationView } from "../protocol/webview";
 import type { HeldReport } from "../protocol/worker";
 import type { InspectorClient } from "../runtime/client";
+import { parse } from "../core/schema";
 
 const KEEP = 30; // reports kept; the oldest go first
 
@@ -28,18 +30,26 @@ export class ReportStore {
     return vscode.Uri.joinPath(this.dir, `${createHash("sha1").update(model.toString()).digest("hex").slice(0, 16)}.json`);
   }
 
-  /** Saves a model's report; failures are logged, never shown (the report is still in memory). */
-  async save(model: vscode.Uri, report: Report, held?: { client: InspectorClient; id: number }): Promise<void> {
+  /**
+   * Saves a model's report (with a recalibration's before/after when the report checks one); failures are
+   * logged, never shown (the report is still in memory).
+   */
+  async save(
+    model: vscode.Uri,
+    report: Report,
+    recalibration?: RecalibrationView,
+    held?: { client: InspectorClient; id: number },
+  ): Promise<void> {
     try {
       await vscode.workspace.fs.createDirectory(this.dir);
       const file = this.file(model);
-      if (held && file.scheme === "file") {
+      if (held && !recalibration && file.scheme === "file") {
         // The inference process holds the report: it writes the copy (atomically), off the host's thread.
         await held.client.saveHeld(held.id, file.fsPath, model.toString());
         await this.prune();
         return;
       }
-      const saved = { model: model.toString(), report };
+      const saved = { model: model.toString(), report, ...(recalibration ? { recalibration } : {}) };
       // On disk: piece by piece and atomically, so a large report neither holds the host's thread for the
       // whole serialisation nor needs one string longer than V8 allows, and a crash never tears the file.
       if (file.scheme === "file") await writeFileAtomicAsync(file.fsPath, jsonFilePieces(saved), "the saved report");
@@ -51,15 +61,20 @@ export class ReportStore {
   }
 
   /**
-   * The saved report of a model, if any and readable. On disk the inference process reads, parses and
-   * validates it and holds it; the host takes it in pages (`held` is set then).
+   * The saved report of a model, if any and readable, and its before/after when it has a readable one. On
+   * disk the inference process reads, parses and validates it and holds it; the host takes it in pages.
    */
-  async load(model: vscode.Uri, client: InspectorClient): Promise<{ report: Report; held?: HeldReport } | undefined> {
+  async load(
+    model: vscode.Uri,
+    client: InspectorClient,
+  ): Promise<{ report: Report; recalibration?: RecalibrationView; held?: HeldReport } | undefined> {
     const file = this.file(model);
     if (file.scheme === "file") {
       try {
-        const held = await client.restoreHeld(file.fsPath, model.toString());
-        return held ? { report: await client.fetchReport(held.id), held } : undefined;
+        const restored = await client.restoreHeld(file.fsPath, model.toString());
+        if (!restored) return undefined;
+        const report = await client.fetchReport(restored.held.id);
+        return { report, held: restored.held, ...(restored.recalibration ? { recalibration: restored.recalibration } : {}) };
       } catch (e) {
         this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
         return undefined;
@@ -72,9 +87,12 @@ export class ReportStore {
       return undefined;
     }
     try {
-      const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown };
+      const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown; recalibration?: unknown };
       if (saved.model !== model.toString()) return undefined;
-      return { report: checkReport(saved.report, "the saved report") };
+      const report = checkReport(saved.report, "the saved report");
+      // A before/after that does not read back is dropped; the report alone is still worth restoring.
+      const recalibration = saved.recalibration === undefined ? undefined : parse(recalibrationViewSchema, saved.recalibration);
+      return recalibration ? { report, recalibration } : { report };
     } catch (e) {
       this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
       return undefined;

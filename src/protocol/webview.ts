@@ -9,6 +9,7 @@
  */
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelDescription } from "../core/inspect/modelDescription";
+import type { BeforeAfter } from "../core/recalibrate/beforeAfter";
 import type { RowIntervals } from "../core/stats/channelIntervals";
 import type {
   ActivationJson,
@@ -22,7 +23,21 @@ import type {
   WarningJson,
 } from "../core/report";
 import { isRequestType, readRequest, type ParamSchemas, type RpcCancel, type RpcReply, type RpcRequest } from "./rpc";
-import { SchemaError, bool, describeValue, int, literal, num, string, struct, type Infer, type Schema } from "../core/schema";
+import {
+  SchemaError,
+  anyNumber,
+  array,
+  bool,
+  describeValue,
+  int,
+  literal,
+  nullable,
+  num,
+  string,
+  struct,
+  type Infer,
+  type Schema,
+} from "../core/schema";
 import type { Progress } from "./worker";
 
 /** A layer-level histogram: bucket counts from bucket `first` (see HistogramScheme). */
@@ -69,9 +84,56 @@ export interface CompactReport {
   warnings: WarningJson[];
   summary: Report["summary"];
   batchStudy: Report["batchStudy"];
+  /**
+   * When this report is the check of a model BN Lens just recalibrated (the new model on the same data):
+   * per layer before (the original model) and after, and the outputs' change. Absent for any other run.
+   */
+  recalibration?: RecalibrationView;
   /** Training-mode BN only: how much the outputs depend on which samples share a batch. */
   batchDependence: NonNullable<Report["batchDependence"]> | null;
 }
+
+/** A recalibration's before/after as the panel shows it (built by core's beforeAfter). */
+export type RecalibrationView = BeforeAfter;
+
+const buckets = struct({ first: int(), counts: array(num()) });
+const side = struct({
+  worstZ: nullable(anyNumber),
+  worstVarRatio: nullable(anyNumber),
+  flatShare: nullable(num()),
+  deadChannels: int(),
+  warnings: array(string()),
+});
+const warningCounts = struct({ stale: int(), all: int() });
+
+/** Checks a before/after read back from the extension's storage (a window reload restores it with its report). */
+export const recalibrationViewSchema: Schema<RecalibrationView> = struct({
+  original: string(),
+  out: string(),
+  data: string(),
+  samples: int(),
+  passes: int(),
+  converged: bool,
+  method: literal("one-batch solve", "passes"),
+  blend: num(),
+  tolerance: struct({ z: num(), varRatio: num() }),
+  recalibratedLayers: int(),
+  warnings: struct({ before: warningCounts, after: warningCounts }),
+  outputs: array(struct({ output: string(), values: int(), meanAbsChange: anyNumber, relativeL2Change: nullable(anyNumber) })),
+  notes: array(string()),
+  layers: array(
+    struct({
+      index: int(),
+      node: string(),
+      channels: int(),
+      recalibrated: bool,
+      before: side,
+      after: side,
+      postBefore: buckets,
+      postAfter: buckets,
+    }),
+  ),
+});
 
 /** Which kind of layer a row is: a BN layer, or a Conv/Gemm/MatMul output when BN was fused away. */
 export type LayerKind = "bn" | "activation";
@@ -112,6 +174,8 @@ export const webviewNotifications = {
   overviewRendered: struct({ rows: int(), firstPaintMs: num() }),
   layerOpened: struct({ kind: layerKind, index: int() }),
   compareData: struct({}),
+  /** "Recalibrate BN statistics on data..." for this model (a stale-statistics finding's button). */
+  recalibrateModel: struct({}),
 } satisfies Record<string, Schema<object>>;
 
 type Notifications = typeof webviewNotifications;

@@ -9,7 +9,7 @@ import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Shard } from "../core/inputs/shard";
 import type { ActivationLayerReport, LayerReport, Report, Thresholds } from "../core/report";
-import type { CompactReport, LayerRow } from "./webview";
+import type { CompactReport, LayerRow, RecalibrationView } from "./webview";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
 import { anyNumber, array, bool, literal, optional, str, string, struct, int, type Schema } from "../core/schema";
 
@@ -130,7 +130,10 @@ export interface WorkerMethods {
   /** Writes the saved copy of a held report (`{ model, report }`) atomically. */
   saveHeld: { params: { id: number; path: string; model: string }; result: true };
   /** Reads and validates a saved copy and holds it; null when there is none or it is another model's. */
-  restoreHeld: { params: { path: string; model: string }; result: { held: HeldReportHead | null } };
+  restoreHeld: {
+    params: { path: string; model: string };
+    result: { held: HeldReportHead | null; recalibration?: RecalibrationView };
+  };
   /** Forgets a held report. */
   releaseHeld: { params: { id: number }; result: true };
   /** Reads a model's stored BN parameters without running it. */

@@ -8,7 +8,7 @@ import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
 import { RpcClient } from "../protocol/rpc";
-import type { GetLayerResult } from "../protocol/webview";
+import type { GetLayerResult, RecalibrationView } from "../protocol/webview";
 import {
   errorInfoSchema,
   type ErrorInfo,
@@ -206,9 +206,9 @@ export class InspectorClient {
   }
 
   /** Has the inference process read and validate a saved copy and hold it; null when there is none or it is another model's. */
-  async restoreHeld(path: string, model: string): Promise<HeldReport | null> {
-    const { held } = await this.track(this.rpc.request("restoreHeld", { path, model })).result;
-    return held && this.withRows(held);
+  async restoreHeld(path: string, model: string): Promise<{ held: HeldReport; recalibration?: RecalibrationView } | null> {
+    const { held, recalibration } = await this.track(this.rpc.request("restoreHeld", { path, model })).result;
+    return held && { held: await this.withRows(held), ...(recalibration ? { recalibration } : {}) };
   }
 
   /** Lets the inference process forget a held report. */

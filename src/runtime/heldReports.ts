@@ -10,7 +10,8 @@ import { jsonFilePieces } from "../core/inspect/reportJson";
 import type { ActivationLayerReport, LayerReport, Report } from "../core/report";
 import { checkReport } from "../core/reportSchema";
 import { writeFileAtomicAsync } from "../node/writeFileAtomic";
-import type { LayerRow } from "../protocol/webview";
+import { parse } from "../core/schema";
+import { recalibrationViewSchema, type LayerRow, type RecalibrationView } from "../protocol/webview";
 import type { HeldReportHead, ReportHead } from "../protocol/worker";
 
 // Enough for every model a window shows at once and the comparisons between them; the oldest go first.
@@ -65,26 +66,30 @@ export async function save(id: number, file: string, model: string): Promise<voi
 }
 
 /** Reads, parses and validates a saved copy; null when there is none or it belongs to another model. */
-export async function restore(file: string, model: string): Promise<HeldReportHead | null> {
+export async function restore(file: string, model: string): Promise<{ held: HeldReportHead | null; recalibration?: RecalibrationView }> {
   let text: string;
   try {
     text = await fs.promises.readFile(file, "utf8");
   } catch {
-    return null;
+    return { held: null };
   }
-  let saved: { model?: unknown; report?: unknown };
+  let saved: { model?: unknown; report?: unknown; recalibration?: unknown };
   try {
-    saved = JSON.parse(text) as { model?: unknown; report?: unknown };
+    saved = JSON.parse(text) as { model?: unknown; report?: unknown; recalibration?: unknown };
   } catch (e) {
     throw new UserError("data", `the saved report is not valid JSON: ${(e as Error).message}`);
   }
-  if (saved === null || typeof saved !== "object" || saved.model !== model) return null;
+  if (saved === null || typeof saved !== "object" || saved.model !== model) return { held: null };
+  let report: Report;
   try {
-    return hold(checkReport(saved.report, "the saved report"));
+    report = checkReport(saved.report, "the saved report");
   } catch (e) {
     if (isUserError(e)) throw e;
     throw new UserError("data", (e as Error).message);
   }
+  // A before/after that does not read back is dropped; the report alone is still worth restoring.
+  const recalibration = saved.recalibration === undefined ? undefined : parse(recalibrationViewSchema, saved.recalibration);
+  return { held: hold(report), ...(recalibration ? { recalibration } : {}) };
 }
 
 /** Forgets a report. */

@@ -51,7 +51,7 @@ const handlers: Handlers<WorkerMethods> = {
       ? { kind, layer: held.layer(id, kind, index) as LayerReport }
       : { kind, layer: held.layer(id, kind, index) as ActivationLayerReport },
   saveHeld: ({ id, path, model }) => held.save(id, path, model).then(() => true as const),
-  restoreHeld: ({ path, model }) => held.restore(path, model).then((h) => ({ held: h })),
+  restoreHeld: ({ path, model }) => held.restore(path, model),
   releaseHeld: ({ id }) => {
     held.release(id);
     return true as const;

@@ -91,16 +91,61 @@ describe("Recalibrate BN Statistics on Data...", function () {
       const shown = api.viewState(outUri);
       assert.equal(shown.report?.model.sha256, crypto.createHash("sha256").update(fs.readFileSync(out)).digest("hex"));
       assert.equal(shown.report?.samples, 16);
-      assert.ok(shown.sent.some((m) => m.type === "runFinished"));
+      // The panel gets the before/after with that report: every layer's figures as the command returned them.
+      const finished = shown.sent.filter((m) => m.type === "runFinished").at(-1);
+      assert.ok(finished && finished.type === "runFinished");
+      const view = finished.report.recalibration;
+      assert.ok(view, "the new model's report comes with its before/after");
+      assert.equal(view.original, uri.fsPath);
+      assert.equal(view.layers.length, r.layers.length);
+      for (const l of view.layers) {
+        const want: RecalibrationJson["layers"][number] = r.layers.find((x) => x.node === l.node)!;
+        assert.deepEqual([l.before, l.after], [want.before, want.after], l.node);
+        const beforeLayer: RecalibrationJson["before"]["layers"][number] = r.before.layers.find((x) => x.node === l.node)!;
+        const total = (c: readonly number[]) => c.reduce((a, b) => a + b, 0);
+        assert.equal(total(l.postBefore.counts), total(beforeLayer.post.histogram.total), `${l.node}: every post-BN value before`);
+      }
+      assert.ok(view.warnings.before.stale > 0);
+      assert.equal(view.warnings.after.stale, 0);
+      assert.deepEqual(view.outputs, r.outputs);
+      // The new model was checked on the photos: its view offers "Re-run on 16 images in face-images" first.
+      await waitUntil(
+        () =>
+          api
+            .viewState(outUri)
+            .sent.some(
+              (m) => m.type === "rerunOffered" && m.rerun?.withData === true && /16 images in face-images/.test(m.rerun.description),
+            ),
+        30_000,
+        "Re-run on the photos offered for the new model",
+      );
       assert.deepEqual(
         vscode.languages.getDiagnostics(outUri).filter((d) => STALE.has(ruleOf(d))),
         [],
       );
 
+      // Closed and reopened (as after a window reload), the new model's view gets its report and before/after back.
+      await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+      await waitUntil(() => api.testHooks.evict(outUri), 30_000, "the closed model's state to be dropped");
+      await vscode.commands.executeCommand("vscode.openWith", outUri, "bnLens.modelView");
+      await api.testHooks.described(outUri);
+      const back = api
+        .viewState(outUri)
+        .sent.filter((m) => m.type === "runFinished")
+        .at(-1);
+      assert.ok(back && back.type === "runFinished" && back.restored);
+      assert.deepEqual(back.report.recalibration, view, "the restored before/after is the one shown before");
+
       // Independently of the recalibration's own check: inspect the new model on the same photos in VS Code.
       answerPrompts(api, { quickPick: { dataSource: pick("A folder") }, openDialog: () => [vscode.Uri.file(FACE_IMAGES)] });
       const b = await run<InspectionResult | undefined>("bnLens.inspectModelWithData", outUri);
       assert.ok(b);
+      // A run of its own is not a recalibration's check: no before/after with it.
+      const rerun = api
+        .viewState(outUri)
+        .sent.filter((m) => m.type === "runFinished")
+        .at(-1);
+      assert.ok(rerun && rerun.type === "runFinished" && rerun.report.recalibration === undefined);
       for (const l of b.report.layers) {
         const z = Math.abs(l.summary.worstZ?.value ?? 0);
         const v = l.summary.worstVarRatio?.value ?? 1;
@@ -129,6 +174,15 @@ describe("Recalibrate BN Statistics on Data...", function () {
         saveDialog: () => undefined,
       });
       assert.equal(await run("bnLens.recalibrate", uri), undefined);
+      assert.deepEqual(fs.readdirSync(dir), ["version-RFB-320.onnx"]);
+
+      // A stale finding's "Recalibrate BN statistics on data…" button in the panel runs the same command.
+      await vscode.commands.executeCommand("vscode.openWith", uri, "bnLens.modelView");
+      await waitUntil(() => api.viewState(uri).readyViews >= 1, 30_000, "the model's view");
+      const { asked: fromButton } = answerPrompts(api, { quickPick: { dataSource: pick("face-images") }, saveDialog: () => undefined });
+      assert.equal(api.testHooks.fromWebview(uri, { type: "recalibrateModel" }), true);
+      await waitUntil(() => fromButton.includes("saveDialog"), 30_000, "the button's recalibration to ask where to save");
+      assert.deepEqual(fromButton, ["quickPick:dataSource", "saveDialog"]);
       assert.deepEqual(fs.readdirSync(dir), ["version-RFB-320.onnx"]);
 
       const before = sha(uri.fsPath);

@@ -68,8 +68,9 @@ describe("reports held by the inference process", function () {
     await client.saveHeld(id, file, "file:///a.onnx");
     const back = await client.restoreHeld(file, "file:///a.onnx");
     assert.ok(back);
-    assert.notEqual(back.id, id);
-    assert.deepEqual(await client.fetchReport(back.id), report);
+    assert.notEqual(back.held.id, id);
+    assert.equal(back.recalibration, undefined);
+    assert.deepEqual(await client.fetchReport(back.held.id), report);
     assert.equal(await client.restoreHeld(file, "file:///b.onnx"), null);
     assert.equal(await client.restoreHeld(path.join(dir, "none.json"), "file:///a.onnx"), null);
     const broken = path.join(dir, "broken.json");

@@ -9,6 +9,8 @@ import type { LayerReport, Report } from "../report";
 
 /** Convergence tolerance: every channel's |z| and variance ratio against its own input (issue #12). */
 export const TOLERANCE = { z: 0.01, varRatio: 1.01 };
+/** The rules a recalibration fixes: stale running statistics. */
+export const STALE_RULES: ReadonlySet<string> = new Set(["mean-shift", "variance-ratio"]);
 /** Measurement passes at most (the first measures the model as it is). */
 export const DEFAULT_MAX_PASSES = 8;
 /**

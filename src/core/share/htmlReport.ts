@@ -5,11 +5,14 @@
  * dark colours by the reader's prefers-color-scheme. Pure: the caller passes the bundles' text and a nonce.
  */
 import { gzipSync, strToU8 } from "fflate";
+import type { BeforeAfter } from "../recalibrate/beforeAfter";
 import type { Report, Severity } from "../report";
 
 /** What the page is built from. */
 export interface HtmlReportOptions {
   report: Report;
+  /** When the report checks a recalibration: its before/after, shown by the panel as in VS Code. */
+  recalibration?: BeforeAfter;
   /** dist/webview.js: the panel, unchanged. */
   panelScript: string;
   /** dist/standalone.js: answers the panel's requests from the embedded report instead of VS Code. */
@@ -21,6 +24,9 @@ export interface HtmlReportOptions {
   /** gzip compressor (default fflate's; Node's zlib at level 9 is about 20% smaller and 5x faster). */
   gzip?: (data: Uint8Array) => Uint8Array;
 }
+
+/** The key of a recalibration's before/after next to the embedded report (read by webview/standalone.ts). */
+export const RECALIBRATION_KEY = "bnLensRecalibration";
 
 /** The id of the element that holds the embedded report (read by webview/standalone.ts). */
 export const REPORT_DATA_ID = "bn-lens-report";
@@ -126,7 +132,7 @@ html,body{background:var(--vscode-editor-background);color:var(--vscode-foregrou
 .static-summary .sev-info{color:var(--vscode-editorInfo-foreground)}
 .static-summary .muted{color:var(--vscode-descriptionForeground)}
 .static-summary tr.shift-start td{font-weight:600}
-.standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="rerun"],.standalone [data-testid="compare-data"],.standalone [data-testid="show-node"],.standalone [data-testid="compare-back"]{display:none}`;
+.standalone [data-testid="run-random"],.standalone [data-testid="run-data"],.standalone [data-testid="rerun"],.standalone [data-testid="compare-data"],.standalone [data-testid="show-node"],.standalone [data-testid="compare-back"],.standalone [data-testid="recalibrate-action"]{display:none}`;
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
 
@@ -263,13 +269,14 @@ export interface StandalonePageOptions extends Omit<HtmlReportOptions, "report">
 
 /** The whole page of an inspection report. */
 export function reportHtml(o: HtmlReportOptions): string {
-  const { report, ...rest } = o;
+  const { report, recalibration, ...rest } = o;
   return standalonePage({
     ...rest,
     title: report.model.name,
     version: report.generator.version,
     summary: summaryHtml(report),
-    payload: report,
+    // The before/after rides next to the report under its own key; "Export report…" saves the report alone.
+    payload: recalibration ? { ...report, [RECALIBRATION_KEY]: recalibration } : report,
   });
 }
 

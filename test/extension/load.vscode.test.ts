@@ -12,10 +12,11 @@ import { bnChainModel } from "../helpers/loadModels";
 import { type InspectionResult, activated, until } from "./bnLens";
 import { reset, run, setSettings } from "./fixtures";
 
-// Today's bound, not the goal: 10,000 layers stall the extension host for about 11 s on a loaded 2-core
-// machine (receiving the whole report, summarising it, 10,000 rows and their findings), far from the 300 ms
-// the single-model test holds. README "Reliability and security" says so; this keeps it from getting worse.
-const STALL_LIMIT_MS = 30_000;
+// The inference process keeps the report, builds the compact one and hands the host pages; the longest stall
+// left is posting the 10,000-row compact report to the panel in one message (about 0.35 s; 0.5 s in all on a
+// loaded 2-core machine, 12 s before). README "Reliability and security" says so; the bound leaves a wide margin
+// for a loaded machine and keeps it from getting worse again.
+const STALL_LIMIT_MS = 3_000;
 
 describe("Load: 10,000 BN layers in the panel", function () {
   this.timeout(1_200_000);

@@ -279,7 +279,10 @@ export class Controller implements ViewHost, vscode.Disposable {
   }
 
   private setReport(s: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void {
+    const replaced = s.heldId;
     s.setReport(report, restored, recalibration, held);
+    // The replaced report's saved copy was asked for when it arrived; the inference process serves in order.
+    if (replaced !== undefined && replaced !== held?.id) this.client.releaseHeld(replaced);
     for (const v of s.views) if (v.ready) this.panel = v;
   }
 

@@ -41,14 +41,15 @@ export class ReportStore {
     held?: { client: InspectorClient; id: number },
   ): Promise<void> {
     try {
-      await vscode.workspace.fs.createDirectory(this.dir);
       const file = this.file(model);
       if (held && !recalibration && file.scheme === "file") {
-        // The inference process holds the report: it writes the copy (atomically), off the host's thread.
+        // The inference process holds the report: it writes the copy (atomically, making the folder), off the
+        // host's thread. Asked at once, before any later request could release the report.
         await held.client.saveHeld(held.id, file.fsPath, model.toString());
         await this.prune();
         return;
       }
+      await vscode.workspace.fs.createDirectory(this.dir);
       const saved = { model: model.toString(), report, ...(recalibration ? { recalibration } : {}) };
       // On disk: piece by piece and atomically, so a large report neither holds the host's thread for the
       // whole serialisation nor needs one string longer than V8 allows, and a crash never tears the file.

@@ -4,6 +4,7 @@
  * the compact report and asks for the rest in pages, and the saved copy is written and read here.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { UserError, isUserError } from "../core/errors";
 import { compactReport } from "../core/inspect/panelData";
 import { jsonFilePieces } from "../core/inspect/reportJson";
@@ -62,7 +63,9 @@ export function layer(id: number, kind: "bn" | "activation", index: number): Lay
 
 /** Writes the saved copy `{ model, report }` atomically, piece by piece. */
 export async function save(id: number, file: string, model: string): Promise<void> {
-  await writeFileAtomicAsync(file, jsonFilePieces({ model, report: get(id) }), "the saved report");
+  const report = get(id);
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomicAsync(file, jsonFilePieces({ model, report }), "the saved report");
 }
 
 /** Reads, parses and validates a saved copy; null when there is none or it belongs to another model. */

@@ -50,6 +50,8 @@ export class App {
   private model: ModelDescription | null = null;
   private trusted = true;
   private report: CompactReport | null = null;
+  /** Rows the host sent ahead of a large report's runFinished. */
+  private rowsAhead: CompactReport["rows"] = [];
   private runDescription = "";
   private progress: Progress | null = null;
   private failure: { message: string; kind: string } | null = null;
@@ -160,9 +162,15 @@ export class App {
         this.progress = m.progress;
         this.renderProgress();
         return;
-      case "runFinished":
-        this.finished(m.report, m.restored, performance.now());
+      case "reportRows":
+        for (const row of m.rows) this.rowsAhead.push(row);
         return;
+      case "runFinished": {
+        const ahead = this.rowsAhead;
+        this.rowsAhead = [];
+        this.finished(ahead.length ? { ...m.report, rows: ahead } : m.report, m.restored, performance.now());
+        return;
+      }
       case "runFailed":
         if (this.model === null && this.modelError && !this.report) {
           // Running a model that could not be read fails for the same reason: keep the specific advice.

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
-import { parseWebviewMessage, type HostToWebview, type WebviewToHost } from "../protocol/webview";
+import { parseWebviewMessage, type CompactReport, type HostToWebview, type WebviewToHost } from "../protocol/webview";
 import { panelHtml } from "./webviewShell";
 
 export const VIEW_TYPE = "bnLens.modelView";
@@ -20,6 +20,9 @@ export interface ViewHost {
   /** A message that failed validation (logged, never acted on). */
   viewRejected(view: ModelPanel, raw: unknown): void;
 }
+
+// About 17 ms of serialising per message for the 10,000-layer load model's rows.
+const ROWS_PER_MESSAGE = 500;
 
 /** One open model panel: the webview showing a model document (webview/modelView.ts is the view it draws). */
 export class ModelPanel {
@@ -37,6 +40,9 @@ export class ModelPanel {
     readonly panel: vscode.WebviewPanel,
   ) {}
 
+  /** Messages waiting behind a large report that is being sent in parts (kept in order). */
+  private outbox: Promise<void> | undefined;
+
   /** Posts a message when the webview is ready; otherwise drops it (the controller resends state on webviewReady). */
   post(msg: HostToWebview): void {
     if (!this.ready) return;
@@ -45,7 +51,45 @@ export class ModelPanel {
       this.sentRestored = msg.restored;
       this.received = false;
     }
+    if (this.outbox) {
+      this.outbox = this.outbox.then(() => this.send(msg));
+      return;
+    }
+    if (msg.type === "runFinished" && msg.report.rows.length > ROWS_PER_MESSAGE) {
+      const sending = this.sendInParts(msg.report, msg.restored).finally(() => {
+        if (this.outbox === sending) this.outbox = undefined;
+      });
+      this.outbox = sending;
+      return;
+    }
     void this.panel.webview.postMessage(msg);
+  }
+
+  private async send(msg: HostToWebview): Promise<void> {
+    if (msg.type === "runFinished" && msg.report.rows.length > ROWS_PER_MESSAGE) await this.sendInParts(msg.report, msg.restored);
+    else {
+      try {
+        void this.panel.webview.postMessage(msg);
+      } catch {
+        // The panel closed while a report was being sent.
+      }
+    }
+  }
+
+  /** A large report's rows in parts, one per turn of the event loop (each is serialised on the host's thread), then the rest. */
+  private async sendInParts(report: CompactReport, restored: boolean): Promise<void> {
+    try {
+      for (let from = 0; from < report.rows.length; from += ROWS_PER_MESSAGE) {
+        void this.panel.webview.postMessage({
+          type: "reportRows",
+          rows: report.rows.slice(from, from + ROWS_PER_MESSAGE),
+        } satisfies HostToWebview);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      void this.panel.webview.postMessage({ type: "runFinished", report: { ...report, rows: [] }, restored } satisfies HostToWebview);
+    } catch {
+      // The panel closed meanwhile: nothing is left to show the report in.
+    }
   }
 }
 

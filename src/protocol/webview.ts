@@ -191,6 +191,11 @@ export type HostToWebview =
   | { type: "runStarted"; description: string }
   | { type: "runProgressed"; progress: Progress }
   | { type: "runFinished"; report: CompactReport; restored: boolean }
+  /**
+   * Rows of the next runFinished, sent ahead in parts when a report has many (src/extension/modelView.ts): one
+   * 15 MB message of 10,000 rows held the extension host's thread 0.35 s. That runFinished then has no rows.
+   */
+  | { type: "reportRows"; rows: LayerRow[] }
   | { type: "runFailed"; message: string; kind: string }
   | { type: "runCancelled" }
   | { type: "comparisonFinished"; comparison: ComparisonReport }

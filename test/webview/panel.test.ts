@@ -575,4 +575,26 @@ describe("BN Lens panel (webview in headless Chromium)", function () {
     assert.ok(Number(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.i)) < 299);
     await panel.screenshot("50-synthetic-300");
   });
+
+  it("takes a large report's rows in parts ahead of runFinished, as the host sends them, and lists every one in order", async () => {
+    const { page } = panel;
+    const big = syntheticReport({ layers: 1200 });
+    host.report = big;
+    const compact = compactReport(big);
+    await panel.clearPosted();
+    // As src/extension/modelView.ts sends a report of more than 500 rows: parts of 500, then runFinished without rows.
+    for (let from = 0; from < compact.rows.length; from += 500)
+      await panel.send({ type: "reportRows", rows: compact.rows.slice(from, from + 500) });
+    await panel.send({ type: "runFinished", report: { ...compact, rows: [] }, restored: false });
+    const rendered = await panel.waitForPosted("overviewRendered");
+    assert.equal(rendered.rows, 1200);
+    assert.equal(await page.getByTestId("layer-list").getAttribute("data-rows"), "1200");
+    await page.locator(ROWS).first().focus();
+    assert.equal(await activeNode(page), big.layers[0].node);
+    await page.keyboard.press("End");
+    assert.equal(await activeNode(page), big.layers[1199].node);
+    // The next report comes whole and replaces it (no rows left over from the parts).
+    const rerendered = await finish(syntheticReport({ layers: 3 }));
+    assert.equal(rerendered.rows, 3);
+  });
 });

@@ -2,17 +2,9 @@ import * as assert from "node:assert/strict";
 import { ChannelStats } from "../../src/core/stats/accumulator";
 import { batchSpread, studyLayer } from "../../src/core/stats/batchStudy";
 import { SampleMoments } from "../../src/core/stats/sampleMoments";
+import { seededUniform } from "../../src/core/random";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 /** N samples x 1 channel x L values with per-sample offsets, as float32. */
 function data(seed: number, N: number, L: number): Float32Array {

@@ -8,19 +8,9 @@ import { layerIntervals, rowIntervals, verdictOf } from "../../src/core/stats/ch
 import { withDefaults } from "../../src/core/stats/judge";
 import type { HostTensor } from "../../src/core/tensor";
 import { GraphBuilder } from "../helpers/onnxGraph";
+import { seededNormals } from "../../src/core/random";
 
-/** Seeded standard normal draws (mulberry32 + Box-Muller). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
+const normals = seededNormals;
 
 /**
  * One BN layer of C channels (running mean 0, var 1, eps 0) fed n samples of L values: channel c's per-sample

@@ -9,19 +9,9 @@ import { SampleMoments } from "../../src/core/stats/sampleMoments";
 import { logVarianceHalfWidth, meanHalfWidth } from "../../src/core/stats/uncertainty";
 import type { HostTensor } from "../../src/core/tensor";
 import { GraphBuilder } from "../helpers/onnxGraph";
+import { seededNormals } from "../../src/core/random";
 
-/** Seeded standard normal draws (mulberry32 + Box-Muller). */
-function normals(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
+const normals = seededNormals;
 
 /** n samples x 1 channel x L values: per-sample means N(mu, tau²), values around them N(0, sigma²). */
 function draw(rnd: () => number, n: number, L: number, mu: number, tau: number, sigma: number): Float32Array {

@@ -5,45 +5,12 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Frame, Page } from "playwright-core";
 import { fusedModelBytes } from "../helpers/fusedModel";
 import { PADDLE_CLS } from "../helpers/paths";
 import { e2e } from "./context";
-import { chooseFolder, openFile, quickPick, runCommand, waitFor } from "./workbench";
+import { chooseFolder, openFile, panel, quickPick, runCommand, shown, waitFor } from "./workbench";
 
 const PADDLE_DET = path.join(path.dirname(PADDLE_CLS), "ch_PP-OCRv4_det_infer.onnx");
-
-/** The BN Lens webview frame whose body text passes `test`. */
-async function panel(
-  page: Page,
-  test: (text: string, f: Frame) => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 180_000,
-): Promise<Frame> {
-  return waitFor(
-    async () => {
-      for (const f of page.frames()) {
-        if (f === page.mainFrame()) continue;
-        if ((await f.locator('[data-testid="title"]').count()) === 0) continue;
-        const text = await f
-          .locator("body")
-          .innerText({ timeout: 1000 })
-          .catch(() => "");
-        if (await test(text, f)) return f;
-      }
-      return undefined;
-    },
-    timeoutMs,
-    what,
-  );
-}
-
-const shown = (f: Frame, testid: string) =>
-  f
-    .getByTestId(testid)
-    .first()
-    .isVisible()
-    .catch(() => false);
 
 describe("BN Lens where a new user got lost (browser)", function () {
   this.timeout(600_000);

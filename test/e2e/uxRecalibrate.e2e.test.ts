@@ -5,35 +5,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Frame, Page } from "playwright-core";
 import { e2e } from "./context";
-import { chooseFolder, openFile, quickPick, runCommand, waitFor } from "./workbench";
-
-async function panelWith(page: Page, test: (text: string) => boolean, what: string, timeoutMs = 180_000): Promise<Frame> {
-  return waitFor(
-    async () => {
-      for (const f of page.frames()) {
-        if (f === page.mainFrame()) continue;
-        if ((await f.locator('[data-testid="title"]').count()) === 0) continue;
-        const text = await f
-          .locator("body")
-          .innerText({ timeout: 1000 })
-          .catch(() => "");
-        if (test(text)) return f;
-      }
-      return undefined;
-    },
-    timeoutMs,
-    what,
-  );
-}
-
-const shown = (f: Frame, testid: string) =>
-  f
-    .getByTestId(testid)
-    .first()
-    .isVisible()
-    .catch(() => false);
+import { chooseFolder, openFile, panel, quickPick, runCommand, shown, waitFor } from "./workbench";
 
 describe("Recalibrate from the Problems panel (browser)", function () {
   this.timeout(600_000);
@@ -55,7 +28,7 @@ describe("Recalibrate from the Problems panel (browser)", function () {
     await runCommand(page, "BN Lens: Inspect Model with Data...");
     await quickPick(page, "A folder");
     await chooseFolder(page, photosDir);
-    await panelWith(page, (t) => /16 images/.test(t) && /stale (mean|variance)/.test(t), "the overview of the run on the photos");
+    await panel(page, (t) => /16 images/.test(t) && /stale (mean|variance)/.test(t), "the overview of the run on the photos");
     // The model is open in the custom editor only: no text editor tab of it.
     assert.deepEqual(await page.locator(".tabs-container .tab .label-name").allInnerTexts(), ["version-RFB-320.onnx"]);
 
@@ -126,7 +99,7 @@ describe("Recalibrate from the Problems panel (browser)", function () {
       30_000,
       "the save dialog to accept",
     );
-    const after = await panelWith(
+    const after = await panel(
       page,
       (t) => /version-RFB-320\.recalibrated\.onnx/.test(t) && /Recalibrated model\./.test(t),
       "the recalibrated model's view with its before → after",

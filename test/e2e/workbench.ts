@@ -194,3 +194,36 @@ export async function distinctRows(frame: Frame, rowSelector: string): Promise<n
 export async function tabTitles(page: Page): Promise<string[]> {
   return page.locator(".tabs-container .tab .label-name").allInnerTexts();
 }
+
+/** The BN Lens webview frame whose body text passes `test` (it may also look at the frame). */
+export async function panel(
+  page: Page,
+  test: (text: string, f: Frame) => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 180_000,
+): Promise<Frame> {
+  return waitFor(
+    async () => {
+      for (const f of page.frames()) {
+        if (f === page.mainFrame()) continue;
+        if ((await f.locator('[data-testid="title"]').count()) === 0) continue;
+        const text = await f
+          .locator("body")
+          .innerText({ timeout: 1000 })
+          .catch(() => "");
+        if (await test(text, f)) return f;
+      }
+      return undefined;
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+/** Whether the first element with this test id is visible in the frame. */
+export const shown = (f: Frame, testid: string): Promise<boolean> =>
+  f
+    .getByTestId(testid)
+    .first()
+    .isVisible()
+    .catch(() => false);

@@ -35,16 +35,14 @@ import type { Report } from "../../src/core/report";
 import { checkReport } from "../../src/core/reportSchema";
 import type { InspectRequest } from "../../src/protocol/worker";
 import { InspectorClient, WorkerError } from "../../src/runtime/client";
+import { seededUniform } from "../../src/core/random";
 import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS, PADDLE_CLS, ROOT } from "../helpers/paths";
 
 /** A small deterministic generator (mulberry32) so every failure can be replayed from its seed. */
 export class Rng {
-  constructor(private state: number) {}
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = seededUniform(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -15,23 +15,12 @@
  */
 import type { BatchDependenceJson, BatchDependenceOutputJson } from "../report";
 import { tQuantile } from "./distributions";
+import { seededUniform } from "../random";
 
 /** One batch of a reshuffle: its samples, of which the first `counted` are measured in it. */
 export interface PlannedBatch {
   samples: number[];
   counted: number;
-}
-
-/** Seeded 32-bit generator (mulberry32): the same seed gives the same reshuffles on every machine. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -42,7 +31,7 @@ function generator(seed: number): () => number {
  */
 export function reshuffledBatches(n: number, b: number, k: number, seed: number): PlannedBatch[][] {
   if (!(b >= 1 && b < n)) throw new RangeError(`batch size ${b} must be at least 1 and below the ${n} samples`);
-  const rnd = generator(seed);
+  const rnd = seededUniform(seed);
   const out: PlannedBatch[][] = [];
   for (let r = 0; r < k; r++) {
     const perm = Array.from({ length: n }, (_, i) => i);

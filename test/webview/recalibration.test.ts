@@ -18,6 +18,17 @@ import { reportHtml } from "../../src/core/share/htmlReport";
 import { CHROMIUM, launchBrowser, Panel, type ThemeName } from "./harness";
 import { CHROMIUM_ARGS, openOffline } from "./offlinePage";
 
+/** The panel's bundle and a fresh nonce, as the HTML export embeds them. */
+function panelBundle() {
+  const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, ...p), "utf8");
+  return {
+    panelScript: read("dist", "webview.js"),
+    hostScript: read("dist", "standalone.js"),
+    panelCss: read("media", "panel.css"),
+    nonce: randomBytes(18).toString("base64"),
+  };
+}
+
 const CLI = path.join(ROOT, "dist", "cli.js");
 
 async function inked(panel: Panel, selector: string): Promise<number> {
@@ -148,17 +159,13 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
   }
 
   it("the standalone HTML export of the recalibrated model's report shows the same before → after, offline", async () => {
-    const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, ...p), "utf8");
     const file = path.join(tmp, "recalibrated.html");
     fs.writeFileSync(
       file,
       reportHtml({
         report: r.after,
         recalibration: beforeAfter(r),
-        panelScript: read("dist", "webview.js"),
-        hostScript: read("dist", "standalone.js"),
-        panelCss: read("media", "panel.css"),
-        nonce: randomBytes(18).toString("base64"),
+        ...panelBundle(),
       }),
     );
     const chromiumBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -199,16 +206,12 @@ describe("BN Lens panel: before → after a recalibration (headless Chromium)", 
     } finally {
       await panel.close();
     }
-    const read = (...p: string[]) => fs.readFileSync(path.join(ROOT, ...p), "utf8");
     const file = path.join(tmp, "original.html");
     fs.writeFileSync(
       file,
       reportHtml({
         report: r.before,
-        panelScript: read("dist", "webview.js"),
-        hostScript: read("dist", "standalone.js"),
-        panelCss: read("media", "panel.css"),
-        nonce: randomBytes(18).toString("base64"),
+        ...panelBundle(),
       }),
     );
     const chromiumBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });

@@ -65,7 +65,13 @@ describe("standalone HTML report", function () {
     try {
       const rows = page.locator('[data-testid="overview"] [data-testid="layer-row"]');
       await rows.first().waitFor();
-      assert.equal(await rows.count(), Math.min(report.layers.length, await rows.count()));
+      // The overview paints its rows over a few frames: wait for every layer's row, then count them.
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('[data-testid="overview"] [data-testid="layer-row"]').length >= n,
+        report.layers.length,
+        { timeout: 30_000 },
+      );
+      assert.equal(await rows.count(), report.layers.length);
       assert.match(await page.getByTestId("summary").innerText(), /35 BN layers/);
       assert.equal(await page.locator("#static-summary").isVisible(), false, "the panel replaces the static summary");
       for (const id of ["run-random", "run-data", "rerun", "compare-data"]) assert.equal(await page.getByTestId(id).isVisible(), false);

@@ -30,7 +30,7 @@ import {
   type ModelProto,
 } from "onnx-buf";
 import { isUserError } from "../../src/core/errors";
-import { mergeReports } from "../../src/core/inspect/buildReport";
+import { mergeReports } from "../../src/core/inspect/shardMerge";
 import type { Report } from "../../src/core/report";
 import { checkReport } from "../../src/core/reportSchema";
 import type { InspectRequest } from "../../src/protocol/worker";

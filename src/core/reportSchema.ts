@@ -249,8 +249,24 @@ const layer: Check = check(layerShape.what, (v, f) => {
   for (const k of ["gamma", "beta"] as const) lengthIs(l[k], C, `${f}.${k}`);
   lengthIs(l.running.mean, C, `${f}.running.mean`);
   lengthIs(l.running.var, C, `${f}.running.var`);
-  for (const k of ["z", "varRatio", "postMeanMinusBeta", "postStdOverGamma"] as const) lengthIs(l.compare[k], C, `${f}.compare.${k}`);
+  const perChannel = [
+    "z",
+    "varRatio",
+    "postMeanMinusBeta",
+    "postStdOverGamma",
+    "zInterval",
+    "varRatioInterval",
+    "effectiveSamples",
+  ] as const;
+  for (const k of perChannel) lengthIs(l.compare[k], C, `${f}.compare.${k}`);
   saturationMatches(C, `${f}.saturation`, l.saturation);
+  for (const k of ["flat", "off", "saturated"] as const) lengthIs(l.expected[k], C, `${f}.expected.${k}`);
+  // Per-sample moments merge channel by channel: a short array would merge channels that do not exist.
+  const ps = l.perSample;
+  if (ps) {
+    for (const k of ["center", "n", "cmq"] as const) lengthIs(ps[k], C, `${f}.perSample.${k}`);
+    for (const m of ["mean", "m2"] as const) for (const k of ["m", "w", "q"] as const) lengthIs(ps[m][k], C, `${f}.perSample.${m}.${k}`);
+  }
 });
 
 const activationLayer: Check = check(activationShape.what, (v, f) => {

@@ -3,11 +3,12 @@
  * written out as text pieces as they are merged, so a merge holds one layer of each report at a time, never
  * a whole report. The text is what mergeReports' report gives through jsonFilePieces, byte for byte.
  */
+import { isUserError } from "../errors";
 import type { ActivationLayerReport, LayerReport } from "../report";
 import { checkLayerMergeable, compactJsonPiecesAt } from "./reportJson";
 import { activationOutline, layerOutline, type ActivationOutline, type LayerOutline, type ReportOutline } from "./reportOutline";
 import type { StreamedReport } from "./reportStream";
-import { ShardMerge } from "./shardMerge";
+import { ShardMerge, differentLayersError } from "./shardMerge";
 
 // The fields written in their own step (streamed arrays) or computed from every layer (written after them).
 const STREAMED = new Set(["layers", "activations"]);
@@ -28,14 +29,43 @@ export class StreamingMerge {
     private readonly createdAt?: string,
   ) {}
 
-  /** The merged report's text, in pieces (jsonFilePieces' layout: compact JSON and a final newline). */
+  /**
+   * The merged report's text, in pieces (jsonFilePieces' layout: compact JSON and a final newline). A
+   * refusal is the one the in-memory merge of the whole reports gives: when one is met halfway, the rest
+   * of the reports is read to find whether reading them whole would have refused something else first.
+   */
   *pieces(): Generator<string> {
+    const stage = { headsMerged: false };
+    try {
+      yield* this.write(stage);
+    } catch (e) {
+      throw this.firstRefusal(e, stage.headsMerged);
+    }
+  }
+
+  private firstRefusal(met: unknown, headsMerged: boolean): unknown {
+    // Each report is read and checked whole (text, schema, per-channel histograms) before any is merged.
+    for (const [k, s] of this.sources.entries()) {
+      const e = s.firstError((l) => checkLayerMergeable(l, this.names[k]));
+      if (e) return e;
+    }
+    // Then the heads are compared, then the numbers of layers, then the layers one by one.
+    if (headsMerged && isUserError(met)) {
+      const counts = this.sources.map((s) => s.counts());
+      const k = counts.findIndex((c) => c.layers !== counts[0].layers || c.activations !== counts[0].activations);
+      if (k >= 0) return differentLayersError(this.names, k);
+    }
+    return met;
+  }
+
+  private *write(stage: { headsMerged: boolean }): Generator<string> {
     const sources = this.sources;
     const merge = new ShardMerge(
       sources.map((s) => s.head()),
       this.names,
       this.createdAt,
     );
+    stage.headsMerged = true;
     const first = sources[0];
     first.readToLayers();
     const fields: Record<string, unknown> = {};
@@ -59,7 +89,7 @@ export class StreamingMerge {
     yield* this.array(
       () => sources.map((s) => s.nextLayer()),
       (copies: LayerReport[], i) => {
-        for (const [k, l] of copies.entries()) checkLayerMergeable(l, this.names[k]);
+        for (const [k, l] of copies.entries()) this.mergeable(k, l);
         const merged = merge.layer(i, copies);
         layers.push(layerOutline(merged));
         return merged;
@@ -71,7 +101,7 @@ export class StreamingMerge {
     yield* this.array(
       () => sources.map((s) => s.nextActivation()),
       (copies: ActivationLayerReport[]) => {
-        for (const [k, a] of copies.entries()) checkLayerMergeable(a, this.names[k]);
+        for (const [k, a] of copies.entries()) this.mergeable(k, a);
         const merged = merge.activation(copies);
         activations.push(activationOutline(merged));
         return merged;
@@ -85,6 +115,15 @@ export class StreamingMerge {
     for (const [key, value] of Object.entries(first.fields)) if (!written.has(key)) yield* field(key, computed(key, value));
     yield "\n}\n";
     this.outline = { ...(fields as Omit<ReportOutline, "layers" | "activations">), layers, activations };
+  }
+
+  private mergeable(k: number, l: LayerReport | ActivationLayerReport): void {
+    try {
+      checkLayerMergeable(l, this.names[k]);
+    } catch (e) {
+      if (isUserError(e)) this.sources[k].refuse(e);
+      throw e;
+    }
   }
 
   /** One streamed array: element i of every report, merged, written at depth 1, until the reports end. */

@@ -187,7 +187,9 @@ export class ShardMerge {
     const post = ChannelStats.fromJson(l0.post, l0.saturation.countByInterval);
     let rank = l0.rank;
     for (const l of copies.slice(1)) {
-      if (l.node !== l0.node || !sameNumbers(l.gamma, l0.gamma) || !sameNumbers(l.running.mean, l0.running.mean)) {
+      // Per-sample moments are taken about the running mean: their centres must agree too.
+      const centres = perSampleAll && !sameNumbers(l.perSample!.center, l0.perSample!.center);
+      if (l.node !== l0.node || !sameNumbers(l.gamma, l0.gamma) || !sameNumbers(l.running.mean, l0.running.mean) || centres) {
         throw new UserError(
           "data",
           `Layer ${i} differs between the reports (${l.node} vs ${l0.node}); merge reports of the same model only.`,

@@ -61,8 +61,10 @@ export function addOutputWithDerivedInput(
   const [postA, postB] = post.histHalves();
   const [preA, preB] = pre.histHalves();
   const slots = post.intervalSlots;
-  const x = new Float32Array(inner);
-  const xBits = new Uint32Array(x.buffer);
+  // Two recovered inputs at a time, rounded to float32 through this pair and bucketed from its bits in the same
+  // pass as their outputs, with a single flat interval (ReLU's) counted in it too: one pass over y instead of three.
+  const pair = new Float32Array(2);
+  const pairBits = new Uint32Array(pair.buffer);
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const start = (o * channels + c) * inner;
@@ -71,22 +73,34 @@ export function addOutputWithDerivedInput(
       const mu = inv.mean[c],
         be = inv.beta[c],
         sc = inv.scale[c];
+      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+      const single = fl !== undefined && fl.lo.length === 1;
+      // An empty interval when there is not exactly one: nothing is counted inline then.
+      const flo = single ? fl.lo[0] : Infinity,
+        fhi = single ? fl.hi[0] : -Infinity;
       let k = NaN,
         cnt = 0,
         s1 = 0,
         s2 = 0,
         mn = Infinity,
-        mx = -Infinity;
-      // Two values per step, each into its own histogram half; a pair holding a non-finite value, and the odd
-      // last value, go one at a time (no closure here: captured locals would leave registers).
+        mx = -Infinity,
+        fc = 0;
+      // Two values per step, each into its own histogram half; a pair holding a non-finite value (or whose
+      // recovered inputs overflow float32), and the odd last value, go one at a time (no closure here:
+      // captured locals would leave registers).
       for (let i = start; i < end; i += 2) {
-        const pair = i + 1 < end;
+        const isPair = i + 1 < end;
         const b0 = BUCKET_OF_TOP_BITS[bits[i] >>> 21];
-        const b1 = pair ? BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21] : -1;
-        if ((b0 | b1) < 0) {
-          for (let j = i; j < (pair ? i + 2 : i + 1); j++) {
+        const b1 = isPair ? BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21] : -1;
+        const y0 = y[i],
+          y1 = isPair ? y[i + 1] : 0;
+        pair[0] = mu + (y0 - be) * sc;
+        pair[1] = mu + (y1 - be) * sc;
+        const x0 = BUCKET_OF_TOP_BITS[pairBits[0] >>> 21],
+          x1 = BUCKET_OF_TOP_BITS[pairBits[1] >>> 21];
+        if ((b0 | b1 | x0 | x1) < 0) {
+          for (let j = i; j < (isPair ? i + 2 : i + 1); j++) {
             const v = y[j];
-            x[j - start] = mu + (v - be) * sc;
             const b = BUCKET_OF_TOP_BITS[bits[j] >>> 21];
             if (b < 0) {
               // Counted apart, never bucketed; the input of a non-finite output is non-finite, of the matching sign.
@@ -99,6 +113,9 @@ export function addOutputWithDerivedInput(
               }
               continue;
             }
+            pair[0] = mu + (v - be) * sc;
+            const bx = BUCKET_OF_TOP_BITS[pairBits[0] >>> 21];
+            if (bx >= 0) preA[hb + bx]++;
             if (k !== k) k = v;
             const d = v - k;
             cnt++;
@@ -106,14 +123,11 @@ export function addOutputWithDerivedInput(
             s2 += d * d;
             if (v < mn) mn = v;
             if (v > mx) mx = v;
+            fc += +(v >= flo) & +(v <= fhi);
             postA[hb + b]++;
           }
           continue;
         }
-        const y0 = y[i],
-          y1 = y[i + 1];
-        x[i - start] = mu + (y0 - be) * sc;
-        x[i + 1 - start] = mu + (y1 - be) * sc;
         if (k !== k) k = y0;
         const d0 = y0 - k,
           d1 = y1 - k;
@@ -124,27 +138,16 @@ export function addOutputWithDerivedInput(
         if (y0 > mx) mx = y0;
         if (y1 < mn) mn = y1;
         if (y1 > mx) mx = y1;
+        fc += (+(y0 >= flo) & +(y0 <= fhi)) + (+(y1 >= flo) & +(y1 <= fhi));
         postA[hb + b0]++;
         postB[hb + b1]++;
+        preA[hb + x0]++;
+        preB[hb + x1]++;
       }
-      // The recovered inputs, bucketed from their float32 bits (non-finite ones were counted above).
-      for (let j = 0; j + 1 < inner; j += 2) {
-        const b0 = BUCKET_OF_TOP_BITS[xBits[j] >>> 21];
-        const b1 = BUCKET_OF_TOP_BITS[xBits[j + 1] >>> 21];
-        if ((b0 | b1) >= 0) {
-          preA[hb + b0]++;
-          preB[hb + b1]++;
-        } else {
-          if (b0 >= 0) preA[hb + b0]++;
-          if (b1 >= 0) preB[hb + b1]++;
-        }
-      }
-      if (inner & 1) {
-        const b = BUCKET_OF_TOP_BITS[xBits[inner - 1] >>> 21];
-        if (b >= 0) preA[hb + b]++;
-      }
-      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-      if (fl && fl.lo.length) post.flatCount[c] += countFlat(y, start, end, fl, post.flatByInterval, c * slots);
+      if (single) {
+        post.flatCount[c] += fc;
+        post.flatByInterval[c * slots] += fc;
+      } else if (fl && fl.lo.length) post.flatCount[c] += countFlat(y, start, end, fl, post.flatByInterval, c * slots);
       if (cnt === 0) continue;
       const m = s1 / cnt;
       const m2 = Math.max(0, s2 - s1 * m);

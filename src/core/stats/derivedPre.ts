@@ -199,6 +199,12 @@ export function addSampledOutputWithDerivedInput(
         be = inv.beta[c],
         sc = inv.scale[c];
       const hb = c * BUCKET_COUNT;
+      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+      const single = fl !== undefined && fl.lo.length === 1;
+      // A single flat interval (ReLU's) is counted in the same pass; an empty one counts nothing.
+      const flo = single ? fl.lo[0] : Infinity,
+        fhi = single ? fl.hi[0] : -Infinity;
+      let fc = 0;
       let mn = post.min[c],
         mx = post.max[c];
       let i = start;
@@ -211,6 +217,7 @@ export function addSampledOutputWithDerivedInput(
         if (v0 > mx) mx = v0;
         if (v1 < mn) mn = v1;
         if (v1 > mx) mx = v1;
+        fc += (+(v0 >= flo) & +(v0 <= fhi) & +(v0 - v0 === 0)) + (+(v1 >= flo) & +(v1 <= fhi) & +(v1 - v1 === 0));
         postA[hb + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;
         postB[hb + BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21]]++;
         preA[hb + BUCKET_OF_TOP_BITS[pairBits[0] >>> 21]]++;
@@ -221,6 +228,7 @@ export function addSampledOutputWithDerivedInput(
         pair[0] = mu + (v0 - be) * sc;
         if (v0 < mn) mn = v0;
         if (v0 > mx) mx = v0;
+        fc += +(v0 >= flo) & +(v0 <= fhi) & +(v0 - v0 === 0);
         postA[hb + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;
         preA[hb + BUCKET_OF_TOP_BITS[pairBits[0] >>> 21]]++;
       }
@@ -233,8 +241,10 @@ export function addSampledOutputWithDerivedInput(
         if (xLo < pre.min[c]) pre.min[c] = xLo;
         if (xHi > pre.max[c]) pre.max[c] = xHi;
       }
-      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-      if (fl && fl.lo.length) post.flatCount[c] += countFlat(y, start, end, fl, post.flatByInterval, c * slots);
+      if (single) {
+        post.flatCount[c] += fc;
+        post.flatByInterval[c * slots] += fc;
+      } else if (fl && fl.lo.length) post.flatCount[c] += countFlat(y, start, end, fl, post.flatByInterval, c * slots);
     }
   }
 }

@@ -12,11 +12,11 @@ import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
-import type { Report } from "../core/report";
 import type { HeldReport } from "../protocol/worker";
 import type { RpcServer } from "../protocol/rpc";
 import {
   webviewMessageProblem,
+  type CompactReport,
   type HostToWebview,
   type RecalibrationView,
   type RerunOffer,
@@ -28,7 +28,7 @@ import { compareWithData } from "./compareCommand";
 import { askData, describeData, type DataChoice } from "./dataChoice";
 import { FindingsDiagnostics } from "./diagnostics";
 import { exportReport } from "./exportReport";
-import { showLayerArgs } from "./findingLinks";
+import { layersByNode, showLayerArgs } from "./findingLinks";
 import type { Log } from "./log";
 import type { ModelDocument } from "./modelDocument";
 import { ModelDocuments } from "./modelDocuments";
@@ -43,11 +43,16 @@ import { recalibrateModel } from "./recalibrateModel";
 import { ReportStore } from "./reportStore";
 import { askShape, withShape } from "./shapePrompt";
 import { StatusBar } from "./statusBar";
-import { webviewHandlers, webviewServer } from "./webviewHandlers";
+import { layerHandlers, webviewServer } from "./webviewHandlers";
 
-/** What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed). */
+/**
+ * What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed): the compact
+ * report (everything but the per-channel arrays) and the id under which the inference process holds the
+ * whole report (the test API's fullReport(heldId) brings it over).
+ */
 export interface InspectionResult {
-  report: Report;
+  report: CompactReport;
+  heldId: number;
 }
 
 /** How an inspect command chooses its data. */
@@ -85,14 +90,14 @@ export class Controller implements ViewHost, vscode.Disposable {
       log,
       isTrusted: () => this.isTrusted(),
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored, recalibration, held) => this.setReport(d, report, restored, recalibration, held),
+      setReport: (d, held, restored, recalibration) => this.setReport(d, held, restored, recalibration),
     });
     this.runHost = {
       client,
       log,
       seam: this.seam,
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored, held) => this.setReport(d, report, restored, undefined, held),
+      setReport: (d, held, restored) => this.setReport(d, held, restored),
     };
     this.nodeDocs = new NodeDocuments((model, node) => this.nodeDocumentText(model, node));
     this.disposables.push(
@@ -129,11 +134,7 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** A document took a report: keep it for a window reload and refresh the node documents about it. */
   private reported(d: ModelDocument, restored: boolean): void {
-    if (!restored && d.report) {
-      const recalibration = d.compactReport?.recalibration;
-      const held = d.heldId !== undefined && !recalibration ? { client: this.client, id: d.heldId } : undefined;
-      void this.store.save(d.uri, d.report, recalibration, held);
-    }
+    if (!restored && d.heldId !== undefined) void this.store.save(d.uri, this.client, d.heldId, d.compactReport?.recalibration);
     this.nodeDocs.refresh(
       vscode.workspace.textDocuments
         .filter((t) => t.uri.scheme === NODE_SCHEME && new URLSearchParams(t.uri.query).get("model") === d.uri.toString())
@@ -207,12 +208,16 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
   }
 
-  /** The request server of a view: answers with webviewHandlers over the model's current report. */
+  /** The request server of a view: a layer's detail comes from the inference process, which holds the report. */
   private serverOf(view: ModelPanel): RpcServer<WebviewMethods, string> {
     let server = this.servers.get(view);
     if (!server) {
       server = webviewServer(
-        webviewHandlers(() => this.find(view.uri)?.report),
+        layerHandlers((kind, index) => {
+          const id = this.find(view.uri)?.heldId;
+          if (id === undefined) throw new Error("There is no report for this model yet.");
+          return this.client.reportLayer(id, kind, index);
+        }),
         (reply) => this.postTo(view, reply),
       );
       this.servers.set(view, server);
@@ -239,7 +244,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (s.run) {
       this.postTo(view, { type: "runStarted", description: s.run.description });
       if (s.run.progress) this.postTo(view, { type: "runProgressed", progress: s.run.progress });
-    } else if (s.report && s.compactReport) {
+    } else if (s.compactReport) {
       this.postTo(view, { type: "runFinished", report: s.compactReport, restored: s.restored });
       this.panel = view;
       if (s.comparison) this.postTo(view, { type: "comparisonFinished", comparison: s.comparison });
@@ -278,12 +283,36 @@ export class Controller implements ViewHost, vscode.Disposable {
     return true;
   }
 
-  private setReport(s: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void {
+  private setReport(s: ModelDocument, held: HeldReport, restored: boolean, recalibration?: RecalibrationView): void {
     const replaced = s.heldId;
-    s.setReport(report, restored, recalibration, held);
+    s.setReport(held, restored, recalibration);
     // The replaced report's saved copy was asked for when it arrived; the inference process serves in order.
-    if (replaced !== undefined && replaced !== held?.id) this.client.releaseHeld(replaced);
+    if (replaced !== undefined && replaced !== held.id) this.release(replaced);
     for (const v of s.views) if (v.ready) this.panel = v;
+  }
+
+  /** Held reports a command still needs (a comparison's baseline), with how many hold each; released after. */
+  private readonly pins = new Map<number, { count: number; released: boolean }>();
+
+  private release(id: number): void {
+    const pin = this.pins.get(id);
+    if (pin) pin.released = true;
+    else this.client.releaseHeld(id);
+  }
+
+  /** Keeps a held report from being released until the returned function is called. */
+  pin(id: number): () => void {
+    const pin = this.pins.get(id) ?? { count: 0, released: false };
+    pin.count++;
+    this.pins.set(id, pin);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--pin.count > 0) return;
+      this.pins.delete(id);
+      if (pin.released) this.client.releaseHeld(id);
+    };
   }
 
   private trustGranted(): void {
@@ -342,10 +371,10 @@ export class Controller implements ViewHost, vscode.Disposable {
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await runInspection(this.runHost, s, choice);
-      if ("report" in outcome) {
+      if ("held" in outcome) {
         // The command resolves with the report's findings in the Problems panel, however many there are.
         await this.diagnostics.settled(uri);
-        return { report: outcome.report };
+        return { report: outcome.held.compact, heldId: outcome.held.id };
       }
       const hint = outcome.error instanceof WorkerError ? outcome.error.info.shapeNeeded : undefined;
       if (!hint || attempt > 3) {
@@ -435,6 +464,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.context.globalState,
       (line) => this.log.info(line),
       this.context.extensionUri.fsPath,
+      this.client,
     );
   }
 
@@ -447,9 +477,11 @@ export class Controller implements ViewHost, vscode.Disposable {
         seam: this.seam,
         docs: this.docs,
         log: this.log,
+        client: this.client,
         openView: (u) => this.openView(u),
         restore: (d) => this.loader.restore(d),
         inspect: (u, how) => this.inspect(u, how),
+        pin: (id) => this.pin(id),
       },
       uri,
     );
@@ -477,9 +509,12 @@ export class Controller implements ViewHost, vscode.Disposable {
           if (handle) this.recalibrations.set(u.toString(), handle);
           else this.recalibrations.delete(u.toString());
         },
-        showReport: (u, report, recalibration, data) => {
+        showReport: async (u, report, recalibration, data) => {
           const d = this.docs.open(u);
-          if (!d.run) this.setReport(d, report, false, recalibration);
+          // The check's report came back whole with the recalibration; the inference process holds it from now on.
+          const held = await this.client.holdReport(report);
+          if (!d.run) this.setReport(d, held, false, recalibration);
+          else this.client.releaseHeld(held.id);
           // The new model was just checked on this data: Re-run repeats it, "with Data..." offers it first.
           void this.memories.update(u, { last: data, data, inputShapes: data.inputShapes }).then(() => this.offerRerun(u));
         },
@@ -495,10 +530,14 @@ export class Controller implements ViewHost, vscode.Disposable {
     return doc;
   }
 
-  private nodeDocumentText(model: vscode.Uri, node: string): string {
+  /** A node document's text; the observed statistics of its layer come from the inference process. */
+  private async nodeDocumentText(model: vscode.Uri, node: string): Promise<string> {
     const s = this.find(model);
+    const id = s?.heldId;
+    const row = s?.compactReport && layersByNode(s.compactReport.rows).get(node);
+    const observed = id !== undefined && row ? await this.client.reportLayer(id, row.kind, row.index).catch(() => undefined) : undefined;
     return (
-      nodeText(node, s?.description, s?.report) ??
+      nodeText(node, s?.description, s?.compactReport?.model, observed) ??
       `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.description ? "" : ", or the model has not been read yet"}.\n`
     );
   }

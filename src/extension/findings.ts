@@ -1,4 +1,5 @@
 import type { Report, RuleId, Severity, WarningJson } from "../core/report";
+import type { CompactReport } from "../protocol/webview";
 
 /** One finding of a report, flattened for lists outside the panel (the Problems panel, the status bar). */
 export interface Finding {
@@ -31,6 +32,14 @@ export function reportFindings(r: Report): Finding[] {
     ...r.layers.flatMap((l) => l.warnings.map(finding)),
     ...r.activations.flatMap((a) => a.warnings.map(finding)),
   ];
+}
+
+/**
+ * The same findings from the compact report (every row carries its layer's warnings; rows are the BN layers,
+ * then the activation layers, in graph order): what the host has, without the per-channel arrays.
+ */
+export function compactFindings(c: CompactReport): Finding[] {
+  return [...c.warnings.map(finding), ...c.rows.flatMap((row) => row.warnings.map(finding))];
 }
 
 /** Findings counted by severity. */

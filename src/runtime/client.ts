@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
+import type { CompareThresholds, ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
@@ -201,8 +202,37 @@ export class InspectorClient {
   }
 
   /** Has the inference process write the saved copy `{ model, report }` of a held report to `path`. */
-  async saveHeld(id: number, path: string, model: string): Promise<void> {
-    await this.track(this.rpc.request("saveHeld", { id, path, model })).result;
+  async saveHeld(id: number, path: string, model: string, recalibration?: RecalibrationView): Promise<void> {
+    await this.track(this.rpc.request("saveHeld", { id, path, model, ...(recalibration ? { recalibration } : {}) })).result;
+  }
+
+  /** Has the inference process write a held report to `path` (JSON as the CLI writes it, or the HTML page). */
+  async exportHeld(
+    id: number,
+    path: string,
+    format: "json" | "html",
+    options: { extensionDir?: string; recalibration?: RecalibrationView } = {},
+  ): Promise<void> {
+    await this.track(this.rpc.request("exportHeld", { id, path, format, ...options })).result;
+  }
+
+  /** Hands a report the host has to the inference process, which validates and holds it. */
+  async holdReport(report: Report): Promise<HeldReport> {
+    return this.withRows(await this.track(this.rpc.request("holdReport", { report })).result);
+  }
+
+  /** Has the inference process read, validate and hold a report file; errors name it as `name`. */
+  async holdReportFile(path: string, name: string): Promise<HeldReport> {
+    return this.withRows(await this.track(this.rpc.request("holdReportFile", { path, name })).result);
+  }
+
+  /** Compares held report B with held baseline A in the inference process. */
+  compareHeld(
+    a: number,
+    b: number,
+    options: { names: [string, string]; reportPaths: [string | null, string | null]; thresholds?: Partial<CompareThresholds> },
+  ): Promise<ComparisonReport> {
+    return this.track(this.rpc.request("compareHeld", { a, b, ...options })).result;
   }
 
   /** Has the inference process read and validate a saved copy and hold it; null when there is none or it is another model's. */

@@ -50,7 +50,12 @@ const handlers: Handlers<WorkerMethods> = {
     kind === "bn"
       ? { kind, layer: held.layer(id, kind, index) as LayerReport }
       : { kind, layer: held.layer(id, kind, index) as ActivationLayerReport },
-  saveHeld: ({ id, path, model }) => held.save(id, path, model).then(() => true as const),
+  saveHeld: ({ id, path, model, recalibration }) => held.save(id, path, model, recalibration).then(() => true as const),
+  exportHeld: ({ id, path, format, extensionDir, recalibration }) =>
+    held.exportTo(id, path, format, extensionDir, recalibration).then(() => true as const),
+  holdReport: ({ report }) => held.holdChecked(report),
+  holdReportFile: ({ path, name }) => held.holdFile(path, name),
+  compareHeld: ({ a, b, names, reportPaths, thresholds }) => held.compare(a, b, names, reportPaths, thresholds),
   restoreHeld: ({ path, model }) => held.restore(path, model),
   releaseHeld: ({ id }) => {
     held.release(id);

@@ -146,7 +146,7 @@ describe("Recalibrate BN Statistics on Data...", function () {
         .sent.filter((m) => m.type === "runFinished")
         .at(-1);
       assert.ok(rerun && rerun.type === "runFinished" && rerun.report.recalibration === undefined);
-      for (const l of b.report.layers) {
+      for (const l of (await api.fullReport(b.heldId)).layers) {
         const z = Math.abs(l.summary.worstZ?.value ?? 0);
         const v = l.summary.worstVarRatio?.value ?? 1;
         assert.ok(z <= 0.01 && v <= 1.01, `${l.node}: |z| ${z}, variance ratio ${v}`);

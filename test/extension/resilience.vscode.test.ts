@@ -57,7 +57,7 @@ describe("cancel, crash and trust", function () {
     try {
       const next = await run<InspectionResult | undefined>("bnLens.rerun", uri);
       assert.ok(next, "the run after the crash failed");
-      assert.equal(next.report.layers.length, 35);
+      assert.equal(next.report.rows.length, 35);
       assert.notEqual(api.client.workerPid, pid);
     } finally {
       await restoreSmall();

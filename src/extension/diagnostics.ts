@@ -11,7 +11,7 @@ import type { ModelDocument } from "./modelDocument";
 import type { ModelDocuments } from "./modelDocuments";
 
 // Findings built in one turn of the event loop; more than this are built a chunk per turn.
-const CHUNK = 2000;
+const CHUNK = 500;
 
 /** Keeps the "bnLens" diagnostic collection in step with the documents' reports. */
 export class FindingsDiagnostics implements vscode.Disposable {

@@ -74,6 +74,8 @@ export async function runInspection(
       `Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
         `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`,
     );
+    // The report takes its own turn of the event loop (the views, the Problems panel and the status bar react in it).
+    await new Promise((resolve) => setImmediate(resolve));
     host.setReport(s, held, false);
     return { held };
   } catch (error) {

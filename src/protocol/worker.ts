@@ -160,8 +160,17 @@ export interface WorkerMethods {
   };
   /** Forgets a held report. */
   releaseHeld: { params: { id: number }; result: true };
-  /** Reads a model's stored BN parameters without running it. */
-  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelDescription };
+  /**
+   * Reads a model's stored BN parameters without running it. The answer has no layers: they are kept here
+   * under `id` and taken in pages ("describedLayers"; the stored parameters of 300 layers of 2,048 channels
+   * in one message held the host's thread about a second). `channels` is each layer's channel count.
+   */
+  describeModel: {
+    params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> };
+    result: { id: number; description: ModelDescription; channels: number[] };
+  };
+  /** Layers from..from+count of a description; the page that reaches the last layer forgets it. */
+  describedLayers: { params: { id: number; from: number; count: number }; result: ModelDescription["layers"] };
   /** Re-estimates BN statistics and writes a new model; queued with inspections. */
   recalibrate: { params: { request: RecalibrateRequest }; result: RecalibrationJson; events: { progressed: Progress; logged: string } };
 }
@@ -246,6 +255,7 @@ export const workerParams: ParamSchemas<WorkerMethods> = {
   restoreHeld: struct({ path: string(1), model: string(1) }),
   releaseHeld: struct({ id: int() }),
   describeModel: struct({ modelPath: string(1), slopeFraction: optional(anyNumber), thresholds: optional(thresholdsSchema) }),
+  describedLayers: struct({ id: int(), from: int(), count: int() }),
   recalibrate: struct({ request: recalibrateRequest }),
 };
 

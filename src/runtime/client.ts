@@ -25,6 +25,8 @@ import {
 const PAGE_LAYERS = 100;
 // Compact rows are about 1.5 KB each.
 const PAGE_ROWS = 500;
+// A model description's stored layers cross in pages of about this many channels (4 values each).
+const DESCRIBE_CHANNELS = 32_768;
 
 /** Callbacks for a running inspection. */
 export interface InspectEvents {
@@ -248,7 +250,21 @@ export class InspectorClient {
 
   /** Reads a model's stored BN parameters without running it. */
   describeModel(modelPath: string, options: { slopeFraction?: number; thresholds?: Partial<Thresholds> } = {}): Promise<ModelDescription> {
-    return this.track(this.rpc.request("describeModel", { modelPath, ...options })).result;
+    return this.describedInPages(this.track(this.rpc.request("describeModel", { modelPath, ...options })).result);
+  }
+
+  /** A description's layers, in pages of about DESCRIBE_CHANNELS channels, each deserialised in its own turn. */
+  private async describedInPages(head: Promise<WorkerMethods["describeModel"]["result"]>): Promise<ModelDescription> {
+    const { id, description, channels } = await head;
+    for (let from = 0; from < channels.length;) {
+      let count = 0;
+      let sum = 0;
+      while (from + count < channels.length && count < PAGE_ROWS && (count === 0 || sum + channels[from + count] <= DESCRIBE_CHANNELS))
+        sum += channels[from + count++];
+      description.layers.push(...(await this.track(this.rpc.request("describedLayers", { id, from, count })).result));
+      from += count;
+    }
+    return description;
   }
 
   /** The worker's process id, when one is running. */

@@ -16,6 +16,7 @@ import { reportJson } from "../../src/core/inspect/reportJson";
 import type { Report } from "../../src/core/report";
 import type { CompactReport } from "../../src/protocol/webview";
 import { InspectorClient, WorkerError } from "../../src/runtime/client";
+import { describeModel } from "../../src/runtime/engine";
 import { bnChainModel } from "../helpers/loadModels";
 import { ROOT } from "../helpers/paths";
 
@@ -135,6 +136,14 @@ describe("reports held by the inference process", function () {
       client.holdReport({ ...report, samples: "2" } as never),
       (e: WorkerError) => e.kind === "data" && /samples/.test(e.message),
     );
+  });
+
+  it("hands a model's description over in pages of about 32,768 channels, equal to the one it reads", async () => {
+    const wide = path.join(dir, "wide.onnx");
+    fs.writeFileSync(wide, bnChainModel(40, 2048)); // 81,920 channels: three pages, the last partial
+    const paged = await client.describeModel(wide);
+    assert.equal(paged.layers.length, 40);
+    assert.deepEqual(paged, JSON.parse(JSON.stringify(describeModel(wide))));
   });
 
   it("says so when it no longer holds a report", async () => {

@@ -95,6 +95,8 @@ describe("Load: 300 x 2,048 channels in the panel", function () {
     const drawn = performance.now();
     await api.whenIdle();
     assert.equal(api.testHooks.perChannelLayersInHost(uri), 0);
+    const runStallMs = delay.max / 1e6;
+    delay.reset();
     const asked = performance.now();
     api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 7, kind: "bn", index: 150 });
     const reply = await until(
@@ -104,17 +106,18 @@ describe("Load: 300 x 2,048 channels in the panel", function () {
     );
     const detailMs = performance.now() - asked;
     delay.disable();
-    const maxStallMs = delay.max / 1e6;
+    const detailStallMs = delay.max / 1e6;
     console.log(
       `    (300 x 2,048 channels, 2 samples: command resolved after ${((resolved - started) / 1000).toFixed(0)} s, overview drawn ` +
         `${((drawn - resolved) / 1000).toFixed(1)} s later (the view's first paint ${state.firstPaintMs?.toFixed(0)} ms); ` +
-        `layer 150's detail in ${detailMs.toFixed(0)} ms; longest extension-host event-loop stall ${maxStallMs.toFixed(0)} ms, ` +
-        `p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms)`,
+        `longest extension-host event-loop stall ${runStallMs.toFixed(0)} ms over the run and the drawing; ` +
+        `layer 150's detail in ${detailMs.toFixed(0)} ms, longest stall meanwhile ${detailStallMs.toFixed(0)} ms)`,
     );
     assert.equal(state.layers, 300);
     assert.ok(reply.type === "replied" && reply.result?.kind === "bn");
     assert.equal(reply.result.layer.node, "bn150");
     assert.equal(reply.result.layer.pre.mean.length, 2048);
+    const maxStallMs = Math.max(runStallMs, detailStallMs);
     assert.ok(maxStallMs < STALL_LIMIT_MS, `the extension host stalled for ${maxStallMs.toFixed(0)} ms`);
   });
 });

@@ -67,9 +67,22 @@ export function layer(id: number, kind: "bn" | "activation", index: number): Lay
 /** Writes the saved copy `{ model, report }` (with a recalibration's before/after) atomically, piece by piece. */
 export async function save(id: number, file: string, model: string, recalibration?: RecalibrationView): Promise<void> {
   const report = get(id);
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomicAsync(file, jsonFilePieces({ model, report, ...(recalibration ? { recalibration } : {}) }), "the saved report");
+  const writing = (async () => {
+    await writes.get(file)?.catch(() => undefined);
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomicAsync(file, jsonFilePieces({ model, report, ...(recalibration ? { recalibration } : {}) }), "the saved report");
+  })();
+  writes.set(file, writing);
+  try {
+    await writing;
+  } finally {
+    if (writes.get(file) === writing) writes.delete(file);
+  }
 }
+
+// Saved copies being written, by file: a restore of the same file waits for them (a window reopened right
+// after a run must read the copy just asked for, not the one before it or none).
+const writes = new Map<string, Promise<void>>();
 
 /**
  * Writes a held report where the user chose, atomically: the JSON exactly as `bn-lens inspect --json` writes
@@ -134,6 +147,7 @@ export function compare(
 
 /** Reads, parses and validates a saved copy; null when there is none or it belongs to another model. */
 export async function restore(file: string, model: string): Promise<{ held: HeldReportHead | null; recalibration?: RecalibrationView }> {
+  await writes.get(file)?.catch(() => undefined);
   let text: string;
   try {
     text = await fs.promises.readFile(file, "utf8");

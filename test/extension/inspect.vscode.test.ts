@@ -127,10 +127,16 @@ describe("Inspect Model: results where VS Code users look", function () {
   it("answers getLayer with the full per-channel layer from the last report", async () => {
     const api = await activated();
     api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 41, kind: "bn", index: 3 });
-    const reply = api.testHooks
-      .toWebview(uri)
-      .reverse()
-      .find((m) => m.type === "replied" && m.requestId === 41);
+    // Answered by the inference process, which holds the report: the reply comes a round trip later.
+    const reply = await until(
+      () =>
+        api.testHooks
+          .toWebview(uri)
+          .reverse()
+          .find((m) => m.type === "replied" && m.requestId === 41),
+      30_000,
+      "the layer's reply",
+    );
     assert.ok(reply?.type === "replied" && reply.result?.kind === "bn");
     // The slice the inference process hands out is that layer of the whole report, value for value.
     assert.equal(reply.result.layer.node, report.layers[3].node);

@@ -88,6 +88,15 @@ describe("reports held by the inference process", function () {
     );
   });
 
+  it("a restore asked for right after a save reads the copy just saved (a view reopened at once)", async () => {
+    const file = path.join(dir, "at-once.json");
+    const saving = client.saveHeld(id, file, "file:///c.onnx");
+    const back = await client.restoreHeld(file, "file:///c.onnx");
+    await saving;
+    assert.ok(back, "the restore did not wait for the save");
+    assert.deepEqual(await client.fetchReport(back.held.id), report);
+  });
+
   it("exports a held report as the CLI's JSON text, atomically, and as the HTML page embedding it", async () => {
     const file = path.join(dir, "export.json");
     fs.writeFileSync(file, "the user's old file\n");

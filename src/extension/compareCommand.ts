@@ -31,6 +31,8 @@ export interface CompareHost {
   inspect(uri: vscode.Uri, how: "withData"): Promise<{ report: CompactReport; heldId: number } | undefined>;
   /** Keeps a held report from being released (a new run replacing it) until the returned function is called. */
   pin(id: number): () => void;
+  /** The id the inference process holds a document's report under (held again after a restart). */
+  heldId(d: ModelDocument): Promise<number>;
 }
 
 /** Compares the model's current report with another run or report; resolves to the comparison, or undefined. */
@@ -39,8 +41,7 @@ export async function compareWithData(host: CompareHost, uri: vscode.Uri): Promi
   const s = host.docs.open(uri);
   await host.restore(s);
   const baseline = s.compactReport;
-  const baselineId = s.heldId;
-  if (!baseline || baselineId === undefined) {
+  if (!baseline || s.heldId === undefined) {
     host.seam.notify(
       "info",
       `Inspect ${s.name} first: BN Lens compares another data set with the model's current report, which is the baseline (A).`,
@@ -60,6 +61,13 @@ export async function compareWithData(host: CompareHost, uri: vscode.Uri): Promi
     { id: "compareSource", title: `BN Lens: compare ${s.name} with`, placeHolder: `A (baseline): ${baseline.data.description}` },
   );
   if (!source) return undefined;
+  let baselineId: number;
+  try {
+    baselineId = await host.heldId(s);
+  } catch (e) {
+    host.seam.notify("error", errorMessage(e));
+    return undefined;
+  }
   // A run for B replaces the document's report (A); A stays held until the comparison is made.
   const unpin = host.pin(baselineId);
   try {

@@ -10,6 +10,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
+import { UserError } from "../core/errors";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { HeldReport } from "../protocol/worker";
@@ -82,7 +83,11 @@ export class Controller implements ViewHost, vscode.Disposable {
     readonly client: InspectorClient,
     readonly log: Log,
   ) {
-    this.store = new ReportStore(context, (line) => log.warn(line));
+    this.store = new ReportStore(
+      context,
+      (line) => log.warn(line),
+      (line) => log.info(line),
+    );
     this.memories = new ModelMemories(context.workspaceState);
     this.loader = new ModelLoader({
       client,
@@ -214,9 +219,9 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (!server) {
       server = webviewServer(
         layerHandlers((kind, index) => {
-          const id = this.find(view.uri)?.heldId;
-          if (id === undefined) throw new Error("There is no report for this model yet.");
-          return this.client.reportLayer(id, kind, index);
+          const d = this.find(view.uri);
+          if (!d || d.heldId === undefined) throw new Error("There is no report for this model yet.");
+          return this.heldId(d).then((id) => this.client.reportLayer(id, kind, index));
         }),
         (reply) => this.postTo(view, reply),
       );
@@ -285,11 +290,42 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   private setReport(s: ModelDocument, held: HeldReport, restored: boolean, recalibration?: RecalibrationView): void {
     const replaced = s.heldId;
-    s.setReport(held, restored, recalibration);
+    const stale = s.heldGeneration !== this.client.generation;
+    s.setReport(held, restored, recalibration, this.client.generation);
     // The replaced report's saved copy was asked for when it arrived; the inference process serves in order.
-    if (replaced !== undefined && replaced !== held.id) this.release(replaced);
+    if (replaced !== undefined && replaced !== held.id && !stale) this.release(replaced);
     for (const v of s.views) if (v.ready) this.panel = v;
   }
+
+  /**
+   * The id under which the inference process holds a document's report. After a restart of that process
+   * (a crash, the OOM killer) it holds nothing: the report is held again from its saved copy, once.
+   */
+  async heldId(d: ModelDocument): Promise<number> {
+    if (d.heldId === undefined) throw new UserError("usage", "There is no report for this model yet.");
+    if (d.heldGeneration === this.client.generation) return d.heldId;
+    let again = this.reholding.get(d);
+    if (!again) {
+      const generation = this.client.generation;
+      again = this.store.load(d.uri, this.client).then((saved) => {
+        if (!saved || saved.held.compact.createdAt !== d.compactReport?.createdAt) {
+          if (saved) this.client.releaseHeld(saved.held.id);
+          throw new UserError(
+            "usage",
+            `BN Lens's inference process was restarted and no longer has the report of ${d.name}; inspect the model again.`,
+          );
+        }
+        d.reheld(saved.held.id, generation);
+        this.log.info(`Held the report of ${d.name} again from its saved copy (the inference process was restarted).`);
+        return saved.held.id;
+      });
+      this.reholding.set(d, again);
+      void again.finally(() => this.reholding.delete(d)).catch(() => undefined);
+    }
+    return again;
+  }
+
+  private readonly reholding = new WeakMap<ModelDocument, Promise<number>>();
 
   /** Held reports a command still needs (a comparison's baseline), with how many hold each; released after. */
   private readonly pins = new Map<number, { count: number; released: boolean }>();
@@ -465,6 +501,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       (line) => this.log.info(line),
       this.context.extensionUri.fsPath,
       this.client,
+      (d) => this.heldId(d),
     );
   }
 
@@ -482,6 +519,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         restore: (d) => this.loader.restore(d),
         inspect: (u, how) => this.inspect(u, how),
         pin: (id) => this.pin(id),
+        heldId: (d) => this.heldId(d),
       },
       uri,
     );
@@ -533,9 +571,13 @@ export class Controller implements ViewHost, vscode.Disposable {
   /** A node document's text; the observed statistics of its layer come from the inference process. */
   private async nodeDocumentText(model: vscode.Uri, node: string): Promise<string> {
     const s = this.find(model);
-    const id = s?.heldId;
     const row = s?.compactReport && layersByNode(s.compactReport.rows).get(node);
-    const observed = id !== undefined && row ? await this.client.reportLayer(id, row.kind, row.index).catch(() => undefined) : undefined;
+    const observed =
+      s && row
+        ? await this.heldId(s)
+            .then((id) => this.client.reportLayer(id, row.kind, row.index))
+            .catch(() => undefined)
+        : undefined;
     return (
       nodeText(node, s?.description, s?.compactReport?.model, observed) ??
       `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.description ? "" : ", or the model has not been read yet"}.\n`

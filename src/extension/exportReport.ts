@@ -22,9 +22,10 @@ export async function exportReport(
   /** The extension's install folder: the HTML page is built from its dist/ and media/. */
   extensionDir: string,
   client: InspectorClient,
+  /** The id the inference process holds the document's report under (held again after a restart). */
+  heldId: (doc: ModelDocument) => Promise<number>,
 ): Promise<vscode.Uri | undefined> {
-  const id = doc?.heldId;
-  if (!doc || id === undefined) {
+  if (!doc || doc.heldId === undefined) {
     seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
     return undefined;
   }
@@ -41,6 +42,7 @@ export async function exportReport(
   });
   if (!target) return undefined;
   try {
+    const id = await heldId(doc);
     const html = /\.html?$/i.test(target.path);
     const recalibration = doc.compactReport?.recalibration;
     if (target.scheme === "file") {

@@ -42,6 +42,7 @@ export class ModelDocument implements vscode.CustomDocument {
   private _compactReport: CompactReport | undefined;
   private _restored = false;
   private _heldId: number | undefined;
+  private _heldGeneration = 0;
   private _run: Running | undefined;
   private _comparison: ComparisonReport | undefined;
   /** When the report was set (the status bar shows the most recent). */
@@ -74,6 +75,16 @@ export class ModelDocument implements vscode.CustomDocument {
   get heldId(): number | undefined {
     return this._heldId;
   }
+  /** The inference process's generation (InspectorClient.generation) in which heldId is valid. */
+  get heldGeneration(): number {
+    return this._heldGeneration;
+  }
+
+  /** The same report held again under a new id (the inference process was restarted); nothing is re-sent. */
+  reheld(id: number, generation: number): void {
+    this._heldId = id;
+    this._heldGeneration = generation;
+  }
   get restored(): boolean {
     return this._restored;
   }
@@ -96,9 +107,10 @@ export class ModelDocument implements vscode.CustomDocument {
    * Takes a new report the inference process holds (a finished run, or one restored from storage) and shows
    * it in every view; a recalibration's check comes with its before/after.
    */
-  setReport(held: HeldReport, restored: boolean, recalibration?: RecalibrationView): void {
+  setReport(held: HeldReport, restored: boolean, recalibration?: RecalibrationView, generation = 0): void {
     this._restored = restored;
     this._heldId = held.id;
+    this._heldGeneration = generation;
     this._compactReport = recalibration ? { ...held.compact, recalibration } : held.compact;
     this.reportedAt = performance.now();
     this.post({ type: "runFinished", report: this._compactReport, restored });

@@ -19,6 +19,8 @@ export class ReportStore {
   constructor(
     context: vscode.ExtensionContext,
     private readonly log: (line: string) => void,
+    /** Where a kept copy is noted (the log's info level). */
+    private readonly kept: (line: string) => void = () => undefined,
   ) {
     this.dir = vscode.Uri.joinPath(context.storageUri ?? context.globalStorageUri, "reports");
   }
@@ -38,6 +40,7 @@ export class ReportStore {
         // The inference process writes the copy (atomically, making the folder), off the host's thread.
         // Asked at once, before any later request could release the report.
         await client.saveHeld(id, file.fsPath, model.toString(), recalibration);
+        this.kept(`Kept the report of ${model.fsPath} for a window reload.`);
         await this.prune();
         return;
       }

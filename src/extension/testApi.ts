@@ -102,9 +102,9 @@ export function testApi(c: Controller, log: Log, activationMs: number): BnLensAp
     };
   };
   return {
-    lastReport: () => {
-      const id = c.docs.lastReported()?.heldId;
-      return id === undefined ? Promise.resolve(undefined) : c.client.fetchReport(id);
+    lastReport: async () => {
+      const d = c.docs.lastReported();
+      return d && d.heldId !== undefined ? c.client.fetchReport(await c.heldId(d)) : undefined;
     },
     fullReport: (heldId) => c.client.fetchReport(heldId),
     panelState: () => {

@@ -104,6 +104,7 @@ export class InspectorClient {
     child.on("message", (msg: unknown) => this.rpc.receive(msg));
     child.on("exit", (code, signal) => {
       if (this.child === child) this.child = undefined;
+      this.exits++;
       const mine = [...this.sentTo].filter(([id, c]) => c === child && this.rpc.isPending(id)).map(([id]) => id);
       for (const [id, c] of [...this.sentTo]) if (c === child) this.sentTo.delete(id);
       if (mine.length === 0) return;
@@ -124,6 +125,15 @@ export class InspectorClient {
     this.child = child;
     this.options.onLog?.(`Started the inference process (pid ${child.pid}).`);
     return child;
+  }
+
+  private exits = 0;
+  /**
+   * Counts the inference process's exits: an id of a held report is valid only in the generation that
+   * handed it out (a new process holds nothing, and numbers its reports from 1 again).
+   */
+  get generation(): number {
+    return this.exits;
   }
 
   private track<R>(call: { requestId: number; result: Promise<R> }): { requestId: number; result: Promise<R> } {

@@ -10,7 +10,6 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
-import { UserError } from "../core/errors";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { HeldReport } from "../protocol/worker";
@@ -28,6 +27,7 @@ import { WorkerError, type InspectorClient } from "../runtime/client";
 import { compareWithData } from "./compareCommand";
 import { askData, describeData, type DataChoice } from "./dataChoice";
 import { FindingsDiagnostics } from "./diagnostics";
+import { HeldIds } from "./heldIds";
 import { exportReport } from "./exportReport";
 import { layersByNode, showLayerArgs } from "./findingLinks";
 import type { Log } from "./log";
@@ -69,6 +69,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   readonly status = new StatusBar(this.docs);
   readonly store: ReportStore;
   readonly memories: ModelMemories;
+  private readonly held: HeldIds;
   private readonly loader: ModelLoader;
   private readonly runHost: RunHost;
   private readonly nodeDocs: NodeDocuments;
@@ -89,6 +90,7 @@ export class Controller implements ViewHost, vscode.Disposable {
       (line) => log.info(line),
     );
     this.memories = new ModelMemories(context.workspaceState);
+    this.held = new HeldIds(client, this.store, log);
     this.loader = new ModelLoader({
       client,
       store: this.store,
@@ -293,62 +295,14 @@ export class Controller implements ViewHost, vscode.Disposable {
     const stale = s.heldGeneration !== this.client.generation;
     s.setReport(held, restored, recalibration, this.client.generation);
     // The replaced report's saved copy was asked for when it arrived; the inference process serves in order.
-    if (replaced !== undefined && replaced !== held.id && !stale) this.release(replaced);
+    // An id of a process that has since ended names nothing (or another report) in the new one.
+    if (replaced !== undefined && replaced !== held.id && !stale) this.held.release(replaced);
     for (const v of s.views) if (v.ready) this.panel = v;
   }
 
-  /**
-   * The id under which the inference process holds a document's report. After a restart of that process
-   * (a crash, the OOM killer) it holds nothing: the report is held again from its saved copy, once.
-   */
-  async heldId(d: ModelDocument): Promise<number> {
-    if (d.heldId === undefined) throw new UserError("usage", "There is no report for this model yet.");
-    if (d.heldGeneration === this.client.generation) return d.heldId;
-    let again = this.reholding.get(d);
-    if (!again) {
-      const generation = this.client.generation;
-      again = this.store.load(d.uri, this.client).then((saved) => {
-        if (!saved || saved.held.compact.createdAt !== d.compactReport?.createdAt) {
-          if (saved) this.client.releaseHeld(saved.held.id);
-          throw new UserError(
-            "usage",
-            `BN Lens's inference process was restarted and no longer has the report of ${d.name}; inspect the model again.`,
-          );
-        }
-        d.reheld(saved.held.id, generation);
-        this.log.info(`Held the report of ${d.name} again from its saved copy (the inference process was restarted).`);
-        return saved.held.id;
-      });
-      this.reholding.set(d, again);
-      void again.finally(() => this.reholding.delete(d)).catch(() => undefined);
-    }
-    return again;
-  }
-
-  private readonly reholding = new WeakMap<ModelDocument, Promise<number>>();
-
-  /** Held reports a command still needs (a comparison's baseline), with how many hold each; released after. */
-  private readonly pins = new Map<number, { count: number; released: boolean }>();
-
-  private release(id: number): void {
-    const pin = this.pins.get(id);
-    if (pin) pin.released = true;
-    else this.client.releaseHeld(id);
-  }
-
-  /** Keeps a held report from being released until the returned function is called. */
-  pin(id: number): () => void {
-    const pin = this.pins.get(id) ?? { count: 0, released: false };
-    pin.count++;
-    this.pins.set(id, pin);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      if (--pin.count > 0) return;
-      this.pins.delete(id);
-      if (pin.released) this.client.releaseHeld(id);
-    };
+  /** The id the inference process holds a document's report under (held again after a restart: heldIds.ts). */
+  heldId(d: ModelDocument): Promise<number> {
+    return this.held.heldId(d);
   }
 
   private trustGranted(): void {
@@ -518,7 +472,7 @@ export class Controller implements ViewHost, vscode.Disposable {
         openView: (u) => this.openView(u),
         restore: (d) => this.loader.restore(d),
         inspect: (u, how) => this.inspect(u, how),
-        pin: (id) => this.pin(id),
+        pin: (id) => this.held.pin(id),
         heldId: (d) => this.heldId(d),
       },
       uri,

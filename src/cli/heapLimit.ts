@@ -1,8 +1,9 @@
 /**
- * merge holds every report it reads as JavaScript values: a report of 300 layers x 2,048 channels (about
- * 700 MB of JSON) takes several times its size in memory, more than Node's default heap of about 4 GB. When
- * the inputs need more, the CLI runs itself again with a heap large enough (--max-old-space-size), so the
- * user never meets V8's "heap out of memory" abort; when the machine has too little memory, one sentence.
+ * `merge` streams its reports layer by layer (src/cli/mergeFiles.ts), in memory that does not grow with
+ * them; only `merge --html` reads the merged report back whole (the page embeds it), which takes several
+ * times its size, more than Node's default heap of about 4 GB for a report of 300 layers x 2,048 channels.
+ * Then the CLI runs itself again with a heap large enough (--max-old-space-size), so the user never meets
+ * V8's "heap out of memory" abort; when the machine has too little memory, one sentence.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,8 +11,8 @@ import * as os from "node:os";
 import { getHeapStatistics } from "node:v8";
 import { UserError } from "../core/errors";
 
-// Heap per byte of report JSON while merging (the reports read, the merged one built, the pieces written),
-// at least 7: merging two 300 x 2,048 shards (1.4 GB of JSON) passed 10 GB of resident memory.
+// Heap per byte of report JSON when reports are held whole: at least 7, measured before merge streamed
+// (merging two 300 x 2,048 shards, 1.4 GB of JSON, whole, passed 10 GB of resident memory).
 const HEAP_PER_JSON_BYTE = 7;
 const RERUN_MARK = "BN_LENS_HEAP_RERUN";
 

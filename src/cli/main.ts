@@ -15,14 +15,13 @@
  * Exit codes: 0 success; 2 bad usage or bad input (one "error:" line on stderr); 1 a bug in BN Lens;
  * 3 findings at or above --fail-on.
  */
-import { checkMergeable, jsonFilePieces, reportJsonPieces, type HistogramDetail } from "../core/inspect/reportJson";
+import { jsonFilePieces, reportJsonPieces, type HistogramDetail } from "../core/inspect/reportJson";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { UserError, isUserError } from "../core/errors";
 import { parseShard } from "../core/inputs/shard";
-import { mergeReports } from "../core/inspect/buildReport";
 import { describeBatchDependence } from "../core/stats/batchDependence";
 import { formatBatchStudy, formatModelDescription, formatReport } from "./table";
 import type { Report, Severity } from "../core/report";
@@ -33,6 +32,7 @@ import { COMPARE_THRESHOLD_OPTIONS, compareCommand, compareThresholdOptions, pri
 import { demoModelPath, writeDemoModel } from "./demo";
 import { checkOutputPath, writeFileAtomic } from "./output";
 import { rerunWithHeapFor } from "./heapLimit";
+import { mergeReportFiles } from "./mergeFiles";
 import { readReportFile, readReportOrComparison, refuseInputAsOutput, refuseSameFiles } from "./reportFiles";
 import { RECALIBRATE_HELP, RECALIBRATE_USAGE, recalibrateCommand } from "./recalibrateCommand";
 import { SHARE_OPTIONS, gate, parseFailOn, writeComparisonHtml, writeShareOutputs } from "./shareOutputs";
@@ -239,7 +239,7 @@ async function inspectCommand(args: string[], defaultFailOn?: Severity): Promise
   else if (report.batchDependence)
     process.stdout.write(`\n${describeBatchDependence(report.batchDependence)} (--batch-study shows every output.)\n`);
   if (values.json) process.stdout.write(`\nReport written to ${values.json}\n`);
-  for (const line of writeShareOutputs(report, values)) process.stdout.write(`${line}\n`);
+  for (const line of writeShareOutputs(report, values, () => report)) process.stdout.write(`${line}\n`);
   const verdict = gate(report, failOn);
   if (verdict.line) process.stdout.write(`${verdict.line}\n`);
   return verdict.code;
@@ -256,19 +256,16 @@ async function mergeCommand(args: string[]): Promise<number> {
   if (values.json === undefined) throw usage("merge needs --json OUT for the merged report");
   const out = checkOutputPath(values.json, "--json", positionals);
   refuseSameFiles(positionals);
-  const rerun = rerunWithHeapFor(positionals, `Merging ${positionals.length} reports`);
-  if (rerun !== undefined) return rerun;
-  const reports = positionals.map((file) => {
-    const report = readReportFile(file);
-    checkMergeable(report, file);
-    return report;
-  });
-  const merged = mergeReports(reports, positionals);
-  writeJson(out, merged);
+  // The merge streams layer by layer; only the HTML page, which embeds the whole merged report, reads it back whole.
+  if (values.html !== undefined) {
+    const rerun = rerunWithHeapFor(positionals, `Merging ${positionals.length} reports into an HTML page`);
+    if (rerun !== undefined) return rerun;
+  }
+  const merged = mergeReportFiles(positionals, out);
   process.stdout.write(formatReport(merged) + "\n");
   if (values["batch-study"]) process.stdout.write("\n" + formatBatchStudy(merged) + "\n");
-  process.stdout.write(`\nMerged ${reports.length} reports (${merged.samples} samples) into ${values.json}\n`);
-  for (const line of writeShareOutputs(merged, values)) process.stdout.write(`${line}\n`);
+  process.stdout.write(`\nMerged ${positionals.length} reports (${merged.samples} samples) into ${values.json}\n`);
+  for (const line of writeShareOutputs(merged, values, () => readReportFile(out))) process.stdout.write(`${line}\n`);
   const verdict = gate(merged, failOn);
   if (verdict.line) process.stdout.write(`${verdict.line}\n`);
   return verdict.code;
@@ -281,7 +278,7 @@ async function htmlCommand(args: string[]): Promise<void> {
   refuseInputAsOutput(values.out, positionals, "the HTML report");
   const read = readReportOrComparison(positionals[0]);
   if ("comparison" in read) process.stdout.write(`${writeComparisonHtml(read.comparison, values.out, positionals)}\n`);
-  else for (const line of writeShareOutputs(read.report, { html: values.out })) process.stdout.write(`${line}\n`);
+  else for (const line of writeShareOutputs(read.report, { html: values.out }, () => read.report)) process.stdout.write(`${line}\n`);
 }
 
 async function describeCommand(args: string[]): Promise<void> {

@@ -10,6 +10,7 @@ import * as zlib from "node:zlib";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { UserError } from "../core/errors";
 import type { Report, Severity } from "../core/report";
+import type { ReportOutline } from "../core/inspect/reportOutline";
 import { decodeModel } from "../core/onnx/model";
 import { comparisonHtml } from "../core/share/comparisonHtml";
 import { reportHtml } from "../core/share/htmlReport";
@@ -100,7 +101,7 @@ export function writeComparisonHtml(comparison: ComparisonReport, file: string, 
 }
 
 /** The model file a report describes, checked to be the same bytes (node ids come from it). */
-function modelBytes(report: Report): Uint8Array {
+function modelBytes(report: ReportOutline): Uint8Array {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(report.model.path);
@@ -112,15 +113,18 @@ function modelBytes(report: Report): Uint8Array {
   return bytes;
 }
 
-/** Writes the outputs asked for; returns lines to print ("SARIF written to ..."). */
-export function writeShareOutputs(report: Report, values: ShareValues): string[] {
+/**
+ * Writes the outputs asked for; returns lines to print ("SARIF written to ..."). SARIF and Model Explorer
+ * read the outline only; the HTML page embeds the whole report, which `whole` gives (a merge reads it back).
+ */
+export function writeShareOutputs(report: ReportOutline, values: ShareValues, whole: () => Report): string[] {
   const lines: string[] = [];
   if (values.sarif) {
     writeOutput(values.sarif, JSON.stringify(reportToSarif(report, sarifArtifact(report.model.path)), null, 1), "SARIF log");
     lines.push(`SARIF written to ${values.sarif}`);
   }
   if (values.html) {
-    const html = htmlOf(report);
+    const html = htmlOf(whole());
     writeOutput(values.html, html, "HTML report");
     lines.push(`HTML report written to ${values.html} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`);
   }
@@ -139,7 +143,7 @@ export function writeShareOutputs(report: Report, values: ShareValues): string[]
 }
 
 /** The exit code of a finished run under --fail-on, and the line that says why when it fails. */
-export function gate(report: Report, failOn: Severity | undefined): { code: number; line?: string } {
+export function gate(report: ReportOutline, failOn: Severity | undefined): { code: number; line?: string } {
   if (!failOn) return { code: 0 };
   const n = findingsAtOrAbove(report, failOn);
   if (n === 0) return { code: 0, line: `No finding at or above ${failOn}.` };

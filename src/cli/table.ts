@@ -1,4 +1,5 @@
-import type { Report, Severity } from "../core/report";
+import type { Severity } from "../core/report";
+import type { ReportOutline } from "../core/inspect/reportOutline";
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import { pooled } from "../core/stats/accumulator";
 import { describeBatchDependence, relativeChangeText } from "../core/stats/batchDependence";
@@ -16,7 +17,7 @@ function pct(x: number | null): string {
 const mark: Record<Severity, string> = { error: "E", warning: "W", info: "i" };
 
 /** The readable per-layer table and the warnings, as the CLI prints them. */
-export function formatReport(report: Report, options: { width?: number; maxWarnings?: number } = {}): string {
+export function formatReport(report: ReportOutline, options: { width?: number; maxWarnings?: number } = {}): string {
   const lines: string[] = [];
   const m = report.model;
   lines.push(
@@ -128,7 +129,7 @@ function mean(values: readonly number[]): number | null {
 }
 
 /** The batch-size study as a compact table: per layer, the worst channel's 95% ranges of d and r at a few sizes. */
-export function formatBatchStudy(report: Report, sizes = [1, 2, 4, 8, 16, 32, 64]): string {
+export function formatBatchStudy(report: ReportOutline, sizes = [1, 2, 4, 8, 16, 32, 64]): string {
   const study = report.batchStudy;
   if (!study) return "Batch-size study: not available (no per-sample statistics in this report).";
   const lines: string[] = [];
@@ -161,7 +162,7 @@ export function formatBatchStudy(report: Report, sizes = [1, 2, 4, 8, 16, 32, 64
 }
 
 /** The training-mode measurement: one sentence, then per output mean |change| and relative L2 change with intervals. */
-function formatBatchDependence(report: Report): string[] {
+function formatBatchDependence(report: ReportOutline): string[] {
   const d = report.batchDependence;
   const training = report.layers.filter((l) => l.warnings.some((w) => w.rule === "training-mode")).length;
   if (!d) {

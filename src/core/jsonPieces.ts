@@ -16,7 +16,16 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-type Frame = { array: unknown[] } | { object: Record<string, unknown>; key: string | undefined };
+type Frame = { array: unknown[]; split?: string } | { object: Record<string, unknown>; key: string | undefined };
+
+/**
+ * What a parser in split mode hands out (`take()`), in text order: each top-level field of the root object
+ * once its value is complete, and, for the fields named at construction whose value is an array, each
+ * element on its own and then the array's end. Neither is kept in the root, so the parser holds one
+ * element at a time.
+ */
+export type JsonEvent =
+  { kind: "field"; key: string; value: unknown } | { kind: "item"; key: string; value: unknown } | { kind: "end"; key: string };
 
 // What the next token may be.
 const enum Expect {
@@ -33,9 +42,23 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const NESTED = /[[{"]/;
 const LITERALS: Record<string, [string, unknown]> = { t: ["true", true], f: ["false", false], n: ["null", null] };
 
-/** Parses JSON given with write(piece) calls; end() returns the value. */
+/**
+ * Parses JSON given with write(piece) calls; end() returns the value. With `split` (split mode), a root
+ * object's fields are handed out by take() instead of kept (end() then returns an empty object).
+ */
 export class JsonPieceParser {
   private readonly stack: Frame[] = [];
+  private readonly events: JsonEvent[] = [];
+
+  constructor(
+    /** Top-level fields whose array elements are handed out one by one; undefined: build the whole value. */
+    private readonly split?: ReadonlySet<string>,
+  ) {}
+
+  /** The events completed since the last call (split mode). */
+  take(): JsonEvent[] {
+    return this.events.splice(0, this.events.length);
+  }
   private expect = Expect.Value;
   private root: unknown = undefined;
   private carry = "";
@@ -116,6 +139,30 @@ export class JsonPieceParser {
             i++;
             continue;
           }
+          if ((c === "{" || c === "[") && this.inSplitArray()) {
+            // An element of a split array (a report's layer): found whole, then read by the native parser.
+            const end = this.elementEnd(text, i);
+            if (end < 0) {
+              if (!final) {
+                stopAt = i;
+                break;
+              }
+              this.skip = undefined;
+            } else {
+              let parsed: unknown;
+              try {
+                parsed = JSON.parse(text.slice(i, end + 1));
+              } catch {
+                parsed = undefined; // the generic path finds the problem and says where
+              }
+              if (parsed !== undefined) {
+                this.value(parsed);
+                this.afterValue();
+                i = end + 1;
+                continue;
+              }
+            }
+          }
           if (c === "[") {
             // Most of a report is flat arrays of numbers, one per line: the native parser reads those.
             const close = text.indexOf("]", i);
@@ -137,15 +184,16 @@ export class JsonPieceParser {
               }
             }
             const array: unknown[] = [];
-            this.value(array);
-            this.stack.push({ array });
+            this.splitFrame = undefined;
+            this.value(array, true);
+            this.stack.push(this.splitFrame !== undefined ? { array, split: this.splitFrame } : { array });
             this.expect = Expect.ValueOrClose;
             i++;
             continue;
           }
           if (c === "{") {
             const object: Record<string, unknown> = {};
-            this.value(object);
+            this.value(object, true);
             this.stack.push({ object, key: undefined });
             this.expect = Expect.KeyOrClose;
             i++;
@@ -199,6 +247,40 @@ export class JsonPieceParser {
     this.offset += keep;
   }
 
+  // How far elementEnd got in the element that starts the carried text, so a long element is scanned once.
+  private skip: { at: number; depth: number; inString: boolean } | undefined;
+
+  private inSplitArray(): boolean {
+    const top = this.stack[this.stack.length - 1];
+    return this.split !== undefined && this.stack.length === 2 && "array" in top && top.split !== undefined;
+  }
+
+  /**
+   * The index of the bracket closing the container opened at `start`, or -1 when the text ends first (the
+   * scan resumes there with the next piece). Only brackets outside strings count; JSON.parse judges the rest.
+   */
+  private elementEnd(text: string, start: number): number {
+    const resume = this.skip && start === 0 ? this.skip : { at: start, depth: 0, inString: false };
+    this.skip = undefined;
+    let { depth, inString } = resume;
+    const n = text.length;
+    let j = resume.at;
+    for (; j < n; j++) {
+      const ch = text.charCodeAt(j);
+      if (inString) {
+        if (ch === 0x5c) j++;
+        else if (ch === 0x22) inString = false;
+      } else if (ch === 0x22) inString = true;
+      else if (ch === 0x7b || ch === 0x5b) depth++;
+      else if (ch === 0x7d || ch === 0x5d) {
+        if (--depth === 0) return j;
+      }
+    }
+    // After a backslash at the very end, j is one past the text: the scan resumes after the escaped character.
+    this.skip = { at: j - start, depth, inString };
+    return -1;
+  }
+
   private top(): Frame {
     return this.stack[this.stack.length - 1];
   }
@@ -214,8 +296,13 @@ export class JsonPieceParser {
     }
   }
 
-  private value(v: unknown): void {
+  /** Where a value goes: into its parent, or (split mode) out as an event; `open` for a container just begun. */
+  private value(v: unknown, open = false): void {
     const top = this.stack[this.stack.length - 1];
+    if (this.split && top && this.stack.length <= 2) {
+      const handed = this.handOut(top, v, open);
+      if (handed) return;
+    }
     if (!top) this.root = v;
     else if ("array" in top) top.array.push(v);
     else if (top.key === "__proto__")
@@ -224,6 +311,30 @@ export class JsonPieceParser {
     else top.object[top.key as string] = v;
   }
 
+  /**
+   * Split mode: a value directly in the root object, or an element of a split array, is handed out (a
+   * container once it closes) instead of stored. Returns whether the value was taken care of.
+   */
+  private handOut(top: Frame, v: unknown, open: boolean): boolean {
+    if (this.stack.length === 1 && "object" in top) {
+      const key = top.key as string;
+      if (open) {
+        if (Array.isArray(v) && this.split!.has(key)) this.splitFrame = key;
+        return true;
+      }
+      this.events.push({ kind: "field", key, value: v });
+      return true;
+    }
+    if (this.stack.length === 2 && "array" in top && top.split !== undefined) {
+      if (!open) this.events.push({ kind: "item", key: top.split, value: v });
+      return true;
+    }
+    return false;
+  }
+
+  // Set by handOut when the container just opened is a split array (read by the "[" case).
+  private splitFrame: string | undefined;
+
   private afterValue(): void {
     this.expect = this.stack.length === 0 ? Expect.End : Expect.CommaOrClose;
   }
@@ -231,6 +342,11 @@ export class JsonPieceParser {
   private close(c: string, at: number): void {
     const top = this.stack.pop();
     if (!top || (c === "]") !== "array" in top) this.fail(`Unexpected '${c}'`, at);
+    if (this.split && this.stack.length > 0 && this.stack.length <= 2) {
+      const container = "array" in top ? top.array : top.object;
+      if ("array" in top && top.split !== undefined) this.events.push({ kind: "end", key: top.split });
+      else this.handOut(this.stack[this.stack.length - 1], container, false);
+    }
     this.afterValue();
   }
 }

@@ -249,8 +249,24 @@ const layer: Check = check(layerShape.what, (v, f) => {
   for (const k of ["gamma", "beta"] as const) lengthIs(l[k], C, `${f}.${k}`);
   lengthIs(l.running.mean, C, `${f}.running.mean`);
   lengthIs(l.running.var, C, `${f}.running.var`);
-  for (const k of ["z", "varRatio", "postMeanMinusBeta", "postStdOverGamma"] as const) lengthIs(l.compare[k], C, `${f}.compare.${k}`);
+  const perChannel = [
+    "z",
+    "varRatio",
+    "postMeanMinusBeta",
+    "postStdOverGamma",
+    "zInterval",
+    "varRatioInterval",
+    "effectiveSamples",
+  ] as const;
+  for (const k of perChannel) lengthIs(l.compare[k], C, `${f}.compare.${k}`);
   saturationMatches(C, `${f}.saturation`, l.saturation);
+  for (const k of ["flat", "off", "saturated"] as const) lengthIs(l.expected[k], C, `${f}.expected.${k}`);
+  // Per-sample moments merge channel by channel: a short array would merge channels that do not exist.
+  const ps = l.perSample;
+  if (ps) {
+    for (const k of ["center", "n", "cmq"] as const) lengthIs(ps[k], C, `${f}.perSample.${k}`);
+    for (const m of ["mean", "m2"] as const) for (const k of ["m", "w", "q"] as const) lengthIs(ps[m][k], C, `${f}.perSample.${m}.${k}`);
+  }
 });
 
 const activationLayer: Check = check(activationShape.what, (v, f) => {
@@ -259,97 +275,118 @@ const activationLayer: Check = check(activationShape.what, (v, f) => {
   saturationMatches(a.channels, `${f}.saturation`, a.saturation);
 });
 
-const reportShape = object<Report>(
+/** The top-level fields a report has before its layers: what merge needs before it reads any layer. */
+export const REPORT_HEAD_KEYS = [
+  "schemaVersion",
+  "id",
+  "generator",
+  "createdAt",
+  "model",
+  "data",
+  "samples",
+  "run",
+  "thresholds",
+  "histogram",
+] as const;
+
+/** A report's top-level fields before its layers (REPORT_HEAD_KEYS). */
+export type ReportHead = Pick<Report, (typeof REPORT_HEAD_KEYS)[number]>;
+
+/** A report's top-level fields after its layers and activations. */
+export type ReportTail = Pick<Report, "warnings" | "batchStudy" | "batchDependence" | "summary">;
+
+const headShape = object<ReportHead>("a JSON object", {
+  schemaVersion: literal(REPORT_SCHEMA_VERSION),
+  id: check("a run id (a string of hex digits)", (v, f) =>
+    expect(typeof v === "string" && /^[0-9a-f]{8,64}$/.test(v), f, "a run id (8 to 64 hex digits)", v),
+  ),
+  generator: object<Report["generator"]>("a generator object", { name: literal("bn-lens"), version: str, onnxruntime: str }),
+  createdAt: str,
+  model: object<Report["model"]>("a model object", {
+    path: str,
+    name: str,
+    sizeBytes: count,
+    sha256: check("a sha256 (64 hex digits)", (v, f) =>
+      expect(typeof v === "string" && /^[0-9a-f]{64}$/.test(v), f, "a sha256 (64 hex digits)", v),
+    ),
+    producer: str,
+    irVersion: count,
+    opset: count,
+    nodeCount: count,
+    inputs: array(
+      object<InputJson>("an input object", {
+        name: str,
+        dtype: str,
+        declared: nullable(
+          array(
+            check("a dim (a number, a name or null)", (d, f) =>
+              expect(
+                d === null || typeof d === "string" || (typeof d === "number" && Number.isSafeInteger(d)),
+                f,
+                "a dim (a number, a name or null)",
+                d,
+              ),
+            ),
+            undefined,
+            "an array of dims",
+          ),
+        ),
+        fed: counts,
+      }),
+      undefined,
+      "an array of inputs",
+    ),
+    outputs: strings,
+    bnCount: count,
+    fusedAway: bool,
+    statement: str,
+    notes: strings,
+  }),
+  data: object<Report["data"]>("a data object", { kind: str, synthetic: bool, description: str, sources: strings }),
+  samples: count,
+  run: object<Report["run"]>(
+    "a run object",
+    {
+      batchSize: int(1),
+      seed: count,
+      elapsedMs: num(0),
+      runs: int(1),
+      shards: array(str, undefined, "an array of run ids"),
+      precision: object<PrecisionJson>("a precision object", {
+        mode: literal("exact", "fast"),
+        description: str,
+        histogramSampling: num(0),
+      }),
+      trainBatch: nullable(int(1)),
+      shard: object<ShardJson>("a shard object", { index: count, count: int(1), samplesTotal: count }),
+    },
+    ["shard"],
+  ),
+  thresholds: object<Thresholds>("a thresholds object", {
+    slopeFraction: num(0),
+    meanShift: object("a pair of thresholds", pair),
+    varianceRatio: object("a pair of thresholds", pair),
+    saturation: object("a pair of thresholds", pair),
+    rectifierOff: object<{ warning: number }>("a threshold object", { warning: num() }),
+    deadGamma: num(0),
+    deadRunningVar: num(0),
+    minCount: num(0),
+    confidence: num(0),
+    batchTolerance: num(0),
+  }),
+  histogram: object<HistogramScheme>("a histogram scheme object", {
+    name: literal("log2-quarter-octave"),
+    bucketsPerOctave: int(1),
+    minExponent: int(-1074, 1024),
+    maxExponent: int(-1074, 1024),
+    bucketCount: int(1, 100_000),
+    boundaries: array(num(), undefined, "an array of bucket boundaries"),
+  }),
+});
+
+const tailShape = object<ReportTail>(
   "a JSON object",
   {
-    schemaVersion: literal(REPORT_SCHEMA_VERSION),
-    id: check("a run id (a string of hex digits)", (v, f) =>
-      expect(typeof v === "string" && /^[0-9a-f]{8,64}$/.test(v), f, "a run id (8 to 64 hex digits)", v),
-    ),
-    generator: object<Report["generator"]>("a generator object", { name: literal("bn-lens"), version: str, onnxruntime: str }),
-    createdAt: str,
-    model: object<Report["model"]>("a model object", {
-      path: str,
-      name: str,
-      sizeBytes: count,
-      sha256: check("a sha256 (64 hex digits)", (v, f) =>
-        expect(typeof v === "string" && /^[0-9a-f]{64}$/.test(v), f, "a sha256 (64 hex digits)", v),
-      ),
-      producer: str,
-      irVersion: count,
-      opset: count,
-      nodeCount: count,
-      inputs: array(
-        object<InputJson>("an input object", {
-          name: str,
-          dtype: str,
-          declared: nullable(
-            array(
-              check("a dim (a number, a name or null)", (d, f) =>
-                expect(
-                  d === null || typeof d === "string" || (typeof d === "number" && Number.isSafeInteger(d)),
-                  f,
-                  "a dim (a number, a name or null)",
-                  d,
-                ),
-              ),
-              undefined,
-              "an array of dims",
-            ),
-          ),
-          fed: counts,
-        }),
-        undefined,
-        "an array of inputs",
-      ),
-      outputs: strings,
-      bnCount: count,
-      fusedAway: bool,
-      statement: str,
-      notes: strings,
-    }),
-    data: object<Report["data"]>("a data object", { kind: str, synthetic: bool, description: str, sources: strings }),
-    samples: count,
-    run: object<Report["run"]>(
-      "a run object",
-      {
-        batchSize: int(1),
-        seed: count,
-        elapsedMs: num(0),
-        runs: int(1),
-        shards: array(str, undefined, "an array of run ids"),
-        precision: object<PrecisionJson>("a precision object", {
-          mode: literal("exact", "fast"),
-          description: str,
-          histogramSampling: num(0),
-        }),
-        trainBatch: nullable(int(1)),
-        shard: object<ShardJson>("a shard object", { index: count, count: int(1), samplesTotal: count }),
-      },
-      ["shard"],
-    ),
-    thresholds: object<Thresholds>("a thresholds object", {
-      slopeFraction: num(0),
-      meanShift: object("a pair of thresholds", pair),
-      varianceRatio: object("a pair of thresholds", pair),
-      saturation: object("a pair of thresholds", pair),
-      rectifierOff: object<{ warning: number }>("a threshold object", { warning: num() }),
-      deadGamma: num(0),
-      deadRunningVar: num(0),
-      minCount: num(0),
-      confidence: num(0),
-      batchTolerance: num(0),
-    }),
-    histogram: object<HistogramScheme>("a histogram scheme object", {
-      name: literal("log2-quarter-octave"),
-      bucketsPerOctave: int(1),
-      minExponent: int(-1074, 1024),
-      maxExponent: int(-1074, 1024),
-      bucketCount: int(1, 100_000),
-      boundaries: array(num(), undefined, "an array of bucket boundaries"),
-    }),
-    layers: array(layer, undefined, "an array of BN layers"),
-    activations: array(activationLayer, undefined, "an array of activation layers"),
     warnings,
     batchStudy,
     batchDependence,
@@ -362,12 +399,25 @@ const reportShape = object<Report>(
   ["batchDependence"],
 );
 
+const layersWhat = "an array of BN layers";
+const activationsWhat = "an array of activation layers";
+
+/** Turns a SchemaError into the sentence about `what` (a file name). */
+function sentence<T>(what: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof SchemaError) throw new UserError("data", `${what} is not a valid BN Lens report: ${e.message}.`);
+    throw e;
+  }
+}
+
 /**
- * Checks that `value` is a complete BN Lens report of this schema version; `what` names where it came
- * from (a file name). Throws a UserError with one sentence naming the file, the field and what was expected.
+ * Checks a report's head (its fields before the layers; `fields` may hold others too): that it is a BN Lens
+ * report of this schema version, then every head field. Throws checkReport's sentences.
  */
-export function checkReport(value: unknown, what: string): Report {
-  const r = value as Partial<Report> | null;
+export function checkReportHead(fields: Record<string, unknown>, what: string): ReportHead {
+  const r = fields as Partial<Report> | null;
   if (!r || typeof r !== "object" || Array.isArray(r) || r.generator?.name !== "bn-lens") {
     throw new UserError(
       "data",
@@ -380,26 +430,70 @@ export function checkReport(value: unknown, what: string): Report {
       `${what} has report schema version ${String(r.schemaVersion)}, and this BN Lens reads version ${REPORT_SCHEMA_VERSION}; re-run the inspection with this version.`,
     );
   }
-  try {
-    reportShape(value, "");
-    const report = value as Report;
-    for (let i = 0; i < report.layers.length; i++)
-      channelsMatch(report.layers[i].channels, report.histogram.bucketCount, `layers[${i}].pre`, report.layers[i].pre);
-    for (let i = 0; i < report.layers.length; i++)
-      channelsMatch(report.layers[i].channels, report.histogram.bucketCount, `layers[${i}].post`, report.layers[i].post);
-    for (let i = 0; i < report.activations.length; i++) {
-      const a = report.activations[i];
-      channelsMatch(a.channels, report.histogram.bucketCount, `activations[${i}].stats`, a.stats);
-    }
+  return sentence(what, () => {
+    const head = headShape(fields, "");
     expect(
-      report.histogram.boundaries.length === report.histogram.bucketCount - 1,
+      head.histogram.boundaries.length === head.histogram.bucketCount - 1,
       "histogram.boundaries",
-      `an array of ${report.histogram.bucketCount - 1} (bucketCount - 1)`,
-      report.histogram.boundaries,
+      `an array of ${head.histogram.bucketCount - 1} (bucketCount - 1)`,
+      head.histogram.boundaries,
     );
-    return report;
-  } catch (e) {
-    if (e instanceof SchemaError) throw new UserError("data", `${what} is not a valid BN Lens report: ${e.message}.`);
-    throw e;
-  }
+    return head;
+  });
+}
+
+/** Checks element `index` of a report's `layers` (its head gave `head`). */
+export function checkReportLayer(value: unknown, index: number, head: ReportHead, what: string): LayerReport {
+  return sentence(what, () => {
+    const at = `layers[${index}]`;
+    layer(value, at);
+    const l = value as LayerReport;
+    channelsMatch(l.channels, head.histogram.bucketCount, `${at}.pre`, l.pre);
+    channelsMatch(l.channels, head.histogram.bucketCount, `${at}.post`, l.post);
+    return l;
+  });
+}
+
+/** Checks element `index` of a report's `activations`. */
+export function checkReportActivation(value: unknown, index: number, head: ReportHead, what: string): ActivationLayerReport {
+  return sentence(what, () => {
+    const at = `activations[${index}]`;
+    activationLayer(value, at);
+    const a = value as ActivationLayerReport;
+    channelsMatch(a.channels, head.histogram.bucketCount, `${at}.stats`, a.stats);
+    return a;
+  });
+}
+
+/**
+ * The sentence for a report whose `layers` or `activations` is not an array (`value`), or is missing
+ * (undefined): the field must come before the fields after it are checked.
+ */
+export function checkReportArray(key: "layers" | "activations", value: unknown, what: string): unknown[] {
+  return sentence(what, () => {
+    const expected = key === "layers" ? layersWhat : activationsWhat;
+    if (value === undefined) throw new SchemaError(key, expected, undefined);
+    expect(Array.isArray(value), key, expected, value);
+    return value as unknown[];
+  });
+}
+
+/** Checks a report's fields after its layers and activations (`fields` may hold others too). */
+export function checkReportTail(fields: Record<string, unknown>, what: string): ReportTail {
+  return sentence(what, () => tailShape(fields, ""));
+}
+
+/**
+ * Checks that `value` is a complete BN Lens report of this schema version; `what` names where it came
+ * from (a file name). Throws a UserError with one sentence naming the file, the field and what was expected.
+ * The same checks, in the same order, as a report read piece by piece (head, each layer, each activation
+ * layer, tail), so both give the same sentence.
+ */
+export function checkReport(value: unknown, what: string): Report {
+  const fields = (typeof value === "object" && value !== null && !Array.isArray(value) ? value : null) as Record<string, unknown>;
+  const head = checkReportHead(fields, what);
+  checkReportArray("layers", fields.layers, what).forEach((l, i) => checkReportLayer(l, i, head, what));
+  checkReportArray("activations", fields.activations, what).forEach((a, i) => checkReportActivation(a, i, head, what));
+  checkReportTail(fields, what);
+  return value as Report;
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { UserError } from "../core/errors";
+import { UserError, isUserError } from "../core/errors";
 
 const REASONS: Record<string, string> = {
   ENOSPC: "the disk is full",
@@ -102,6 +102,8 @@ export async function writeFileAtomicAsync(file: string, data: FileContent, what
 }
 
 function writeError(e: unknown, file: string, what: string): UserError {
+  // A refusal thrown while the pieces were produced (a merge meeting a damaged report) is about the input.
+  if (isUserError(e)) return e;
   const code = (e as NodeJS.ErrnoException).code ?? "";
   if (!code && e instanceof RangeError)
     return new UserError("resource", `Cannot write ${what} to ${file}: it is too large to serialise (${e.message}); nothing was written.`);

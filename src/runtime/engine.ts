@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
-import type * as ort from "onnxruntime-node";
 import { UserError, isUserError } from "../core/errors";
 import { activationFinder } from "../core/inspect/activationJson";
 import { captureStrategy } from "../core/inspect/captureStrategy";
@@ -22,7 +21,8 @@ import { measureBatchDependence } from "./batchDependence";
 import { prepareData, type DataSource } from "./dataSources";
 import { shardSource } from "./shardSource";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
-import { createSession, ortVersion, releaseSession, runBatch } from "./session";
+import { ortVersion } from "./session";
+import { SessionThread, type ThreadSession } from "./sessionThread";
 import { VERSION } from "../core/version";
 
 /** How the engine talks back while it runs. */
@@ -48,6 +48,15 @@ export const DEFAULT_MODE: "exact" | "fast" | "auto" = "auto";
 /** In auto mode, runs whose exact measurement is projected to take longer than this switch to fast. */
 export const AUTO_EXACT_LIMIT_S = 10;
 const DYNAMIC_BATCH = "bnlens_batch";
+
+/**
+ * onnxruntime's intra-op threads for an inspection when the user chose none: one fewer than the machine's
+ * cores (at least 1), so the statistics of one batch, folded on the inference process's main thread, have a
+ * core while onnxruntime runs the next batch (README "Performance").
+ */
+export function inspectionThreads(cores = os.availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
 
 function checkBatchSize(batch: number | undefined): number {
   const b = batch ?? DEFAULT_BATCH_SIZE;
@@ -278,8 +287,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     model.inputs,
     { batchSize, inputShapes: request.inputShapes },
   );
-  let session: ort.InferenceSession | undefined;
-  let fast: { session: ort.InferenceSession; plan: FastPlan } | undefined;
+  // onnxruntime runs on its own thread, one batch ahead of the statistics (sessionThread.ts), and by default
+  // leaves one core to them.
+  const thread = new SessionThread();
+  const sessionSettings = { ...request, intraOpNumThreads: request.intraOpNumThreads || inspectionThreads() };
+  let session: ThreadSession | undefined;
+  let fast: { session: ThreadSession; plan: FastPlan } | undefined;
   let report: Report;
   let source = whole;
   try {
@@ -318,29 +331,44 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     const startFast = async () => {
       const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.measuresOutput(i));
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
-      fast = { session: await createSession(bytes, loaded.dir, request), plan };
+      fast = { session: await thread.create(bytes, loaded.dir, sessionSettings), plan };
       // The exact session is only needed again for a batch with non-finite values.
-      await releaseSession(session);
+      await session?.release();
       session = undefined;
     };
+    const exactSession = async () => (session ??= await thread.create(exactBytes(), loaded.dir, sessionSettings));
     // Every mode measures the first batch exactly: it gives each BN input's dims (which choose the
     // sampling strides) and, in auto mode, the pace of an exact run.
-    session = await createSession(exactBytes(), loaded.dir, request);
+    await exactSession();
 
-    for (const { start, count } of batches) {
-      if (hooks.cancelled()) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
+    // A batch handed to the session thread: its run proceeds while the batch before it is folded here.
+    const launch = async ({ start, count }: { start: number; count: number }) => {
       const feeds = await source.read(start, count);
+      const onFast = fast;
+      const ranAt = performance.now();
+      const outputs = onFast ? onFast.session.run(feeds, onFast.plan.outputs) : (await exactSession()).run(feeds, fetch);
+      // Awaited below; a run still pending when the inspection stops early must not be an unhandled rejection.
+      outputs.catch(() => undefined);
+      return { start, count, feeds, outputs, onFast, ranAt };
+    };
+    let next = batches.length ? await launch(batches[0]) : undefined;
+    for (let k = 0; k < batches.length; k++) {
+      if (hooks.cancelled()) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
+      const { start, count, feeds, onFast, ranAt } = next!;
+      const outputs = await next!.outputs;
+      next = undefined;
+      const launchNext = async () => {
+        if (k + 1 < batches.length && !hooks.cancelled()) next = await launch(batches[k + 1]);
+      };
       let measured = false;
-      if (fast) {
-        const outputs = await runBatch(fast.session, feeds, fast.plan.outputs);
-        measured = inspection.addFastBatch(fast.plan, get(outputs, feeds), count);
+      if (onFast) {
+        await launchNext();
+        measured = inspection.addFastBatch(onFast.plan, get(outputs, feeds), count);
         if (!measured) hooks.log(`Samples ${start}–${start + count - 1} hold NaN or infinite values; measuring that batch exactly.`);
       }
       if (!measured) {
-        session ??= await createSession(exactBytes(), loaded.dir, request);
-        const ranAt = performance.now();
-        const outputs = await runBatch(session, feeds, fetch);
-        hooks.captured?.({ ...feeds, ...outputs });
+        const exact = onFast ? await (await exactSession()).run(feeds, fetch) : outputs;
+        hooks.captured?.({ ...feeds, ...exact });
         exactBatches++;
         // The first batch decides (the strategy says how): fast mode switches to the sampled capture now (its
         // feature maps' sizes choose the strides); auto mode does when measuring every value would take too
@@ -350,7 +378,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         if (exactBatches === 1 && !fast && inspection.layers.length && start + count < total) {
           const remaining = Math.ceil((total - start - count) / batchSize);
           let values = 0;
-          for (const t of Object.values(outputs)) values += t.data.length;
+          for (const t of Object.values(exact)) values += t.data.length;
           const perBatchS = ((performance.now() - ranAt) / 1000 + values * 10e-9) * (batchSize / count);
           const decision = strategy.afterFirstBatch({ projectedExactS: perBatchS * remaining });
           switchNow = decision.switchToFast;
@@ -360,12 +388,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
           }
         }
         if (switchNow) {
-          inspection.noteDims(get(outputs, feeds));
+          inspection.noteDims(get(exact, feeds));
           await startFast();
-          inspection.addFastFromWhole(fast!.plan, get(outputs, feeds), count);
-        } else {
-          inspection.addBatch(get(outputs, feeds), count);
         }
+        if (!onFast) await launchNext();
+        if (switchNow) inspection.addFastFromWhole(fast!.plan, get(exact, feeds), count);
+        else inspection.addBatch(get(exact, feeds), count);
       }
       hooks.progress({
         phase: "running",
@@ -413,8 +441,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       createdAt: new Date().toISOString(),
     });
   } finally {
-    await releaseSession(session);
-    await releaseSession(fast?.session);
+    await thread.close();
     await source.close();
   }
   // Training-mode BN makes the outputs depend on the batch: measured on data (random inputs say nothing).

@@ -26,9 +26,17 @@ function loaded(): typeof ort {
   return runtime;
 }
 
-/** The onnxruntime-node version, for reports (known once a session was created). */
+// The version a session thread reported, when onnxruntime-node was loaded there and not here.
+let threadVersion: string | undefined;
+
+/** The onnxruntime-node version, for reports (known once a session was created, here or in a session thread). */
 export function ortVersion(): string {
-  return runtime?.env.versions?.node ?? "unknown";
+  return runtime?.env.versions?.node ?? threadVersion ?? "unknown";
+}
+
+/** Records the version a session thread loaded. */
+export function noteOrtVersion(version: string | undefined): void {
+  if (version) threadVersion = version;
 }
 
 /**
@@ -48,9 +56,8 @@ export function cleanOrtMessage(e: unknown): string {
   return text.length > 300 ? `${text.slice(0, 297)}…` : text;
 }
 
-/** Creates a session from model bytes; load failures become one sentence naming onnxruntime's reason. */
-export async function createSession(bytes: Uint8Array, modelDir: string, settings: SessionSettings): Promise<ort.InferenceSession> {
-  const ort = await loadRuntime();
+/** onnxruntime's session options for BN Lens's settings (the in-process and the threaded sessions share them). */
+export function sessionOptions(modelDir: string, settings: SessionSettings): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     logSeverityLevel: 3,
     graphOptimizationLevel: "all",
@@ -59,35 +66,59 @@ export async function createSession(bytes: Uint8Array, modelDir: string, setting
     extra: { session: { model_external_initializers_file_folder_path: modelDir } },
   };
   if (settings.intraOpNumThreads !== undefined && settings.intraOpNumThreads > 0) options.intraOpNumThreads = settings.intraOpNumThreads;
+  return options;
+}
+
+/** Creates a session from model bytes; load failures become one sentence naming onnxruntime's reason. */
+export async function createSession(bytes: Uint8Array, modelDir: string, settings: SessionSettings): Promise<ort.InferenceSession> {
+  const ort = await loadRuntime();
   try {
-    return await ort.InferenceSession.create(bytes, options);
+    return await ort.InferenceSession.create(bytes, sessionOptions(modelDir, settings));
   } catch (e) {
-    const reason = cleanOrtMessage(e);
-    const noOp = /In Node, \("([^"]*)", (\w+),.*No Op registered for (\w+) with domain_version of (\d+)/.exec(reason);
-    if (noOp) {
-      throw new UserError(
-        "model",
-        `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ortVersion()} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`,
-        String(e),
-      );
-    }
-    const noKernel = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(reason);
-    if (noKernel) {
-      throw new UserError(
-        "model",
-        `onnxruntime ${ortVersion()} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`,
-        String(e),
-      );
-    }
-    const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
-      ? "it uses an operator or type this onnxruntime cannot run"
-      : /external|No such file|open file/i.test(reason)
-        ? "its external data files are missing or unreadable"
-        : /memory|bad_alloc/i.test(reason)
-          ? "it does not fit in memory"
-          : "the model is invalid";
-    throw new UserError("model", `onnxruntime cannot load this model (${hint}): ${reason}.`, String(e));
+    throw loadFailure(e);
   }
+}
+
+/** A session that onnxruntime could not create, as one sentence naming its reason. */
+export function loadFailure(e: unknown): UserError {
+  const reason = cleanOrtMessage(e);
+  const noOp = /In Node, \("([^"]*)", (\w+),.*No Op registered for (\w+) with domain_version of (\d+)/.exec(reason);
+  if (noOp) {
+    return new UserError(
+      "model",
+      `This model uses operator ${noOp[3]} (node "${noOp[1]}"), which onnxruntime ${ortVersion()} does not know at opset ${noOp[4]}; the model is damaged or needs custom operators.`,
+      String(e),
+    );
+  }
+  const noKernel = /Could not find an implementation for (\w+)\((\d+)\) node with name '([^']*)'/.exec(reason);
+  if (noKernel) {
+    return new UserError(
+      "model",
+      `onnxruntime ${ortVersion()} has no CPU implementation of operator ${noKernel[1]} (opset ${noKernel[2]}) used by node "${noKernel[3]}"; re-export the model with operators and types the CPU runtime supports.`,
+      String(e),
+    );
+  }
+  const hint = /implementation|NOT_IMPLEMENTED|not supported|Unrecognized/i.test(reason)
+    ? "it uses an operator or type this onnxruntime cannot run"
+    : /external|No such file|open file/i.test(reason)
+      ? "its external data files are missing or unreadable"
+      : /memory|bad_alloc/i.test(reason)
+        ? "it does not fit in memory"
+        : "the model is invalid";
+  return new UserError("model", `onnxruntime cannot load this model (${hint}): ${reason}.`, String(e));
+}
+
+/** A failed run, as one sentence naming onnxruntime's reason. */
+export function runFailure(e: unknown): UserError {
+  const reason = cleanOrtMessage(e);
+  const memory = /bad_alloc|memory|Failed to allocate/i.test(reason);
+  return new UserError(
+    memory ? "resource" : "model",
+    memory
+      ? `onnxruntime ran out of memory running this model (${reason}); try a smaller --batch.`
+      : `onnxruntime failed while running the model: ${reason}.`,
+    String(e),
+  );
 }
 
 /** Wraps a host tensor for onnxruntime without copying. */
@@ -97,7 +128,7 @@ export function toOrtTensor(t: HostTensor): ort.Tensor {
 }
 
 /** Views an onnxruntime output as a host tensor. */
-export function fromOrtTensor(t: ort.Tensor): HostTensor {
+export function fromOrtTensor(t: { type: string; dims: readonly number[]; data: unknown }): HostTensor {
   const dtype = t.type as DType;
   let data = t.data as TypedArray | string[];
   if (Array.isArray(data)) return { dtype: "string", dims: [...t.dims], data: new Uint8Array(0) };
@@ -119,15 +150,7 @@ export async function runBatch(
   try {
     out = await session.run(ortFeeds, fetch as string[]);
   } catch (e) {
-    const reason = cleanOrtMessage(e);
-    const memory = /bad_alloc|memory|Failed to allocate/i.test(reason);
-    throw new UserError(
-      memory ? "resource" : "model",
-      memory
-        ? `onnxruntime ran out of memory running this model (${reason}); try a smaller --batch.`
-        : `onnxruntime failed while running the model: ${reason}.`,
-      String(e),
-    );
+    throw runFailure(e);
   }
   const result: Record<string, HostTensor> = {};
   for (const name of fetch) {

@@ -196,13 +196,105 @@ describe("bn-lens reliability (issue #10)", function () {
       );
     });
 
-    it("reruns itself with a larger heap when the reports need more than the current one", () => {
-      // 100 MB is less than merge asks for any input (7 bytes of heap per byte of JSON, plus 512 MB).
-      const out = path.join(tmp, "merged-heap.json");
-      const r = spawnSync(process.execPath, ["--max-old-space-size=100", CLI, "merge", a, b, "--json", out], { encoding: "utf8" });
+    it("merges layer by layer: reports too large for the heap merge in it; --html (the whole merged report) still works", () => {
+      // 300 copies of the demo's layers (renamed) make reports of 15 MB each. Read whole, the two do not fit
+      // in a 64 MB heap (checked below with JSON.parse); the merge, which holds one layer of each, does, with
+      // the rerun with a larger heap disabled.
+      const COPIES = 300;
+      const copies = (r: Report) => ({
+        ...r,
+        layers: Array.from({ length: COPIES }, (_, k) =>
+          r.layers.map((l) => ({ ...l, index: k * r.layers.length + l.index, node: `${l.node}#${k}` })),
+        ).flat(),
+      });
+      const [bigA, bigB] = [a, b].map((f, i) => {
+        const file = path.join(tmp, `big-${i}.json`);
+        fs.writeFileSync(file, JSON.stringify(copies(JSON.parse(fs.readFileSync(f, "utf8")) as Report)));
+        return file;
+      });
+      const whole = spawnSync(
+        process.execPath,
+        [
+          "--max-old-space-size=64",
+          "-e",
+          'const fs = require("fs"); globalThis.kept = process.argv.slice(1).map((f) => JSON.parse(fs.readFileSync(f, "utf8")));',
+          bigA,
+          bigB,
+        ],
+        { encoding: "utf8" },
+      );
+      assert.notEqual(whole.status, 0, "the two reports, parsed whole, do not fit in 64 MB");
+      const out = path.join(tmp, "merged-big.json");
+      const r = spawnSync(process.execPath, ["--max-old-space-size=64", CLI, "merge", bigA, bigB, "--json", out], {
+        encoding: "utf8",
+        env: { ...process.env, BN_LENS_HEAP_RERUN: "1" },
+      });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /Merged 2 reports \(32 samples\) into /);
-      assert.equal((JSON.parse(fs.readFileSync(out, "utf8")) as Report).samples, 32);
+      const merged = JSON.parse(fs.readFileSync(out, "utf8")) as Report;
+      assert.equal(merged.layers.length, COPIES * reportA.layers.length);
+      assert.equal(merged.samples, 32);
+      fs.rmSync(out);
+      // The HTML page embeds the whole merged report, read back: that needs the heap the reports need.
+      const html = path.join(tmp, "merged-heap.html");
+      const h = spawnSync(process.execPath, ["--max-old-space-size=100", CLI, "merge", a, b, "--json", out, "--html", html], {
+        encoding: "utf8",
+      });
+      assert.equal(h.status, 0, h.stderr);
+      assert.match(h.stdout, /Merged 2 reports \(32 samples\) into /);
+      assert.ok(fs.statSync(html).size > 0);
+    });
+
+    it("a report cut off, damaged or short in the middle of its layers is one sentence, and no file is left", () => {
+      const text = fs.readFileSync(a, "utf8");
+      const middle = Math.floor((text.indexOf('"layers"') + text.indexOf('"activations"')) / 2);
+      const out = path.join(tmp, "merged-cut.json");
+      const left = () => fs.readdirSync(tmp).filter((f) => f.startsWith(".merged-cut.json") || f === "merged-cut.json");
+      for (const [name, damaged] of [
+        ["cut.json", text.slice(0, middle)],
+        ["garbage.json", `${text.slice(0, middle)}\u0000#${text.slice(middle)}`],
+      ]) {
+        const file = path.join(tmp, name);
+        fs.writeFileSync(file, damaged);
+        for (const files of [
+          [file, b],
+          [b, file],
+        ])
+          assertError(bnLens("merge", ...files, "--json", out), `${file} is not JSON; pass reports written by "bn-lens inspect --json".`);
+      }
+      // Valid JSON with a layer fewer: the report with the other set of layers is named (as for any order).
+      const short = structuredClone(reportA);
+      short.layers.pop();
+      const shortFile = path.join(tmp, "short.json");
+      fs.writeFileSync(shortFile, JSON.stringify(short));
+      for (const [files, named] of [
+        [[shortFile, b], b],
+        [[b, shortFile], shortFile],
+      ] as const)
+        assertError(
+          bnLens("merge", ...files, "--json", out),
+          `${named} has a different set of layers than the first report; merge reports of the same model only.`,
+        );
+      // A bad field in the last layer of the second report, found while merging.
+      const bad = structuredClone(reportA);
+      (bad.layers[bad.layers.length - 1].post.max as unknown[])[0] = "big";
+      const badFile = path.join(tmp, "bad-last.json");
+      fs.writeFileSync(badFile, JSON.stringify(bad));
+      assertError(
+        bnLens("merge", b, badFile, "--json", out),
+        `${badFile} is not a valid BN Lens report: field "layers[${bad.layers.length - 1}].post.max[0]" must be a finite number or null, not the string "big".`,
+      );
+      assert.deepEqual(left(), [], "no merged file and no temporary file");
+    });
+
+    it("refuses a report written with --histograms layer", () => {
+      const slim = structuredClone(reportA);
+      for (const l of slim.layers) for (const side of [l.pre, l.post]) side.histogram.perChannel = [];
+      const file = path.join(tmp, "slim.json");
+      fs.writeFileSync(file, JSON.stringify(slim));
+      assertError(
+        bnLens("merge", b, file, "--json", path.join(tmp, "merged.json")),
+        `${file} was written with --histograms layer, without the per-channel histograms merge needs to recount saturation; write it again with --histograms per-channel (the default).`,
+      );
     });
 
     it("refuses --json naming one of the reports", () => {

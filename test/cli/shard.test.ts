@@ -12,6 +12,12 @@ import { npyBytes } from "../helpers/npyBytes";
 import { CLI, bnLens } from "../helpers/cli";
 import { FACE_DETECTOR, FACE_IMAGES, ONNX_BN_TESTS } from "../helpers/paths";
 import { throwsUser } from "../helpers/userError";
+import { mergeReportFiles } from "../../src/cli/mergeFiles";
+import { readReportFile } from "../../src/cli/reportFiles";
+import { formatReport } from "../../src/cli/table";
+import { reportJson } from "../../src/core/inspect/reportJson";
+import { activationOutline, layerOutline } from "../../src/core/inspect/reportOutline";
+import { mergeReports } from "../../src/core/inspect/shardMerge";
 
 const BN2D = path.join(ONNX_BN_TESTS, "test_BatchNorm2d_eval", "model.onnx");
 
@@ -206,6 +212,42 @@ describe("sharded runs: inspect --shard i/n and merge", function () {
       const out = path.join(tmp, `${name}-merged.json`);
       assert.equal(bnLens("merge", ...[0, 1, 2].map((i) => path.join(tmp, `${name}-${i}.json`)), "--json", out).code, 0);
       assertMergeEqualsSingle(JSON.parse(fs.readFileSync(out, "utf8")) as Report, JSON.parse(fs.readFileSync(full, "utf8")) as Report);
+    }
+  });
+
+  it("the streaming merge writes, byte for byte, what the in-memory merge of the whole reports gives", async () => {
+    // One more set, with --train-batch: batch-size findings are made per layer from the merged study.
+    const trainArgs = [BN2D, "--data", path.join(tmp, "data.npy"), "--batch", "4", "--mode", "exact", "--train-batch", "2"];
+    await runShards(2, trainArgs, (i) => path.join(tmp, `train-${i}.json`));
+    const createdAt = "2026-12-01T00:00:00.000Z";
+    for (const [name, n] of [
+      ["npy", 3],
+      ["pb", 3],
+      ["img", 3],
+      ["npz", 3],
+      ["random", 3],
+      ["train", 2],
+    ] as const) {
+      const files = [...Array(n).keys()].map((i) => path.join(tmp, `${name}-${i}.json`)).reverse();
+      const out = path.join(tmp, `${name}-streamed.json`);
+      const outline = mergeReportFiles(files, out, createdAt);
+      const text = fs.readFileSync(out, "utf8");
+      const whole = mergeReports(files.map(readReportFile), files, createdAt);
+      assert.equal(text, reportJson(whole), `${name}: the same text`);
+      assert.deepEqual(JSON.parse(text), whole, `${name}: the same value`);
+      // What the CLI prints and gates on comes from the outline the streaming merge keeps.
+      assert.deepEqual(outline, {
+        ...whole,
+        layers: whole.layers.map(layerOutline),
+        activations: whole.activations.map(activationOutline),
+      });
+      assert.equal(formatReport(outline), formatReport(whole));
+      if (name === "img") assert.ok(whole.batchStudy && whole.batchStudy.layers.length === whole.layers.length, "img: the study is merged");
+      if (name === "train")
+        assert.ok(
+          whole.layers.some((l) => l.warnings.some((w) => w.rule === "batch-size")),
+          "train: a batch-size finding is merged",
+        );
     }
   });
 

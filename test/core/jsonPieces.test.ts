@@ -1,7 +1,7 @@
 // The piecewise JSON parser (src/core/jsonPieces.ts) against JSON.parse: the same value for every way of
 // cutting a text into pieces, and a refusal exactly where JSON.parse refuses.
 import * as assert from "node:assert/strict";
-import { JsonPieceParser, JsonSyntaxError } from "../../src/core/jsonPieces";
+import { JsonPieceParser, JsonSyntaxError, type JsonEvent } from "../../src/core/jsonPieces";
 
 function parsePieces(pieces: string[]): unknown {
   const p = new JsonPieceParser();
@@ -82,5 +82,71 @@ describe("piecewise JSON parser", () => {
     let depth = 0;
     while (Array.isArray(v) && v.length === 1) [v, depth] = [v[0], depth + 1];
     assert.equal(depth, 99_999);
+  });
+
+  describe("split mode (a report read layer by layer)", () => {
+    const SPLIT = new Set(["layers", "activations"]);
+    /** The events of a text cut into `pieces`, taken after every piece as a streaming reader does. */
+    function events(pieces: string[]): JsonEvent[] {
+      const p = new JsonPieceParser(SPLIT);
+      const out: JsonEvent[] = [];
+      for (const piece of pieces) {
+        p.write(piece);
+        out.push(...p.take());
+      }
+      assert.deepEqual(p.end(), {}, "nothing is kept in the root");
+      return [...out, ...p.take()];
+    }
+    /** The object the events describe, rebuilt: what JSON.parse gives for the whole text. */
+    function rebuilt(list: JsonEvent[]): Record<string, unknown> {
+      const o: Record<string, unknown> = {};
+      for (const e of list) {
+        if (e.kind === "field") o[e.key] = e.value;
+        else if (e.kind === "item") ((o[e.key] ??= []) as unknown[]).push(e.value);
+        else o[e.key] ??= [];
+      }
+      return o;
+    }
+    const layer = (k: number) => ({ node: `bn${k}`, pre: { count: [k, 2, 3], h: [[1], [2, 3]], s: 'q"}]\\' }, e: {} });
+    const TEXTS = [
+      JSON.stringify(
+        { a: 1, model: { name: "m", inputs: [{ d: [1, null] }] }, layers: [0, 1, 2].map(layer), activations: [], z: [1] },
+        null,
+        1,
+      ),
+      JSON.stringify({ layers: [layer(5)], activations: [layer(6), 7, "x", [8, [9]]], warnings: [{ m: "\\" }] }),
+      '{"layers": [1, 2], "activations": {"not": "an array"}, "x": null}',
+      '{"layers": [ ], "deep": [[[[]]]], "s": "\\u00e9\\\\"}',
+    ];
+
+    it("hands out each top-level field and each element of layers and activations, for every cut into two pieces", () => {
+      for (const text of TEXTS) {
+        const whole = JSON.parse(text) as Record<string, unknown>;
+        for (let i = 0; i <= text.length; i++) {
+          const list = events([text.slice(0, i), text.slice(i)]);
+          assert.deepEqual(rebuilt(list), whole, `${text} cut at ${i}`);
+          // Layers arrive one by one, in order, then their end.
+          if (Array.isArray(whole.layers) && (whole.layers as unknown[]).some((l) => typeof l === "object")) {
+            const items = list.filter((e) => e.key === "layers");
+            assert.equal(items.length, (whole.layers as unknown[]).length + 1);
+            assert.equal(items[items.length - 1].kind, "end");
+          }
+        }
+      }
+    });
+
+    it("reads a layer one character at a time, escapes and brackets in strings included", () => {
+      const text = TEXTS[0];
+      assert.deepEqual(rebuilt(events([...text])), JSON.parse(text));
+    });
+
+    it("refuses a text cut off or damaged inside a layer, however it is cut", () => {
+      const text = TEXTS[0];
+      const inLayer = text.indexOf('"bn1"');
+      for (const bad of [text.slice(0, inLayer + 20), text.slice(0, inLayer) + "]" + text.slice(inLayer), text.replace('"bn1"', "bn1")]) {
+        for (let i = 0; i <= bad.length; i += 7)
+          assert.throws(() => events([bad.slice(0, i), bad.slice(i)]), JsonSyntaxError, `${JSON.stringify(bad)} cut at ${i}`);
+      }
+    });
   });
 });

@@ -30,7 +30,10 @@ import {
   type ModelProto,
 } from "onnx-buf";
 import { isUserError } from "../../src/core/errors";
-import { mergeReports } from "../../src/core/inspect/buildReport";
+import { StreamingMerge } from "../../src/core/inspect/mergeStream";
+import { reportJson } from "../../src/core/inspect/reportJson";
+import { StreamedReport, reportPieces } from "../../src/core/inspect/reportStream";
+import { mergeReports } from "../../src/core/inspect/shardMerge";
 import type { Report } from "../../src/core/report";
 import { checkReport } from "../../src/core/reportSchema";
 import type { InspectRequest } from "../../src/protocol/worker";
@@ -406,7 +409,8 @@ export function semantic(b: Uint8Array, r: Rng): Uint8Array {
 }
 
 /** Two real reports of disjoint shards (the demo on seeds 1 and 2), the seeds of the report mutations. */
-async function baseReports(client: InspectorClient, work: string): Promise<[Report, Report]> {
+/** Two reports of the demo model (seeds 1 and 2), the bases of the report mutations. */
+export async function baseReports(client: InspectorClient, work: string): Promise<[Report, Report]> {
   const modelPath = path.join(work, "report-seed.onnx");
   fs.writeFileSync(modelPath, buildDemoModel());
   const a = await client.inspect({ modelPath, samples: 8, seed: 1 }).result;
@@ -432,9 +436,10 @@ function jsonPaths(root: unknown, limit = 50_000): (string | number)[][] {
 /**
  * A report mutation for `merge`: JSON text damaged byte by byte, or one field deleted, retyped, shortened
  * or nested 100,000 deep, or the same shard given twice; then what `bn-lens merge` does with it (parse,
- * checkReport, mergeReports). A merge that succeeds must itself pass checkReport and add the samples.
+ * checkReport, mergeReports). A merge that succeeds must itself pass checkReport and add the samples, and
+ * the streaming merge (the CLI's) must write the same text, or refuse with the same sentence.
  */
-function reportCase(base: [Report, Report], r: Rng): { mutator: string; outcome: string; message?: string } {
+export function reportCase(base: [Report, Report], r: Rng): { mutator: string; outcome: string; message?: string } {
   let text: string;
   let mutator: string;
   let others: Report[] = [base[1]];
@@ -467,22 +472,69 @@ function reportCase(base: [Report, Report], r: Rng): { mutator: string; outcome:
     else (copy as { id: string }).id = base[1].id;
     text = JSON.stringify(copy).replace('"DEEP"', "[".repeat(100_000) + "1" + "]".repeat(100_000));
   }
+  const names = ["a.json", "b.json"];
+  const createdAt = "2026-12-01T00:00:00.000Z";
+  // What merge does streaming (the CLI's path): the same texts cut into random pieces, read layer by layer.
+  const streamed = streamedMerge([text, ...others.map((o) => JSON.stringify(o))], names, createdAt, r);
   try {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      return { mutator, outcome: "user:data", message: 'a.json is not JSON; pass reports written by "bn-lens inspect --json".' };
+      const message = 'a.json is not JSON; pass reports written by "bn-lens inspect --json".';
+      return sameAsStreamed({ mutator, outcome: "user:data", message }, streamed);
     }
-    const merged = mergeReports([checkReport(value, "a.json"), ...others], ["a.json", "b.json"]);
+    const merged = mergeReports([checkReport(value, "a.json"), ...others], names, createdAt);
     const again = checkReport(JSON.parse(JSON.stringify(merged)), "the merged report");
     if (again.samples !== base[0].samples + others.reduce((n, o) => n + o.samples, 0))
       return { mutator, outcome: "bug", message: "merged samples do not add up" };
+    if (streamed.text !== reportJson(merged))
+      return {
+        mutator,
+        outcome: "bug",
+        message: `the streaming merge ${streamed.error ? `refused: ${streamed.error}` : "wrote another text"}`,
+      };
     return { mutator, outcome: "ok" };
   } catch (e) {
-    if (isUserError(e)) return { mutator, outcome: cleanMessage(e.message) ? `user:${e.kind}` : "bad-message", message: e.message };
+    if (isUserError(e))
+      return sameAsStreamed({ mutator, outcome: cleanMessage(e.message) ? `user:${e.kind}` : "bad-message", message: e.message }, streamed);
     return { mutator, outcome: "bug", message: e instanceof Error ? `${e.message} | ${e.stack}`.slice(0, 2000) : String(e) };
   }
+}
+
+/** The streaming merge of report texts (each cut into pieces of random length): its text, or its refusal. */
+function streamedMerge(texts: string[], names: string[], createdAt: string, r: Rng): { text?: string; error?: string } {
+  const cut = (text: string) => {
+    const pieces: string[] = [];
+    for (let at = 0; at < text.length;) {
+      const n = 1 + r.int(r.next() < 0.5 ? 64 : 65_536);
+      pieces.push(text.slice(at, at + n));
+      at += n;
+    }
+    return pieces;
+  };
+  try {
+    const sources = texts.map((t, i) => new StreamedReport(names[i], reportPieces(cut(t), names[i])));
+    let text = "";
+    for (const piece of new StreamingMerge(sources, names, createdAt).pieces()) text += piece;
+    return { text };
+  } catch (e) {
+    if (isUserError(e)) return { error: e.message };
+    return { error: `a bug: ${e instanceof Error ? e.stack : String(e)}` };
+  }
+}
+
+/** A refusal of the in-memory merge must be the streaming merge's refusal, word for word. */
+function sameAsStreamed(
+  found: { mutator: string; outcome: string; message?: string },
+  streamed: { text?: string; error?: string },
+): { mutator: string; outcome: string; message?: string } {
+  if (streamed.error === found.message) return found;
+  return {
+    mutator: found.mutator,
+    outcome: "bug",
+    message: `the streaming merge ${streamed.error ? `said "${streamed.error}"` : "succeeded"} where the in-memory one said "${found.message}"`,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { BatchStudyJson, LayerReport, Severity, WarningJson } from "../report";
+import type { BatchStudyJson, BatchStudyLayerJson, LayerReport, Severity, WarningJson } from "../report";
 import { fmt } from "../stats/judge";
 
 /** True when a data kind (or a merged "a+b" kind) includes random inputs. */
@@ -24,29 +24,30 @@ const RANK: Record<Severity, number> = { error: 3, warning: 2, info: 1 };
 export function withBatchFindings(layers: LayerReport[], study: BatchStudyJson | null, trainBatch: number | null): LayerReport[] {
   if (!study || trainBatch === null) return layers;
   const byNode = new Map(study.layers.map((l) => [l.layer, l]));
-  return layers.map((l) => {
-    const s = byNode.get(l.node);
-    if (!s || s.sizes.length === 0 || (s.minBatch !== null && trainBatch >= s.minBatch)) return l;
-    // Beyond the largest size studied without an answer, this data cannot tell.
-    if (s.minBatch === null && trainBatch > s.sizes[s.sizes.length - 1]) return l;
-    const at = s.sizes.findIndex((b) => b >= trainBatch);
-    const k = at < 0 ? s.sizes.length - 1 : at;
-    const tol = study.tolerance;
-    const need =
-      s.minBatch === null
-        ? `no batch of up to ${s.sizes[s.sizes.length - 1]} samples (half of this data) keeps them within ±${fmt(tol)}; run on more samples to find the size that does`
-        : `batches of ${s.minBatch} or more keep them within ±${fmt(tol)}`;
-    const w: WarningJson = {
-      rule: "batch-size",
-      severity: "warning",
-      layer: l.node,
-      ...(s.worstChannel !== null ? { channel: s.worstChannel } : {}),
-      value: trainBatch,
-      ...(s.minBatch !== null ? { threshold: s.minBatch } : {}),
-      message: `Training batches of ${trainBatch} are too small for stable batch statistics here: in 5% of random batches of ${s.sizes[k]} the batch mean strays ${fmt(s.d95[k])} std or more from this data's mean (d) and the batch std lies outside ${fmt(s.rLow[k])}–${fmt(s.rHigh[k])} times its std (r)${s.worstChannel !== null ? `, worst channel ${s.worstChannel}` : ""}; ${need}. Noisy batch statistics during training make the running statistics and the learned gamma/beta fit batches that differ from the population; consider larger batches, batch renormalization, or GroupNorm.`,
-    };
-    const warnings = [...l.warnings, w];
-    const severity = warnings.reduce<Severity | null>((x, v) => (!x || RANK[v.severity] > RANK[x] ? v.severity : x), null);
-    return { ...l, warnings, summary: { ...l.summary, severity } };
-  });
+  return layers.map((l) => withBatchFinding(l, byNode.get(l.node), study.tolerance, trainBatch));
+}
+
+/** Layer `l` with a `batch-size` finding when its study `s` needs larger batches than `trainBatch` (withBatchFindings). */
+export function withBatchFinding(l: LayerReport, s: BatchStudyLayerJson | undefined, tol: number, trainBatch: number | null): LayerReport {
+  if (trainBatch === null || !s || s.sizes.length === 0 || (s.minBatch !== null && trainBatch >= s.minBatch)) return l;
+  // Beyond the largest size studied without an answer, this data cannot tell.
+  if (s.minBatch === null && trainBatch > s.sizes[s.sizes.length - 1]) return l;
+  const at = s.sizes.findIndex((b) => b >= trainBatch);
+  const k = at < 0 ? s.sizes.length - 1 : at;
+  const need =
+    s.minBatch === null
+      ? `no batch of up to ${s.sizes[s.sizes.length - 1]} samples (half of this data) keeps them within ±${fmt(tol)}; run on more samples to find the size that does`
+      : `batches of ${s.minBatch} or more keep them within ±${fmt(tol)}`;
+  const w: WarningJson = {
+    rule: "batch-size",
+    severity: "warning",
+    layer: l.node,
+    ...(s.worstChannel !== null ? { channel: s.worstChannel } : {}),
+    value: trainBatch,
+    ...(s.minBatch !== null ? { threshold: s.minBatch } : {}),
+    message: `Training batches of ${trainBatch} are too small for stable batch statistics here: in 5% of random batches of ${s.sizes[k]} the batch mean strays ${fmt(s.d95[k])} std or more from this data's mean (d) and the batch std lies outside ${fmt(s.rLow[k])}–${fmt(s.rHigh[k])} times its std (r)${s.worstChannel !== null ? `, worst channel ${s.worstChannel}` : ""}; ${need}. Noisy batch statistics during training make the running statistics and the learned gamma/beta fit batches that differ from the population; consider larger batches, batch renormalization, or GroupNorm.`,
+  };
+  const warnings = [...l.warnings, w];
+  const severity = warnings.reduce<Severity | null>((x, v) => (!x || RANK[v.severity] > RANK[x] ? v.severity : x), null);
+  return { ...l, warnings, summary: { ...l.summary, severity } };
 }

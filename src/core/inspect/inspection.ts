@@ -592,21 +592,31 @@ export function blameUpstreamInvalid(layers: LayerReport[]): LayerReport[] {
   let culprit: string | undefined;
   return layers.map((l) => {
     const here = culprit;
-    if (!culprit && l.warnings.some((w) => w.rule === "invalid-parameters")) culprit = l.node;
-    if (!here) return l;
-    return {
-      ...l,
-      warnings: l.warnings.map((w) =>
-        w.rule === "non-finite"
-          ? {
-              ...w,
-              message: w.message.replace(
-                / Likely cause: NaN or Inf in the input data, or an overflow upstream\.$/,
-                ` Likely cause: the invalid BN parameters stored upstream in layer "${here}" (see invalid-parameters).`,
-              ),
-            }
-          : w,
-      ),
-    };
+    culprit = nextCulprit(l, culprit);
+    return blameLayer(l, here);
   });
+}
+
+/** The first layer storing invalid parameters, once `l` is read after `culprit` (the one so far, if any). */
+export function nextCulprit(l: LayerReport, culprit: string | undefined): string | undefined {
+  return culprit ?? (l.warnings.some((w) => w.rule === "invalid-parameters") ? l.node : undefined);
+}
+
+/** Layer `l` with its non-finite findings blamed on `culprit`, a layer upstream storing invalid parameters. */
+export function blameLayer(l: LayerReport, culprit: string | undefined): LayerReport {
+  if (!culprit) return l;
+  return {
+    ...l,
+    warnings: l.warnings.map((w) =>
+      w.rule === "non-finite"
+        ? {
+            ...w,
+            message: w.message.replace(
+              / Likely cause: NaN or Inf in the input data, or an overflow upstream\.$/,
+              ` Likely cause: the invalid BN parameters stored upstream in layer "${culprit}" (see invalid-parameters).`,
+            ),
+          }
+        : w,
+    ),
+  };
 }

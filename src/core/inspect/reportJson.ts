@@ -3,7 +3,7 @@
 // a million (VS Code opens it without its large-file mode). `histograms: "layer"` also leaves out the
 // per-channel histograms (about 60% of what remains) for reports that only need to be read, not merged.
 import { UserError } from "../errors";
-import type { HistogramJson, Report } from "../report";
+import type { ActivationLayerReport, HistogramJson, LayerReport, Report } from "../report";
 
 /** Which histograms a written report keeps: per channel and pooled (default, what merge needs), or pooled only. */
 export type HistogramDetail = "per-channel" | "layer";
@@ -17,6 +17,14 @@ function isFlat(a: readonly unknown[]): boolean {
  * is written piece by piece, so its text never has to exist as one string (which runs out of memory).
  */
 export function* compactJsonPieces(value: unknown, indent = 1): Generator<string> {
+  yield* compactJsonPiecesAt(value, 0, indent);
+}
+
+/**
+ * compactJsonPieces of a value written `depth` levels deep in a larger text (its nested lines are indented
+ * for that depth): how a streamed report writes each of its layers as a part of the whole file.
+ */
+export function* compactJsonPiecesAt(value: unknown, depth: number, indent = 1): Generator<string> {
   const pad = (depth: number) => "\n" + " ".repeat(depth * indent);
   function* write(v: unknown, depth: number): Generator<string> {
     if (v === null || typeof v !== "object") {
@@ -48,7 +56,7 @@ export function* compactJsonPieces(value: unknown, indent = 1): Generator<string
     }
     yield pad(depth) + "}";
   }
-  yield* write(value, 0);
+  yield* write(value, depth);
 }
 
 /** The pieces of a JSON file: compactJsonPieces and the final newline. */
@@ -79,9 +87,10 @@ export function withLayerHistograms(r: Report): Report {
   };
 }
 
+const full = (h: HistogramJson, channels: number) => channels === 0 || h.perChannel.length === channels;
+
 /** Whether every layer of a report keeps its per-channel histograms (merge recounts saturation from them). */
 export function hasPerChannelHistograms(r: Report): boolean {
-  const full = (h: HistogramJson, channels: number) => channels === 0 || h.perChannel.length === channels;
   return (
     r.layers.every((l) => full(l.pre.histogram, l.channels) && full(l.post.histogram, l.channels)) &&
     r.activations.every((a) => full(a.stats.histogram, a.channels))
@@ -100,9 +109,18 @@ export function* reportJsonPieces(r: Report, o: { histograms?: HistogramDetail }
 
 /** Refuses to merge reports written without per-channel histograms, naming the file. */
 export function checkMergeable(r: Report, file: string): void {
-  if (!hasPerChannelHistograms(r))
-    throw new UserError(
-      "data",
-      `${file} was written with --histograms layer, without the per-channel histograms merge needs to recount saturation; write it again with --histograms per-channel (the default).`,
-    );
+  if (!hasPerChannelHistograms(r)) throw notMergeable(file);
+}
+
+/** checkMergeable for one layer (or activation layer) of a report read layer by layer. */
+export function checkLayerMergeable(l: LayerReport | ActivationLayerReport, file: string): void {
+  const ok = "stats" in l ? full(l.stats.histogram, l.channels) : full(l.pre.histogram, l.channels) && full(l.post.histogram, l.channels);
+  if (!ok) throw notMergeable(file);
+}
+
+function notMergeable(file: string): UserError {
+  return new UserError(
+    "data",
+    `${file} was written with --histograms layer, without the per-channel histograms merge needs to recount saturation; write it again with --histograms per-channel (the default).`,
+  );
 }

@@ -8,6 +8,7 @@
  */
 import type { OnnxModel } from "../onnx/model";
 import type { Report, Severity } from "../report";
+import type { ReportOutline } from "../inspect/reportOutline";
 
 /** One node's value (NodeDataResult). */
 export interface NodeDataResult {
@@ -70,7 +71,7 @@ export function onnxNodeIds(model: OnnxModel): Map<string, string> {
 const SEVERITY_VALUE: Record<Severity, number> = { info: 1, warning: 2, error: 3 };
 
 /** The four node-data files of a report (three for a report whose BN was fused away: no z or variance ratio). */
-export function modelExplorerFiles(report: Report, model: OnnxModel): NodeDataFile[] {
+export function modelExplorerFiles(report: ReportOutline, model: OnnxModel): NodeDataFile[] {
   const graphId = onnxGraphId(model);
   const ids = onnxNodeIds(model);
   const base = report.model.name.replace(/\.onnx$/i, "");

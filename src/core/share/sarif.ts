@@ -3,7 +3,8 @@
  * scanning and VS Code's SARIF viewer. One result per finding, the model file as its location; the rules
  * carry the README's help text. Only the fields BN Lens fills are typed here.
  */
-import type { Report, RuleId, Severity, WarningJson } from "../report";
+import type { RuleId, Severity, WarningJson } from "../report";
+import type { ReportOutline } from "../inspect/reportOutline";
 
 /** The SARIF schema this writer targets (the one GitHub code scanning documents). */
 export const SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -194,7 +195,7 @@ export function sarifRules(): SarifRule[] {
   });
 }
 
-function result(w: WarningJson, report: Report, artifact: SarifArtifact): SarifResult {
+function result(w: WarningJson, report: ReportOutline, artifact: SarifArtifact): SarifResult {
   const where = w.layer === undefined ? "" : w.channel === undefined ? `${w.layer}: ` : `${w.layer}, channel ${w.channel}: `;
   const loc: SarifResult["locations"][number] = {
     physicalLocation: {
@@ -225,7 +226,7 @@ function result(w: WarningJson, report: Report, artifact: SarifArtifact): SarifR
 }
 
 /** The SARIF log of a report: every finding (model-level, BN layers, activation layers) as one result. */
-export function reportToSarif(report: Report, artifact: SarifArtifact): SarifLog {
+export function reportToSarif(report: ReportOutline, artifact: SarifArtifact): SarifLog {
   const warnings = [...report.warnings, ...report.layers.flatMap((l) => l.warnings), ...report.activations.flatMap((a) => a.warnings)];
   return {
     $schema: SARIF_SCHEMA_URI,
@@ -253,7 +254,7 @@ export function reportToSarif(report: Report, artifact: SarifArtifact): SarifLog
 const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
 
 /** How many findings of the report are at least as severe as `failOn`. */
-export function findingsAtOrAbove(report: Report, failOn: Severity): number {
+export function findingsAtOrAbove(report: ReportOutline, failOn: Severity): number {
   const all = [...report.warnings, ...report.layers.flatMap((l) => l.warnings), ...report.activations.flatMap((a) => a.warnings)];
   return all.filter((w) => RANK[w.severity] >= RANK[failOn]).length;
 }

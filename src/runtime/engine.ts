@@ -58,6 +58,25 @@ export function inspectionThreads(cores = os.availableParallelism()): number {
   return Math.max(1, cores - 1);
 }
 
+/** Fast-mode models up to this size may run in two sessions at once (each holds its own copy of the weights). */
+const TWO_FAST_SESSIONS_MAX_BYTES = 256 * 2 ** 20;
+
+/**
+ * How many fast-mode sessions run side by side, and onnxruntime's intra-op threads in each. Fast mode's graph
+ * adds reductions that keep one onnxruntime thread busier than the statistics keep theirs, so on a machine
+ * with cores to spare two sessions take alternate batches (README "Performance"). A user's thread count, or a
+ * model too large to hold twice, keeps one session.
+ */
+export function fastSessions(
+  requestedThreads: number | undefined,
+  modelBytes: number,
+  cores = os.availableParallelism(),
+): { sessions: number; intraOpNumThreads: number } {
+  if (requestedThreads) return { sessions: 1, intraOpNumThreads: requestedThreads };
+  if (cores < 2 || modelBytes > TWO_FAST_SESSIONS_MAX_BYTES) return { sessions: 1, intraOpNumThreads: inspectionThreads(cores) };
+  return { sessions: 2, intraOpNumThreads: Math.max(1, Math.floor((cores - 1) / 2)) };
+}
+
 function checkBatchSize(batch: number | undefined): number {
   const b = batch ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(b) || b < 1) throw new UserError("usage", `--batch must be a whole number of at least 1, not ${batch}.`);
@@ -287,12 +306,12 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     model.inputs,
     { batchSize, inputShapes: request.inputShapes },
   );
-  // onnxruntime runs on its own thread, one batch ahead of the statistics (sessionThread.ts), and by default
-  // leaves one core to them.
-  const thread = new SessionThread();
+  // onnxruntime runs on threads of its own, ahead of the statistics (sessionThread.ts), and by default leaves
+  // one core to them; fast mode may run two sessions side by side (see fastSessions).
+  const threads = [new SessionThread()];
   const sessionSettings = { ...request, intraOpNumThreads: request.intraOpNumThreads || inspectionThreads() };
   let session: ThreadSession | undefined;
-  let fast: { session: ThreadSession; plan: FastPlan } | undefined;
+  let fast: { sessions: ThreadSession[]; plan: FastPlan } | undefined;
   let report: Report;
   let source = whole;
   try {
@@ -331,35 +350,44 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     const startFast = async () => {
       const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.measuresOutput(i));
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
-      fast = { session: await thread.create(bytes, loaded.dir, sessionSettings), plan };
+      const pool = fastSessions(request.intraOpNumThreads, loaded.sizeBytes);
+      while (threads.length < pool.sessions) threads.push(new SessionThread());
+      const settings = { ...request, intraOpNumThreads: pool.intraOpNumThreads };
+      fast = { sessions: await Promise.all(threads.map((t) => t.create(bytes, loaded.dir, settings))), plan };
       // The exact session is only needed again for a batch with non-finite values.
       await session?.release();
       session = undefined;
     };
-    const exactSession = async () => (session ??= await thread.create(exactBytes(), loaded.dir, sessionSettings));
+    const exactSession = async () => (session ??= await threads[0].create(exactBytes(), loaded.dir, sessionSettings));
     // Every mode measures the first batch exactly: it gives each BN input's dims (which choose the
     // sampling strides) and, in auto mode, the pace of an exact run.
     await exactSession();
 
-    // A batch handed to the session thread: its run proceeds while the batch before it is folded here.
+    // A batch handed to a session thread: its run proceeds while the batch before it is folded here.
+    let turn = 0;
     const launch = async ({ start, count }: { start: number; count: number }) => {
       const feeds = await source.read(start, count);
       const onFast = fast;
       const ranAt = performance.now();
-      const outputs = onFast ? onFast.session.run(feeds, onFast.plan.outputs) : (await exactSession()).run(feeds, fetch);
+      const outputs = onFast
+        ? onFast.sessions[turn++ % onFast.sessions.length].run(feeds, onFast.plan.outputs)
+        : (await exactSession()).run(feeds, fetch);
       // Awaited below; a run still pending when the inspection stops early must not be an unhandled rejection.
       outputs.catch(() => undefined);
       return { start, count, feeds, outputs, onFast, ranAt };
     };
-    let next = batches.length ? await launch(batches[0]) : undefined;
+    // Batches in flight, in order: one per session, folded here in the order of the plan.
+    const inFlight: Awaited<ReturnType<typeof launch>>[] = [];
+    let launched = 0;
+    const launchNext = async () => {
+      const depth = fast ? fast.sessions.length : 1;
+      while (launched < batches.length && inFlight.length < depth && !hooks.cancelled()) inFlight.push(await launch(batches[launched++]));
+    };
+    await launchNext();
     for (let k = 0; k < batches.length; k++) {
       if (hooks.cancelled()) throw new UserError("cancelled", "The inspection was cancelled; no report was written.");
-      const { start, count, feeds, onFast, ranAt } = next!;
-      const outputs = await next!.outputs;
-      next = undefined;
-      const launchNext = async () => {
-        if (k + 1 < batches.length && !hooks.cancelled()) next = await launch(batches[k + 1]);
-      };
+      const { start, count, feeds, onFast, ranAt, outputs: running } = inFlight.shift()!;
+      const outputs = await running;
       let measured = false;
       if (onFast) {
         await launchNext();
@@ -441,7 +469,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       createdAt: new Date().toISOString(),
     });
   } finally {
-    await thread.close();
+    await Promise.all(threads.map((t) => t.close()));
     await source.close();
   }
   // Training-mode BN makes the outputs depend on the batch: measured on data (random inputs say nothing).

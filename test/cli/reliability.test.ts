@@ -297,6 +297,26 @@ describe("bn-lens reliability (issue #10)", function () {
       );
     });
 
+    it("extreme but valid per-sample moments merge into a report that reads back (no interval with overflowed ends)", () => {
+      const extreme = structuredClone(reportA);
+      const ps = extreme.layers[0].perSample!;
+      ps.m2.w[0] = 1e308;
+      ps.m2.q[0] = 1e308;
+      ps.m2.m[0] = 1e308;
+      const file = path.join(tmp, "extreme.json");
+      fs.writeFileSync(file, JSON.stringify(extreme));
+      const merged = path.join(tmp, "merged-extreme.json");
+      const r = bnLens("merge", file, b, "--json", merged);
+      assert.equal(r.code, 0, r.stderr);
+      const back = JSON.parse(fs.readFileSync(merged, "utf8")) as Report;
+      for (const iv of [...back.layers[0].compare!.varRatioInterval, ...back.layers[0].compare!.zInterval])
+        if (iv !== null) assert.ok(Number.isFinite(iv[0]) && Number.isFinite(iv[1]), `an interval with finite ends or none: ${iv}`);
+      // The merged report is itself a valid report: merging it with another run reads it back.
+      const again = bnLens("merge", merged, path.join(tmp, "a.json"), "--json", path.join(tmp, "merged-again.json"));
+      assert.notEqual(again.code, 0);
+      assert.doesNotMatch(again.stderr, /is not a valid BN Lens report/);
+    });
+
     it("refuses --json naming one of the reports", () => {
       assertError(
         bnLens("merge", a, b, "--json", b),

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTensor } from "../../src/core/tensor";
-import { inspectionThreads } from "../../src/runtime/engine";
+import { fastSessions, inspectionThreads } from "../../src/runtime/engine";
 import { createSession, releaseSession, runBatch } from "../../src/runtime/session";
 import { SessionThread } from "../../src/runtime/sessionThread";
 import { FACE_DETECTOR } from "../helpers/paths";
@@ -90,5 +90,13 @@ describe("onnxruntime on a thread of its own (sessionThread.ts)", function () {
     assert.equal(inspectionThreads(1), 1);
     assert.equal(inspectionThreads(2), 1);
     assert.equal(inspectionThreads(8), 7);
+  });
+
+  it("runs fast mode in two sessions where cores allow, one when the user chose threads or the model is large", () => {
+    assert.deepEqual(fastSessions(undefined, 1e6, 2), { sessions: 2, intraOpNumThreads: 1 });
+    assert.deepEqual(fastSessions(undefined, 1e6, 8), { sessions: 2, intraOpNumThreads: 3 });
+    assert.deepEqual(fastSessions(undefined, 1e6, 1), { sessions: 1, intraOpNumThreads: 1 });
+    assert.deepEqual(fastSessions(2, 1e6, 8), { sessions: 1, intraOpNumThreads: 2 });
+    assert.deepEqual(fastSessions(undefined, 300 * 2 ** 20, 8), { sessions: 1, intraOpNumThreads: 7 });
   });
 });

@@ -210,15 +210,17 @@ export function judgeLayer(input: JudgeInput, t: Thresholds): Judgement {
       compare.postStdOverGamma.push(postVar !== null && bn.gamma[c] !== 0 ? Math.sqrt(postVar) / Math.abs(bn.gamma[c]) : null);
       compare.effectiveSamples.push(sm ? sm.n[c] : 0);
       const hm = sm && has ? meanHalfWidth(sm, c, t.confidence) : null;
-      const hz = hm !== null && Number.isFinite(z) ? hm / scale : null;
+      // An interval whose ends overflow (extreme but valid moments) is no interval: JSON would write its ends as null.
+      const hzRaw = hm !== null && Number.isFinite(z) ? hm / scale : null;
+      const hz = hzRaw !== null && Number.isFinite(z - hzRaw) && Number.isFinite(z + hzRaw) ? hzRaw : null;
       zHalf.push(hz);
       compare.zInterval.push(hz !== null ? [z - hz, z + hz] : null);
       zNear.push(hz !== null ? nearMagnitude(z - hz, z + hz) : has && Number.isFinite(z) ? Math.abs(z) : null);
       const hl = sm && has ? logVarianceHalfWidth(sm, c, v, t.confidence) : null;
       rLogHalf.push(hl !== null && Number.isFinite(r) ? hl : null);
-      if (hl !== null && Number.isFinite(r) && bn.runningVar[c] > 0) {
-        const R = v / bn.runningVar[c];
-        const iv = foldInterval(R * Math.exp(-hl), R * Math.exp(hl));
+      const R = v / bn.runningVar[c];
+      const iv = hl !== null && Number.isFinite(r) && bn.runningVar[c] > 0 ? foldInterval(R * Math.exp(-hl), R * Math.exp(hl)) : null;
+      if (iv && Number.isFinite(iv[0]) && Number.isFinite(iv[1])) {
         compare.varRatioInterval.push(iv);
         rNear.push(iv[0]);
       } else {

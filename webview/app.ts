@@ -52,6 +52,7 @@ export class App {
   private report: CompactReport | null = null;
   /** Rows the host sent ahead of a large report's runFinished. */
   private rowsAhead: CompactReport["rows"] = [];
+  private layersAhead: ModelDescription["layers"] = [];
   private runDescription = "";
   private progress: Progress | null = null;
   private failure: { message: string; kind: string } | null = null;
@@ -108,8 +109,13 @@ export class App {
   /** Handles one message from the host. */
   receive(m: HostToWebview): void {
     switch (m.type) {
-      case "modelDescribed":
-        this.model = m.overview;
+      case "describedLayers":
+        for (const layer of m.layers) this.layersAhead.push(layer);
+        return;
+      case "modelDescribed": {
+        const ahead = this.layersAhead;
+        this.layersAhead = [];
+        this.model = ahead.length ? { ...m.overview, layers: ahead } : m.overview;
         this.trusted = m.trusted;
         // A report of another model no longer applies; a run, its failure or cancellation stays on screen.
         if (this.report && this.report.model.path !== m.overview.model.path) this.report = null;
@@ -117,6 +123,7 @@ export class App {
           this.phase = "described";
         this.render();
         return;
+      }
       case "comparisonFinished":
         this.closeCompare(false);
         this.closeDetail(false);

@@ -12,11 +12,11 @@ import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { shapeQuestion } from "../core/inputs/shapeQuestion";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
-import type { Report } from "../core/report";
 import type { HeldReport } from "../protocol/worker";
 import type { RpcServer } from "../protocol/rpc";
 import {
   webviewMessageProblem,
+  type CompactReport,
   type HostToWebview,
   type RecalibrationView,
   type RerunOffer,
@@ -27,8 +27,9 @@ import { WorkerError, type InspectorClient } from "../runtime/client";
 import { compareWithData } from "./compareCommand";
 import { askData, describeData, type DataChoice } from "./dataChoice";
 import { FindingsDiagnostics } from "./diagnostics";
+import { HeldIds } from "./heldIds";
 import { exportReport } from "./exportReport";
-import { showLayerArgs } from "./findingLinks";
+import { layersByNode, showLayerArgs } from "./findingLinks";
 import type { Log } from "./log";
 import type { ModelDocument } from "./modelDocument";
 import { ModelDocuments } from "./modelDocuments";
@@ -43,11 +44,16 @@ import { recalibrateModel } from "./recalibrateModel";
 import { ReportStore } from "./reportStore";
 import { askShape, withShape } from "./shapePrompt";
 import { StatusBar } from "./statusBar";
-import { webviewHandlers, webviewServer } from "./webviewHandlers";
+import { layerHandlers, webviewServer } from "./webviewHandlers";
 
-/** What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed). */
+/**
+ * What the inspect commands resolve to (undefined when nothing ran: cancelled, refused or failed): the compact
+ * report (everything but the per-channel arrays) and the id under which the inference process holds the
+ * whole report (the test API's fullReport(heldId) brings it over).
+ */
 export interface InspectionResult {
-  report: Report;
+  report: CompactReport;
+  heldId: number;
 }
 
 /** How an inspect command chooses its data. */
@@ -63,6 +69,7 @@ export class Controller implements ViewHost, vscode.Disposable {
   readonly status = new StatusBar(this.docs);
   readonly store: ReportStore;
   readonly memories: ModelMemories;
+  private readonly held: HeldIds;
   private readonly loader: ModelLoader;
   private readonly runHost: RunHost;
   private readonly nodeDocs: NodeDocuments;
@@ -77,22 +84,27 @@ export class Controller implements ViewHost, vscode.Disposable {
     readonly client: InspectorClient,
     readonly log: Log,
   ) {
-    this.store = new ReportStore(context, (line) => log.warn(line));
+    this.store = new ReportStore(
+      context,
+      (line) => log.warn(line),
+      (line) => log.info(line),
+    );
     this.memories = new ModelMemories(context.workspaceState);
+    this.held = new HeldIds(client, this.store, log);
     this.loader = new ModelLoader({
       client,
       store: this.store,
       log,
       isTrusted: () => this.isTrusted(),
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored, recalibration, held) => this.setReport(d, report, restored, recalibration, held),
+      setReport: (d, held, restored, recalibration) => this.setReport(d, held, restored, recalibration),
     });
     this.runHost = {
       client,
       log,
       seam: this.seam,
       post: (d, msg) => this.post(d, msg),
-      setReport: (d, report, restored, held) => this.setReport(d, report, restored, undefined, held),
+      setReport: (d, held, restored) => this.setReport(d, held, restored),
     };
     this.nodeDocs = new NodeDocuments((model, node) => this.nodeDocumentText(model, node));
     this.disposables.push(
@@ -129,11 +141,7 @@ export class Controller implements ViewHost, vscode.Disposable {
 
   /** A document took a report: keep it for a window reload and refresh the node documents about it. */
   private reported(d: ModelDocument, restored: boolean): void {
-    if (!restored && d.report) {
-      const recalibration = d.compactReport?.recalibration;
-      const held = d.heldId !== undefined && !recalibration ? { client: this.client, id: d.heldId } : undefined;
-      void this.store.save(d.uri, d.report, recalibration, held);
-    }
+    if (!restored && d.heldId !== undefined) void this.store.save(d.uri, this.client, d.heldId, d.compactReport?.recalibration);
     this.nodeDocs.refresh(
       vscode.workspace.textDocuments
         .filter((t) => t.uri.scheme === NODE_SCHEME && new URLSearchParams(t.uri.query).get("model") === d.uri.toString())
@@ -207,12 +215,16 @@ export class Controller implements ViewHost, vscode.Disposable {
     }
   }
 
-  /** The request server of a view: answers with webviewHandlers over the model's current report. */
+  /** The request server of a view: a layer's detail comes from the inference process, which holds the report. */
   private serverOf(view: ModelPanel): RpcServer<WebviewMethods, string> {
     let server = this.servers.get(view);
     if (!server) {
       server = webviewServer(
-        webviewHandlers(() => this.find(view.uri)?.report),
+        layerHandlers((kind, index) => {
+          const d = this.find(view.uri);
+          if (!d || d.heldId === undefined) throw new Error("There is no report for this model yet.");
+          return this.heldId(d).then((id) => this.client.reportLayer(id, kind, index));
+        }),
         (reply) => this.postTo(view, reply),
       );
       this.servers.set(view, server);
@@ -239,7 +251,7 @@ export class Controller implements ViewHost, vscode.Disposable {
     if (s.run) {
       this.postTo(view, { type: "runStarted", description: s.run.description });
       if (s.run.progress) this.postTo(view, { type: "runProgressed", progress: s.run.progress });
-    } else if (s.report && s.compactReport) {
+    } else if (s.compactReport) {
       this.postTo(view, { type: "runFinished", report: s.compactReport, restored: s.restored });
       this.panel = view;
       if (s.comparison) this.postTo(view, { type: "comparisonFinished", comparison: s.comparison });
@@ -278,12 +290,19 @@ export class Controller implements ViewHost, vscode.Disposable {
     return true;
   }
 
-  private setReport(s: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void {
+  private setReport(s: ModelDocument, held: HeldReport, restored: boolean, recalibration?: RecalibrationView): void {
     const replaced = s.heldId;
-    s.setReport(report, restored, recalibration, held);
+    const stale = s.heldGeneration !== this.client.generation;
+    s.setReport(held, restored, recalibration, this.client.generation);
     // The replaced report's saved copy was asked for when it arrived; the inference process serves in order.
-    if (replaced !== undefined && replaced !== held?.id) this.client.releaseHeld(replaced);
+    // An id of a process that has since ended names nothing (or another report) in the new one.
+    if (replaced !== undefined && replaced !== held.id && !stale) this.held.release(replaced);
     for (const v of s.views) if (v.ready) this.panel = v;
+  }
+
+  /** The id the inference process holds a document's report under (held again after a restart: heldIds.ts). */
+  heldId(d: ModelDocument): Promise<number> {
+    return this.held.heldId(d);
   }
 
   private trustGranted(): void {
@@ -342,10 +361,10 @@ export class Controller implements ViewHost, vscode.Disposable {
 
     for (let attempt = 1; ; attempt++) {
       const outcome = await runInspection(this.runHost, s, choice);
-      if ("report" in outcome) {
+      if ("held" in outcome) {
         // The command resolves with the report's findings in the Problems panel, however many there are.
         await this.diagnostics.settled(uri);
-        return { report: outcome.report };
+        return { report: outcome.held.compact, heldId: outcome.held.id };
       }
       const hint = outcome.error instanceof WorkerError ? outcome.error.info.shapeNeeded : undefined;
       if (!hint || attempt > 3) {
@@ -435,6 +454,8 @@ export class Controller implements ViewHost, vscode.Disposable {
       this.context.globalState,
       (line) => this.log.info(line),
       this.context.extensionUri.fsPath,
+      this.client,
+      (d) => this.heldId(d),
     );
   }
 
@@ -447,9 +468,12 @@ export class Controller implements ViewHost, vscode.Disposable {
         seam: this.seam,
         docs: this.docs,
         log: this.log,
+        client: this.client,
         openView: (u) => this.openView(u),
         restore: (d) => this.loader.restore(d),
         inspect: (u, how) => this.inspect(u, how),
+        pin: (id) => this.held.pin(id),
+        heldId: (d) => this.heldId(d),
       },
       uri,
     );
@@ -477,9 +501,12 @@ export class Controller implements ViewHost, vscode.Disposable {
           if (handle) this.recalibrations.set(u.toString(), handle);
           else this.recalibrations.delete(u.toString());
         },
-        showReport: (u, report, recalibration, data) => {
+        showReport: async (u, report, recalibration, data) => {
           const d = this.docs.open(u);
-          if (!d.run) this.setReport(d, report, false, recalibration);
+          // The check's report came back whole with the recalibration; the inference process holds it from now on.
+          const held = await this.client.holdReport(report);
+          if (!d.run) this.setReport(d, held, false, recalibration);
+          else this.client.releaseHeld(held.id);
           // The new model was just checked on this data: Re-run repeats it, "with Data..." offers it first.
           void this.memories.update(u, { last: data, data, inputShapes: data.inputShapes }).then(() => this.offerRerun(u));
         },
@@ -495,10 +522,18 @@ export class Controller implements ViewHost, vscode.Disposable {
     return doc;
   }
 
-  private nodeDocumentText(model: vscode.Uri, node: string): string {
+  /** A node document's text; the observed statistics of its layer come from the inference process. */
+  private async nodeDocumentText(model: vscode.Uri, node: string): Promise<string> {
     const s = this.find(model);
+    const row = s?.compactReport && layersByNode(s.compactReport.rows).get(node);
+    const observed =
+      s && row
+        ? await this.heldId(s)
+            .then((id) => this.client.reportLayer(id, row.kind, row.index))
+            .catch(() => undefined)
+        : undefined;
     return (
-      nodeText(node, s?.description, s?.report) ??
+      nodeText(node, s?.description, s?.compactReport?.model, observed) ??
       `${node}\n\nBN Lens knows the nodes around BatchNormalization layers of ${path.basename(model.fsPath)} (each BN layer, what feeds it and what follows it); "${node}" is not one of them${s?.description ? "" : ", or the model has not been read yet"}.\n`
     );
   }

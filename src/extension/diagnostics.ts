@@ -5,13 +5,13 @@
 import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import { comparisonFindingText, comparisonFindings } from "./compareSettings";
-import { SEVERITY, findingDiagnostics } from "./findingLinks";
-import { reportFindings } from "./findings";
+import { SEVERITY, findingDiagnostics, layersByNode } from "./findingLinks";
+import { compactFindings } from "./findings";
 import type { ModelDocument } from "./modelDocument";
 import type { ModelDocuments } from "./modelDocuments";
 
 // Findings built in one turn of the event loop; more than this are built a chunk per turn.
-const CHUNK = 2000;
+const CHUNK = 500;
 
 /** Keeps the "bnLens" diagnostic collection in step with the documents' reports. */
 export class FindingsDiagnostics implements vscode.Disposable {
@@ -58,21 +58,23 @@ export class FindingsDiagnostics implements vscode.Disposable {
     const key = d.uri.toString();
     const generation = (this.generation.get(key) ?? 0) + 1;
     this.generation.set(key, generation);
-    const findings = d.report ? reportFindings(d.report) : [];
+    const compact = d.compactReport;
+    // From the compact report: every row carries its layer's findings, so the whole report is never needed here.
+    const findings = compact ? compactFindings(compact) : [];
     const tail = d.comparison ? comparisonDiagnostics(d.comparison) : [];
-    if (!d.report || findings.length <= CHUNK) {
-      this.collection.set(d.uri, [...(d.report ? findingDiagnostics(d.uri, d.report, findings) : []), ...tail]);
+    if (!compact || findings.length <= CHUNK) {
+      this.collection.set(d.uri, [...(compact ? findingDiagnostics(d.uri, layersByNode(compact.rows), findings) : []), ...tail]);
       return;
     }
     // A large report's findings (20,000 on 10,000 layers) are built a chunk per turn of the event loop,
     // then shown at once; a newer report or a run starting meanwhile makes them stale.
-    const report = d.report;
+    const layers = layersByNode(compact.rows);
     const building = (async () => {
       const out: vscode.Diagnostic[] = [];
       for (let i = 0; i < findings.length; i += CHUNK) {
         await new Promise((resolve) => setImmediate(resolve));
         if (this.generation.get(key) !== generation) return;
-        out.push(...findingDiagnostics(d.uri, report, findings.slice(i, i + CHUNK)));
+        out.push(...findingDiagnostics(d.uri, layers, findings.slice(i, i + CHUNK)));
       }
       await new Promise((resolve) => setImmediate(resolve));
       if (this.generation.get(key) === generation) this.collection.set(d.uri, [...out, ...tail]);

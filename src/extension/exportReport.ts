@@ -1,14 +1,15 @@
 /**
  * Export Report: asks where to save a model's report and writes it there (BN Lens writes only where the
- * user chose), as JSON or as the standalone HTML page by the file type chosen, remembering the folder.
+ * user chose), as JSON or as the standalone HTML page by the file type chosen, remembering the folder. The
+ * inference process, which holds the report, writes the file (atomically); the host never has the report.
  */
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { standaloneHtml } from "./htmlExport";
 import { isUserError } from "../core/errors";
-import { reportJson, reportJsonPieces } from "../core/inspect/reportJson";
-import { writeFileAtomicAsync } from "../node/writeFileAtomic";
+import { reportJson } from "../core/inspect/reportJson";
+import { standaloneHtml } from "../node/standaloneHtml";
+import { WorkerError, type InspectorClient } from "../runtime/client";
 import type { ModelDocument } from "./modelDocument";
 import type { PromptSeam } from "./prompts";
 
@@ -20,9 +21,11 @@ export async function exportReport(
   log: (line: string) => void,
   /** The extension's install folder: the HTML page is built from its dist/ and media/. */
   extensionDir: string,
+  client: InspectorClient,
+  /** The id the inference process holds the document's report under (held again after a restart). */
+  heldId: (doc: ModelDocument) => Promise<number>,
 ): Promise<vscode.Uri | undefined> {
-  const report = doc?.report;
-  if (!doc || !report) {
+  if (!doc || doc.heldId === undefined) {
     seam.notify("info", "There is no BN Lens report to export yet; inspect a model first.");
     return undefined;
   }
@@ -39,23 +42,26 @@ export async function exportReport(
   });
   if (!target) return undefined;
   try {
+    const id = await heldId(doc);
     const html = /\.html?$/i.test(target.path);
+    const recalibration = doc.compactReport?.recalibration;
     if (target.scheme === "file") {
       // A temporary file in the same folder, then a rename: an export that fails (full disk, a crash) leaves
-      // the old file or none, never a torn one; a large report is written piece by piece.
-      await writeFileAtomicAsync(
-        target.fsPath,
-        html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJsonPieces(report),
-      );
+      // the old file or none, never a torn one; a large report is written piece by piece. The JSON is the
+      // CLI's --json text of the same report.
+      await client.exportHeld(id, target.fsPath, html ? "html" : "json", { extensionDir, ...(recalibration ? { recalibration } : {}) });
     } else {
-      // Other file systems (a remote, a virtual workspace) get VS Code's own write.
+      // Other file systems (a remote, a virtual workspace) only VS Code's own write reaches: the host fetches
+      // the whole report in pages and builds the file itself, so a very large report costs the host here.
+      const report = await client.fetchReport(id);
       await vscode.workspace.fs.writeFile(
         target,
-        Buffer.from(html ? standaloneHtml(report, extensionDir, doc.compactReport?.recalibration) : reportJson(report)),
+        Buffer.from(html ? standaloneHtml(report, extensionDir, recalibration) : reportJson(report)),
       );
     }
   } catch (e) {
-    seam.notify("error", isUserError(e) ? e.message : `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
+    const plain = isUserError(e) || (e instanceof WorkerError && e.kind !== "bug");
+    seam.notify("error", plain ? (e as Error).message : `BN Lens could not write the report to ${target.fsPath}: ${(e as Error).message}`);
     return undefined;
   }
   await globalState.update("bnLens.exportDir", path.dirname(target.fsPath));

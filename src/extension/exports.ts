@@ -7,9 +7,12 @@
  */
 import type { Report } from "../core/report";
 
-/** The exports of a normal activation: the last report produced or restored, read-only. */
+/**
+ * The exports of a normal activation: the last report produced or restored, read-only. The inference process
+ * holds it; the promise brings a copy over in pages (a large report costs the host time only when asked for).
+ */
 export interface BnLensPublicApi {
-  lastReport(): Report | undefined;
+  lastReport(): Promise<Report | undefined>;
 }
 
 /** Chooses the exports: the whole test API in test mode, otherwise a frozen object with lastReport only. */

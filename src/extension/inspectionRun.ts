@@ -4,13 +4,12 @@
  * told when it fails.
  */
 import * as vscode from "vscode";
-import type { Report } from "../core/report";
 import type { HostToWebview } from "../protocol/webview";
 import type { HeldReport, InspectRequest } from "../protocol/worker";
 import { WorkerError, type InspectorClient } from "../runtime/client";
 import { describeChoice, type DataChoice } from "./dataChoice";
 import { detailOf, errorMessage } from "./errorText";
-import { countFindings, countsSentence, reportFindings } from "./findings";
+import { compactFindings, countFindings, countsSentence } from "./findings";
 import type { Log } from "./log";
 import type { ModelDocument, Running } from "./modelDocument";
 import type { PromptSeam } from "./prompts";
@@ -23,14 +22,18 @@ export interface RunHost {
   readonly seam: PromptSeam;
   /** Posts to every view of the document. */
   post(d: ModelDocument, msg: HostToWebview): void;
-  /** Gives the document the run's report. */
-  setReport(d: ModelDocument, report: Report, restored: boolean, held?: HeldReport): void;
+  /** Gives the document the run's report (held by the inference process). */
+  setReport(d: ModelDocument, held: HeldReport, restored: boolean): void;
 }
 
 const USER_KINDS = new Set(["usage", "model", "data", "resource"]);
 
 /** Runs one inspection in the inference process with progress, log and cancel. */
-export async function runInspection(host: RunHost, s: ModelDocument, choice: DataChoice): Promise<{ report: Report } | { error: unknown }> {
+export async function runInspection(
+  host: RunHost,
+  s: ModelDocument,
+  choice: DataChoice,
+): Promise<{ held: HeldReport } | { error: unknown }> {
   const settings = runSettings(s.uri);
   const request: InspectRequest = {
     modelPath: s.uri.fsPath,
@@ -44,7 +47,7 @@ export async function runInspection(host: RunHost, s: ModelDocument, choice: Dat
   host.log.info(`Inspecting ${s.uri.fsPath}`);
   host.log.info(`  data: ${description}${choice.preprocessing ? ` (${choice.preprocessing})` : ""}`);
   host.log.info(`  options: ${JSON.stringify({ ...request, modelPath: undefined, dataPath: undefined })}`);
-  // The inference process keeps the report and builds the compact one; the host takes the rest in pages.
+  // The inference process keeps the report and builds the compact one; the host keeps only that and the id.
   const handle = host.client.inspectHeld(request, {
     progress: (p) => s.progressed(p),
     log: (line) => host.log.info(`  ${line}`),
@@ -65,14 +68,16 @@ export async function runInspection(host: RunHost, s: ModelDocument, choice: Dat
   );
   try {
     const held = await handle.result;
-    const report = await host.client.fetchReport(held.id);
-    const counts = countFindings(reportFindings(report));
+    const report = held.compact;
+    const counts = countFindings(compactFindings(report));
     host.log.info(
       `Finished ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${(report.run.elapsedMs / 1000).toFixed(1)} s): ` +
         `${report.summary.layers} layers, ${report.samples} samples; ${countsSentence(counts)}.`,
     );
-    host.setReport(s, report, false, held);
-    return { report };
+    // The report takes its own turn of the event loop (the views, the Problems panel and the status bar react in it).
+    await new Promise((resolve) => setImmediate(resolve));
+    host.setReport(s, held, false);
+    return { held };
   } catch (error) {
     host.log.info(`Stopped ${s.name} after ${((performance.now() - t0) / 1000).toFixed(1)} s.`);
     return { error };

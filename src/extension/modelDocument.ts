@@ -1,15 +1,14 @@
 /**
  * One .onnx model open in BN Lens, as a vscode.CustomDocument (in the manner of vscode-hexeditor's
- * HexDocument): it owns what the inference process described, the last report, the run in progress and the
- * views showing it, and fires events the Problems panel, the status bar and the report store react to.
+ * HexDocument): it owns what the inference process described, the last report's compact form and the id
+ * under which the inference process holds the whole report (the host never keeps a whole report: readers
+ * ask the inference process for the part they need), the run in progress and the views showing it, and fires events the Problems panel, the status bar and the report store react to.
  * VS Code disposes it when its last view closes; a run in progress keeps it alive until the run ends.
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelDescription } from "../core/inspect/modelDescription";
-import { compactReport } from "../core/inspect/panelData";
-import type { Report } from "../core/report";
 import type { HostToWebview, CompactReport, RecalibrationView } from "../protocol/webview";
 import type { HeldReport, Progress } from "../protocol/worker";
 import type { RunHandle } from "../runtime/client";
@@ -40,10 +39,10 @@ export class ModelDocument implements vscode.CustomDocument {
   describeError: string | undefined;
   describeMs: number | undefined;
   restoring: Promise<void> | undefined;
-  private _report: Report | undefined;
   private _compactReport: CompactReport | undefined;
   private _restored = false;
   private _heldId: number | undefined;
+  private _heldGeneration = 0;
   private _run: Running | undefined;
   private _comparison: ComparisonReport | undefined;
   /** When the report was set (the status bar shows the most recent). */
@@ -68,15 +67,23 @@ export class ModelDocument implements vscode.CustomDocument {
   get name(): string {
     return path.basename(this.uri.fsPath);
   }
-  get report(): Report | undefined {
-    return this._report;
-  }
+  /** The last report without its per-channel arrays (what the panel, the Problems panel and the status bar show). */
   get compactReport(): CompactReport | undefined {
     return this._compactReport;
   }
-  /** The id under which the inference process keeps this report (it writes the saved copy), if it does. */
+  /** The id under which the inference process holds the last report whole (set whenever compactReport is). */
   get heldId(): number | undefined {
     return this._heldId;
+  }
+  /** The inference process's generation (InspectorClient.generation) in which heldId is valid. */
+  get heldGeneration(): number {
+    return this._heldGeneration;
+  }
+
+  /** The same report held again under a new id (the inference process was restarted); nothing is re-sent. */
+  reheld(id: number, generation: number): void {
+    this._heldId = id;
+    this._heldGeneration = generation;
   }
   get restored(): boolean {
     return this._restored;
@@ -97,16 +104,14 @@ export class ModelDocument implements vscode.CustomDocument {
   }
 
   /**
-   * Takes a new report (a finished run, or one restored from storage) and shows it in every view; a
-   * recalibration's check comes with its before/after. A report the inference process holds comes with its
-   * compact report, built there rather than on the host's thread.
+   * Takes a new report the inference process holds (a finished run, or one restored from storage) and shows
+   * it in every view; a recalibration's check comes with its before/after.
    */
-  setReport(report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void {
-    this._report = report;
+  setReport(held: HeldReport, restored: boolean, recalibration?: RecalibrationView, generation = 0): void {
     this._restored = restored;
-    this._heldId = held?.id;
-    const compact = held?.compact ?? compactReport(report);
-    this._compactReport = recalibration ? { ...compact, recalibration } : compact;
+    this._heldId = held.id;
+    this._heldGeneration = generation;
+    this._compactReport = recalibration ? { ...held.compact, recalibration } : held.compact;
     this.reportedAt = performance.now();
     this.post({ type: "runFinished", report: this._compactReport, restored });
     this.changed.fire({ kind: "report", restored });
@@ -147,6 +152,11 @@ export class ModelDocument implements vscode.CustomDocument {
   }
 
   private record(msg: HostToWebview): void {
+    // Replies carry a layer's per-channel arrays (megabytes on 2,048 channels): only the last few are kept.
+    if (msg.type === "replied") {
+      const replies = this.sent.filter((m) => m.type === "replied");
+      if (replies.length >= 8) this.sent.splice(this.sent.indexOf(replies[0]), 1);
+    }
     this.sent.push(msg);
     if (this.sent.length > 300) this.sent.splice(0, this.sent.length - 300);
   }

@@ -51,7 +51,7 @@ export class ModelDocuments implements vscode.Disposable {
   /** The document whose report arrived last. */
   lastReported(): ModelDocument | undefined {
     let best: ModelDocument | undefined;
-    for (const d of this.docs.values()) if (d.report && (!best || d.reportedAt > best.reportedAt)) best = d;
+    for (const d of this.docs.values()) if (d.compactReport && (!best || d.reportedAt > best.reportedAt)) best = d;
     return best;
   }
 

@@ -3,7 +3,6 @@
  * host never decodes the model itself) and the report saved before a window reload. Each is read once per
  * document; a second caller waits for the first.
  */
-import type { Report } from "../core/report";
 import type { HeldReport } from "../protocol/worker";
 import type { HostToWebview, RecalibrationView } from "../protocol/webview";
 import type { InspectorClient } from "../runtime/client";
@@ -21,8 +20,8 @@ export interface LoaderHost {
   isTrusted(): boolean;
   /** Posts to every view of the document. */
   post(d: ModelDocument, msg: HostToWebview): void;
-  /** Gives the document a report (with a recalibration's before/after when it checks one). */
-  setReport(d: ModelDocument, report: Report, restored: boolean, recalibration?: RecalibrationView, held?: HeldReport): void;
+  /** Gives the document a held report (with a recalibration's before/after when it checks one). */
+  setReport(d: ModelDocument, held: HeldReport, restored: boolean, recalibration?: RecalibrationView): void;
 }
 
 /** Describes models and restores their saved reports. */
@@ -63,14 +62,17 @@ export class ModelLoader {
 
   /** Brings back the report saved before a window reload (unless a report or a run came first). */
   restore(s: ModelDocument): Promise<void> {
-    if (s.report || s.restoring) return s.restoring ?? Promise.resolve();
+    if (s.compactReport || s.restoring) return s.restoring ?? Promise.resolve();
     s.restoring = this.host.store
       .load(s.uri, this.host.client)
       .then((saved) => {
-        if (!saved || s.report || s.run) return;
-        this.host.setReport(s, saved.report, true, saved.recalibration, saved.held);
+        if (!saved || s.compactReport || s.run) {
+          if (saved) this.host.client.releaseHeld(saved.held.id);
+          return;
+        }
+        this.host.setReport(s, saved.held, true, saved.recalibration);
         this.host.log.info(
-          `Restored the report of ${s.uri.fsPath} from ${saved.report.createdAt}${saved.recalibration ? ", with its recalibration's before/after" : ""}.`,
+          `Restored the report of ${s.uri.fsPath} from ${saved.held.compact.createdAt}${saved.recalibration ? ", with its recalibration's before/after" : ""}.`,
         );
       })
       .finally(() => {

@@ -23,6 +23,8 @@ export interface ViewHost {
 
 // About 17 ms of serialising per message for the 10,000-layer load model's rows.
 const ROWS_PER_MESSAGE = 500;
+// A model's stored layers go in parts of about this many channels (300 layers of 2,048 channels are 2.4 million values).
+const CHANNELS_PER_MESSAGE = 32_768;
 
 /** One open model panel: the webview showing a model document (webview/modelView.ts is the view it draws). */
 export class ModelPanel {
@@ -55,8 +57,8 @@ export class ModelPanel {
       this.outbox = this.outbox.then(() => this.send(msg));
       return;
     }
-    if (msg.type === "runFinished" && msg.report.rows.length > ROWS_PER_MESSAGE) {
-      const sending = this.sendInParts(msg.report, msg.restored).finally(() => {
+    if (inParts(msg)) {
+      const sending = this.send(msg).finally(() => {
         if (this.outbox === sending) this.outbox = undefined;
       });
       this.outbox = sending;
@@ -66,13 +68,38 @@ export class ModelPanel {
   }
 
   private async send(msg: HostToWebview): Promise<void> {
-    if (msg.type === "runFinished" && msg.report.rows.length > ROWS_PER_MESSAGE) await this.sendInParts(msg.report, msg.restored);
+    if (msg.type === "runFinished" && inParts(msg)) await this.sendInParts(msg.report, msg.restored);
+    else if (msg.type === "modelDescribed" && inParts(msg)) await this.describeInParts(msg);
     else {
       try {
         void this.panel.webview.postMessage(msg);
       } catch {
         // The panel closed while a report was being sent.
       }
+    }
+  }
+
+  /** A large model's stored layers in parts, one per turn of the event loop, then the rest. */
+  private async describeInParts(msg: Extract<HostToWebview, { type: "modelDescribed" }>): Promise<void> {
+    try {
+      const layers = msg.overview.layers;
+      // Parts of at most ROWS_PER_MESSAGE layers or about CHANNELS_PER_MESSAGE channels (4 stored values each).
+      for (let from = 0; from < layers.length;) {
+        let to = from;
+        let channels = 0;
+        while (
+          to < layers.length &&
+          to - from < ROWS_PER_MESSAGE &&
+          (to === from || channels + layers[to].channels <= CHANNELS_PER_MESSAGE)
+        )
+          channels += layers[to++].channels;
+        void this.panel.webview.postMessage({ type: "describedLayers", layers: layers.slice(from, to) } satisfies HostToWebview);
+        from = to;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      void this.panel.webview.postMessage({ ...msg, overview: { ...msg.overview, layers: [] } } satisfies HostToWebview);
+    } catch {
+      // The panel closed meanwhile.
     }
   }
 
@@ -91,6 +118,14 @@ export class ModelPanel {
       // The panel closed meanwhile: nothing is left to show the report in.
     }
   }
+}
+
+/** Whether a message is large enough to go in parts (a report's rows, a model's stored layers). */
+function inParts(msg: HostToWebview): boolean {
+  if (msg.type === "runFinished") return msg.report.rows.length > ROWS_PER_MESSAGE;
+  if (msg.type === "modelDescribed")
+    return msg.overview.layers.length > ROWS_PER_MESSAGE || msg.overview.layers.reduce((n, l) => n + l.channels, 0) > CHANNELS_PER_MESSAGE;
+  return false;
 }
 
 /** Opens .onnx files as BN Lens model views. */

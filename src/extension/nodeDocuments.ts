@@ -23,13 +23,13 @@ export class NodeDocuments implements vscode.TextDocumentContentProvider {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly text: (model: vscode.Uri, node: string) => string) {}
+  constructor(private readonly text: (model: vscode.Uri, node: string) => Promise<string>) {}
 
-  provideTextDocumentContent(uri: vscode.Uri): string {
+  provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const q = new URLSearchParams(uri.query);
     const model = q.get("model");
     const node = q.get("node");
-    if (!model || !node) return "This BN Lens node link is incomplete.\n";
+    if (!model || !node) return Promise.resolve("This BN Lens node link is incomplete.\n");
     return this.text(vscode.Uri.parse(model), node);
   }
 

@@ -1,18 +1,27 @@
 import type { ModelDescription, StoredLayer } from "../core/inspect/modelDescription";
 import type { LayerReport, Report } from "../core/report";
+import type { GetLayerResult } from "../protocol/webview";
 import { fmt } from "../core/stats/judge";
 
 /**
  * The text of a read-only "node" document: a node near a BN layer (the BN itself, the node that feeds it,
  * the nonlinearity after it, or a probed Conv/Gemm/MatMul when BN was fused away), from what BN Lens
- * already has about the model: its overview (decoded in the inference process) and the last report.
+ * already has about the model: its overview (decoded in the inference process), the last report's model
+ * and the layer of that report named `node` (asked of the inference process, which holds the report).
  * Returns undefined for nodes that neither mentions.
  */
-export function nodeText(node: string, overview: ModelDescription | undefined, report: Report | undefined): string | undefined {
-  const modelName = overview?.model.name ?? report?.model.name ?? "the model";
-  const bnCount = overview?.model.bnCount ?? report?.model.bnCount ?? 0;
-  const stored: Omit<StoredLayer, "deadChannels">[] = overview?.layers ?? report?.layers ?? [];
-  const observed = (i: number): LayerReport | undefined => report?.layers.find((l) => l.index === i);
+export function nodeText(
+  node: string,
+  overview: ModelDescription | undefined,
+  model: Report["model"] | undefined,
+  layer: GetLayerResult | undefined,
+): string | undefined {
+  const modelName = overview?.model.name ?? model?.name ?? "the model";
+  const bnCount = overview?.model.bnCount ?? model?.bnCount ?? 0;
+  const bnLayer = layer?.kind === "bn" && layer.layer.node === node ? layer.layer : undefined;
+  // Without the overview (it could not be read), the report's own layer carries its stored parameters.
+  const stored: Omit<StoredLayer, "deadChannels">[] = overview?.layers ?? (bnLayer ? [bnLayer] : []);
+  const observed = (i: number): LayerReport | undefined => (bnLayer?.index === i ? bnLayer : undefined);
   const header = (op: string, extra: string[] = []) => [`${node}  (${op})`, `Model: ${modelName}`, ...extra, ""];
 
   const bn = stored.find((l) => l.node === node);
@@ -42,7 +51,7 @@ export function nodeText(node: string, overview: ModelDescription | undefined, r
   }
 
   const probe = overview?.probes.find((p) => p.node === node);
-  const act = report?.activations.find((a) => a.node === node);
+  const act = layer?.kind === "activation" && layer.layer.node === node ? layer.layer : undefined;
   if (probe || act) {
     const op = act?.op ?? probe!.op;
     const lines = header(op, ["Observed instead of a BN layer (BN was fused away)"]);

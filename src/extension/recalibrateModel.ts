@@ -29,9 +29,9 @@ export interface RecalibrateHost {
   running(uri: vscode.Uri, handle: { cancel(): void } | undefined): void;
   /**
    * Gives a model's document a report, as if it had just been inspected on `data`, with the recalibration's
-   * before/after.
+   * before/after (the inference process holds it from then on).
    */
-  showReport(uri: vscode.Uri, report: Report, recalibration: RecalibrationView, data: DataChoice): void;
+  showReport(uri: vscode.Uri, report: Report, recalibration: RecalibrationView, data: DataChoice): Promise<void>;
 }
 
 /** Runs the recalibration of one model; resolves to the result, or undefined when nothing was written. */
@@ -127,7 +127,7 @@ export async function recalibrateModel(host: RecalibrateHost, uri: vscode.Uri): 
   const out = vscode.Uri.file(result.out);
   await host.openView(out);
   // The check of the new model is an inspection of it on the same data: its view and the Problems panel show it.
-  host.showReport(out, result.after, beforeAfter(result), choice);
+  await host.showReport(out, result.after, beforeAfter(result), choice);
   host.seam.notify(result.converged ? "info" : "warning", `${path.basename(result.out)}: ${summary}`, {
     "Show Log": () => host.log.channel.show(),
   });

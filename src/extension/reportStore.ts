@@ -4,10 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import * as vscode from "vscode";
-import { jsonFilePieces } from "../core/inspect/reportJson";
 import { checkReport } from "../core/reportSchema";
-import { writeFileAtomicAsync } from "../node/writeFileAtomic";
-import type { Report } from "../core/report";
 import { recalibrationViewSchema, type RecalibrationView } from "../protocol/webview";
 import type { HeldReport } from "../protocol/worker";
 import type { InspectorClient } from "../runtime/client";
@@ -22,6 +19,8 @@ export class ReportStore {
   constructor(
     context: vscode.ExtensionContext,
     private readonly log: (line: string) => void,
+    /** Where a kept copy is noted (the log's info level). */
+    private readonly kept: (line: string) => void = () => undefined,
   ) {
     this.dir = vscode.Uri.joinPath(context.storageUri ?? context.globalStorageUri, "reports");
   }
@@ -31,30 +30,26 @@ export class ReportStore {
   }
 
   /**
-   * Saves a model's report (with a recalibration's before/after when the report checks one); failures are
-   * logged, never shown (the report is still in memory).
+   * Saves a model's report (held by the inference process, with a recalibration's before/after when the
+   * report checks one); failures are logged, never shown (the report is still held).
    */
-  async save(
-    model: vscode.Uri,
-    report: Report,
-    recalibration?: RecalibrationView,
-    held?: { client: InspectorClient; id: number },
-  ): Promise<void> {
+  async save(model: vscode.Uri, client: InspectorClient, id: number, recalibration?: RecalibrationView): Promise<void> {
     try {
       const file = this.file(model);
-      if (held && !recalibration && file.scheme === "file") {
-        // The inference process holds the report: it writes the copy (atomically, making the folder), off the
-        // host's thread. Asked at once, before any later request could release the report.
-        await held.client.saveHeld(held.id, file.fsPath, model.toString());
+      if (file.scheme === "file") {
+        // The inference process writes the copy (atomically, making the folder), off the host's thread.
+        // Asked at once, before any later request could release the report.
+        await client.saveHeld(id, file.fsPath, model.toString(), recalibration);
+        this.kept(`Kept the report of ${model.fsPath} for a window reload.`);
         await this.prune();
         return;
       }
+      // Storage that is not a local disk (a virtual file system): only VS Code's API reaches it, so the host
+      // fetches the whole report in pages and writes it in one piece. Local storage never takes this path.
+      const report = await client.fetchReport(id);
       await vscode.workspace.fs.createDirectory(this.dir);
       const saved = { model: model.toString(), report, ...(recalibration ? { recalibration } : {}) };
-      // On disk: piece by piece and atomically, so a large report neither holds the host's thread for the
-      // whole serialisation nor needs one string longer than V8 allows, and a crash never tears the file.
-      if (file.scheme === "file") await writeFileAtomicAsync(file.fsPath, jsonFilePieces(saved), "the saved report");
-      else await vscode.workspace.fs.writeFile(file, Buffer.from(JSON.stringify(saved)));
+      await vscode.workspace.fs.writeFile(file, Buffer.from(JSON.stringify(saved)));
       await this.prune();
     } catch (e) {
       this.log(`Could not keep the report for ${model.fsPath}: ${(e as Error).message}`);
@@ -63,19 +58,15 @@ export class ReportStore {
 
   /**
    * The saved report of a model, if any and readable, and its before/after when it has a readable one. On
-   * disk the inference process reads, parses and validates it and holds it; the host takes it in pages.
+   * disk the inference process reads, parses and validates it and holds it; the host gets its compact report.
    */
-  async load(
-    model: vscode.Uri,
-    client: InspectorClient,
-  ): Promise<{ report: Report; recalibration?: RecalibrationView; held?: HeldReport } | undefined> {
+  async load(model: vscode.Uri, client: InspectorClient): Promise<{ held: HeldReport; recalibration?: RecalibrationView } | undefined> {
     const file = this.file(model);
     if (file.scheme === "file") {
       try {
         const restored = await client.restoreHeld(file.fsPath, model.toString());
         if (!restored) return undefined;
-        const report = await client.fetchReport(restored.held.id);
-        return { report, held: restored.held, ...(restored.recalibration ? { recalibration: restored.recalibration } : {}) };
+        return { held: restored.held, ...(restored.recalibration ? { recalibration: restored.recalibration } : {}) };
       } catch (e) {
         this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
         return undefined;
@@ -88,12 +79,13 @@ export class ReportStore {
       return undefined;
     }
     try {
+      // Storage off the local disk: the host reads it (only VS Code's API reaches it) and hands it over.
       const saved = JSON.parse(Buffer.from(bytes).toString("utf8")) as { model?: unknown; report?: unknown; recalibration?: unknown };
       if (saved.model !== model.toString()) return undefined;
-      const report = checkReport(saved.report, "the saved report");
+      const held = await client.holdReport(checkReport(saved.report, "the saved report"));
       // A before/after that does not read back is dropped; the report alone is still worth restoring.
       const recalibration = saved.recalibration === undefined ? undefined : parse(recalibrationViewSchema, saved.recalibration);
-      return recalibration ? { report, recalibration } : { report };
+      return recalibration ? { held, recalibration } : { held };
     } catch (e) {
       this.log(`Ignoring the saved report of ${model.fsPath}: ${(e as Error).message}`);
       return undefined;

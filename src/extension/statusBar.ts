@@ -3,7 +3,7 @@
  * run in progress, else the findings of the report that arrived last.
  */
 import * as vscode from "vscode";
-import { countFindings, countsSentence, reportFindings, statusText } from "./findings";
+import { compactFindings, countFindings, countsSentence, statusText } from "./findings";
 import type { ModelDocuments } from "./modelDocuments";
 import { VIEW_TYPE } from "./modelView";
 
@@ -38,14 +38,15 @@ export class StatusBar implements vscode.Disposable {
     const active = activeModelUri();
     const front = active ? this.docs.all().find((x) => x.uri.toString() === active.toString()) : undefined;
     const d = active ? front : this.docs.lastReported();
-    if (!d?.report) {
+    const report = d?.compactReport;
+    if (!d || !report) {
       this.item.hide();
       return;
     }
-    const counts = countFindings(reportFindings(d.report));
+    const counts = countFindings(compactFindings(report));
     this.item.text = statusText(counts);
     this.item.tooltip =
-      `BN Lens${d.restored ? " (restored)" : ""}: ${d.name}, ${d.report.samples} samples (${d.report.data.description}); ` +
+      `BN Lens${d.restored ? " (restored)" : ""}: ${d.name}, ${report.samples} samples (${report.data.description}); ` +
       `${countsSentence(counts)}. Click to show the model view.`;
     this.item.command = { title: "Show BN Lens", command: "vscode.openWith", arguments: [d.uri, VIEW_TYPE] };
     this.item.show();
@@ -61,7 +62,7 @@ export class StatusBar implements vscode.Disposable {
     void vscode.commands.executeCommand(
       "setContext",
       "bnLens.hasReport",
-      all.some((d) => d.report),
+      all.some((d) => d.compactReport),
     );
   }
 

@@ -5,7 +5,7 @@
  */
 import * as vscode from "vscode";
 import type { Report } from "../core/report";
-import { parseWebviewMessage, type HostToWebview } from "../protocol/webview";
+import { parseWebviewMessage, type CompactReport, type HostToWebview } from "../protocol/webview";
 import type { Progress } from "../protocol/worker";
 import type { InspectorClient } from "../runtime/client";
 import type { Controller } from "./controller";
@@ -30,7 +30,9 @@ export interface ViewState {
   describedLayers: number | undefined;
   describeMs: number | undefined;
   describeError: string | undefined;
-  report: Report | undefined;
+  /** The compact report the host keeps (the whole report is held by the inference process, under heldId). */
+  report: CompactReport | undefined;
+  heldId: number | undefined;
   restored: boolean;
   running: boolean;
   sent: HostToWebview[];
@@ -38,7 +40,8 @@ export interface ViewState {
 
 /**
  * The test API:
- * - lastReport(): the last report produced or restored, of any open model document.
+ * - lastReport(): the last report produced or restored, of any open model document, brought over whole from
+ *   the inference process; fullReport(heldId): the whole report held under an id (an inspect command's heldId).
  * - panelState(): what the last view sent a report acknowledged (overviewRendered).
  * - client: the InspectorClient (tests read workerPid to kill the worker).
  * - whenIdle(): resolves when no inspection is running.
@@ -47,7 +50,8 @@ export interface ViewState {
  *   message as if the model's webview had sent it, forget what is remembered about a model.
  */
 export interface BnLensApi {
-  lastReport(): Report | undefined;
+  lastReport(): Promise<Report | undefined>;
+  fullReport(heldId: number): Promise<Report>;
   panelState(): PanelState | undefined;
   client: InspectorClient;
   whenIdle(): Promise<void>;
@@ -72,6 +76,11 @@ export interface BnLensApi {
     evict(model: vscode.Uri): boolean;
     /** The Quick Fixes BN Lens's code action provider offers for a model's current Problems-panel findings. */
     quickFixes(model: vscode.Uri): vscode.CodeAction[];
+    /**
+     * Per-channel layer objects (a BN layer's `pre.mean`, an activation layer's `stats.mean`) reachable from a
+     * model's document on the host, its views left out: 0 when the host keeps only the compact report.
+     */
+    perChannelLayersInHost(model: vscode.Uri): number;
   };
 }
 
@@ -85,14 +94,19 @@ export function testApi(c: Controller, log: Log, activationMs: number): BnLensAp
       describedLayers: s?.description?.layers.length,
       describeMs: s?.describeMs,
       describeError: s?.describeError,
-      report: s?.report,
+      report: s?.compactReport,
+      heldId: s?.heldId,
       restored: s?.restored ?? false,
       running: !!s?.run,
       sent: s ? [...s.sent] : [],
     };
   };
   return {
-    lastReport: () => c.docs.lastReported()?.report,
+    lastReport: async () => {
+      const d = c.docs.lastReported();
+      return d && d.heldId !== undefined ? c.client.fetchReport(await c.heldId(d)) : undefined;
+    },
+    fullReport: (heldId) => c.client.fetchReport(heldId),
     panelState: () => {
       const v = c.lastPanel;
       if (!v || v.sentRows === undefined) return undefined;
@@ -149,6 +163,26 @@ export function testApi(c: Controller, log: Log, activationMs: number): BnLensAp
       },
       evict: (model) => !c.find(model),
       quickFixes: (model) => quickFixes(model, vscode.languages.getDiagnostics(model)),
+      perChannelLayersInHost: (model) => {
+        const s = c.find(model);
+        return s ? perChannelLayers(s, new Set([s.views])) : 0;
+      },
     },
   };
+}
+
+/** Counts objects shaped like a report layer (per-channel arrays) reachable from `root`, not entering `skip`. */
+function perChannelLayers(root: object, skip: Set<unknown>): number {
+  const seen = new Set<unknown>(skip);
+  const stack: unknown[] = [root];
+  let found = 0;
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v !== "object" || v === null || seen.has(v)) continue;
+    seen.add(v);
+    const o = v as { pre?: { mean?: unknown }; stats?: { mean?: unknown } };
+    if (Array.isArray(o.pre?.mean) || Array.isArray(o.stats?.mean)) found++;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) if (typeof x === "object" && x !== null) stack.push(x);
+  }
+  return found;
 }

@@ -4,24 +4,29 @@
  */
 import type { Report } from "../core/report";
 import { RpcServer, type Handlers } from "../protocol/rpc";
-import { webviewParams, type WebviewMethods, type WebviewReply } from "../protocol/webview";
+import { webviewParams, type GetLayerResult, type LayerKind, type WebviewMethods, type WebviewReply } from "../protocol/webview";
 
-/** Handlers over the report a model has now (undefined before its first run). */
+/** Handlers that answer a layer's detail with `layer` (the extension host asks the inference process, which holds the report). */
+export function layerHandlers(
+  layer: (kind: LayerKind, index: number) => GetLayerResult | Promise<GetLayerResult>,
+): Handlers<WebviewMethods> {
+  return { getLayer: ({ kind, index }) => layer(kind, index) };
+}
+
+/** Handlers over a report in memory (the webview tests' fake host; the standalone page has its own). */
 export function webviewHandlers(report: () => Report | undefined): Handlers<WebviewMethods> {
-  return {
-    getLayer: ({ kind, index }) => {
-      const r = report();
-      if (!r) throw new Error("There is no report for this model yet.");
-      if (kind === "bn") {
-        const layer = r.layers.find((l) => l.index === index);
-        if (!layer) throw new Error(`The report has no BN layer ${index}.`);
-        return { kind, layer };
-      }
-      const layer = r.activations.find((l) => l.index === index);
-      if (!layer) throw new Error(`The report has no activation layer ${index}.`);
+  return layerHandlers((kind, index) => {
+    const r = report();
+    if (!r) throw new Error("There is no report for this model yet.");
+    if (kind === "bn") {
+      const layer = r.layers.find((l) => l.index === index);
+      if (!layer) throw new Error(`The report has no BN layer ${index}.`);
       return { kind, layer };
-    },
-  };
+    }
+    const layer = r.activations.find((l) => l.index === index);
+    if (!layer) throw new Error(`The report has no activation layer ${index}.`);
+    return { kind, layer };
+  });
 }
 
 /** A server for one webview: validated requests in, replies (errors as one sentence) out. */

@@ -188,6 +188,12 @@ export type WebviewReply = RpcReply<WebviewMethods, string>;
 /** Host → webview events. */
 export type HostToWebview =
   | { type: "modelDescribed"; overview: ModelDescription; trusted: boolean }
+  /**
+   * Layers of the next modelDescribed, sent ahead in parts when a model has many (src/extension/modelView.ts):
+   * one message with the stored parameters of 10,000 BN layers held the extension host's thread 0.26 s.
+   * That modelDescribed then has no layers.
+   */
+  | { type: "describedLayers"; layers: ModelDescription["layers"] }
   | { type: "runStarted"; description: string }
   | { type: "runProgressed"; progress: Progress }
   | { type: "runFinished"; report: CompactReport; restored: boolean }

@@ -9,9 +9,10 @@ import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Shard } from "../core/inputs/shard";
 import type { ActivationLayerReport, LayerReport, Report, Thresholds } from "../core/report";
-import type { CompactReport, LayerRow, RecalibrationView } from "./webview";
+import type { CompareThresholds, ComparisonReport } from "../core/compare/comparisonReport";
+import { recalibrationViewSchema, type CompactReport, type LayerRow, type RecalibrationView } from "./webview";
 import type { ParamSchemas, RpcCancel, RpcEvent, RpcReply, RpcRequest } from "./rpc";
-import { anyNumber, array, bool, literal, optional, str, string, struct, int, type Schema } from "../core/schema";
+import { anyNumber, array, bool, check, literal, nullable, optional, str, string, struct, int, type Schema } from "../core/schema";
 
 /** What to inspect and how; every field but modelPath is optional. */
 export interface InspectRequest {
@@ -127,8 +128,31 @@ export interface WorkerMethods {
     params: { id: number; kind: "bn" | "activation"; index: number };
     result: { kind: "bn"; layer: LayerReport } | { kind: "activation"; layer: ActivationLayerReport };
   };
-  /** Writes the saved copy of a held report (`{ model, report }`) atomically. */
-  saveHeld: { params: { id: number; path: string; model: string }; result: true };
+  /** Writes the saved copy of a held report (`{ model, report }`, with a recalibration's before/after) atomically. */
+  saveHeld: { params: { id: number; path: string; model: string; recalibration?: RecalibrationView }; result: true };
+  /**
+   * Writes a held report where the user chose, atomically: as the CLI's `--json` writes it, or as the
+   * standalone HTML page built from the panel bundle in `extensionDir` (dist/, media/).
+   */
+  exportHeld: {
+    params: { id: number; path: string; format: "json" | "html"; extensionDir?: string; recalibration?: RecalibrationView };
+    result: true;
+  };
+  /** Holds a report the host already has (a recalibration's check, a report read through VS Code's file system). */
+  holdReport: { params: { report: Report }; result: HeldReportHead };
+  /** Reads and validates a report file (as `inspect --json` writes it) and holds it; errors name the file as `name`. */
+  holdReportFile: { params: { path: string; name: string }; result: HeldReportHead };
+  /** Compares held report B with held baseline A (src/core/compare/compareReports.ts). */
+  compareHeld: {
+    params: {
+      a: number;
+      b: number;
+      names: [string, string];
+      reportPaths: [string | null, string | null];
+      thresholds?: Partial<CompareThresholds>;
+    };
+    result: ComparisonReport;
+  };
   /** Reads and validates a saved copy and holds it; null when there is none or it is another model's. */
   restoreHeld: {
     params: { path: string; model: string };
@@ -136,8 +160,17 @@ export interface WorkerMethods {
   };
   /** Forgets a held report. */
   releaseHeld: { params: { id: number }; result: true };
-  /** Reads a model's stored BN parameters without running it. */
-  describeModel: { params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> }; result: ModelDescription };
+  /**
+   * Reads a model's stored BN parameters without running it. The answer has no layers: they are kept here
+   * under `id` and taken in pages ("describedLayers"; the stored parameters of 300 layers of 2,048 channels
+   * in one message held the host's thread about a second). `channels` is each layer's channel count.
+   */
+  describeModel: {
+    params: { modelPath: string; slopeFraction?: number; thresholds?: Partial<Thresholds> };
+    result: { id: number; description: ModelDescription; channels: number[] };
+  };
+  /** Layers from..from+count of a description; the page that reaches the last layer forgets it. */
+  describedLayers: { params: { id: number; from: number; count: number }; result: ModelDescription["layers"] };
   /** Re-estimates BN statistics and writes a new model; queued with inspections. */
   recalibrate: { params: { request: RecalibrateRequest }; result: RecalibrationJson; events: { progressed: Progress; logged: string } };
 }
@@ -199,10 +232,30 @@ export const workerParams: ParamSchemas<WorkerMethods> = {
   reportLayers: struct({ id: int(), from: int(), count: int() }),
   reportActivations: struct({ id: int(), from: int(), count: int() }),
   reportLayer: struct({ id: int(), kind: literal("bn", "activation"), index: int() }),
-  saveHeld: struct({ id: int(), path: string(1), model: string(1) }),
+  saveHeld: struct({ id: int(), path: string(1), model: string(1), recalibration: optional(recalibrationViewSchema) }),
+  exportHeld: struct({
+    id: int(),
+    path: string(1),
+    format: literal("json", "html"),
+    extensionDir: optional(string(1)),
+    recalibration: optional(recalibrationViewSchema),
+  }),
+  // The inference process validates the report itself (checkReport) before holding it.
+  holdReport: struct({ report: check("a BN Lens report", () => undefined) as Schema<Report> }),
+  holdReportFile: struct({ path: string(1), name: string(1) }),
+  compareHeld: struct({
+    a: int(),
+    b: int(),
+    names: array(str, 2) as Schema<[string, string]>,
+    reportPaths: array(nullable(str), 2) as Schema<[string | null, string | null]>,
+    thresholds: optional(
+      struct({ jsDistance: level, noiseFactor: anyNumber, flatShareChange: level }) as Schema<Partial<CompareThresholds>>,
+    ),
+  }),
   restoreHeld: struct({ path: string(1), model: string(1) }),
   releaseHeld: struct({ id: int() }),
   describeModel: struct({ modelPath: string(1), slopeFraction: optional(anyNumber), thresholds: optional(thresholdsSchema) }),
+  describedLayers: struct({ id: int(), from: int(), count: int() }),
   recalibrate: struct({ request: recalibrateRequest }),
 };
 

@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { UserError } from "../core/errors";
+import type { CompareThresholds, ComparisonReport } from "../core/compare/comparisonReport";
 import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { RecalibrationJson } from "../core/recalibrate/recalibration";
 import type { Report, Thresholds } from "../core/report";
@@ -24,6 +25,8 @@ import {
 const PAGE_LAYERS = 100;
 // Compact rows are about 1.5 KB each.
 const PAGE_ROWS = 500;
+// A model description's stored layers cross in pages of about this many channels (4 values each).
+const DESCRIBE_CHANNELS = 32_768;
 
 /** Callbacks for a running inspection. */
 export interface InspectEvents {
@@ -101,6 +104,7 @@ export class InspectorClient {
     child.on("message", (msg: unknown) => this.rpc.receive(msg));
     child.on("exit", (code, signal) => {
       if (this.child === child) this.child = undefined;
+      this.exits++;
       const mine = [...this.sentTo].filter(([id, c]) => c === child && this.rpc.isPending(id)).map(([id]) => id);
       for (const [id, c] of [...this.sentTo]) if (c === child) this.sentTo.delete(id);
       if (mine.length === 0) return;
@@ -121,6 +125,15 @@ export class InspectorClient {
     this.child = child;
     this.options.onLog?.(`Started the inference process (pid ${child.pid}).`);
     return child;
+  }
+
+  private exits = 0;
+  /**
+   * Counts the inference process's exits: an id of a held report is valid only in the generation that
+   * handed it out (a new process holds nothing, and numbers its reports from 1 again).
+   */
+  get generation(): number {
+    return this.exits;
   }
 
   private track<R>(call: { requestId: number; result: Promise<R> }): { requestId: number; result: Promise<R> } {
@@ -201,8 +214,37 @@ export class InspectorClient {
   }
 
   /** Has the inference process write the saved copy `{ model, report }` of a held report to `path`. */
-  async saveHeld(id: number, path: string, model: string): Promise<void> {
-    await this.track(this.rpc.request("saveHeld", { id, path, model })).result;
+  async saveHeld(id: number, path: string, model: string, recalibration?: RecalibrationView): Promise<void> {
+    await this.track(this.rpc.request("saveHeld", { id, path, model, ...(recalibration ? { recalibration } : {}) })).result;
+  }
+
+  /** Has the inference process write a held report to `path` (JSON as the CLI writes it, or the HTML page). */
+  async exportHeld(
+    id: number,
+    path: string,
+    format: "json" | "html",
+    options: { extensionDir?: string; recalibration?: RecalibrationView } = {},
+  ): Promise<void> {
+    await this.track(this.rpc.request("exportHeld", { id, path, format, ...options })).result;
+  }
+
+  /** Hands a report the host has to the inference process, which validates and holds it. */
+  async holdReport(report: Report): Promise<HeldReport> {
+    return this.withRows(await this.track(this.rpc.request("holdReport", { report })).result);
+  }
+
+  /** Has the inference process read, validate and hold a report file; errors name it as `name`. */
+  async holdReportFile(path: string, name: string): Promise<HeldReport> {
+    return this.withRows(await this.track(this.rpc.request("holdReportFile", { path, name })).result);
+  }
+
+  /** Compares held report B with held baseline A in the inference process. */
+  compareHeld(
+    a: number,
+    b: number,
+    options: { names: [string, string]; reportPaths: [string | null, string | null]; thresholds?: Partial<CompareThresholds> },
+  ): Promise<ComparisonReport> {
+    return this.track(this.rpc.request("compareHeld", { a, b, ...options })).result;
   }
 
   /** Has the inference process read and validate a saved copy and hold it; null when there is none or it is another model's. */
@@ -218,7 +260,21 @@ export class InspectorClient {
 
   /** Reads a model's stored BN parameters without running it. */
   describeModel(modelPath: string, options: { slopeFraction?: number; thresholds?: Partial<Thresholds> } = {}): Promise<ModelDescription> {
-    return this.track(this.rpc.request("describeModel", { modelPath, ...options })).result;
+    return this.describedInPages(this.track(this.rpc.request("describeModel", { modelPath, ...options })).result);
+  }
+
+  /** A description's layers, in pages of about DESCRIBE_CHANNELS channels, each deserialised in its own turn. */
+  private async describedInPages(head: Promise<WorkerMethods["describeModel"]["result"]>): Promise<ModelDescription> {
+    const { id, description, channels } = await head;
+    for (let from = 0; from < channels.length;) {
+      let count = 0;
+      let sum = 0;
+      while (from + count < channels.length && count < PAGE_ROWS && (count === 0 || sum + channels[from + count] <= DESCRIBE_CHANNELS))
+        sum += channels[from + count++];
+      description.layers.push(...(await this.track(this.rpc.request("describedLayers", { id, from, count })).result));
+      from += count;
+    }
+    return description;
   }
 
   /** The worker's process id, when one is running. */

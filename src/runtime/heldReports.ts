@@ -7,9 +7,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { UserError, isUserError } from "../core/errors";
 import { compactReport } from "../core/inspect/panelData";
-import { jsonFilePieces } from "../core/inspect/reportJson";
+import { compareReports } from "../core/compare/compareReports";
+import type { CompareThresholds, ComparisonReport } from "../core/compare/comparisonReport";
+import { jsonFilePieces, reportJsonPieces } from "../core/inspect/reportJson";
 import type { ActivationLayerReport, LayerReport, Report } from "../core/report";
 import { checkReport } from "../core/reportSchema";
+import { standaloneHtml } from "../node/standaloneHtml";
 import { writeFileAtomicAsync } from "../node/writeFileAtomic";
 import { parse } from "../core/schema";
 import { recalibrationViewSchema, type LayerRow, type RecalibrationView } from "../protocol/webview";
@@ -61,15 +64,90 @@ export function layer(id: number, kind: "bn" | "activation", index: number): Lay
   return found;
 }
 
-/** Writes the saved copy `{ model, report }` atomically, piece by piece. */
-export async function save(id: number, file: string, model: string): Promise<void> {
+/** Writes the saved copy `{ model, report }` (with a recalibration's before/after) atomically, piece by piece. */
+export async function save(id: number, file: string, model: string, recalibration?: RecalibrationView): Promise<void> {
   const report = get(id);
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomicAsync(file, jsonFilePieces({ model, report }), "the saved report");
+  const writing = (async () => {
+    await writes.get(file)?.catch(() => undefined);
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomicAsync(file, jsonFilePieces({ model, report, ...(recalibration ? { recalibration } : {}) }), "the saved report");
+  })();
+  writes.set(file, writing);
+  try {
+    await writing;
+  } finally {
+    if (writes.get(file) === writing) writes.delete(file);
+  }
+}
+
+// Saved copies being written, by file: a restore of the same file waits for them (a window reopened right
+// after a run must read the copy just asked for, not the one before it or none).
+const writes = new Map<string, Promise<void>>();
+
+/**
+ * Writes a held report where the user chose, atomically: the JSON exactly as `bn-lens inspect --json` writes
+ * it (reportJsonPieces), or the standalone HTML page, which embeds the whole report by design.
+ */
+export async function exportTo(
+  id: number,
+  file: string,
+  format: "json" | "html",
+  extensionDir: string | undefined,
+  recalibration?: RecalibrationView,
+): Promise<void> {
+  const report = get(id);
+  if (format === "json") return writeFileAtomicAsync(file, reportJsonPieces(report));
+  if (!extensionDir) throw new UserError("usage", "An HTML export needs the extension's folder (its panel bundle).");
+  await writeFileAtomicAsync(file, standaloneHtml(report, extensionDir, recalibration));
+}
+
+/** Validates a report the host sends and holds it. */
+export function holdChecked(report: unknown): HeldReportHead {
+  return hold(checkReport(report, "the report"));
+}
+
+/** Reads and validates a report file (`inspect --json`'s format) and holds it; messages name the file as `name`. */
+export async function holdFile(file: string, name: string): Promise<HeldReportHead> {
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, "utf8");
+  } catch (e) {
+    throw new UserError("data", `BN Lens could not read ${name}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UserError("data", `${name} is not a JSON file; pick a report exported by BN Lens or written by "bn-lens inspect --json".`);
+  }
+  try {
+    return hold(checkReport(json, name));
+  } catch (e) {
+    if (isUserError(e)) throw e;
+    throw new UserError("data", (e as Error).message);
+  }
+}
+
+/** Compares held report B with held baseline A. */
+export function compare(
+  a: number,
+  b: number,
+  names: [string, string],
+  reportPaths: [string | null, string | null],
+  thresholds?: Partial<CompareThresholds>,
+): ComparisonReport {
+  const baseline = get(a);
+  return compareReports(baseline, get(b), {
+    names,
+    reportPaths: [reportPaths[0] ?? undefined, reportPaths[1] ?? undefined],
+    generatorVersion: baseline.generator.version,
+    ...(thresholds ? { thresholds } : {}),
+  });
 }
 
 /** Reads, parses and validates a saved copy; null when there is none or it belongs to another model. */
 export async function restore(file: string, model: string): Promise<{ held: HeldReportHead | null; recalibration?: RecalibrationView }> {
+  await writes.get(file)?.catch(() => undefined);
   let text: string;
   try {
     text = await fs.promises.readFile(file, "utf8");

@@ -3,7 +3,8 @@
  * out-of-memory abort kills only this process, never the extension host or the CLI's main process).
  * It serves one inspection at a time, in order; model descriptions and cancels are served at once.
  */
-import { isUserError, oneLine } from "../core/errors";
+import { UserError, isUserError, oneLine } from "../core/errors";
+import type { ModelDescription } from "../core/inspect/modelDescription";
 import type { ActivationLayerReport, LayerReport } from "../core/report";
 import { RpcServer, type Handlers } from "../protocol/rpc";
 import { workerParams, type ErrorInfo, type WorkerMethods, type WorkerToHost } from "../protocol/worker";
@@ -16,6 +17,10 @@ function errorInfo(e: unknown): ErrorInfo {
   const err = e instanceof Error ? e : new Error(String(e));
   return { kind: "bug", message: `BN Lens hit an internal error: ${err.message}`, detail: err.stack };
 }
+
+/** Stored layers of descriptions whose pages the host has not all taken yet. */
+const described = new Map<number, ModelDescription["layers"]>();
+let nextDescription = 1;
 
 let queue: Promise<unknown> = Promise.resolve();
 /** Runs `f` after every earlier queued job (onnxruntime sessions of two runs would compete for the cores). */
@@ -50,14 +55,31 @@ const handlers: Handlers<WorkerMethods> = {
     kind === "bn"
       ? { kind, layer: held.layer(id, kind, index) as LayerReport }
       : { kind, layer: held.layer(id, kind, index) as ActivationLayerReport },
-  saveHeld: ({ id, path, model }) => held.save(id, path, model).then(() => true as const),
+  saveHeld: ({ id, path, model, recalibration }) => held.save(id, path, model, recalibration).then(() => true as const),
+  exportHeld: ({ id, path, format, extensionDir, recalibration }) =>
+    held.exportTo(id, path, format, extensionDir, recalibration).then(() => true as const),
+  holdReport: ({ report }) => held.holdChecked(report),
+  holdReportFile: ({ path, name }) => held.holdFile(path, name),
+  compareHeld: ({ a, b, names, reportPaths, thresholds }) => held.compare(a, b, names, reportPaths, thresholds),
   restoreHeld: ({ path, model }) => held.restore(path, model),
   releaseHeld: ({ id }) => {
     held.release(id);
     return true as const;
   },
-  describeModel: ({ modelPath, slopeFraction, thresholds }) =>
-    describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) }),
+  describeModel: ({ modelPath, slopeFraction, thresholds }) => {
+    const description = describeModel(modelPath, { ...thresholds, ...(slopeFraction !== undefined ? { slopeFraction } : {}) });
+    const id = nextDescription++;
+    described.set(id, description.layers);
+    // A host that never takes its pages (it went away mid-way) leaves at most a few behind.
+    while (described.size > 8) described.delete(described.keys().next().value as number);
+    return { id, description: { ...description, layers: [] }, channels: description.layers.map((l) => l.channels) };
+  },
+  describedLayers: ({ id, from, count }) => {
+    const layers = described.get(id);
+    if (!layers) throw new UserError("usage", "The inference process no longer has that model's description; open the model again.");
+    if (from + count >= layers.length) described.delete(id);
+    return layers.slice(from, from + count);
+  },
   recalibrate: ({ request }, call) =>
     inTurn(() =>
       recalibrate(request, {

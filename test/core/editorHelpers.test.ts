@@ -114,7 +114,7 @@ describe("node documents from the model overview", () => {
   const bn = overview.layers[0];
 
   it("shows a BN node's op, inputs, outputs, epsilon, neighbours and stored parameters", () => {
-    const text = nodeText(bn.node, overview, undefined)!;
+    const text = nodeText(bn.node, overview, undefined, undefined)!;
     assert.match(text, new RegExp(`^${bn.node}  \\(BatchNormalization\\)`));
     assert.ok(text.includes(`X      ${bn.input}`) && text.includes(`Y      ${bn.output}`));
     // The face detector stores epsilon 1e-5 as a float32 (0.000009999999747378752 read as a double).
@@ -126,9 +126,9 @@ describe("node documents from the model overview", () => {
   });
 
   it("shows the node that feeds a BN and the nonlinearity after it; nothing for unrelated nodes", () => {
-    assert.match(nodeText(bn.producer!.node, overview, undefined)!, /Feeds a BatchNormalization layer/);
-    assert.match(nodeText(bn.activation.nodes[0], overview, undefined)!, new RegExp(`Follows ${bn.node}`));
-    assert.equal(nodeText("no such node", overview, undefined), undefined);
+    assert.match(nodeText(bn.producer!.node, overview, undefined, undefined)!, /Feeds a BatchNormalization layer/);
+    assert.match(nodeText(bn.activation.nodes[0], overview, undefined, undefined)!, new RegExp(`Follows ${bn.node}`));
+    assert.equal(nodeText("no such node", overview, undefined, undefined), undefined);
   });
 });
 

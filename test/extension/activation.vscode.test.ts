@@ -25,7 +25,7 @@ describe("activation", () => {
     assert.ok(Object.isFrozen(normal));
     assert.throws(() => ((normal as { testHooks?: unknown }).testHooks = { trusted: () => true }), TypeError);
     assert.equal(api.testHooks.trusted, undefined, "the trust override is still unset");
-    assert.equal((normal.lastReport as () => unknown)(), api.lastReport());
+    assert.deepEqual(await (normal.lastReport as () => Promise<unknown>)(), await api.lastReport());
   });
 
   it("does not load onnxruntime-node on the extension host thread", async () => {

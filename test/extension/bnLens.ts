@@ -1,15 +1,15 @@
 // What the extension-host tests may rely on: BN Lens's id, its exported test API and a polling helper.
 // The API is the contract between the extension and these tests (see README "Tests").
 import * as vscode from "vscode";
-import type { Report } from "../../src/core/report";
 import type { BnLensApi } from "../../src/extension/testApi";
 
 export const EXTENSION_ID = "bn-lens.bn-lens";
 
-/** What `bnLens.inspectModel` resolves to (undefined when the user cancelled). */
-export interface InspectionResult {
-  report: Report;
-}
+/**
+ * What `bnLens.inspectModel` resolves to (undefined when the user cancelled): the compact report and the id
+ * the inference process holds the whole report under (api.fullReport(heldId) brings it over).
+ */
+export type { InspectionResult } from "../../src/extension/controller";
 
 /**
  * The extension's exports, for tests: the last report it produced and what its panel acknowledged

@@ -23,7 +23,7 @@ describe("Compare with Another Data Set...", function () {
       const a = await run<InspectionResult | undefined>("bnLens.inspectModelWithData", uri);
       assert.ok(a, JSON.stringify(api.notices().slice(-2)));
       const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-a-")), "A.json");
-      fs.writeFileSync(saved, JSON.stringify(a.report));
+      fs.writeFileSync(saved, JSON.stringify(await api.fullReport(a.heldId)));
 
       await setSettings({ "image.bgr": true });
       const { asked } = answerPrompts(api, {
@@ -78,7 +78,7 @@ describe("Compare with Another Data Set...", function () {
     const r = await run<InspectionResult | undefined>("bnLens.inspectModelWithData", other);
     assert.ok(r, JSON.stringify(api.notices().slice(-2)));
     const otherFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bn-lens-o-")), "other.json");
-    fs.writeFileSync(otherFile, JSON.stringify(r.report));
+    fs.writeFileSync(otherFile, JSON.stringify(await api.fullReport(r.heldId)));
     await run("bnLens.inspectModel", uri);
     answerPrompts(api, { quickPick: { compareSource: pick("Pick a saved report") }, openDialog: () => [vscode.Uri.file(otherFile)] });
     assert.equal(await run("bnLens.compareWithData", uri), undefined);

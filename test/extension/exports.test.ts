@@ -5,9 +5,10 @@ import { exportsFor } from "../../src/extension/exports";
 
 describe("extension exports", () => {
   const report = { id: "r" } as never;
+  const reportPromise = Promise.resolve(report);
   let trusted: (() => boolean) | undefined;
   const testApi = {
-    lastReport: () => report,
+    lastReport: () => reportPromise,
     client: { inspect: () => "runs any model" },
     testHooks: {
       get trusted() {
@@ -26,7 +27,7 @@ describe("extension exports", () => {
   it("normal mode: lastReport only, frozen; no client, no hooks, trust cannot be replaced", () => {
     const api = exportsFor(false, testApi) as Record<string, unknown>;
     assert.deepEqual(Object.keys(api), ["lastReport"]);
-    assert.equal((api.lastReport as () => unknown)(), report);
+    assert.equal((api.lastReport as () => unknown)(), reportPromise);
     assert.ok(Object.isFrozen(api));
     assert.equal(api.client, undefined);
     assert.equal(api.testHooks, undefined);

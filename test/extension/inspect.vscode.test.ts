@@ -8,6 +8,7 @@ import * as zlib from "node:zlib";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as vscode from "vscode";
 import { countFindings, reportFindings, statusText } from "../../src/extension/findings";
+import { reportJson } from "../../src/core/inspect/reportJson";
 import type { Report } from "../../src/core/report";
 import { FACE_DETECTOR } from "../helpers/paths";
 import { type InspectionResult, activated, until } from "./bnLens";
@@ -36,7 +37,8 @@ describe("Inspect Model: results where VS Code users look", function () {
     delay.disable();
     maxStallMs = delay.max / 1e6;
     assert.ok(result, "bnLens.inspectModel resolved to undefined");
-    report = result.report;
+    // The command resolves to the compact report; the whole one stays in the inference process until asked for.
+    report = await (await activated()).fullReport(result.heldId);
   });
 
   it("keeps the extension host responsive while it runs", () => {
@@ -63,6 +65,9 @@ describe("Inspect Model: results where VS Code users look", function () {
     );
     assert.equal(state.layers, 35);
     assert.equal(state.restored, false);
+    // The host keeps the compact report and the held id; no layer's per-channel arrays live on its side.
+    assert.equal(api.testHooks.perChannelLayersInHost(uri), 0);
+    assert.equal(api.viewState(uri).heldId !== undefined, true);
   });
 
   it("puts one diagnostic per finding on the .onnx file, naming layer and channel", () => {
@@ -122,13 +127,21 @@ describe("Inspect Model: results where VS Code users look", function () {
   it("answers getLayer with the full per-channel layer from the last report", async () => {
     const api = await activated();
     api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 41, kind: "bn", index: 3 });
-    const reply = api.testHooks
-      .toWebview(uri)
-      .reverse()
-      .find((m) => m.type === "replied" && m.requestId === 41);
+    // Answered by the inference process, which holds the report: the reply comes a round trip later.
+    const reply = await until(
+      () =>
+        api.testHooks
+          .toWebview(uri)
+          .reverse()
+          .find((m) => m.type === "replied" && m.requestId === 41),
+      30_000,
+      "the layer's reply",
+    );
     assert.ok(reply?.type === "replied" && reply.result?.kind === "bn");
+    // The slice the inference process hands out is that layer of the whole report, value for value.
     assert.equal(reply.result.layer.node, report.layers[3].node);
     assert.equal(reply.result.layer.pre.mean.length, report.layers[3].channels);
+    assert.deepEqual(reply.result.layer, report.layers[3]);
     const runFinished = api.testHooks.toWebview(uri).find((m) => m.type === "runFinished");
     assert.ok(runFinished?.type === "runFinished");
     assert.ok(
@@ -149,9 +162,11 @@ describe("Inspect Model: results where VS Code users look", function () {
     });
     const written = await run<vscode.Uri | undefined>("bnLens.exportReport", uri);
     assert.equal(written?.fsPath, target);
+    // The inference process writes the file: the text `bn-lens inspect --json` writes for this report
+    // (reportJson), compared with the copy brought over to the host page by page.
+    assert.equal(fs.readFileSync(target, "utf8"), reportJson(report));
     const saved = JSON.parse(fs.readFileSync(target, "utf8")) as Report;
     assert.equal(saved.layers.length, 35);
-    assert.equal(saved.model.sha256, report.model.sha256);
     assert.ok(suggested, "no default location was suggested");
     // Only a suggestion: nothing is written until the user accepts the dialog.
     assert.equal(path.dirname(suggested.fsPath), path.dirname(uri.fsPath));
@@ -195,6 +210,7 @@ describe("Inspect Model: results where VS Code users look", function () {
     const embedded = JSON.parse(zlib.gunzipSync(Buffer.from(data, "base64")).toString("utf8")) as Report;
     assert.equal(embedded.model.sha256, report.model.sha256);
     assert.equal(embedded.layers.length, 35);
+    assert.deepEqual(embedded, report, "the page embeds the whole held report");
   });
 
   it("the view's exportReport message goes through the same save dialog; cancelling it writes nothing", async () => {
@@ -211,8 +227,9 @@ describe("Inspect Model: results where VS Code users look", function () {
     assert.ok(again);
     assert.equal(again.report.samples, 8);
     assert.notEqual(again.report.createdAt, report.createdAt);
-    assert.equal(vscode.languages.getDiagnostics(uri).length, reportFindings(again.report).length);
-    assert.equal(api.lastReport()?.createdAt, again.report.createdAt);
+    // The Problems panel is built from the compact report; the count is checked against the whole report's findings.
+    assert.equal(vscode.languages.getDiagnostics(uri).length, reportFindings(await api.fullReport(again.heldId)).length);
+    assert.equal((await api.lastReport())?.createdAt, again.report.createdAt);
   });
 
   it("closing the view clears its diagnostics; reopening restores the saved report, marked restored", async () => {
@@ -224,7 +241,7 @@ describe("Inspect Model: results where VS Code users look", function () {
     await api.testHooks.described(uri);
     const state = api.viewState(uri);
     assert.equal(state.restored, true);
-    assert.equal(state.report?.layers.length, 35);
+    assert.equal(state.report?.rows.length, 35);
     await until(
       () => (api.panelState()?.restored && api.panelState()?.received ? true : undefined),
       30_000,

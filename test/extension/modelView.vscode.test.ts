@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { FACE_DETECTOR } from "../helpers/paths";
-import { activated, loadedOnnxRuntime } from "./bnLens";
+import { activated, loadedOnnxRuntime, until } from "./bnLens";
 import { modelCopy, reset, waitUntil } from "./fixtures";
 
 describe("model view (custom editor bnLens.modelView)", function () {
@@ -70,8 +70,8 @@ describe("model view (custom editor bnLens.modelView)", function () {
     await vscode.commands.executeCommand("vscode.openWith", uri, "bnLens.modelView");
     await api.testHooks.described(uri);
     assert.equal(api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 7, kind: "bn", index: 0 }), true);
-    const reply = api.testHooks.toWebview(uri).find((m) => m.type === "replied");
-    assert.ok(reply?.type === "replied");
+    const reply = await until(() => api.testHooks.toWebview(uri).find((m) => m.type === "replied"), 10_000, "the reply");
+    assert.ok(reply.type === "replied");
     assert.equal(reply.requestId, 7);
     assert.equal(reply.result, null);
     assert.match(reply.error ?? "", /no report/);

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import type { RecalibrationJson } from "../../src/core/recalibrate/recalibration";
 import { FACE_DETECTOR, FACE_IMAGES } from "../helpers/paths";
-import { type InspectionResult, activated } from "./bnLens";
+import { type InspectionResult, activated, until } from "./bnLens";
 import { answerPrompts, modelCopy, pick, reset, run, setSettings, waitUntil } from "./fixtures";
 
 const STALE = new Set(["mean-shift", "variance-ratio"]);
@@ -129,11 +129,17 @@ describe("Recalibrate BN Statistics on Data...", function () {
       await waitUntil(() => api.testHooks.evict(outUri), 30_000, "the closed model's state to be dropped");
       await vscode.commands.executeCommand("vscode.openWith", outUri, "bnLens.modelView");
       await api.testHooks.described(outUri);
-      const back = api
-        .viewState(outUri)
-        .sent.filter((m) => m.type === "runFinished")
-        .at(-1);
-      assert.ok(back && back.type === "runFinished" && back.restored);
+      // The view may open before the document starts restoring: wait for the restored report itself.
+      const back = await until(
+        () =>
+          api
+            .viewState(outUri)
+            .sent.filter((m) => m.type === "runFinished" && m.restored)
+            .at(-1),
+        30_000,
+        "the restored report",
+      );
+      assert.ok(back.type === "runFinished" && back.restored);
       assert.deepEqual(back.report.recalibration, view, "the restored before/after is the one shown before");
 
       // Independently of the recalibration's own check: inspect the new model on the same photos in VS Code.
@@ -146,7 +152,7 @@ describe("Recalibrate BN Statistics on Data...", function () {
         .sent.filter((m) => m.type === "runFinished")
         .at(-1);
       assert.ok(rerun && rerun.type === "runFinished" && rerun.report.recalibration === undefined);
-      for (const l of b.report.layers) {
+      for (const l of (await api.fullReport(b.heldId)).layers) {
         const z = Math.abs(l.summary.worstZ?.value ?? 0);
         const v = l.summary.worstVarRatio?.value ?? 1;
         assert.ok(z <= 0.01 && v <= 1.01, `${l.node}: |z| ${z}, variance ratio ${v}`);

@@ -3,7 +3,7 @@
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import { FACE_DETECTOR } from "../helpers/paths";
-import { type InspectionResult, activated } from "./bnLens";
+import { type InspectionResult, activated, until } from "./bnLens";
 import { modelCopy, reset, run, setSettings, waitUntil } from "./fixtures";
 
 describe("cancel, crash and trust", function () {
@@ -57,8 +57,26 @@ describe("cancel, crash and trust", function () {
     try {
       const next = await run<InspectionResult | undefined>("bnLens.rerun", uri);
       assert.ok(next, "the run after the crash failed");
-      assert.equal(next.report.layers.length, 35);
+      assert.equal(next.report.rows.length, 35);
       assert.notEqual(api.client.workerPid, pid);
+
+      // A finished report outlives its inference process: the host holds only its compact form, and the
+      // layer detail asks a fresh process, which holds the report again from the copy kept for a reload.
+      await waitUntil(() => api.logLines().some((l) => l.includes(`Kept the report of ${uri.fsPath}`)), 30_000, "the kept copy");
+      const whole = await api.fullReport(next.heldId);
+      const pid2 = api.client.workerPid;
+      assert.ok(pid2);
+      process.kill(pid2, "SIGKILL");
+      await waitUntil(() => api.client.workerPid === undefined, 30_000, "the inference process to end");
+      api.testHooks.fromWebview(uri, { type: "getLayer", requestId: 77, kind: "bn", index: 3 });
+      const reply = await until(
+        () => api.testHooks.toWebview(uri).find((m) => m.type === "replied" && m.requestId === 77),
+        60_000,
+        "the layer's detail after the restart",
+      );
+      assert.ok(reply.type === "replied" && reply.result?.kind === "bn", JSON.stringify(reply).slice(0, 300));
+      assert.deepEqual(reply.result.layer, whole.layers[3]);
+      assert.ok(api.logLines().some((l) => /Held the report of version-RFB-320\.onnx again from its saved copy/.test(l)));
     } finally {
       await restoreSmall();
     }

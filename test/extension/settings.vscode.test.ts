@@ -68,7 +68,7 @@ describe("settings", function () {
       assert.equal(r.thresholds.slopeFraction, 0.1);
       assert.equal(r.thresholds.confidence, 0.9);
       assert.equal(r.run.trainBatch, 4);
-      assert.equal(r.layers[0].activation.flatRegion.slopeFraction, 0.1);
+      assert.equal(r.rows[0].activation.flatRegion.slopeFraction, 0.1);
       // Random inputs do not judge stored statistics (the thresholds above reached the report all the same).
       assert.ok(
         r.warnings.some((w) => w.rule === "random-data"),

@@ -78,7 +78,7 @@ describe("Inspect Model with Data...", function () {
     });
     const result = await run<InspectionResult | undefined>("bnLens.inspectModelWithData", uri);
     assert.ok(result, JSON.stringify(api.notices().slice(-1)));
-    assert.equal(result.report.layers.length, 1);
+    assert.equal(result.report.rows.length, 1);
     assert.equal(result.report.samples, 2);
     await api.testHooks.forget(uri);
   });
@@ -112,7 +112,7 @@ describe("Inspect Model with Data...", function () {
       // The panel showed the question while the box was open.
       assert.ok(api.testHooks.toWebview(uri).some((m) => m.type === "shapeAsked"));
       assert.deepEqual(result.report.model.inputs[0].fed, [3, 48, 192]);
-      assert.equal(result.report.layers.length, 35);
+      assert.equal(result.report.rows.length, 35);
 
       const quiet = answerPrompts(api, {});
       assert.ok(await run<InspectionResult | undefined>("bnLens.inspectModel", uri), "the remembered shape was not reused");

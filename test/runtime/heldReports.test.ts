@@ -2,16 +2,21 @@
  * Reports the inference process keeps for the extension host (src/runtime/heldReports.ts): the pages the
  * host takes add up to the report the process wrote to disk, in order; the compact report is the one core
  * builds from that report; a layer slice is that layer; a saved copy comes back whole, and a copy of another
- * model, a missing one or a broken one do not.
+ * model, a missing one or a broken one do not; an export is the CLI's JSON text of the report, a comparison
+ * of two held reports is core's comparison of the two reports.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { compareReports } from "../../src/core/compare/compareReports";
 import { compactReport } from "../../src/core/inspect/panelData";
+import { reportJson } from "../../src/core/inspect/reportJson";
 import type { Report } from "../../src/core/report";
 import type { CompactReport } from "../../src/protocol/webview";
 import { InspectorClient, WorkerError } from "../../src/runtime/client";
+import { describeModel } from "../../src/runtime/engine";
 import { bnChainModel } from "../helpers/loadModels";
 import { ROOT } from "../helpers/paths";
 
@@ -81,6 +86,73 @@ describe("reports held by the inference process", function () {
       client.restoreHeld(broken, "file:///a.onnx"),
       (e: WorkerError) => e.kind === "data" && /not valid JSON/.test(e.message),
     );
+  });
+
+  it("a restore asked for right after a save reads the copy just saved (a view reopened at once)", async () => {
+    const file = path.join(dir, "at-once.json");
+    const saving = client.saveHeld(id, file, "file:///c.onnx");
+    const back = await client.restoreHeld(file, "file:///c.onnx");
+    await saving;
+    assert.ok(back, "the restore did not wait for the save");
+    assert.deepEqual(await client.fetchReport(back.held.id), report);
+  });
+
+  it("exports a held report as the CLI's JSON text, atomically, and as the HTML page embedding it", async () => {
+    const file = path.join(dir, "export.json");
+    fs.writeFileSync(file, "the user's old file\n");
+    await client.exportHeld(id, file, "json");
+    // reportJson is what `bn-lens inspect --json` writes; the report here is the copy the host took in pages.
+    assert.equal(fs.readFileSync(file, "utf8"), reportJson(report));
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n.includes("export")),
+      ["export.json"],
+      "no temporary file is left",
+    );
+    const html = path.join(dir, "export.html");
+    await client.exportHeld(id, html, "html", { extensionDir: ROOT });
+    const page = fs.readFileSync(html, "utf8");
+    const data = /id="bn-lens-report">([^<]+)<\/script>/.exec(page)?.[1] ?? "";
+    assert.deepEqual(JSON.parse(zlib.gunzipSync(Buffer.from(data, "base64")).toString("utf8")), report);
+    await assert.rejects(
+      client.exportHeld(id, path.join(dir, "no-such-folder", "x.json"), "json"),
+      (e: WorkerError) => e.kind !== "bug" && /^Cannot write the report to .*x\.json: its folder no longer exists/.test(e.message),
+    );
+  });
+
+  it("compares two held reports as core compares the reports themselves; holds a report file or a report sent to it", async () => {
+    const file = path.join(dir, "b.json");
+    fs.writeFileSync(file, reportJson(report));
+    const b = await client.holdReportFile(file, "b.json");
+    assert.deepEqual(b.compact, compact);
+    const options = { names: ["A", "b.json"] as [string, string], reportPaths: [null, file] as [string | null, string | null] };
+    const comparison = await client.compareHeld(id, b.id, options);
+    const expected = compareReports(report, await client.fetchReport(b.id), {
+      names: options.names,
+      reportPaths: [undefined, file],
+      generatorVersion: report.generator.version,
+    });
+    assert.deepEqual({ ...comparison, createdAt: "" }, JSON.parse(JSON.stringify({ ...expected, createdAt: "" })));
+    const sent = await client.holdReport(report);
+    assert.deepEqual(await client.fetchReport(sent.id), report);
+    fs.writeFileSync(file, "{ not json");
+    await assert.rejects(
+      client.holdReportFile(file, "b.json"),
+      (e: WorkerError) => e.kind === "data" && /b\.json is not a JSON file/.test(e.message),
+    );
+    fs.writeFileSync(file, JSON.stringify({ ...report, layers: "none" }));
+    await assert.rejects(client.holdReportFile(file, "b.json"), (e: WorkerError) => e.kind === "data" && /b\.json/.test(e.message));
+    await assert.rejects(
+      client.holdReport({ ...report, samples: "2" } as never),
+      (e: WorkerError) => e.kind === "data" && /samples/.test(e.message),
+    );
+  });
+
+  it("hands a model's description over in pages of about 32,768 channels, equal to the one it reads", async () => {
+    const wide = path.join(dir, "wide.onnx");
+    fs.writeFileSync(wide, bnChainModel(40, 2048)); // 81,920 channels: three pages, the last partial
+    const paged = await client.describeModel(wide);
+    assert.equal(paged.layers.length, 40);
+    assert.deepEqual(paged, JSON.parse(JSON.stringify(describeModel(wide))));
   });
 
   it("says so when it no longer holds a report", async () => {

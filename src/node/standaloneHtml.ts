@@ -1,6 +1,7 @@
 /**
  * "Export Report" as HTML: the standalone page of src/core/share/htmlReport.ts, built from the panel
- * bundle the extension ships (dist/webview.js, dist/standalone.js, media/panel.css).
+ * bundle the extension ships (dist/webview.js, dist/standalone.js, media/panel.css). The inference process
+ * builds it from the report it holds; the extension host only for a report it has itself.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";

@@ -76,6 +76,7 @@ export class SessionThread {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private nextId = 1;
   private failure: Error | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor() {
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { ortPath: require.resolve("onnxruntime-node") } });
@@ -106,10 +107,14 @@ export class SessionThread {
   private request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const reply = new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id }, transfer);
     });
+    this.inFlight.add(reply);
+    const settled = () => this.inFlight.delete(reply);
+    reply.then(settled, settled);
+    return reply;
   }
 
   /** Creates a session from model bytes (copied to the thread); load failures become one sentence (session.ts). */
@@ -148,8 +153,12 @@ export class SessionThread {
     };
   }
 
-  /** Ends the thread and every session on it. */
+  /**
+   * Ends the thread and every session on it, once the runs already handed to it have returned: terminating a
+   * thread inside onnxruntime's run aborts the whole process when the run returns into the stopped thread.
+   */
   async close(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
     await this.worker.terminate();
   }
 }

@@ -13,7 +13,7 @@ const node = { ...common, platform: "node", format: "cjs", target: "node20", ext
 
 const builds = [
   { ...node, entryPoints: { extension: "src/extension/extension.ts" }, outdir: "dist" },
-  { ...node, entryPoints: { worker: "src/runtime/worker.ts" }, outdir: "dist" },
+  { ...node, entryPoints: { worker: "src/runtime/worker.ts", foldThread: "src/runtime/foldThread.ts" }, outdir: "dist" },
   { ...node, entryPoints: { cli: "src/cli/main.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } },
   {
     ...common,

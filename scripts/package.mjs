@@ -71,7 +71,7 @@ function run(cmd, cmdArgs) {
 }
 
 run(process.execPath, ["scripts/build.mjs"]);
-for (const f of ["dist/extension.js", "dist/worker.js"]) if (!existsSync(join(ROOT, f))) fail(`${f} was not built`);
+for (const f of ["dist/extension.js", "dist/worker.js", "dist/foldThread.js"]) if (!existsSync(join(ROOT, f))) fail(`${f} was not built`);
 run(process.execPath, [
   join(ROOT, "node_modules", "@vscode", "vsce", "vsce"),
   "package",

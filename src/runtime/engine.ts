@@ -5,7 +5,7 @@ import { UserError, isUserError } from "../core/errors";
 import { activationFinder } from "../core/inspect/activationJson";
 import { captureStrategy } from "../core/inspect/captureStrategy";
 import { buildReport } from "../core/inspect/buildReport";
-import { Inspection } from "../core/inspect/inspection";
+import { Inspection, type LayerState } from "../core/inspect/inspection";
 import { modelDescription, type ModelDescription } from "../core/inspect/modelDescription";
 import { formatDeclared, type ResolvedInput } from "../core/inputs/shapes";
 import { decodeModel, type Dim, type OnnxModel } from "../core/onnx/model";
@@ -23,6 +23,7 @@ import { shardSource } from "./shardSource";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
 import { ortVersion } from "./session";
 import { SessionThread, type ThreadSession } from "./sessionThread";
+import { FoldClient, foldThreadScript } from "./foldClient";
 import { VERSION } from "../core/version";
 
 /** How the engine talks back while it runs. */
@@ -40,6 +41,8 @@ export interface EngineOptions {
   openData?: typeof prepareData;
   /** Capture BN inputs as onnxruntime computes them, not recovered from the outputs (for tests that check them). */
   captureInputs?: boolean;
+  /** false: an exact run folds every layer on the main thread (tests compare both ways). */
+  foldThread?: boolean;
 }
 
 export const DEFAULT_BATCH_SIZE = 8;
@@ -56,6 +59,86 @@ const DYNAMIC_BATCH = "bnlens_batch";
  */
 export function inspectionThreads(cores = os.availableParallelism()): number {
   return Math.max(1, cores - 1);
+}
+
+/** A fold thread (foldThread.ts) and the layers it folds. */
+interface LayerFolder {
+  layers: ReadonlySet<number>;
+  /** Hands the thread its layers' tensors of one batch (moved where nothing else here reads them). */
+  fold(get: (name: string) => HostTensor | undefined, outputs: Record<string, HostTensor>, count: number): Promise<void>;
+  finish(): Promise<LayerState[]>;
+  close(): Promise<void>;
+}
+
+/** Exact runs fold on two threads when their statistics stay this small (the thread holds its layers' copy). */
+const FOLD_SPLIT_MAX_CHANNELS = 65_536;
+
+/**
+ * Starts a fold thread for about half of an exact run's float64 pass (balanced by values per batch), or
+ * returns undefined where it would not pay or cannot run: one core, one layer, large statistics or model,
+ * or no built dist/foldThread.js. `copyTensors`: tensors are copied, not moved (a test hook keeps them).
+ */
+function startFolder(
+  inspection: Inspection,
+  loaded: LoadedModel,
+  thresholds: Thresholds,
+  options: EngineOptions,
+  batchesLeft: number,
+  copyTensors: boolean,
+): LayerFolder | undefined {
+  const script = foldThreadScript();
+  const n = inspection.layers.length;
+  const channels = inspection.layers.reduce((a, l) => a + l.channels, 0);
+  if (!script || n < 2 || batchesLeft < 1 || os.availableParallelism() < 2) return undefined;
+  if (channels > FOLD_SPLIT_MAX_CHANNELS || loaded.sizeBytes > TWO_FAST_SESSIONS_MAX_BYTES) return undefined;
+  const dims = inspection.inputDims();
+  const cost = (i: number) => inspection.tensorsOf(i).length * dims[i].reduce((a, b) => a * b, 1);
+  // Largest first onto the lighter side; the thread takes one side.
+  let here = 0,
+    there = 0;
+  const mine = new Set<number>();
+  for (const i of [...Array(n).keys()].sort((a, b) => cost(b) - cost(a))) {
+    if (there < here) {
+      mine.add(i);
+      there += cost(i);
+    } else here += cost(i);
+  }
+  const layers = [...mine];
+  const names = [...new Set(layers.flatMap((i) => inspection.tensorsOf(i)))];
+  const kept = new Set([...Array(n).keys()].filter((i) => !mine.has(i)).flatMap((i) => inspection.tensorsOf(i)));
+  const client = new FoldClient(script, {
+    modelBytes: loaded.bytes,
+    modelDir: loaded.dir,
+    thresholds,
+    captureInputs: options.captureInputs ?? false,
+    states: inspection.layerStates(layers),
+  });
+  return {
+    layers: mine,
+    fold: (get, outputs, count) => {
+      const tensors: Record<string, HostTensor> = {};
+      const transfer: ArrayBuffer[] = [];
+      for (const name of names) {
+        const t = get(name);
+        if (!t) continue;
+        tensors[name] = t;
+        // Only onnxruntime's own outputs, read by no layer folded here, whole buffers: those move.
+        const buf = t.data.buffer as ArrayBuffer;
+        if (
+          !copyTensors &&
+          outputs[name] === t &&
+          !kept.has(name) &&
+          t.data.byteOffset === 0 &&
+          t.data.byteLength === buf.byteLength &&
+          !transfer.includes(buf)
+        )
+          transfer.push(buf);
+      }
+      return client.fold(tensors, count, transfer);
+    },
+    finish: () => client.finish(),
+    close: () => client.close(),
+  };
 }
 
 /** Fast-mode models up to this size may run in two sessions at once (each holds its own copy of the weights). */
@@ -312,6 +395,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   const sessionSettings = { ...request, intraOpNumThreads: request.intraOpNumThreads || inspectionThreads() };
   let session: ThreadSession | undefined;
   let fast: { sessions: ThreadSession[]; plan: FastPlan } | undefined;
+  let folder: LayerFolder | undefined;
   let report: Report;
   let source = whole;
   try {
@@ -421,7 +505,18 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         }
         if (!onFast) await launchNext();
         if (switchNow) inspection.addFastFromWhole(fast!.plan, get(exact, feeds), count);
-        else inspection.addBatch(get(exact, feeds), count);
+        else if (folder) {
+          await folder.fold(get(exact, feeds), exact, count);
+          inspection.addBatch(get(exact, feeds), count, (i) => !folder!.layers.has(i));
+        } else {
+          inspection.addBatch(get(exact, feeds), count);
+          // From the second batch on, an exact run folds about half the layers on a thread of their own.
+          if (exactBatches === 1 && !fast && k + 1 < batches.length && options.foldThread !== false) {
+            folder = startFolder(inspection, loaded, thresholds, options, batches.length - k - 1, hooks.captured !== undefined);
+            if (folder)
+              hooks.log(`Folding the statistics of ${folder.layers.size} of ${inspection.layers.length} BN layers on a second thread.`);
+          }
+        }
       }
       hooks.progress({
         phase: "running",
@@ -431,6 +526,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
         message: `${start + count} of ${total} samples`,
       });
     }
+    if (folder) inspection.loadLayers(await folder.finish());
     hooks.progress({
       phase: "finishing",
       samplesDone: total,
@@ -470,6 +566,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     });
   } finally {
     await Promise.all(threads.map((t) => t.close()));
+    await folder?.close();
     await source.close();
   }
   // Training-mode BN makes the outputs depend on the batch: measured on data (random inputs say nothing).

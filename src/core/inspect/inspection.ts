@@ -5,11 +5,27 @@ import type { OnnxModel } from "../onnx/model";
 import type { ExternalReader } from "../onnx/tensorData";
 import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
 import { toFloat32, type HostTensor } from "../tensor";
-import { ChannelStats, addSampledHistograms, channelLayout, variance, type FlatIntervals } from "../stats/accumulator";
+import {
+  ChannelStats,
+  addSampledHistograms,
+  channelLayout,
+  variance,
+  type ChannelStatsState,
+  type FlatIntervals,
+} from "../stats/accumulator";
 import { addOutputWithDerivedInput, addSampledOutputWithDerivedInput, inverseAffine, type InverseAffine } from "../stats/derivedPre";
 import { judgeLayer } from "../stats/judge";
 import { SampleMoments } from "../stats/sampleMoments";
 import type { FastPlan } from "./fastPlan";
+
+/** One BN layer's accumulated statistics in transferable form (Inspection.layerStates). */
+export interface LayerState {
+  layer: number;
+  rank: number | undefined;
+  lastDims: number[] | undefined;
+  pre: ChannelStatsState;
+  post: ChannelStatsState;
+}
 
 /** What the rules need to know about the run besides the statistics. */
 export interface JudgeContext {
@@ -125,6 +141,31 @@ export class Inspection {
     }));
   }
 
+  /** What an exact batch of layer i reads: its output, and its input unless that is recovered from the output. */
+  tensorsOf(layer: number): string[] {
+    const s = this.bn[layer];
+    return s.inverse ? [s.layer.output] : [s.layer.input, s.layer.output];
+  }
+
+  /** The accumulated statistics of some layers, to be folded on by another thread and handed back (`loadLayers`). */
+  layerStates(layers: readonly number[]): LayerState[] {
+    return layers.map((i) => {
+      const s = this.bn[i];
+      return { layer: i, rank: s.rank, lastDims: s.lastDims, pre: s.pre.state(), post: s.post.state() };
+    });
+  }
+
+  /** Replaces the statistics of the layers given with states from `layerStates` (of an inspection of the same model). */
+  loadLayers(states: readonly LayerState[]): void {
+    for (const st of states) {
+      const s = this.bn[st.layer];
+      s.rank = st.rank;
+      s.lastDims = st.lastDims;
+      s.pre.load(st.pre);
+      s.post.load(st.post);
+    }
+  }
+
   /** Tensors the model must expose as outputs on every batch. */
   captureNames(): string[] {
     const names = new Set<string>();
@@ -140,8 +181,10 @@ export class Inspection {
    * Folds one batch into the statistics. `get` returns a captured tensor (or a fed input) by name.
    * The batch size is taken from the tensors themselves.
    */
-  addBatch(get: (name: string) => HostTensor | undefined, batchSize: number): void {
-    for (const s of this.bn) {
+  addBatch(get: (name: string) => HostTensor | undefined, batchSize: number, folds: (layer: number) => boolean = () => true): void {
+    for (const [i, s] of this.bn.entries()) {
+      // Layers folded elsewhere (another thread, see src/runtime/foldThread.ts) are skipped here.
+      if (!folds(i)) continue;
       const post = need(get, s.layer.output);
       checkChannels(s.layer.name, post, s.layer.channels);
       s.rank = post.dims.length;

@@ -1,6 +1,6 @@
 import type { ChannelStatsJson, HistogramJson, NonFiniteCounts } from "../report";
 import { BUCKET_COUNT, BUCKET_OF_TOP_BITS } from "./histogram";
-import type { SampleMoments } from "./sampleMoments";
+import { SampleMoments } from "./sampleMoments";
 
 /**
  * Closed intervals [lo[i], hi[i]] (±Infinity allowed) in which a value counts as saturated,
@@ -18,6 +18,16 @@ export function channelLayout(dims: readonly number[], axis: number): { outer: n
   for (let i = 0; i < axis; i++) outer *= dims[i];
   for (let i = axis + 1; i < dims.length; i++) inner *= dims[i];
   return { outer, channels: dims[axis], inner };
+}
+
+/** ChannelStats's accumulated state in transferable form (see ChannelStats.state). */
+export interface ChannelStatsState {
+  channels: number;
+  intervalSlots: number;
+  arrays: Record<"count" | "mean" | "m2" | "min" | "max" | "histA" | "histB" | "flatCount" | "flatByInterval", Float64Array>;
+  histBUsed: boolean;
+  nonFinite: NonFiniteCounts;
+  perSample: Record<"center" | "n" | "meanM" | "meanW" | "meanQ" | "m2M" | "m2W" | "m2Q" | "cMQ", Float64Array> | null;
 }
 
 /**
@@ -65,6 +75,59 @@ export class ChannelStats {
     this.histB = new Float64Array(channels * BUCKET_COUNT);
     this.flatCount = new Float64Array(channels);
     this.flatByInterval = new Float64Array(channels * intervalSlots);
+  }
+
+  /**
+   * Everything accumulated, as plain typed arrays and numbers (structured-cloneable), so another thread can go
+   * on folding batches into a copy and hand it back (src/runtime/foldThread.ts); `load` takes it back in.
+   */
+  state(): ChannelStatsState {
+    const ps = this.perSample;
+    return {
+      channels: this.channels,
+      intervalSlots: this.intervalSlots,
+      arrays: {
+        count: this.count,
+        mean: this.mean,
+        m2: this.m2,
+        min: this.min,
+        max: this.max,
+        histA: this.histA,
+        histB: this.histB,
+        flatCount: this.flatCount,
+        flatByInterval: this.flatByInterval,
+      },
+      histBUsed: this.histBUsed,
+      nonFinite: { ...this.nonFinite },
+      perSample: ps
+        ? {
+            center: ps.center,
+            n: ps.n,
+            meanM: ps.meanM,
+            meanW: ps.meanW,
+            meanQ: ps.meanQ,
+            m2M: ps.m2M,
+            m2W: ps.m2W,
+            m2Q: ps.m2Q,
+            cMQ: ps.cMQ,
+          }
+        : null,
+    };
+  }
+
+  /** Replaces everything accumulated with a state of the same shape (from `state()`). */
+  load(state: ChannelStatsState): void {
+    if (state.channels !== this.channels || state.intervalSlots !== this.intervalSlots)
+      throw new Error(`statistics of ${state.channels} channels cannot replace ${this.channels}`);
+    const own = this.state().arrays;
+    for (const key of Object.keys(own) as (keyof ChannelStatsState["arrays"])[]) own[key].set(state.arrays[key]);
+    this.histBUsed = state.histBUsed;
+    Object.assign(this.nonFinite, state.nonFinite);
+    if (state.perSample) {
+      this.perSample ??= new SampleMoments(Float64Array.from(state.perSample.center));
+      const ps = this.perSample as unknown as Record<string, Float64Array>;
+      for (const [key, values] of Object.entries(state.perSample)) ps[key].set(values);
+    } else this.perSample = null;
   }
 
   /** channels x BUCKET_COUNT bucket counts. */

@@ -22,7 +22,7 @@ import { prepareData, type DataSource } from "./dataSources";
 import { shardSource } from "./shardSource";
 import { checkExternalData, externalReader, readFileChunked } from "./modelFile";
 import { ortVersion } from "./session";
-import { SessionThread, type ThreadSession } from "./sessionThread";
+import { borrowSessionThread, returnSessionThread, type ThreadSession } from "./sessionThread";
 import { FoldClient, foldThreadScript } from "./foldClient";
 import { VERSION } from "../core/version";
 
@@ -391,7 +391,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
   );
   // onnxruntime runs on threads of its own, ahead of the statistics (sessionThread.ts), and by default leaves
   // one core to them; fast mode may run two sessions side by side (see fastSessions).
-  const threads = [new SessionThread()];
+  const threads = [borrowSessionThread()];
   const sessionSettings = { ...request, intraOpNumThreads: request.intraOpNumThreads || inspectionThreads() };
   let session: ThreadSession | undefined;
   let fast: { sessions: ThreadSession[]; plan: FastPlan } | undefined;
@@ -435,7 +435,7 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i) => inspection.measuresOutput(i));
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
       const pool = fastSessions(request.intraOpNumThreads, loaded.sizeBytes);
-      while (threads.length < pool.sessions) threads.push(new SessionThread());
+      while (threads.length < pool.sessions) threads.push(borrowSessionThread());
       const settings = { ...request, intraOpNumThreads: pool.intraOpNumThreads };
       fast = { sessions: await Promise.all(threads.map((t) => t.create(bytes, loaded.dir, settings))), plan };
       // The exact session is only needed again for a batch with non-finite values.
@@ -565,7 +565,9 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
       createdAt: new Date().toISOString(),
     });
   } finally {
-    await Promise.all(threads.map((t) => t.close()));
+    // Sessions are released in order after any run still in flight; the threads go back to the pool.
+    await Promise.all([session, ...(fast?.sessions ?? [])].map((x) => x?.release()));
+    await Promise.all(threads.map(returnSessionThread));
     await folder?.close();
     await source.close();
   }

@@ -102,17 +102,23 @@ export class SessionThread {
     };
     this.worker.on("error", stop);
     this.worker.on("exit", (code) => stop(new Error(`the onnxruntime thread stopped (exit code ${code})`)));
+    this.worker.unref();
   }
 
   private request(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
+    // Kept alive only while it has work: an idle thread waiting in the pool must not keep the process running.
+    this.worker.ref();
     const reply = new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id }, transfer);
     });
     this.inFlight.add(reply);
-    const settled = () => this.inFlight.delete(reply);
+    const settled = () => {
+      this.inFlight.delete(reply);
+      if (this.inFlight.size === 0) this.worker.unref();
+    };
     reply.then(settled, settled);
     return reply;
   }
@@ -153,6 +159,11 @@ export class SessionThread {
     };
   }
 
+  /** Whether the thread stopped (it can serve no more sessions). */
+  get stopped(): boolean {
+    return this.failure !== undefined;
+  }
+
   /**
    * Ends the thread and every session on it, once the runs already handed to it have returned: terminating a
    * thread inside onnxruntime's run aborts the whole process when the run returns into the stopped thread.
@@ -161,4 +172,22 @@ export class SessionThread {
     await Promise.allSettled(this.inFlight);
     await this.worker.terminate();
   }
+}
+
+// Threads whose sessions were all released, kept for the next inspection: starting a thread loads onnxruntime-node
+// into it again (about a third of a second on the face detector's fixed cost), which an in-process session pays
+// once per process. At most a few are ever kept (an inspection uses one or two).
+const idle: SessionThread[] = [];
+
+/** A session thread from the pool, or a new one. */
+export function borrowSessionThread(): SessionThread {
+  let t: SessionThread | undefined;
+  while ((t = idle.pop())) if (!t.stopped) return t;
+  return new SessionThread();
+}
+
+/** Gives a thread back to the pool once the caller released its sessions on it (or closes it if it stopped). */
+export async function returnSessionThread(thread: SessionThread): Promise<void> {
+  if (thread.stopped || idle.length >= 4) return thread.close();
+  idle.push(thread);
 }

@@ -304,7 +304,7 @@ async function main(): Promise<void> {
     `BN Lens benchmark — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   console.log(
-    `Model: face detector RFB-320 (35 BN layers); its 16 photos decoded once and repeated; batch ${BATCH}; onnxruntime's default threads unless stated.`,
+    `Model: face detector RFB-320 (35 BN layers); its 16 photos decoded once and repeated; batch ${BATCH}; threads unless stated: plain onnxruntime's default, inspections BN Lens's (onnxruntime one thread fewer than the cores, the statistics beside it).`,
   );
   console.log(
     `"plain" = plain inference of the model as BN Lens runs it (weights as constants), same session options; "unmodified" = the model as stored (its weights are graph inputs).`,

@@ -16,6 +16,16 @@ import { BUCKET_COUNT, BUCKET_OF_TOP_BITS } from "./histogram";
  */
 export const MAX_BETA_OVER_GAMMA = 1000;
 
+/**
+ * Channel c's flat intervals, and the single one (ReLU's) that hot loops count inline; with none or several,
+ * [flo, fhi] is empty and counts nothing (countFlat takes those afterwards).
+ */
+function flatOf(flat: readonly FlatIntervals[] | undefined, c: number) {
+  const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+  const single = fl !== undefined && fl.lo.length === 1;
+  return { fl, single, flo: single ? fl.lo[0] : Infinity, fhi: single ? fl.hi[0] : -Infinity };
+}
+
 /** Per channel: x = mean[c] + (y - beta[c])·scale[c]. */
 export interface InverseAffine {
   mean: Float64Array;
@@ -73,11 +83,7 @@ export function addOutputWithDerivedInput(
       const mu = inv.mean[c],
         be = inv.beta[c],
         sc = inv.scale[c];
-      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-      const single = fl !== undefined && fl.lo.length === 1;
-      // An empty interval when there is not exactly one: nothing is counted inline then.
-      const flo = single ? fl.lo[0] : Infinity,
-        fhi = single ? fl.hi[0] : -Infinity;
+      const { fl, single, flo, fhi } = flatOf(flat, c);
       let k = NaN,
         cnt = 0,
         s1 = 0,
@@ -199,11 +205,7 @@ export function addSampledOutputWithDerivedInput(
         be = inv.beta[c],
         sc = inv.scale[c];
       const hb = c * BUCKET_COUNT;
-      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-      const single = fl !== undefined && fl.lo.length === 1;
-      // A single flat interval (ReLU's) is counted in the same pass; an empty one counts nothing.
-      const flo = single ? fl.lo[0] : Infinity,
-        fhi = single ? fl.hi[0] : -Infinity;
+      const { fl, single, flo, fhi } = flatOf(flat, c);
       let fc = 0;
       let mn = post.min[c],
         mx = post.max[c];

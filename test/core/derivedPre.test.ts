@@ -4,7 +4,7 @@
  * (found from each value's magnitude with logarithms, not the bit table) and flat-region counts.
  */
 import * as assert from "node:assert/strict";
-import { ChannelStats } from "../../src/core/stats/accumulator";
+import { addSampledHistograms, ChannelStats } from "../../src/core/stats/accumulator";
 import {
   addOutputWithDerivedInput,
   addSampledOutputWithDerivedInput,
@@ -12,6 +12,7 @@ import {
   MAX_BETA_OVER_GAMMA,
 } from "../../src/core/stats/derivedPre";
 import { BUCKET_COUNT, ZERO_BUCKET } from "../../src/core/stats/histogram";
+import { foldRuns, type RunParams } from "../../src/core/stats/foldKernel";
 
 /** The bucket of a finite value from its magnitude (README "histograms"), in float64. */
 function bucketByLog(v: number): number {
@@ -162,5 +163,130 @@ describe("exact mode: BN input recovered from the BN output", () => {
     const beta = Float64Array.from([0.1, 2, -0.8 * MAX_BETA_OVER_GAMMA * 1.01]);
     assert.equal(inverseAffine({ ...layer, beta }), undefined);
     assert.equal(inverseAffine({ ...layer, trainingMode: true }), undefined);
+  });
+});
+
+describe("the WebAssembly pass over BN outputs (foldKernel.ts)", () => {
+  /** Brute force in float64, value by value: counts, plain sums, extremes, buckets by logarithm, flat counts. */
+  function oracle(y: Float32Array, channels: number, inner: number, p: RunParams) {
+    const runs = y.length / inner;
+    const yh = new Float64Array(channels * BUCKET_COUNT),
+      xh = new Float64Array(channels * BUCKET_COUNT);
+    const perRun = [];
+    const nonFinite = [0, 0, 0, 0, 0, 0];
+    for (let r = 0; r < runs; r++) {
+      const c = r % channels;
+      const vs: number[] = [];
+      for (let i = r * inner; i < (r + 1) * inner; i++) {
+        const v = y[i];
+        if (!Number.isFinite(v)) {
+          if (Number.isNaN(v)) {
+            nonFinite[0]++;
+            nonFinite[3]++;
+          } else {
+            nonFinite[v > 0 ? 1 : 2]++;
+            nonFinite[v > 0 === p.scale[c] > 0 ? 4 : 5]++;
+          }
+          continue;
+        }
+        vs.push(v);
+        yh[c * BUCKET_COUNT + bucketByLog(v)]++;
+        const x = Math.fround(p.mean[c] + (v - p.beta[c]) * p.scale[c]);
+        if (Number.isFinite(x)) xh[c * BUCKET_COUNT + bucketByLog(x)]++;
+      }
+      const sum = vs.reduce((a, b) => a + b, 0);
+      perRun.push({
+        count: vs.length,
+        sum,
+        sumSq: vs.reduce((a, b) => a + b * b, 0),
+        min: Math.min(...vs),
+        max: Math.max(...vs),
+        flat: vs.filter((v) => v >= p.flo[c] && v <= p.fhi[c]).length,
+      });
+    }
+    return { yh, xh, perRun, nonFinite };
+  }
+
+  it("equals brute force across chunk boundaries, channel counts that change between passes, and non-finite values", () => {
+    let s = 11;
+    const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+    // Chunks of 50 values hold 1 to 16 runs; channel counts go up and down so the count region is re-laid.
+    for (const [N, C, S, chunk] of [
+      [2, 3, 17, 50],
+      [3, 7, 4, 50],
+      [1, 2, 101, 50],
+      [4, 5, 9, 1 << 20],
+      [2, 3, 17, 16],
+    ]) {
+      const y = Float32Array.from({ length: N * C * S }, () => (rand() - 0.3) * 2 ** Math.floor(rand() * 40 - 20));
+      y[3] = NaN;
+      y[y.length - 1] = Infinity;
+      y[S] = -Infinity;
+      const p: RunParams = {
+        mean: Float64Array.from({ length: C }, () => rand() * 4 - 2),
+        beta: Float64Array.from({ length: C }, () => rand() - 0.5),
+        // A map whose inputs overflow float32 on large outputs, in one channel.
+        scale: Float64Array.from({ length: C }, (_, c) => (c === 1 ? 1e35 : (rand() - 0.5) * 8)),
+        flo: Float64Array.from({ length: C }, (_, c) => (c % 2 ? -Infinity : 0.25)),
+        fhi: Float64Array.from({ length: C }, (_, c) => (c % 2 ? 0 : 1)),
+      };
+      const yh = new Float64Array(C * BUCKET_COUNT),
+        xh = new Float64Array(C * BUCKET_COUNT);
+      const got = foldRuns(y, C, S, p, yh, xh, { chunkValues: chunk });
+      const want = oracle(y, C, S, p);
+      assert.deepEqual(Array.from(yh), Array.from(want.yh), `${N}x${C}x${S} y buckets`);
+      assert.deepEqual(Array.from(xh), Array.from(want.xh), `${N}x${C}x${S} x buckets`);
+      assert.deepEqual(Array.from(got.nonFinite), want.nonFinite);
+      want.perRun.forEach((w, r) => {
+        const [count, k, s1, s2, min, max, flat] = got.records.subarray(7 * r, 7 * r + 7);
+        assert.equal(count, w.count);
+        assert.equal(min, w.min);
+        assert.equal(max, w.max);
+        assert.equal(flat, w.flat);
+        // Shifted sums: Σ(y - k) and Σ(y - k)² give back the plain ones.
+        const tol = 1e-12 * Math.max(1, Math.abs(w.sumSq));
+        assert.ok(Math.abs(s1 + count * k - w.sum) <= 1e-12 * Math.max(1, Math.abs(w.sum), count * Math.abs(k)), `run ${r} sum`);
+        assert.ok(Math.abs(s2 + 2 * k * s1 + count * k * k - w.sumSq) <= tol + 1e-12 * count * k * k, `run ${r} sum of squares`);
+      });
+    }
+  });
+});
+
+describe("fast mode's sampled BN inputs (addSampledHistograms)", () => {
+  it("buckets x and fround(a·x + b), takes both extremes and counts the flat region of the outputs, one or two intervals", () => {
+    const { x } = tensors();
+    const affine = { a: Float64Array.from(a), b: Float64Array.from(b) };
+    // Channel 0 and 2: ReLU's (-inf, 0]; channel 1: two intervals (a clip's two flat ends).
+    const flat = [
+      { lo: Float64Array.from([-Infinity]), hi: Float64Array.from([0]) },
+      { lo: Float64Array.from([-Infinity, 1.9]), hi: Float64Array.from([1.6, Infinity]) },
+      { lo: Float64Array.from([-Infinity]), hi: Float64Array.from([0]) },
+    ];
+    const pre = new ChannelStats(C);
+    const post = new ChannelStats(C, 2);
+    addSampledHistograms(pre, post, x.subarray(0, C * S), [1, C, S], affine, flat);
+    addSampledHistograms(pre, post, x.subarray(C * S), [N - 1, C, S], affine, flat);
+    const hist = (vs: number[]) => {
+      const h = new Array<number>(BUCKET_COUNT).fill(0);
+      for (const v of vs) h[bucketByLog(v)]++;
+      return h;
+    };
+    for (let c = 0; c < C; c++) {
+      const xs = channel(x, c);
+      const ys = xs.map((v) => Math.fround(a[c] * v + b[c]));
+      assert.equal(pre.count[c], 0);
+      assert.deepEqual(Array.from(pre.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(xs));
+      assert.deepEqual(Array.from(post.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(ys));
+      assert.equal(pre.min[c], Math.min(...xs));
+      assert.equal(pre.max[c], Math.max(...xs));
+      assert.equal(post.min[c], Math.min(...ys));
+      assert.equal(post.max[c], Math.max(...ys));
+      const inside = (j: number) => ys.filter((v) => v >= flat[c].lo[j] && v <= flat[c].hi[j]).length;
+      assert.equal(post.flatCount[c], flat[c].lo.length === 1 ? inside(0) : inside(0) + inside(1));
+      assert.equal(post.flatByInterval[c * 2], inside(0));
+      if (c === 1) assert.equal(post.flatByInterval[c * 2 + 1], inside(1));
+    }
+    // The test data puts channel 1's outputs on both sides of its intervals' gap.
+    assert.ok(post.flatByInterval[2] > 0 && post.flatByInterval[3] > 0, `channel 1 flat counts ${post.flatByInterval.subarray(2, 4)}`);
   });
 });

@@ -1,6 +1,7 @@
 import type { ChannelStatsJson, HistogramJson, NonFiniteCounts } from "../report";
 import { BUCKET_COUNT, BUCKET_OF_TOP_BITS } from "./histogram";
 import { SampleMoments } from "./sampleMoments";
+import { foldRuns } from "./foldKernel";
 
 /**
  * Closed intervals [lo[i], hi[i]] (±Infinity allowed) in which a value counts as saturated,
@@ -423,41 +424,51 @@ export function addSampledHistograms(
   flat?: readonly FlatIntervals[],
 ): void {
   const { outer, channels, inner } = channelLayout(dims, 1);
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  const [preA, preB] = pre.histHalves();
-  const [postA, postB] = post.histHalves();
+  // Post-BN values are b + x·a rounded to float32 (what onnxruntime stores): the kernel's map with mean b, beta 0
+  // and scale a, the flat interval counted on them. Several flat intervals per channel are counted here instead.
+  const flo = new Float64Array(channels).fill(Infinity),
+    fhi = new Float64Array(channels).fill(-Infinity);
+  const several: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
+    if (fl?.lo.length === 1) {
+      flo[c] = fl.lo[0];
+      fhi[c] = fl.hi[0];
+    } else if (fl?.lo.length) several.push(c);
+  }
+  const params = { mean: affine.b, beta: new Float64Array(channels), scale: affine.a, flo, fhi };
+  const { records } = foldRuns(data, channels, inner, params, pre.histHalves()[0], post.histHalves()[0], { flatOfMapped: true });
   const slots = post.intervalSlots;
-  // Post-BN values of one map, as float32 (what onnxruntime stores), and their bits for bucketing.
-  const row = new Float32Array(inner);
-  const rowBits = new Uint32Array(row.buffer);
-  for (let o = 0; o < outer; o++) {
-    for (let c = 0; c < channels; c++) {
-      const start = (o * channels + c) * inner;
-      const a = affine.a[c],
-        b = affine.b[c];
-      const hb = c * BUCKET_COUNT;
-      let mn = pre.min[c],
-        mx = pre.max[c];
-      for (let i = 0; i < inner; i++) {
-        const x = data[start + i];
-        row[i] = a * x + b;
-        if (x < mn) mn = x;
-        if (x > mx) mx = x;
-      }
-      pre.min[c] = mn;
-      pre.max[c] = mx;
-      // The affine map is monotone per channel: post-BN extremes are the images of pre-BN ones.
-      if (inner) {
-        const yLo = Math.fround(a * (a >= 0 ? mn : mx) + b);
-        const yHi = Math.fround(a * (a >= 0 ? mx : mn) + b);
-        if (yLo < post.min[c]) post.min[c] = yLo;
-        if (yHi > post.max[c]) post.max[c] = yHi;
-      }
-      histogramPairs(bits, start, start + inner, preA, preB, hb);
-      histogramPairs(rowBits, 0, inner, postA, postB, hb);
-      const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-      if (fl && fl.lo.length) post.flatCount[c] += countFlat(row, 0, inner, fl, post.flatByInterval, c * slots);
+  for (let r = 0; r < outer * channels; r++) {
+    const c = r % channels;
+    const rmn = records[7 * r + 4],
+      rmx = records[7 * r + 5];
+    const mn = rmn < pre.min[c] ? rmn : pre.min[c],
+      mx = rmx > pre.max[c] ? rmx : pre.max[c];
+    pre.min[c] = mn;
+    pre.max[c] = mx;
+    const a = affine.a[c],
+      b = affine.b[c];
+    // The affine map is monotone per channel: post-BN extremes are the images of pre-BN ones.
+    if (inner) {
+      const yLo = Math.fround(a * (a >= 0 ? mn : mx) + b);
+      const yHi = Math.fround(a * (a >= 0 ? mx : mn) + b);
+      if (yLo < post.min[c]) post.min[c] = yLo;
+      if (yHi > post.max[c]) post.max[c] = yHi;
     }
+    if (flo[c] <= fhi[c]) {
+      post.flatCount[c] += records[7 * r + 6];
+      post.flatByInterval[c * slots] += records[7 * r + 6];
+    }
+  }
+  if (several.length) {
+    const row = new Float32Array(inner);
+    for (let o = 0; o < outer; o++)
+      for (const c of several) {
+        const start = (o * channels + c) * inner;
+        for (let i = 0; i < inner; i++) row[i] = affine.a[c] * data[start + i] + affine.b[c];
+        post.flatCount[c] += countFlat(row, 0, inner, flat![flat!.length === 1 ? 0 : c], post.flatByInterval, c * slots);
+      }
   }
 }
 
@@ -520,14 +531,4 @@ export function countFlat(v: Float32Array, start: number, end: number, fl: FlatI
     }
   }
   return total;
-}
-
-/** Buckets the float32 values whose bits are bits[start, end) into two histogram halves, alternately. */
-function histogramPairs(bits: Uint32Array, start: number, end: number, hA: Float64Array, hB: Float64Array, offset: number): void {
-  let i = start;
-  for (; i + 1 < end; i += 2) {
-    hA[offset + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;
-    hB[offset + BUCKET_OF_TOP_BITS[bits[i + 1] >>> 21]]++;
-  }
-  if (i < end) hA[offset + BUCKET_OF_TOP_BITS[bits[i] >>> 21]]++;
 }

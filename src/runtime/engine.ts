@@ -259,7 +259,7 @@ function tensorNames(model: OnnxModel): Set<string> {
 
 /** How the report's numbers were obtained, in words and as the fraction of values measured. */
 function precisionOf(inspection: Inspection, exactBatches: number, batches: number, autoNote?: string): PrecisionJson {
-  const layers = inspection.layerReports();
+  const layers = inspection.coverage();
   const sampled = layers.filter((l) => l.sampling);
   if (sampled.length === 0) {
     return { mode: "exact", description: "Every value before and after each BN layer, accumulated in float64.", histogramSampling: 1 };
@@ -268,8 +268,8 @@ function precisionOf(inspection: Inspection, exactBatches: number, batches: numb
   let seen = 0,
     all = 0;
   for (const l of layers) {
-    seen += l.pre.histogram.total.reduce((a, b) => a + b, 0);
-    all += l.pre.count.reduce((a, b) => a + b, 0);
+    seen += l.histogrammed;
+    all += l.counted;
   }
   const fraction = seen / all;
   const strides = [...new Set(sampled.map((l) => l.sampling!.strides.join("x")))].join(", ");

@@ -380,6 +380,19 @@ export class Inspection {
     return this.bn.map((s) => s.lastDims ?? []);
   }
 
+  /** Per BN layer, for the report's precision line: its sampling, and the pre-BN values its histograms and moments hold. */
+  coverage(): { sampling: BnState["sampling"]; histogrammed: number; counted: number }[] {
+    return this.bn.map((s) => {
+      let histogrammed = 0,
+        counted = 0;
+      for (let c = 0; c < s.layer.channels; c++) {
+        histogrammed += s.pre.histogramCount(c);
+        counted += s.pre.count[c];
+      }
+      return { sampling: s.sampling, histogrammed, counted };
+    });
+  }
+
   /** Report entries for every BN layer, judged with the inspection's thresholds. */
   layerReports(context: JudgeContext = {}): LayerReport[] {
     return this.bn.map((s) =>

@@ -58,17 +58,13 @@ function bucketOrEnd(x: number, end: number): number {
   return b < 0 ? end : b;
 }
 
-/**
- * Adds one channel's counts in buckets [from, to] of the kernel's two halves (at `at` and `at + plane`) into
- * `into` (at `at + shift`), and clears them for the next pass.
- */
-function flush(hist: Uint32Array, at: number, from: number, to: number, plane: number, into: Float64Array, shift = 0): void {
+/** Adds one channel's counts in buckets [from, to] (at `at`) into `into` (at `at + shift`), and clears them for the next pass. */
+function flush(hist: Uint32Array, at: number, from: number, to: number, into: Float64Array, shift = 0): void {
   for (let i = at + from; i <= at + to; i++) {
-    const n = hist[i] + hist[i + plane];
+    const n = hist[i];
     if (n) {
       into[i + shift] += n;
       hist[i] = 0;
-      hist[i + plane] = 0;
     }
   }
 }
@@ -115,15 +111,15 @@ export function foldRuns(
     k.histChannels = Math.max(k.histChannels, channels);
     k.cleared = false;
   }
-  const paramsAt = HIST + 4 * k.histChannels * BUCKET_COUNT * 4;
+  const paramsAt = HIST + 2 * k.histChannels * BUCKET_COUNT * 4;
   const recordsAt = paramsAt + 5 * channels * 8;
   const yAt = recordsAt + 7 * Math.min(perChunk, runs) * 8;
   const end = yAt + Math.min(perChunk, runs) * inner * 4;
   if (k.memory.buffer.byteLength < end) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / PAGE));
   const buf = k.memory.buffer;
-  const hist = new Uint32Array(buf, HIST, 4 * plane);
+  const hist = new Uint32Array(buf, HIST, 2 * plane);
   if (!k.cleared) {
-    new Uint32Array(buf, HIST, 4 * k.histChannels * BUCKET_COUNT).fill(0);
+    new Uint32Array(buf, HIST, 2 * k.histChannels * BUCKET_COUNT).fill(0);
     k.cleared = true;
   }
   const p = new Float64Array(buf, paramsAt, 5 * channels);
@@ -161,16 +157,8 @@ export function foldRuns(
       sc = params.scale[c];
     const xa = mu + (lo[c] - be) * sc,
       xb = mu + (hi[c] - be) * sc;
-    flush(hist, c * BUCKET_COUNT, bucketOf(lo[c]), bucketOf(hi[c]), plane, yHist);
-    flush(
-      hist,
-      2 * plane + c * BUCKET_COUNT,
-      bucketOrEnd(Math.min(xa, xb), 0),
-      bucketOrEnd(Math.max(xa, xb), BUCKET_COUNT - 1),
-      plane,
-      xHist,
-      -2 * plane,
-    );
+    flush(hist, c * BUCKET_COUNT, bucketOf(lo[c]), bucketOf(hi[c]), yHist);
+    flush(hist, plane + c * BUCKET_COUNT, bucketOrEnd(Math.min(xa, xb), 0), bucketOrEnd(Math.max(xa, xb), BUCKET_COUNT - 1), xHist, -plane);
   }
   k.dirty = false;
   return { records, nonFinite: Float64Array.from(nonFinite) };

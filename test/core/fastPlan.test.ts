@@ -59,6 +59,21 @@ describe("fast capture plan", () => {
     assert.deepEqual(plan.layers[0].sampleDims, [2, 60, 80]);
   });
 
+  it("tells the choice whether the layer is captured whole (whole layers sum their moments in float64, so need no centring)", () => {
+    const asked: [number, boolean][] = [];
+    const plan = planFastCapture(layers, dims, taken, (i, whole) => (asked.push([i, whole]), whole));
+    assert.deepEqual(asked, [
+      [0, false],
+      [1, false],
+      [2, true],
+    ]);
+    assert.deepEqual(
+      plan.layers.map((p) => p.of),
+      ["input", "input", "output"],
+    );
+    assert.equal(plan.layers[2].sample, "y2");
+  });
+
   it("reads every layer's input when no layer may be measured on its output", () => {
     const plan = planFastCapture(layers, dims, taken);
     assert.ok(plan.layers.every((p) => p.of === "input"));

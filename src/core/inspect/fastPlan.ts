@@ -70,14 +70,14 @@ function ints(name: string, values: number[]) {
 
 /**
  * Plans the fast capture from the dims each BN input had on a first batch measured exactly.
- * `taken` holds every tensor name of the model so added names never collide; `fromOutput(i)` says whether
- * layer i is measured on its output (its inverse map is well-conditioned) rather than its input.
+ * `taken` holds every tensor name of the model so added names never collide; `fromOutput(i, whole)` says
+ * whether layer i, captured whole or sampled, is measured on its output rather than its input.
  */
 export function planFastCapture(
   layers: readonly BnLayer[],
   dims: readonly (readonly number[])[],
   taken: ReadonlySet<string>,
-  fromOutput: (layer: number) => boolean = () => false,
+  fromOutput: (layer: number, whole: boolean) => boolean = () => false,
 ): FastPlan {
   const nodes: NodeProto[] = [];
   const outputs: string[] = [];
@@ -93,9 +93,10 @@ export function planFastCapture(
     const spatial = dims[i].slice(2);
     const rank = spatial.length;
     const strides = spatial.map((d) => strideFor(d, rank));
-    const of = fromOutput(i) ? "output" : "input";
+    const whole = rank < 1 || rank > 3 || strides.every((s) => s === 1);
+    const of = fromOutput(i, whole) ? "output" : "input";
     const x = of === "output" ? layer.output : layer.input;
-    if (rank < 1 || rank > 3 || strides.every((s) => s === 1)) {
+    if (whole) {
       outputs.push(x);
       plans.push({ layer: i, of, sample: x, whole: true, strides: spatial.map(() => 1) });
       return;

@@ -293,14 +293,15 @@ export class Inspection {
   }
 
   /**
-   * Whether fast mode measures layer i on its output: its input is recovered from the output, and the first
-   * batch (measured exactly, see noteDims) showed no channel whose output mean dwarfs its spread more than the
-   * input's does. Fast mode's variances come from float32 per-sample means of t and t² (E[t²] - E[t]² cancels
-   * when |mean| ≫ std), so each layer is measured on whichever of its tensors is better centred.
+   * Whether fast mode measures layer i on its output: its input is recovered from the output (exact mode does the
+   * same), and, for a sampled layer, the first batch (measured exactly, see noteDims) showed no channel whose output
+   * mean dwarfs its spread more than the input's does. A sampled layer's variances come from float32 per-sample means
+   * of t and t² (E[t²] - E[t]² cancels when |mean| ≫ std), so it is measured on whichever of its tensors is better
+   * centred; a layer captured whole has its moments summed in float64 here, which does not cancel.
    */
-  measuresOutput(layer: number): boolean {
+  measuresOutput(layer: number, whole = false): boolean {
     const s = this.bn[layer];
-    return s.inverse !== undefined && !s.outputOffCentre;
+    return s.inverse !== undefined && (whole || !s.outputOffCentre);
   }
 
   /**

@@ -31,7 +31,7 @@ async function compileKernel(file) {
   let wasm;
   const errors = [];
   const { error } = await asc.main(
-    [relative(root, file), "-O3", "--runtime", "stub", "--noAssert", "--importMemory", "--outFile", "kernel.wasm"],
+    [relative(root, file), "-O3", "--enable", "simd", "--runtime", "stub", "--noAssert", "--importMemory", "--outFile", "kernel.wasm"],
     {
       baseDir: root,
       stdout: { write: () => true },

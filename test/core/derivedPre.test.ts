@@ -219,6 +219,14 @@ describe("the WebAssembly pass over BN outputs (foldKernel.ts)", () => {
       [2, 3, 17, 16],
     ]) {
       const y = Float32Array.from({ length: N * C * S }, () => (rand() - 0.3) * 2 ** Math.floor(rand() * 40 - 20));
+      // Channel 0's values: float32 neighbours of its flat interval's ends.
+      const near = [0.7, 1.1].flatMap((t) => {
+        const f = Math.fround(t);
+        const bits = new Uint32Array(Float32Array.of(f).buffer)[0];
+        return [f, new Float32Array(Uint32Array.of(bits - 1).buffer)[0], new Float32Array(Uint32Array.of(bits + 1).buffer)[0]];
+      });
+      // At 8 to 13, two groups of four the SIMD lanes take whole (where the runs are long enough).
+      if (S >= 16) y.set(near, 8);
       y[3] = NaN;
       y[y.length - 1] = Infinity;
       y[S] = -Infinity;
@@ -227,8 +235,9 @@ describe("the WebAssembly pass over BN outputs (foldKernel.ts)", () => {
         beta: Float64Array.from({ length: C }, () => rand() - 0.5),
         // A map whose inputs overflow float32 on large outputs, in one channel.
         scale: Float64Array.from({ length: C }, (_, c) => (c === 1 ? 1e35 : (rand() - 0.5) * 8)),
-        flo: Float64Array.from({ length: C }, (_, c) => (c % 2 ? -Infinity : 0.25)),
-        fhi: Float64Array.from({ length: C }, (_, c) => (c % 2 ? 0 : 1)),
+        // Ends float32 cannot hold, one rounding down (0.7) and one up (1.1), met by values at and beside them below.
+        flo: Float64Array.from({ length: C }, (_, c) => (c % 2 ? -Infinity : 0.7)),
+        fhi: Float64Array.from({ length: C }, (_, c) => (c % 2 ? 0 : 1.1)),
       };
       const yh = new Float64Array(C * BUCKET_COUNT),
         xh = new Float64Array(C * BUCKET_COUNT);

@@ -2,9 +2,10 @@ import kernelBytes from "bn-lens-wasm:./kernel/foldRuns.ts";
 import { BUCKET_COUNT, BUCKET_OF_TOP_BITS, bucketOf } from "./histogram";
 
 /**
- * The float64 pass over BN outputs in WebAssembly (kernel/foldRuns.ts): exact mode spends most of its time in
- * it, and compiled it takes about half the time of the same loop in JavaScript (no bounds checks on the typed
- * arrays it reads and counts into). It computes the same numbers: the same arithmetic in the same order.
+ * The float64 pass over BN outputs in WebAssembly with SIMD (kernel/foldRuns.ts): exact mode spends most of its time
+ * in it. Measured on runs of 768 values: 10.7 ns per value in the JavaScript loop it replaced, 4.9 ns compiled as
+ * scalar code, 3.1 ns with four values per step. Its sums are float64 sums of the same differences in another
+ * order (four lanes), so they agree with the loop's to float64 rounding; counts, extremes and buckets are exact.
  *
  * Values are copied into the module's memory a chunk of whole runs at a time, so that memory stays the size of
  * a chunk (or of one run, when a single feature map is larger) however large the batch.

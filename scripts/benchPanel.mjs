@@ -4,6 +4,7 @@ import * as esbuild from "esbuild";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { wasmKernels } from "./wasmKernels.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit" });
@@ -19,5 +20,6 @@ await esbuild.build({
   external: ["playwright-core"],
   logLevel: "warning",
   absWorkingDir: root,
+  plugins: [wasmKernels],
 });
 execFileSync(process.execPath, [join(outdir, "benchPanel.cjs"), ...process.argv.slice(2)], { stdio: "inherit" });

@@ -432,7 +432,9 @@ export async function inspect(request: InspectRequest, hooks: EngineHooks, optio
     let exactBatches = 0;
     let autoNote: string | undefined;
     const startFast = async () => {
-      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i, whole) => inspection.measuresOutput(i, whole));
+      const plan = planFastCapture(inspection.layers, inspection.inputDims(), tensorNames(model), (i, whole) =>
+        inspection.measuresOutput(i, whole),
+      );
       const bytes = rewriteModel(loaded.bytes, model, { ...edits, addOutputs: plan.outputs, addNodes: plan.nodes });
       const pool = fastSessions(request.intraOpNumThreads, loaded.sizeBytes);
       while (threads.length < pool.sessions) threads.push(borrowSessionThread());

@@ -4,9 +4,10 @@
  * (found from each value's magnitude with logarithms, not the bit table) and flat-region counts.
  */
 import * as assert from "node:assert/strict";
-import { addSampledHistograms, ChannelStats } from "../../src/core/stats/accumulator";
+import { ChannelStats } from "../../src/core/stats/accumulator";
 import {
   addOutputWithDerivedInput,
+  addSampledHistograms,
   addSampledOutputWithDerivedInput,
   inverseAffine,
   MAX_BETA_OVER_GAMMA,

@@ -5,15 +5,14 @@ import type { OnnxModel } from "../onnx/model";
 import type { ExternalReader } from "../onnx/tensorData";
 import type { ActivationJson, ActivationLayerReport, IntervalJson, LayerReport, Thresholds, WarningJson } from "../report";
 import { toFloat32, type HostTensor } from "../tensor";
+import { ChannelStats, channelLayout, variance, type ChannelStatsState, type FlatIntervals } from "../stats/accumulator";
 import {
-  ChannelStats,
+  addOutputWithDerivedInput,
   addSampledHistograms,
-  channelLayout,
-  variance,
-  type ChannelStatsState,
-  type FlatIntervals,
-} from "../stats/accumulator";
-import { addOutputWithDerivedInput, addSampledOutputWithDerivedInput, inverseAffine, type InverseAffine } from "../stats/derivedPre";
+  addSampledOutputWithDerivedInput,
+  inverseAffine,
+  type InverseAffine,
+} from "../stats/derivedPre";
 import { judgeLayer } from "../stats/judge";
 import { SampleMoments } from "../stats/sampleMoments";
 import type { FastPlan } from "./fastPlan";

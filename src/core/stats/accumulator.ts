@@ -1,7 +1,6 @@
 import type { ChannelStatsJson, HistogramJson, NonFiniteCounts } from "../report";
 import { BUCKET_COUNT, BUCKET_OF_TOP_BITS } from "./histogram";
 import { SampleMoments } from "./sampleMoments";
-import { foldRuns } from "./foldKernel";
 
 /**
  * Closed intervals [lo[i], hi[i]] (±Infinity allowed) in which a value counts as saturated,
@@ -408,68 +407,6 @@ export function pooled(stats: Pick<ChannelStatsJson, "count" | "mean" | "var">):
   const s = new ChannelStats(1);
   stats.count.forEach((n, c) => s.mergeMoments(0, n, stats.mean[c] ?? 0, (stats.var[c] ?? 0) * n));
   return { n: s.count[0], mean: s.mean[0], variance: s.variance(0) ?? 0 };
-}
-
-/**
- * Fast mode, one batch of one BN layer: adds sampled pre-BN values x [N, C, ...] to `pre`'s histogram and
- * extremes, and their post-BN values fround(a·x + b) to `post`'s histogram, extremes and flat-region counts.
- * Moments are not touched (they come from reductions over every value).
- */
-export function addSampledHistograms(
-  pre: ChannelStats,
-  post: ChannelStats,
-  data: Float32Array,
-  dims: readonly number[],
-  affine: { a: Float64Array; b: Float64Array },
-  flat?: readonly FlatIntervals[],
-): void {
-  const { outer, channels, inner } = channelLayout(dims, 1);
-  // Post-BN values are b + x·a rounded to float32 (what onnxruntime stores): the kernel's map with mean b, beta 0
-  // and scale a, the flat interval counted on them. Several flat intervals per channel are counted here instead.
-  const flo = new Float64Array(channels).fill(Infinity),
-    fhi = new Float64Array(channels).fill(-Infinity);
-  const several: number[] = [];
-  for (let c = 0; c < channels; c++) {
-    const fl = flat ? flat[flat.length === 1 ? 0 : c] : undefined;
-    if (fl?.lo.length === 1) {
-      flo[c] = fl.lo[0];
-      fhi[c] = fl.hi[0];
-    } else if (fl?.lo.length) several.push(c);
-  }
-  const params = { mean: affine.b, beta: new Float64Array(channels), scale: affine.a, flo, fhi };
-  const { records } = foldRuns(data, channels, inner, params, pre.histHalves()[0], post.histHalves()[0], { flatOfMapped: true });
-  const slots = post.intervalSlots;
-  for (let r = 0; r < outer * channels; r++) {
-    const c = r % channels;
-    const rmn = records[7 * r + 4],
-      rmx = records[7 * r + 5];
-    const mn = rmn < pre.min[c] ? rmn : pre.min[c],
-      mx = rmx > pre.max[c] ? rmx : pre.max[c];
-    pre.min[c] = mn;
-    pre.max[c] = mx;
-    const a = affine.a[c],
-      b = affine.b[c];
-    // The affine map is monotone per channel: post-BN extremes are the images of pre-BN ones.
-    if (inner) {
-      const yLo = Math.fround(a * (a >= 0 ? mn : mx) + b);
-      const yHi = Math.fround(a * (a >= 0 ? mx : mn) + b);
-      if (yLo < post.min[c]) post.min[c] = yLo;
-      if (yHi > post.max[c]) post.max[c] = yHi;
-    }
-    if (flo[c] <= fhi[c]) {
-      post.flatCount[c] += records[7 * r + 6];
-      post.flatByInterval[c * slots] += records[7 * r + 6];
-    }
-  }
-  if (several.length) {
-    const row = new Float32Array(inner);
-    for (let o = 0; o < outer; o++)
-      for (const c of several) {
-        const start = (o * channels + c) * inner;
-        for (let i = 0; i < inner; i++) row[i] = affine.a[c] * data[start + i] + affine.b[c];
-        post.flatCount[c] += countFlat(row, 0, inner, flat![flat!.length === 1 ? 0 : c], post.flatByInterval, c * slots);
-      }
-  }
 }
 
 /** Population variance of values[start, end) (two passes, float64). */

@@ -52,7 +52,11 @@ export function inverseAffine(
 }
 
 /** The kernel's per-channel parameters for a layer: its inverse map and single flat interval (see flatOf). */
-function runParams(inv: InverseAffine, flat: readonly FlatIntervals[] | undefined, channels: number): RunParams {
+function runParams(
+  inv: Pick<InverseAffine, "mean" | "beta" | "scale">,
+  flat: readonly FlatIntervals[] | undefined,
+  channels: number,
+): RunParams {
   const flo = new Float64Array(channels),
     fhi = new Float64Array(channels);
   for (let c = 0; c < channels; c++) ({ flo: flo[c], fhi: fhi[c] } = flatOf(flat, c));
@@ -119,11 +123,67 @@ export function addOutputWithDerivedInput(
 }
 
 /**
+ * Fast mode's pass over one batch of a layer's spatial sample t [N, C, ...], the BN output or the BN input: the
+ * buckets and extremes of t go to `own`; those of the other side of BN, fround(mean + (t - beta)·scale), to `other`
+ * (extremes as the images of t's: the map is monotone per channel, and so is fround); the flat-region counts to the
+ * post-BN side, counted on t when t is the BN output, else on the mapped values. Moments are not touched (they come
+ * from reductions over every value). A fast batch holds only finite values (addFastBatch checks its reductions).
+ */
+function addSampledPass(
+  own: ChannelStats,
+  other: ChannelStats,
+  t: Float32Array,
+  dims: readonly number[],
+  map: Pick<InverseAffine, "mean" | "beta" | "scale">,
+  flat: readonly FlatIntervals[] | undefined,
+  tIsOutput: boolean,
+): void {
+  const { outer, channels, inner } = channelLayout(dims, 1);
+  if (channels !== own.channels) throw new Error(`expected ${own.channels} channels, got ${channels}`);
+  const { records } = foldRuns(t, channels, inner, runParams(map, flat, channels), own.histHalves()[0], other.histHalves()[0], {
+    flatOfMapped: !tIsOutput,
+  });
+  const post = tIsOutput ? own : other;
+  const slots = post.intervalSlots;
+  let row: Float32Array | undefined;
+  for (let r = 0; r < outer * channels; r++) {
+    const c = r % channels;
+    const rmn = records[7 * r + 4],
+      rmx = records[7 * r + 5];
+    const mn = rmn < own.min[c] ? rmn : own.min[c],
+      mx = rmx > own.max[c] ? rmx : own.max[c];
+    own.min[c] = mn;
+    own.max[c] = mx;
+    const mu = map.mean[c],
+      be = map.beta[c],
+      sc = map.scale[c];
+    if (inner) {
+      const lo = Math.fround(mu + ((sc >= 0 ? mn : mx) - be) * sc);
+      const hi = Math.fround(mu + ((sc >= 0 ? mx : mn) - be) * sc);
+      if (lo < other.min[c]) other.min[c] = lo;
+      if (hi > other.max[c]) other.max[c] = hi;
+    }
+    const { fl, single } = flatOf(flat, c);
+    if (single) {
+      post.flatCount[c] += records[7 * r + 6];
+      post.flatByInterval[c * slots] += records[7 * r + 6];
+    } else if (fl && fl.lo.length) {
+      // Several flat intervals (a clip's two ends) are counted here, on the post-BN values of this run.
+      let values = t.subarray(r * inner, (r + 1) * inner);
+      if (!tIsOutput) {
+        row ??= new Float32Array(inner);
+        for (let i = 0; i < inner; i++) row[i] = mu + (values[i] - be) * sc;
+        values = row;
+      }
+      post.flatCount[c] += countFlat(values, 0, inner, fl, post.flatByInterval, c * slots);
+    }
+  }
+}
+
+/**
  * Fast mode, one batch of one BN layer measured on its output: adds sampled BN outputs y [N, C, ...] to
  * `post`'s histogram, extremes and flat-region counts, and the recovered inputs fround(x) to `pre`'s
- * histogram and extremes. Moments are not touched (they come from reductions over every value). The
- * mirror of addSampledHistograms, which starts from sampled inputs. A fast batch holds only finite values
- * (addFastBatch checks its reductions first).
+ * histogram and extremes (see addSampledPass).
  */
 export function addSampledOutputWithDerivedInput(
   pre: ChannelStats,
@@ -133,32 +193,21 @@ export function addSampledOutputWithDerivedInput(
   inv: InverseAffine,
   flat?: readonly FlatIntervals[],
 ): void {
-  const { outer, channels, inner } = channelLayout(dims, 1);
-  if (channels !== post.channels) throw new Error(`expected ${post.channels} channels, got ${channels}`);
-  const { records } = foldRuns(y, channels, inner, runParams(inv, flat, channels), post.histHalves()[0], pre.histHalves()[0]);
-  const slots = post.intervalSlots;
-  for (let r = 0; r < outer * channels; r++) {
-    const c = r % channels;
-    const rmn = records[7 * r + 4],
-      rmx = records[7 * r + 5];
-    const mn = rmn < post.min[c] ? rmn : post.min[c],
-      mx = rmx > post.max[c] ? rmx : post.max[c];
-    post.min[c] = mn;
-    post.max[c] = mx;
-    const mu = inv.mean[c],
-      be = inv.beta[c],
-      sc = inv.scale[c];
-    // fround is monotone and so is the map: the recovered extremes are the images of y's.
-    if (inner) {
-      const xLo = Math.fround(mu + ((sc > 0 ? mn : mx) - be) * sc);
-      const xHi = Math.fround(mu + ((sc > 0 ? mx : mn) - be) * sc);
-      if (xLo < pre.min[c]) pre.min[c] = xLo;
-      if (xHi > pre.max[c]) pre.max[c] = xHi;
-    }
-    const { fl, single } = flatOf(flat, c);
-    if (single) {
-      post.flatCount[c] += records[7 * r + 6];
-      post.flatByInterval[c * slots] += records[7 * r + 6];
-    } else if (fl && fl.lo.length) post.flatCount[c] += countFlat(y, r * inner, (r + 1) * inner, fl, post.flatByInterval, c * slots);
-  }
+  addSampledPass(post, pre, y, dims, inv, flat, true);
+}
+
+/**
+ * Fast mode, one batch of one BN layer measured on its input: adds sampled pre-BN values x [N, C, ...] to `pre`'s
+ * histogram and extremes, and their post-BN values fround(a·x + b) (the map b + (x - 0)·a, the same float64 number)
+ * to `post`'s histogram, extremes and flat-region counts (see addSampledPass).
+ */
+export function addSampledHistograms(
+  pre: ChannelStats,
+  post: ChannelStats,
+  x: Float32Array,
+  dims: readonly number[],
+  affine: { a: Float64Array; b: Float64Array },
+  flat?: readonly FlatIntervals[],
+): void {
+  addSampledPass(pre, post, x, dims, { mean: affine.b, beta: new Float64Array(affine.a.length), scale: affine.a }, flat, false);
 }

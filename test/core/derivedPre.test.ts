@@ -25,6 +25,13 @@ function bucketByLog(v: number): number {
   return v > 0 ? ZERO_BUCKET + 1 + k : ZERO_BUCKET - 1 - k;
 }
 
+/** One channel's histogram of finite values, bucketed by magnitude (bucketByLog). */
+function hist(vs: number[]): number[] {
+  const h = new Array<number>(BUCKET_COUNT).fill(0);
+  for (const v of vs) h[bucketByLog(v)]++;
+  return h;
+}
+
 const N = 3,
   C = 3,
   S = 37; // odd, so each map ends with an unpaired value
@@ -88,11 +95,6 @@ describe("exact mode: BN input recovered from the BN output", () => {
       assert.ok(Math.abs(pre.variance(c)! / mx.variance - 1) <= 1e-5, `channel ${c} variance`);
       assert.ok(Math.abs(pre.min[c] - Math.min(...xs)) <= 1e-5 * sd);
       assert.ok(Math.abs(pre.max[c] - Math.max(...xs)) <= 1e-5 * sd);
-      const hist = (vs: number[]) => {
-        const h = new Array<number>(BUCKET_COUNT).fill(0);
-        for (const v of vs) h[bucketByLog(v)]++;
-        return h;
-      };
       assert.deepEqual(Array.from(post.hist.subarray(c * BUCKET_COUNT, (c + 1) * BUCKET_COUNT)), hist(ys));
       // The recovered values as float32, bucketed independently: every one in the pre histogram.
       const recovered = ys.map((v) =>
@@ -131,11 +133,6 @@ describe("exact mode: BN input recovered from the BN output", () => {
     // Two calls (two batches) fold into the same accumulators.
     addSampledOutputWithDerivedInput(pre, post, y.subarray(0, C * S), [1, C, S], inv, relu);
     addSampledOutputWithDerivedInput(pre, post, y.subarray(C * S), [N - 1, C, S], inv, relu);
-    const hist = (vs: number[]) => {
-      const h = new Array<number>(BUCKET_COUNT).fill(0);
-      for (const v of vs) h[bucketByLog(v)]++;
-      return h;
-    };
     for (let c = 0; c < C; c++) {
       const ys = channel(y, c);
       const xs = channel(x, c);
@@ -276,11 +273,6 @@ describe("fast mode's sampled BN inputs (addSampledHistograms)", () => {
     const post = new ChannelStats(C, 2);
     addSampledHistograms(pre, post, x.subarray(0, C * S), [1, C, S], affine, flat);
     addSampledHistograms(pre, post, x.subarray(C * S), [N - 1, C, S], affine, flat);
-    const hist = (vs: number[]) => {
-      const h = new Array<number>(BUCKET_COUNT).fill(0);
-      for (const v of vs) h[bucketByLog(v)]++;
-      return h;
-    };
     for (let c = 0; c < C; c++) {
       const xs = channel(x, c);
       const ys = xs.map((v) => Math.fround(a[c] * v + b[c]));
